@@ -1,0 +1,117 @@
+using System.Text.Json;
+
+namespace Wattstream.Telemetry.Formats;
+
+/// <summary>A key of a wire format that holds a number: which quantity it is and the unit the format uses.</summary>
+internal readonly record struct NumericField(string Key, Quantity Quantity, Unit Unit);
+
+/// <summary>
+/// Walks the members of one flat JSON object and sorts each into measurements, known properties and unknown extras.
+/// Shared by the converters so that they agree on what "malformed" means.
+/// </summary>
+internal ref struct JsonObjectReader
+{
+    private readonly ReadOnlySpan<byte> _json;
+    private Utf8JsonReader _reader;
+
+    public JsonObjectReader(ReadOnlySpan<byte> json)
+    {
+        _json = json;
+        _reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 16 });
+    }
+
+    public readonly long BytesConsumed => _reader.BytesConsumed;
+
+    public void ExpectObjectStart(string what)
+    {
+        if (!_reader.Read() || _reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new TelemetryFormatException($"{what} must be a JSON object");
+        }
+    }
+
+    /// <summary>Moves to the next member; false at the end of the current object.</summary>
+    public bool NextMember(out string name)
+    {
+        _reader.Read();
+        if (_reader.TokenType == JsonTokenType.EndObject)
+        {
+            name = "";
+            return false;
+        }
+
+        name = _reader.GetString()!;
+        _reader.Read();
+        return true;
+    }
+
+    public readonly JsonTokenType TokenType => _reader.TokenType;
+
+    public readonly bool TryGetDouble(out double value)
+    {
+        value = 0;
+        return _reader.TokenType == JsonTokenType.Number && _reader.TryGetDouble(out value) && double.IsFinite(value);
+    }
+
+    public readonly string? GetStringOrNull() => _reader.TokenType == JsonTokenType.String ? _reader.GetString() : null;
+
+    /// <summary>The current value exactly as it appears in the payload (strings keep their quotes), skipping nested content.</summary>
+    public ReadOnlyMemory<byte> TakeRawValue()
+    {
+        var start = (int)_reader.TokenStartIndex;
+        if (_reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+        {
+            _reader.Skip();
+        }
+
+        return _json[start..(int)_reader.BytesConsumed].ToArray();
+    }
+
+    public void SkipValue()
+    {
+        if (_reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+        {
+            _reader.Skip();
+        }
+    }
+
+    public void ExpectEnd()
+    {
+        if (_reader.Read())
+        {
+            throw new TelemetryFormatException("unexpected content after the JSON object");
+        }
+    }
+
+    /// <summary>Reads a member that a table says is numeric, recording an error instead of a value when it is not a finite number.</summary>
+    public readonly void ReadNumeric(NumericField field, string path, List<Measurement> measurements, List<string> errors, double sign = 1)
+    {
+        if (TryGetDouble(out var v))
+        {
+            measurements.Add(new Measurement(field.Quantity, sign * v, field.Unit));
+        }
+        else if (_reader.TokenType != JsonTokenType.Null)
+        {
+            errors.Add($"'{path}' must be a finite number");
+        }
+    }
+}
+
+internal static class JsonWriting
+{
+    /// <summary>Writes a number the way devices do: integral values without a fraction ("0", not "0.0").</summary>
+    public static void WriteNumber(this Utf8JsonWriter writer, string key, double value)
+    {
+        writer.WritePropertyName(key);
+        writer.WriteNumberValue(value);
+    }
+
+    public static void WriteRawField(this Utf8JsonWriter writer, string key, ReadOnlyMemory<byte> raw)
+    {
+        writer.WritePropertyName(key);
+        writer.WriteRawValue(raw.Span, skipInputValidation: true);
+    }
+
+    public static Dictionary<string, NumericField> ToLookup(this NumericField[] fields) =>
+        fields.ToDictionary(f => f.Key, StringComparer.Ordinal);
+}

@@ -1,0 +1,269 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Wattstream.Telemetry.Formats;
+
+/// <summary>
+/// The Novacore reading JSON: flat, SI units (W, Wh, V, A, Hz, °C, fractions), with <c>type</c>, <c>timestamp</c>
+/// (epoch ms) and <c>read_time_ms</c>. The same key means the same quantity whatever the type.
+/// </summary>
+public static class NovacoreReading
+{
+    public const string FormatName = "novacore";
+
+    private static readonly NumericField W = new("W", Quantity.ActivePower, Unit.Watt);
+    private static readonly NumericField V = new("V", Quantity.Voltage, Unit.Volt);
+    private static readonly NumericField A = new("A", Quantity.Current, Unit.Ampere);
+    private static readonly NumericField Hz = new("Hz", Quantity.Frequency, Unit.Hertz);
+    private static readonly NumericField RatedPower = new("rated_power_W", Quantity.RatedPower, Unit.Watt);
+    private static readonly NumericField Heatsink = new("heatsink_C", Quantity.HeatsinkTemperature, Unit.Celsius);
+    private static readonly NumericField LowerLimit = new("lower_limit_W", Quantity.PowerLowerLimit, Unit.Watt);
+    private static readonly NumericField UpperLimit = new("upper_limit_W", Quantity.PowerUpperLimit, Unit.Watt);
+    private static readonly NumericField TotalCharge = new("total_charge_Wh", Quantity.EnergyCharged, Unit.WattHour);
+    private static readonly NumericField TotalDischarge = new("total_discharge_Wh", Quantity.EnergyDischarged, Unit.WattHour);
+
+    private static readonly NumericField[] Phases =
+    [
+        new("L1_V", Quantity.VoltageL1, Unit.Volt),
+        new("L1_A", Quantity.CurrentL1, Unit.Ampere),
+        new("L1_W", Quantity.ActivePowerL1, Unit.Watt),
+        new("L2_V", Quantity.VoltageL2, Unit.Volt),
+        new("L2_A", Quantity.CurrentL2, Unit.Ampere),
+        new("L2_W", Quantity.ActivePowerL2, Unit.Watt),
+        new("L3_V", Quantity.VoltageL3, Unit.Volt),
+        new("L3_A", Quantity.CurrentL3, Unit.Ampere),
+        new("L3_W", Quantity.ActivePowerL3, Unit.Watt),
+    ];
+
+    // Per type, the keys in the order they are written.
+    private static readonly NumericField[] PvFields =
+    [
+        W, RatedPower,
+        new("mppt1_V", Quantity.Mppt1Voltage, Unit.Volt),
+        new("mppt1_A", Quantity.Mppt1Current, Unit.Ampere),
+        new("mppt2_V", Quantity.Mppt2Voltage, Unit.Volt),
+        new("mppt2_A", Quantity.Mppt2Current, Unit.Ampere),
+        Heatsink,
+        new("total_generation_Wh", Quantity.EnergyGenerated, Unit.WattHour),
+        LowerLimit, UpperLimit,
+    ];
+
+    private static readonly NumericField[] BatteryFields =
+    [
+        W, V, A,
+        new("SoC_nom_fract", Quantity.StateOfCharge, Unit.Fraction),
+        Heatsink,
+        new("temperature_C", Quantity.Temperature, Unit.Celsius),
+        TotalCharge, TotalDischarge, UpperLimit, LowerLimit,
+        new("SoH_fract", Quantity.StateOfHealth, Unit.Fraction),
+        new("available_charge_Wh", Quantity.AvailableChargeEnergy, Unit.WattHour),
+        new("available_discharge_Wh", Quantity.AvailableDischargeEnergy, Unit.WattHour),
+    ];
+
+    private static readonly NumericField[] MeterFields =
+    [
+        W, Hz, .. Phases,
+        new("total_import_Wh", Quantity.EnergyImport, Unit.WattHour),
+        new("total_export_Wh", Quantity.EnergyExport, Unit.WattHour),
+    ];
+
+    private static readonly NumericField[] V2xFields =
+    [
+        W, A, V, Hz, .. Phases,
+        new("dc_W", Quantity.DcPower, Unit.Watt),
+        new("dc_V", Quantity.DcVoltage, Unit.Volt),
+        new("dc_A", Quantity.DcCurrent, Unit.Ampere),
+        new("vehicle_soc_fract", Quantity.VehicleStateOfCharge, Unit.Fraction),
+        new("ev_target_energy_req_Wh", Quantity.EvTargetEnergyRequest, Unit.WattHour),
+        new("ev_max_energy_req_Wh", Quantity.EvMaxEnergyRequest, Unit.WattHour),
+        new("ev_min_energy_req_Wh", Quantity.EvMinEnergyRequest, Unit.WattHour),
+        new("session_charge_Wh", Quantity.SessionEnergyCharged, Unit.WattHour),
+        new("session_discharge_Wh", Quantity.SessionEnergyDischarged, Unit.WattHour),
+        TotalCharge, TotalDischarge,
+        new("capacity_Wh", Quantity.Capacity, Unit.WattHour),
+        RatedPower,
+    ];
+
+    // Every numeric key any type knows; a key of another type's table is still read as that quantity.
+    private static readonly Dictionary<string, NumericField> AllByKey =
+        PvFields.Concat(BatteryFields).Concat(MeterFields).Concat(V2xFields)
+            .DistinctBy(f => f.Key).ToDictionary(f => f.Key, StringComparer.Ordinal);
+
+    private static readonly Dictionary<Quantity, NumericField> ByQuantity = AllByKey.Values.ToDictionary(f => f.Quantity);
+
+    private static readonly string[] PropertyKeys =
+        [PropertyNames.Status, PropertyNames.Protocol, PropertyNames.ControlMode, PropertyNames.PlugConnected];
+
+    internal static NumericField[] FieldsOf(DerType type) => type switch
+    {
+        DerType.Pv => PvFields,
+        DerType.Battery => BatteryFields,
+        DerType.Meter => MeterFields,
+        DerType.V2xCharger => V2xFields,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
+
+    /// <summary>Converts one reading JSON for the DER at <paramref name="der"/>.</summary>
+    /// <exception cref="TelemetryFormatException">Names every bad field: a missing or unknown type, a missing timestamp, a non-numeric value.</exception>
+    public static Reading Parse(ReadOnlySpan<byte> json, DerAddress der)
+    {
+        var measurements = new List<Measurement>(24);
+        var properties = new List<ReadingField>(2);
+        var extras = new List<ReadingField>();
+        var errors = new List<string>();
+        DerType? type = null;
+        long? timestamp = null;
+        double? readTime = null;
+        try
+        {
+            var reader = new JsonObjectReader(json);
+            reader.ExpectObjectStart("a reading");
+            while (reader.NextMember(out var key))
+            {
+                switch (key)
+                {
+                    case "type":
+                        if (reader.GetStringOrNull() is { } t && DerTypes.TryParse(t, out var parsed))
+                        {
+                            type = parsed;
+                        }
+                        else
+                        {
+                            errors.Add("'type' must be one of meter, pv, battery, v2x_charger");
+                            reader.SkipValue();
+                        }
+
+                        break;
+                    case "timestamp":
+                        if (reader.TryGetDouble(out var ts) && ts >= 0 && ts <= 253402300799999 && ts == Math.Floor(ts))
+                        {
+                            timestamp = (long)ts;
+                        }
+                        else
+                        {
+                            errors.Add("'timestamp' must be Unix epoch milliseconds");
+                            reader.SkipValue();
+                        }
+
+                        break;
+                    case "read_time_ms":
+                        if (reader.TryGetDouble(out var rt) && rt >= 0)
+                        {
+                            readTime = rt;
+                        }
+                        else
+                        {
+                            errors.Add("'read_time_ms' must be a number ≥ 0");
+                            reader.SkipValue();
+                        }
+
+                        break;
+                    case "make":
+                        properties.Add(new ReadingField(PropertyNames.Make, reader.TakeRawValue()));
+                        break;
+                    case PropertyNames.Status or PropertyNames.Protocol or PropertyNames.ControlMode or PropertyNames.PlugConnected:
+                        properties.Add(new ReadingField(key, reader.TakeRawValue()));
+                        break;
+                    default:
+                        if (AllByKey.TryGetValue(key, out var field))
+                        {
+                            reader.ReadNumeric(field, key, measurements, errors);
+                        }
+                        else
+                        {
+                            extras.Add(new ReadingField(key, reader.TakeRawValue()));
+                        }
+
+                        break;
+                }
+            }
+
+            reader.ExpectEnd();
+        }
+        catch (JsonException e)
+        {
+            throw new TelemetryFormatException($"malformed JSON: {e.Message}", e);
+        }
+
+        if (type is null && !errors.Exists(e => e.StartsWith("'type'", StringComparison.Ordinal)))
+        {
+            errors.Add("'type' is missing");
+        }
+
+        if (timestamp is null && !errors.Exists(e => e.StartsWith("'timestamp'", StringComparison.Ordinal)))
+        {
+            errors.Add("'timestamp' is missing");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new TelemetryFormatException(errors);
+        }
+
+        return new Reading(der, type!.Value, timestamp!.Value, readTime, measurements, properties, extras, FormatName);
+    }
+
+    /// <summary>Writes a reading of any type; fields the reading lacks are omitted.</summary>
+    public static void Write(Reading reading, IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(reading);
+        using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
+        writer.WriteStartObject();
+        writer.WriteString("type", reading.Type.ToWireName());
+        if (reading.TryGetProperty(PropertyNames.Make, out var make))
+        {
+            writer.WriteRawField("make", make.RawJson);
+        }
+
+        writer.WritePropertyName("timestamp");
+        writer.WriteNumberValue(reading.Timestamp);
+        if (reading.ReadTimeMs is { } readTime)
+        {
+            writer.WriteNumber("read_time_ms", readTime);
+        }
+
+        var typeFields = FieldsOf(reading.Type);
+        foreach (var field in typeFields)
+        {
+            if (reading.TryGet(field.Quantity, field.Unit, out var v))
+            {
+                writer.WriteNumber(field.Key, v);
+            }
+        }
+
+        // Values another type's table names (a pv reading that carries Hz, say) are written too, not dropped.
+        foreach (var m in reading.Measurements)
+        {
+            if (ByQuantity.TryGetValue(m.Quantity, out var field) && Array.IndexOf(typeFields, field) < 0
+                && Units.TryConvert(m.Value, m.Unit, field.Unit, out var v))
+            {
+                writer.WriteNumber(field.Key, v);
+            }
+        }
+
+        foreach (var key in PropertyKeys)
+        {
+            if (reading.TryGetProperty(key, out var p))
+            {
+                writer.WriteRawField(key, p.RawJson);
+            }
+        }
+
+        if (reading.ExtrasOrigin == FormatName)
+        {
+            foreach (var extra in reading.Extras)
+            {
+                writer.WriteRawField(extra.Name, extra.RawJson);
+            }
+        }
+
+        writer.WriteEndObject();
+    }
+
+    public static byte[] ToUtf8(Reading reading)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        Write(reading, buffer);
+        return buffer.WrittenSpan.ToArray();
+    }
+}
