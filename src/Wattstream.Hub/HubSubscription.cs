@@ -1,0 +1,121 @@
+using System.Threading.Channels;
+
+namespace Wattstream.Hub;
+
+/// <summary>
+/// One subscriber: a bounded queue that drops its oldest event when full, so a slow reader loses samples and
+/// never holds up the publisher or anyone else. Read with <see cref="WaitToReadAsync"/> and <see cref="TryRead"/>;
+/// dispose to unsubscribe.
+/// </summary>
+public sealed class HubSubscription : IDisposable
+{
+    private readonly TelemetryHub _hub;
+    private readonly Channel<HubEvent> _queue;
+    private readonly Func<HubEvent, bool>? _filter;
+    private HubEvent[] _replay = [];
+    private int _replayIndex;
+    private long _dropped;
+    private long _delivered;
+    private int _disposed;
+
+    internal HubSubscription(TelemetryHub hub, SubjectPattern pattern, int capacity, Func<HubEvent, bool>? filter)
+    {
+        _hub = hub;
+        Pattern = pattern;
+        _filter = filter;
+        _queue = Channel.CreateBounded<HubEvent>(
+            new BoundedChannelOptions(capacity)
+            {
+                FullMode = BoundedChannelFullMode.DropOldest,
+                SingleReader = true,
+                SingleWriter = true, // the hub offers under its publish lock
+                AllowSynchronousContinuations = false, // the publisher never runs a subscriber's code
+            },
+            _ => Interlocked.Increment(ref _dropped));
+    }
+
+    public SubjectPattern Pattern { get; }
+
+    public ResumeResult Resume { get; private set; }
+
+    /// <summary>The id of the first replayed event, when resuming.</summary>
+    public long? OldestReplayedId { get; private set; }
+
+    /// <summary>Events this subscriber lost because its queue was full.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Events taken from the queue (and the replay) so far.</summary>
+    public long Delivered => Volatile.Read(ref _delivered);
+
+    /// <summary>Events waiting to be read.</summary>
+    public int Backlog => _queue.Reader.Count + (_replay.Length - _replayIndex);
+
+    public bool IsCompleted => _queue.Reader.Completion.IsCompleted;
+
+    internal void SetReplay(HubEvent[] replay, ResumeResult resume)
+    {
+        _replay = replay;
+        Resume = resume;
+        OldestReplayedId = replay.Length > 0 ? replay[0].Id : null;
+    }
+
+    /// <summary>Called by the hub under its publish lock: never blocks.</summary>
+    internal void Offer(HubEvent hubEvent)
+    {
+        if (_filter is null || _filter(hubEvent))
+        {
+            _queue.Writer.TryWrite(hubEvent);
+        }
+    }
+
+    /// <summary>
+    /// Waits until an event can be read; false once the subscription is disposed or the hub is stopping.
+    /// Pass no token on hot paths (dispose the subscription to cancel instead): a cancellable wait allocates.
+    /// </summary>
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
+        _replayIndex < _replay.Length ? new ValueTask<bool>(true) : _queue.Reader.WaitToReadAsync(cancellationToken);
+
+    public bool TryRead(out HubEvent hubEvent)
+    {
+        if (_replayIndex < _replay.Length)
+        {
+            hubEvent = _replay[_replayIndex];
+            _replay[_replayIndex++] = null!;
+            _delivered++; // single reader: no interlock needed
+            return true;
+        }
+
+        if (_queue.Reader.TryRead(out hubEvent!))
+        {
+            _delivered++; // single reader: no interlock needed
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>All events as they come, replay first; ends when the subscription is disposed.</summary>
+    public async IAsyncEnumerable<HubEvent> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (TryRead(out var e))
+            {
+                yield return e;
+            }
+        }
+    }
+
+    internal void Complete() => _queue.Writer.TryComplete();
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _hub.Unsubscribe(this);
+            Complete();
+        }
+    }
+
+    public override string ToString() => $"{Pattern} (backlog {Backlog}, dropped {Dropped})";
+}

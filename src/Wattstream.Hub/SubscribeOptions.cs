@@ -1,0 +1,29 @@
+namespace Wattstream.Hub;
+
+public sealed record SubscribeOptions
+{
+    /// <summary>Replay the retained events with an id greater than this before live ones.</summary>
+    public long? ResumeAfter { get; init; }
+
+    /// <summary>The subscriber's queue bound; null for <see cref="HubOptions.SubscriberQueueCapacity"/>.</summary>
+    public int? QueueCapacity { get; init; }
+
+    /// <summary>An extra filter applied before queueing (e.g. one DER type); must be cheap and must not block.</summary>
+    public Func<HubEvent, bool>? Filter { get; init; }
+}
+
+/// <summary>What a resuming subscriber learns about the events it asked for.</summary>
+public enum ResumeResult
+{
+    /// <summary>No resume was asked for.</summary>
+    None,
+
+    /// <summary>Every event after the id is replayed: there is no gap.</summary>
+    Complete,
+
+    /// <summary>
+    /// The id is older than the ring holds (or from an unknown run): events between it and
+    /// <see cref="HubSubscription.OldestReplayedId"/> are gone; what the ring still holds is replayed.
+    /// </summary>
+    TooOld,
+}

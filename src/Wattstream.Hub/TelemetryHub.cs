@@ -1,0 +1,292 @@
+using Microsoft.Extensions.Options;
+using Wattstream.Telemetry;
+
+namespace Wattstream.Hub;
+
+/// <summary>
+/// The in-process hub every reading passes through: it drops duplicates, gives each accepted reading an event id,
+/// keeps the last value per DER and a replay ring, and offers the event to every matching subscriber's queue.
+/// </summary>
+/// <remarks>
+/// Publishing is serialised by one lock that only publishers and (rarely) subscribe/unsubscribe take; subscribers read
+/// their own queues and never take it. Holding it while offering keeps every subscriber's events in id order, which
+/// resume depends on. Offering never waits: a full queue drops its oldest event. Which subscribers match a DER is
+/// cached per DER and recomputed only when the set of subscriptions changes.
+/// </remarks>
+public sealed class TelemetryHub
+{
+    private readonly Lock _gate = new();
+    private readonly HubOptions _options;
+    private readonly Dictionary<string, DerState> _ders = new(StringComparer.Ordinal);
+    private readonly HubEvent?[] _ring;
+    private readonly long _ringMask;
+    private HubSubscription[] _subscriptions = [];
+    private int _subscriptionsVersion;
+    private long _nextId = 1;
+    private long _accepted;
+    private long _duplicates;
+    private long _outOfOrder;
+    private long _droppedByUnsubscribed;
+
+    public TelemetryHub(IOptions<HubOptions> options)
+        : this(options?.Value ?? new HubOptions())
+    {
+    }
+
+    public TelemetryHub(HubOptions? options = null)
+    {
+        _options = options ?? new HubOptions();
+        var capacity = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, _options.ReplayCapacity));
+        _ring = new HubEvent?[capacity];
+        _ringMask = capacity - 1;
+        Epoch = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    }
+
+    /// <summary>Identifies this run of the hub (its start time, epoch ms): event ids are only comparable within one epoch.</summary>
+    public long Epoch { get; }
+
+    /// <summary>How many events the replay ring keeps.</summary>
+    public int ReplayCapacity => _ring.Length;
+
+    /// <summary>Raised after a DER is seen for the first time (outside the publish lock is not guaranteed: handlers must be quick).</summary>
+    public event Action<DerAddress, DerType>? DerDiscovered;
+
+    /// <summary>Accepts a reading, unless it duplicates one already accepted, and offers it to the matching subscribers.</summary>
+    public PublishResult Publish(Reading reading)
+    {
+        ArgumentNullException.ThrowIfNull(reading);
+        DerState? discovered = null;
+        PublishResult result;
+        lock (_gate)
+        {
+            if (!_ders.TryGetValue(reading.Der.Subject, out var der))
+            {
+                der = new DerState(reading.Der, reading.Type, _options.DedupWindow);
+                _ders.Add(reading.Der.Subject, der);
+                discovered = der;
+            }
+
+            if (!der.Remember(reading.Timestamp))
+            {
+                _duplicates++;
+                return new PublishResult(PublishOutcome.Duplicate, null);
+            }
+
+            var hubEvent = new HubEvent(_nextId++, reading);
+            _ring[hubEvent.Id & _ringMask] = hubEvent;
+            _accepted++;
+
+            var outcome = PublishOutcome.Accepted;
+            if (der.Last is null || reading.Timestamp >= der.Last.Reading.Timestamp)
+            {
+                der.Last = hubEvent;
+            }
+            else
+            {
+                _outOfOrder++;
+                outcome = PublishOutcome.AcceptedOutOfOrder;
+            }
+
+            foreach (var subscription in der.MatchingSubscriptions(_subscriptions, _subscriptionsVersion))
+            {
+                subscription.Offer(hubEvent);
+            }
+
+            result = new PublishResult(outcome, hubEvent);
+        }
+
+        if (discovered is not null)
+        {
+            DerDiscovered?.Invoke(discovered.Address, discovered.Type);
+        }
+
+        return result;
+    }
+
+    /// <summary>Subscribes to every event whose subject matches <paramref name="pattern"/>.</summary>
+    public HubSubscription Subscribe(SubjectPattern pattern, SubscribeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        options ??= new SubscribeOptions();
+        var subscription = new HubSubscription(this, pattern, options.QueueCapacity ?? _options.SubscriberQueueCapacity, options.Filter);
+        lock (_gate)
+        {
+            if (options.ResumeAfter is { } after)
+            {
+                var (replay, resume) = CollectReplay(pattern, after, options.Filter);
+                subscription.SetReplay(replay, resume);
+            }
+
+            _subscriptions = [.. _subscriptions, subscription];
+            _subscriptionsVersion++;
+        }
+
+        return subscription;
+    }
+
+    public HubSubscription Subscribe(string pattern, SubscribeOptions? options = null) => Subscribe(SubjectPattern.Parse(pattern), options);
+
+    internal void Unsubscribe(HubSubscription subscription)
+    {
+        lock (_gate)
+        {
+            var index = Array.IndexOf(_subscriptions, subscription);
+            if (index < 0)
+            {
+                return;
+            }
+
+            _subscriptions = [.. _subscriptions.AsSpan(0, index), .. _subscriptions.AsSpan(index + 1)];
+            _subscriptionsVersion++;
+            _droppedByUnsubscribed += subscription.Dropped;
+        }
+    }
+
+    /// <summary>Ends every subscription (their readers see the end of the stream), e.g. at shutdown.</summary>
+    public void CompleteAll()
+    {
+        HubSubscription[] all;
+        lock (_gate)
+        {
+            all = _subscriptions;
+        }
+
+        foreach (var s in all)
+        {
+            s.Complete();
+        }
+    }
+
+    /// <summary>The newest accepted event of a DER (by reading time), if any.</summary>
+    public HubEvent? GetLast(DerAddress der)
+    {
+        ArgumentNullException.ThrowIfNull(der);
+        lock (_gate)
+        {
+            return _ders.TryGetValue(der.Subject, out var state) ? state.Last : null;
+        }
+    }
+
+    /// <summary>The newest event of every DER whose subject matches.</summary>
+    public IReadOnlyList<HubEvent> GetLast(SubjectPattern pattern)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        var result = new List<HubEvent>();
+        lock (_gate)
+        {
+            foreach (var state in _ders.Values)
+            {
+                if (state.Last is { } last && pattern.Matches(state.Address.Subject))
+                {
+                    result.Add(last);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Every DER seen so far, in the order first seen.</summary>
+    public IReadOnlyList<(DerAddress Address, DerType Type)> Ders
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _ders.Values.OrderBy(d => d.Order).Select(d => (d.Address, d.Type)).ToArray();
+            }
+        }
+    }
+
+    public HubCounters Counters
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new HubCounters(_accepted, _duplicates, _outOfOrder, _nextId - 1, _subscriptions.Length, _ders.Count, _droppedByUnsubscribed);
+            }
+        }
+    }
+
+    private (HubEvent[] Replay, ResumeResult Resume) CollectReplay(SubjectPattern pattern, long after, Func<HubEvent, bool>? filter)
+    {
+        var last = _nextId - 1;
+        var oldest = Math.Max(1, last - _ring.Length + 1);
+        var resume = ResumeResult.Complete;
+        if (after > last || after < oldest - 1)
+        {
+            // From the future (another run) or from before what the ring holds: say so and replay what is left.
+            resume = ResumeResult.TooOld;
+            after = oldest - 1;
+        }
+
+        var replay = new List<HubEvent>();
+        for (var id = after + 1; id <= last; id++)
+        {
+            var e = _ring[id & _ringMask]!;
+            if (pattern.Matches(e.Subject) && (filter is null || filter(e)))
+            {
+                replay.Add(e);
+            }
+        }
+
+        return (replay.ToArray(), resume);
+    }
+
+    private sealed class DerState
+    {
+        private static long s_order;
+        private readonly HashSet<long> _recent;
+        private readonly Queue<long> _recentOrder;
+        private readonly int _window;
+        private HubSubscription[] _matching = [];
+        private int _matchingVersion = -1;
+
+        public DerState(DerAddress address, DerType type, int window)
+        {
+            Address = address;
+            Type = type;
+            _window = window;
+            _recent = new HashSet<long>(Math.Min(window, 1024));
+            _recentOrder = new Queue<long>(Math.Min(window, 1024));
+            Order = Interlocked.Increment(ref s_order);
+        }
+
+        public DerAddress Address { get; }
+
+        public DerType Type { get; }
+
+        public long Order { get; }
+
+        public HubEvent? Last { get; set; }
+
+        /// <summary>False when the timestamp was seen within the window (a duplicate).</summary>
+        public bool Remember(long timestamp)
+        {
+            if (!_recent.Add(timestamp))
+            {
+                return false;
+            }
+
+            _recentOrder.Enqueue(timestamp);
+            if (_recentOrder.Count > _window)
+            {
+                _recent.Remove(_recentOrder.Dequeue());
+            }
+
+            return true;
+        }
+
+        public HubSubscription[] MatchingSubscriptions(HubSubscription[] all, int version)
+        {
+            if (_matchingVersion != version)
+            {
+                _matching = Array.FindAll(all, s => s.Pattern.Matches(Address.Subject));
+                _matchingVersion = version;
+            }
+
+            return _matching;
+        }
+    }
+}
