@@ -1,0 +1,4 @@
+using Wattstream.Server;
+
+var app = WattstreamApp.Build(args);
+await app.RunAsync();
