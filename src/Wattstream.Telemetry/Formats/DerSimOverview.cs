@@ -147,6 +147,10 @@ public static class DerSimOverview
         {
             throw new TelemetryFormatException($"malformed JSON: {e.Message}", e);
         }
+        catch (InvalidOperationException e)
+        {
+            throw new TelemetryFormatException($"malformed JSON: {e.Message}", e);
+        }
 
         var type = TypeOfAsset(assetType);
         if (type is null)

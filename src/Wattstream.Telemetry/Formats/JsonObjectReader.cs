@@ -84,15 +84,16 @@ internal ref struct JsonObjectReader
     }
 
     /// <summary>Reads a member that a table says is numeric, recording an error instead of a value when it is not a finite number.</summary>
-    public readonly void ReadNumeric(NumericField field, string path, List<Measurement> measurements, List<string> errors, double sign = 1)
+    public void ReadNumeric(NumericField field, string path, List<Measurement> measurements, List<string> errors)
     {
         if (TryGetDouble(out var v))
         {
-            measurements.Add(new Measurement(field.Quantity, sign * v, field.Unit));
+            measurements.Add(new Measurement(field.Quantity, v, field.Unit));
         }
         else if (_reader.TokenType != JsonTokenType.Null)
         {
             errors.Add($"'{path}' must be a finite number");
+            SkipValue();
         }
     }
 }

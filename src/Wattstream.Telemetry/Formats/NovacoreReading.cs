@@ -184,6 +184,10 @@ public static class NovacoreReading
         {
             throw new TelemetryFormatException($"malformed JSON: {e.Message}", e);
         }
+        catch (InvalidOperationException e)
+        {
+            throw new TelemetryFormatException($"malformed JSON: {e.Message}", e);
+        }
 
         if (type is null && !errors.Exists(e => e.StartsWith("'type'", StringComparison.Ordinal)))
         {

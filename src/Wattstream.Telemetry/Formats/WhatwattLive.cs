@@ -107,6 +107,10 @@ public static class WhatwattLive
         {
             throw new TelemetryFormatException($"malformed JSON: {e.Message}", e);
         }
+        catch (InvalidOperationException e)
+        {
+            throw new TelemetryFormatException($"malformed JSON: {e.Message}", e);
+        }
 
         if (errors.Count > 0)
         {
