@@ -1,0 +1,47 @@
+namespace Wattstream.Server.Tests;
+
+public class SseStreamTests
+{
+    [Fact]
+    public async Task An_idle_stream_gets_comment_heartbeats()
+    {
+        // The simulator steps once at start and then not for an hour: the stream stays idle.
+        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=01:00:00", "--Sse:HeartbeatInterval=00:00:00.300");
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var response = await host.Client.GetAsync("/api/v1/live", HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        await using var stream = await response.Content.ReadAsStreamAsync(cts.Token);
+        using var reader = new StreamReader(stream);
+
+        var heartbeats = 0;
+        while (heartbeats < 2 && await reader.ReadLineAsync(cts.Token) is { } line)
+        {
+            Assert.DoesNotContain("event: live", line, StringComparison.Ordinal);
+            if (line == ": heartbeat")
+            {
+                heartbeats++;
+            }
+        }
+
+        Assert.Equal(2, heartbeats);
+    }
+
+    [Fact]
+    public async Task Stopping_the_host_ends_open_streams()
+    {
+        var host = await WattstreamHost.StartAsync();
+        using var response = await host.Client.GetAsync("/api/v1/live", HttpCompletionOption.ResponseHeadersRead);
+        var stream = await response.Content.ReadAsStreamAsync();
+        var drained = Task.Run(async () =>
+        {
+            var buffer = new byte[4096];
+            while (await stream.ReadAsync(buffer) > 0)
+            {
+            }
+        });
+
+        await host.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15));
+
+        await drained.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+}

@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Builder;
+using Wattstream.Server;
+
+namespace Wattstream.Server.Tests;
+
+/// <summary>The real Wattstream host on a free loopback port, with settings given as command-line options.</summary>
+public sealed class WattstreamHost : IAsyncDisposable
+{
+    private WattstreamHost(WebApplication app, Uri baseAddress)
+    {
+        App = app;
+        BaseAddress = baseAddress;
+        Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public WebApplication App { get; }
+
+    public Uri BaseAddress { get; }
+
+    public HttpClient Client { get; }
+
+    public T Service<T>()
+        where T : notnull => (T)App.Services.GetService(typeof(T))!;
+
+    public static async Task<WattstreamHost> StartAsync(params string[] settings)
+    {
+        string[] args =
+        [
+            "--urls", "http://127.0.0.1:0",
+            "--Logging:LogLevel:Default=Warning",
+            "--Simulation:Seed=11",
+            "--Simulation:Interval=00:00:00.200",
+            .. settings,
+        ];
+        var app = WattstreamApp.Build(args);
+        await app.StartAsync();
+        var address = WattstreamApp.Addresses(app).Single();
+        return new WattstreamHost(app, new Uri(address));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
+
+/// <summary>One host shared by the tests of a class.</summary>
+public sealed class SharedHost : IAsyncLifetime
+{
+    public WattstreamHost Host { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Host = await WattstreamHost.StartAsync();
+
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+}
