@@ -7,7 +7,7 @@ namespace Wattstream.Hub;
 /// never holds up the publisher or anyone else. Read with <see cref="WaitToReadAsync"/> and <see cref="TryRead"/>;
 /// dispose to unsubscribe.
 /// </summary>
-public sealed class HubSubscription : IDisposable
+public sealed class HubSubscription : IEventReader<HubEvent>
 {
     private readonly TelemetryHub _hub;
     private readonly Channel<HubEvent> _queue;
@@ -52,11 +52,18 @@ public sealed class HubSubscription : IDisposable
 
     public bool IsCompleted => _queue.Reader.Completion.IsCompleted;
 
-    internal void SetReplay(HubEvent[] replay, ResumeResult resume)
+    /// <summary>
+    /// When resuming, the id this subscription's events follow on from: the event just before the first replayed one,
+    /// or the newest event at the time of subscribing when nothing was replayed.
+    /// </summary>
+    public long? ResumedFromId { get; private set; }
+
+    internal void SetReplay(HubEvent[] replay, ResumeResult resume, long newestId)
     {
         _replay = replay;
         Resume = resume;
         OldestReplayedId = replay.Length > 0 ? replay[0].Id : null;
+        ResumedFromId = replay.Length > 0 ? replay[0].Id - 1 : newestId;
     }
 
     /// <summary>Called by the hub under its publish lock: never blocks.</summary>

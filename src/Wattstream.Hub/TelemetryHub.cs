@@ -18,6 +18,7 @@ public sealed class TelemetryHub
     private readonly Lock _gate = new();
     private readonly HubOptions _options;
     private readonly Dictionary<string, DerState> _ders = new(StringComparer.Ordinal);
+    private readonly List<DerState> _derOrder = [];
     private readonly HubEvent?[] _ring;
     private readonly long _ringMask;
     private HubSubscription[] _subscriptions = [];
@@ -48,22 +49,17 @@ public sealed class TelemetryHub
     /// <summary>How many events the replay ring keeps.</summary>
     public int ReplayCapacity => _ring.Length;
 
-    /// <summary>Raised after a DER is seen for the first time (outside the publish lock is not guaranteed: handlers must be quick).</summary>
-    public event Action<DerAddress, DerType>? DerDiscovered;
-
     /// <summary>Accepts a reading, unless it duplicates one already accepted, and offers it to the matching subscribers.</summary>
     public PublishResult Publish(Reading reading)
     {
         ArgumentNullException.ThrowIfNull(reading);
-        DerState? discovered = null;
-        PublishResult result;
         lock (_gate)
         {
             if (!_ders.TryGetValue(reading.Der.Subject, out var der))
             {
                 der = new DerState(reading.Der, reading.Type, _options.DedupWindow);
                 _ders.Add(reading.Der.Subject, der);
-                discovered = der;
+                _derOrder.Add(der);
             }
 
             if (!der.Remember(reading.Timestamp))
@@ -79,6 +75,7 @@ public sealed class TelemetryHub
             var outcome = PublishOutcome.Accepted;
             if (der.Last is null || reading.Timestamp >= der.Last.Reading.Timestamp)
             {
+                der.Interval = der.Last is null ? null : TimeSpan.FromMilliseconds(reading.Timestamp - der.Last.Reading.Timestamp);
                 der.Last = hubEvent;
             }
             else
@@ -92,15 +89,8 @@ public sealed class TelemetryHub
                 subscription.Offer(hubEvent);
             }
 
-            result = new PublishResult(outcome, hubEvent);
+            return new PublishResult(outcome, hubEvent);
         }
-
-        if (discovered is not null)
-        {
-            DerDiscovered?.Invoke(discovered.Address, discovered.Type);
-        }
-
-        return result;
     }
 
     /// <summary>Subscribes to every event whose subject matches <paramref name="pattern"/>.</summary>
@@ -114,7 +104,7 @@ public sealed class TelemetryHub
             if (options.ResumeAfter is { } after)
             {
                 var (replay, resume) = CollectReplay(pattern, after, options.Filter);
-                subscription.SetReplay(replay, resume);
+                subscription.SetReplay(replay, resume, _nextId - 1);
             }
 
             _subscriptions = [.. _subscriptions, subscription];
@@ -193,8 +183,18 @@ public sealed class TelemetryHub
         {
             lock (_gate)
             {
-                return _ders.Values.OrderBy(d => d.Order).Select(d => (d.Address, d.Type)).ToArray();
+                return _derOrder.Select(d => (d.Address, d.Type)).ToArray();
             }
+        }
+    }
+
+    /// <summary>The time between a DER's last two in-order readings: its reporting interval as observed.</summary>
+    public TimeSpan? ObservedInterval(DerAddress der)
+    {
+        ArgumentNullException.ThrowIfNull(der);
+        lock (_gate)
+        {
+            return _ders.TryGetValue(der.Subject, out var state) ? state.Interval : null;
         }
     }
 
@@ -236,7 +236,6 @@ public sealed class TelemetryHub
 
     private sealed class DerState
     {
-        private static long s_order;
         private readonly HashSet<long> _recent;
         private readonly Queue<long> _recentOrder;
         private readonly int _window;
@@ -250,14 +249,13 @@ public sealed class TelemetryHub
             _window = window;
             _recent = new HashSet<long>(Math.Min(window, 1024));
             _recentOrder = new Queue<long>(Math.Min(window, 1024));
-            Order = Interlocked.Increment(ref s_order);
         }
 
         public DerAddress Address { get; }
 
         public DerType Type { get; }
 
-        public long Order { get; }
+        public TimeSpan? Interval { get; set; }
 
         public HubEvent? Last { get; set; }
 

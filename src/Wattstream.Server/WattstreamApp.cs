@@ -1,9 +1,18 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
+using Scalar.AspNetCore;
 using Wattstream.Hub;
+using Wattstream.Hub.Status;
+using Wattstream.Server.Access;
 using Wattstream.Server.Endpoints;
+using Wattstream.Server.Endpoints.DerSim;
+using Wattstream.Server.Endpoints.General;
+using Wattstream.Server.Endpoints.Hes;
+using Wattstream.Server.Endpoints.Novacore;
+using Wattstream.Server.Endpoints.Whatwatt;
 using Wattstream.Server.Simulation;
+using Wattstream.Server.Status;
 using Wattstream.Server.Streaming;
 using Wattstream.Simulation;
 
@@ -35,13 +44,31 @@ public static class WattstreamApp
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseCors(CorsSetup.PolicyName);
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = app.Services.GetRequiredService<IOptions<WebSocketStreamingOptions>>().Value.KeepAliveInterval });
+
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapScalarApiReference("/docs", options => options
+            .WithTitle("Wattstream API")
+            .WithOpenApiRoutePattern("/openapi/{documentName}.json"));
 
         app.MapGet("/healthz", (TelemetryHub hub) => TypedResults.Ok(new HealthResponse("ok", hub.Counters.Accepted, hub.Counters.Subscribers)))
             .WithTags("general")
-            .WithSummary("200 while the hub is serving.");
+            .WithSummary("200 while the hub is serving");
         app.MapWhatwatt();
+        app.MapHes();
+        app.MapNovacore();
+        app.MapDerSim();
+        app.MapDiscovery();
+        app.MapTelemetryWebSocket();
 
-        app.Lifetime.ApplicationStopping.Register(app.Services.GetRequiredService<TelemetryHub>().CompleteAll);
+        var hub = app.Services.GetRequiredService<TelemetryHub>();
+        var board = app.Services.GetRequiredService<StatusBoard>();
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            hub.CompleteAll();
+            board.CompleteAll();
+        });
         app.Lifetime.ApplicationStarted.Register(() => LogWhereToLook(app));
         return app;
     }
@@ -49,18 +76,37 @@ public static class WattstreamApp
     public static void AddServices(IServiceCollection services, IConfiguration configuration)
     {
         services.AddProblemDetails();
+        services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Wattstream";
+            document.Info.Description = "Real-time energy telemetry hub: whatwatt, HES, Novacore and DERSim compatible streams, discovery and a general WebSocket (docs/protocol.md).";
+            return Task.CompletedTask;
+        }));
+        services.AddWattstreamCors(configuration);
         services.AddSingleton(TimeProvider.System);
 
         services.AddOptions<HubOptions>().Bind(configuration.GetSection(HubOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SseOptions>().Bind(configuration.GetSection(SseOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<WebSocketStreamingOptions>().Bind(configuration.GetSection(WebSocketStreamingOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StatusOptions>().Bind(configuration.GetSection(StatusOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SimulationOptions>().Bind(configuration.GetSection(SimulationOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddSingleton(sp => new TelemetryHub(sp.GetRequiredService<IOptions<HubOptions>>()));
+        services.AddSingleton(sp => new StatusBoard(sp.GetRequiredService<IOptions<StatusOptions>>().Value.StaleAfter));
+        services.AddSingleton<ITelemetryAccess, OpenAccess>();
+        services.AddSingleton<DerSimDevices>();
         services.AddSingleton<WireFormats>();
         services.AddSingleton<MeterLookup>();
+        services.AddSingleton<WhatwattDevice>();
         services.AddSingleton<SseStreaming>();
         services.AddSingleton<SseHeartbeats>();
+        services.AddSingleton<WebSocketSupervisor>();
+
+        // Hosted services start in this order: the status tracker subscribes before the simulator's first step.
         services.AddHostedService(sp => sp.GetRequiredService<SseHeartbeats>());
+        services.AddHostedService(sp => sp.GetRequiredService<WebSocketSupervisor>());
+        services.AddSingleton<StatusTracker>();
+        services.AddHostedService(sp => sp.GetRequiredService<StatusTracker>());
         services.AddSingleton<SimulatorService>();
         services.AddHostedService(sp => sp.GetRequiredService<SimulatorService>());
     }
@@ -75,9 +121,17 @@ public static class WattstreamApp
         foreach (var address in Addresses(app))
         {
             var url = address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal);
-            logger.LogInformation("Wattstream is listening on {Url}", url);
-            logger.LogInformation("Try: curl -N {Url}/api/v1/live   (whatwatt live SSE of the first meter)", url);
-            logger.LogInformation("     curl {Url}/healthz", url);
+            logger.LogInformation(
+                """
+                Wattstream is listening on {Url}
+                  API reference:         {Url}/docs
+                  whatwatt live (SSE):   curl -N {Url}/api/v1/live
+                  HES meter readings:    curl -N {Url}/api/sse/meters
+                  Novacore site stream:  curl -N {Url}/stream/sites/site-1
+                  Sites and meters:      curl {Url}/api/sites   curl {Url}/api/meters
+                  DERSim WebSocket:      ws://{Host}/api/dersim/ws/telemetry   general WebSocket: ws://{Host}/ws
+                """,
+                url, url, url, url, url, url, url, new Uri(url).Authority, new Uri(url).Authority);
         }
     }
 

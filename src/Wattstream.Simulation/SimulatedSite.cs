@@ -196,7 +196,6 @@ public sealed class SimulatedSite
             new(Quantity.Mppt2Current, Math.Round(pv.Mppt2.Amps, 2), Unit.Ampere),
             new(Quantity.HeatsinkTemperature, Math.Round(pv.HeatsinkCelsius, 1), Unit.Celsius),
             Wh(Quantity.EnergyGenerated, pv.TotalGenerationWh),
-            new(Quantity.Frequency, Math.Round(GridMeter.Frequency, 2), Unit.Hertz),
         ];
         return new Reading(PvAddress, DerType.Pv, timestamp, ReadTime(), values, [JsonString(PropertyNames.Make, "Wattstream simulator")]);
     }
@@ -207,8 +206,8 @@ public sealed class SimulatedSite
         Measurement[] values =
         [
             W(Quantity.ActivePower, b.Watts),
-            new(Quantity.Voltage, Math.Round(b.Volts, 2), Unit.Volt),
-            new(Quantity.Current, Math.Round(b.Amps, 2), Unit.Ampere),
+            new(Quantity.DcVoltage, Math.Round(b.Volts, 2), Unit.Volt),
+            new(Quantity.DcCurrent, Math.Round(b.Amps, 2), Unit.Ampere),
             new(Quantity.StateOfCharge, Math.Round(b.StateOfCharge, 4), Unit.Fraction),
             new(Quantity.Temperature, Math.Round(22 + (Math.Abs(b.Watts) / 1000), 1), Unit.Celsius),
             Wh(Quantity.EnergyCharged, b.TotalChargeWh),
@@ -218,7 +217,6 @@ public sealed class SimulatedSite
             new(Quantity.StateOfHealth, 0.97, Unit.Fraction),
             Wh(Quantity.AvailableChargeEnergy, b.AvailableChargeWh),
             Wh(Quantity.AvailableDischargeEnergy, b.AvailableDischargeWh),
-            new(Quantity.Frequency, Math.Round(GridMeter.Frequency, 2), Unit.Hertz),
         ];
         return new Reading(BatteryAddress, DerType.Battery, timestamp, ReadTime(), values, [JsonString(PropertyNames.Make, "Wattstream simulator")]);
     }

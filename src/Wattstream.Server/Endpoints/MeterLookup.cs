@@ -11,9 +11,26 @@ public sealed class MeterLookup(TelemetryHub hub)
     /// <summary>With no <paramref name="meter"/>, the first meter the hub saw.</summary>
     public bool TryFind(string? meter, out DerAddress address)
     {
+        var meters = Meters.ToArray();
         address = string.IsNullOrEmpty(meter)
-            ? Meters.FirstOrDefault()!
-            : Meters.FirstOrDefault(m => m.Der == meter) ?? Meters.FirstOrDefault(m => m.Device == meter)!;
+            ? meters.FirstOrDefault()!
+            : Array.Find(meters, m => m.Der == meter) ?? Array.Find(meters, m => m.Device == meter)!;
         return address is not null;
+    }
+
+    /// <summary>The meter, or a 404 problem naming what was asked for.</summary>
+    public bool TryFind(string? meter, out DerAddress address, out IResult? problem)
+    {
+        problem = null;
+        if (TryFind(meter, out address))
+        {
+            return true;
+        }
+
+        problem = Problems.NotFound(
+            "meter_not_found",
+            "Unknown meter",
+            string.IsNullOrEmpty(meter) ? "The hub knows no meter yet." : $"No meter with number or device id '{meter}'. GET /api/meters lists the meters.");
+        return false;
     }
 }

@@ -84,13 +84,13 @@ public sealed class SseConnection
     /// Streams the subscription's events until it ends (the client went away, or the hub is stopping).
     /// <paramref name="encode"/> gives an event's frame, or empty to skip it.
     /// </summary>
-    public async Task PumpAsync(HubSubscription subscription, Func<HubEvent, ReadOnlyMemory<byte>> encode)
+    public async Task PumpAsync<T>(IEventReader<T> subscription, Func<T, ReadOnlyMemory<byte>> encode)
     {
         ArgumentNullException.ThrowIfNull(subscription);
         ArgumentNullException.ThrowIfNull(encode);
 
         // Cancelling disposes the subscription, which ends the wait below: a wait without a token allocates nothing.
-        using var abort = Context.RequestAborted.Register(static s => ((HubSubscription)s!).Dispose(), subscription);
+        using var abort = Context.RequestAborted.Register(static s => ((IDisposable)s!).Dispose(), subscription);
         while (await subscription.WaitToReadAsync())
         {
             await _writeLock.WaitAsync();

@@ -1,16 +1,54 @@
+using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using Wattstream.Hub;
+using Wattstream.Server.Access;
 
 namespace Wattstream.Server.Streaming;
 
-/// <summary>Runs a subscription as an SSE response: open the stream, keep it alive with heartbeats, pump until it ends.</summary>
-public sealed class SseStreaming(IOptions<SseOptions> options, SseHeartbeats heartbeats, ILogger<SseStreaming> logger)
+/// <summary>
+/// Serves a hub subscription as an SSE response: resume from <c>Last-Event-ID</c> (or <c>?lastEventId=</c>), an explicit
+/// <c>gap</c> event when the id is older than the hub holds, then the events, with heartbeats while idle.
+/// </summary>
+public sealed class SseStreaming(TelemetryHub hub, IOptions<SseOptions> options, SseHeartbeats heartbeats, ILogger<SseStreaming> logger)
 {
+    public const string GapEventName = "gap";
+
     public SseOptions Options { get; } = options.Value;
 
+    /// <summary>
+    /// Streams the events matching <paramref name="pattern"/> that the caller may see (and <paramref name="filter"/> lets
+    /// through) in <paramref name="encoder"/>'s frames; or answers 400 when the resume id is malformed.
+    /// </summary>
+    public async Task<IResult> StreamAsync(HttpContext context, SubjectPattern pattern, TelemetryScope scope, WireEncoder encoder, Func<HubEvent, bool>? filter = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(scope);
+        if (!TryGetResumeId(context, out var lastEventId, out var problem))
+        {
+            return problem!;
+        }
+
+        long? resumeAfter = null;
+        if (lastEventId is not null)
+        {
+            // Validated above. An id of another run of the hub cannot be placed in this one: older than anything held.
+            resumeAfter = EventIds.TryParse(lastEventId, out var epoch, out var id) && epoch == hub.Epoch ? id : -1;
+        }
+
+        var subscription = hub.Subscribe(pattern, new SubscribeOptions
+        {
+            ResumeAfter = resumeAfter,
+            Filter = scope.EventFilter(filter is null ? e => encoder.CanEncode(e) : e => encoder.CanEncode(e) && filter(e)),
+        });
+        var gap = subscription.Resume == ResumeResult.TooOld ? GapFrame(lastEventId!, subscription) : default;
+        await RunAsync(context, subscription, e => e.GetEncoded(encoder), gap);
+        return TypedResults.Empty;
+    }
+
     /// <summary>Streams <paramref name="subscription"/> and disposes it at the end.</summary>
-    public async Task RunAsync(HttpContext context, HubSubscription subscription, Func<HubEvent, ReadOnlyMemory<byte>> encode, ReadOnlyMemory<byte> firstFrame = default)
+    public async Task RunAsync<T>(HttpContext context, IEventReader<T> subscription, Func<T, ReadOnlyMemory<byte>> encode, ReadOnlyMemory<byte> firstFrame = default)
     {
         ArgumentNullException.ThrowIfNull(context);
         using (subscription)
@@ -25,7 +63,7 @@ public sealed class SseStreaming(IOptions<SseOptions> options, SseHeartbeats hea
                 }
 
                 await connection.PumpAsync(subscription, encode);
-                logger.LogDebug("SSE stream {Path} ended after {Events} events ({Dropped} dropped)", context.Request.Path, connection.EventsWritten, subscription.Dropped);
+                logger.LogDebug("SSE stream {Path} ended after {Events} events", context.Request.Path, connection.EventsWritten);
             }
             catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException)
             {
@@ -33,4 +71,46 @@ public sealed class SseStreaming(IOptions<SseOptions> options, SseHeartbeats hea
             }
         }
     }
+
+    /// <summary>The id a reconnecting client sent, from the <c>Last-Event-ID</c> header or the <c>lastEventId</c> query parameter.</summary>
+    public static bool TryGetResumeId(HttpContext context, out string? lastEventId, out IResult? problem)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        problem = null;
+        lastEventId = context.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? context.Request.Query["lastEventId"].FirstOrDefault();
+        if (string.IsNullOrEmpty(lastEventId))
+        {
+            lastEventId = null;
+            return true;
+        }
+
+        if (EventIds.TryParse(lastEventId, out _, out _))
+        {
+            return true;
+        }
+
+        problem = TypedResults.Problem(
+            statusCode: StatusCodes.Status400BadRequest,
+            title: "Malformed Last-Event-ID",
+            detail: $"'{Truncate(lastEventId)}' is not an event id of this server; ids look like '{{epoch}}-{{sequence}}', e.g. '1763900000000-42'.");
+        return false;
+    }
+
+    // The gap event's own id is where the stream continues from, so a client that drops right after it resumes exactly.
+    private ReadOnlyMemory<byte> GapFrame(string lastEventId, HubSubscription subscription)
+    {
+        var oldestReplayedId = subscription.OldestReplayedId;
+        var payload = JsonSerializer.Serialize(new GapEvent(
+            "too_old",
+            lastEventId,
+            oldestReplayedId is { } oldest ? EventIds.Format(hub.Epoch, oldest) : null,
+            "Events after lastEventId are no longer held (or it is from an earlier run of the hub); what is still held follows, then live events."),
+            StreamingJsonContext.Default.GapEvent);
+        return Encoding.UTF8.GetBytes($"id: {EventIds.Format(hub.Epoch, subscription.ResumedFromId ?? 0)}\nevent: {GapEventName}\ndata: {payload}\n\n");
+    }
+
+    private static string Truncate(string s) => s.Length <= 64 ? s : s[..64] + "…";
 }
+
+/// <summary>Sent as <c>event: gap</c> when a client resumes from an id the hub no longer holds.</summary>
+public sealed record GapEvent(string Reason, string LastEventId, string? OldestAvailableId, string Message);

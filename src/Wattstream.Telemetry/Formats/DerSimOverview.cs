@@ -227,7 +227,7 @@ public static class DerSimOverview
 
         var sign = PowerSign(reading.Type);
         var fromDerSim = reading.ExtrasOrigin == FormatName;
-        using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
+        using var writer = new Utf8JsonWriter(output, JsonWriting.Options);
         writer.WriteStartObject();
 
         writer.WriteStartObject("metrics");

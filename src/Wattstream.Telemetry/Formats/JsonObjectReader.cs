@@ -98,21 +98,28 @@ internal ref struct JsonObjectReader
     }
 }
 
-internal static class JsonWriting
+public static class JsonWriting
 {
+    /// <summary>Compact JSON that keeps '+', '&lt;' and non-ASCII text readable ("(+P)", "°C"): still valid JSON, and never embedded in HTML.</summary>
+    public static readonly JsonWriterOptions Options = new()
+    {
+        SkipValidation = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
     /// <summary>Writes a number the way devices do: integral values without a fraction ("0", not "0.0").</summary>
-    public static void WriteNumber(this Utf8JsonWriter writer, string key, double value)
+    internal static void WriteNumber(this Utf8JsonWriter writer, string key, double value)
     {
         writer.WritePropertyName(key);
         writer.WriteNumberValue(value);
     }
 
-    public static void WriteRawField(this Utf8JsonWriter writer, string key, ReadOnlyMemory<byte> raw)
+    internal static void WriteRawField(this Utf8JsonWriter writer, string key, ReadOnlyMemory<byte> raw)
     {
         writer.WritePropertyName(key);
         writer.WriteRawValue(raw.Span, skipInputValidation: true);
     }
 
-    public static Dictionary<string, NumericField> ToLookup(this NumericField[] fields) =>
+    internal static Dictionary<string, NumericField> ToLookup(this NumericField[] fields) =>
         fields.ToDictionary(f => f.Key, StringComparer.Ordinal);
 }

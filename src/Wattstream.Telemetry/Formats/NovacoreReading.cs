@@ -48,9 +48,10 @@ public static class NovacoreReading
         LowerLimit, UpperLimit,
     ];
 
+    // A battery's V and A are its terminals' (DC); a charger's are the AC side's, with dc_V and dc_A beside them.
     private static readonly NumericField[] BatteryFields =
     [
-        W, V, A,
+        W, new("V", Quantity.DcVoltage, Unit.Volt), new("A", Quantity.DcCurrent, Unit.Ampere),
         new("SoC_nom_fract", Quantity.StateOfCharge, Unit.Fraction),
         Heatsink,
         new("temperature_C", Quantity.Temperature, Unit.Celsius),
@@ -86,8 +87,11 @@ public static class NovacoreReading
 
     // Every numeric key any type knows; a key of another type's table is still read as that quantity.
     private static readonly Dictionary<string, NumericField> AllByKey =
-        PvFields.Concat(BatteryFields).Concat(MeterFields).Concat(V2xFields)
+        MeterFields.Concat(V2xFields).Concat(PvFields).Concat(BatteryFields)
             .DistinctBy(f => f.Key).ToDictionary(f => f.Key, StringComparer.Ordinal);
+
+    private static readonly Dictionary<DerType, Dictionary<string, NumericField>> ByType =
+        Enum.GetValues<DerType>().ToDictionary(t => t, t => FieldsOf(t).ToLookup());
 
     private static readonly Dictionary<Quantity, NumericField> ByQuantity = AllByKey.Values.ToDictionary(f => f.Quantity);
 
@@ -107,7 +111,8 @@ public static class NovacoreReading
     /// <exception cref="TelemetryFormatException">Names every bad field: a missing or unknown type, a missing timestamp, a non-numeric value.</exception>
     public static Reading Parse(ReadOnlySpan<byte> json, DerAddress der)
     {
-        var measurements = new List<Measurement>(24);
+        var numbers = new List<Measurement>(24);
+        var keys = new List<string>(24);
         var properties = new List<ReadingField>(2);
         var extras = new List<ReadingField>();
         var errors = new List<string>();
@@ -167,7 +172,9 @@ public static class NovacoreReading
                     default:
                         if (AllByKey.TryGetValue(key, out var field))
                         {
-                            reader.ReadNumeric(field, key, measurements, errors);
+                            // Resolved once the type is known: the same key can mean another quantity per type (V, A).
+                            reader.ReadNumeric(field, key, numbers, errors);
+                            keys.Add(key);
                         }
                         else
                         {
@@ -204,14 +211,21 @@ public static class NovacoreReading
             throw new TelemetryFormatException(errors);
         }
 
-        return new Reading(der, type!.Value, timestamp!.Value, readTime, measurements, properties, extras, FormatName);
+        var byType = ByType[type!.Value];
+        var measurements = new Measurement[numbers.Count];
+        for (var i = 0; i < numbers.Count; i++)
+        {
+            measurements[i] = byType.TryGetValue(keys[i], out var typed) ? numbers[i] with { Quantity = typed.Quantity } : numbers[i];
+        }
+
+        return new Reading(der, type.Value, timestamp!.Value, readTime, measurements, properties, extras, FormatName);
     }
 
     /// <summary>Writes a reading of any type; fields the reading lacks are omitted.</summary>
     public static void Write(Reading reading, IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(reading);
-        using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
+        using var writer = new Utf8JsonWriter(output, JsonWriting.Options);
         writer.WriteStartObject();
         writer.WriteString("type", reading.Type.ToWireName());
         if (reading.TryGetProperty(PropertyNames.Make, out var make))
@@ -238,7 +252,7 @@ public static class NovacoreReading
         // Values another type's table names (a pv reading that carries Hz, say) are written too, not dropped.
         foreach (var m in reading.Measurements)
         {
-            if (ByQuantity.TryGetValue(m.Quantity, out var field) && Array.IndexOf(typeFields, field) < 0
+            if (ByQuantity.TryGetValue(m.Quantity, out var field) && !Array.Exists(typeFields, f => f.Quantity == m.Quantity)
                 && Units.TryConvert(m.Value, m.Unit, field.Unit, out var v))
             {
                 writer.WriteNumber(field.Key, v);

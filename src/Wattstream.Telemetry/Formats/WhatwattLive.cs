@@ -132,7 +132,7 @@ public static class WhatwattLive
             throw new ArgumentException($"The whatwatt live payload is for meters, not {reading.Type.ToWireName()}.", nameof(reading));
         }
 
-        using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
+        using var writer = new Utf8JsonWriter(output, JsonWriting.Options);
         writer.WriteStartObject();
         foreach (var field in Fields)
         {

@@ -1,0 +1,6 @@
+using Wattstream.Telemetry;
+
+namespace Wattstream.Hub.Status;
+
+/// <summary>The status of one DER at one moment. <see cref="Version"/> increases with every change on the board.</summary>
+public sealed record DerStatus(DerAddress Der, DerType Type, ConnectionStatus Status, DateTimeOffset? LastSeen, string? Detail, long Version);

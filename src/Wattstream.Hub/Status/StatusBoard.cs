@@ -1,0 +1,194 @@
+using System.Threading.Channels;
+using Wattstream.Telemetry;
+
+namespace Wattstream.Hub.Status;
+
+/// <summary>
+/// The current status of every DER: when it was last seen and whether it is delivering. Readings mark a DER
+/// <see cref="ConnectionStatus.Connected"/>; <see cref="Sweep"/> marks silent ones <see cref="ConnectionStatus.Stale"/>;
+/// sources set the rest (connecting, auth failed, …). Subscribers get every change, after a snapshot of the present.
+/// </summary>
+/// <remarks>
+/// Status is state, not a sample: a client wants the present at connect and then the changes, so the board keeps its
+/// own change feed rather than putting statuses in the hub's replay ring among the readings.
+/// </remarks>
+public sealed class StatusBoard
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<DerAddress, DerStatus> _statuses = [];
+    private readonly List<DerAddress> _order = [];
+    private StatusSubscription[] _subscribers = [];
+    private long _version;
+
+    public StatusBoard(TimeSpan staleAfter)
+    {
+        StaleAfter = staleAfter;
+    }
+
+    public TimeSpan StaleAfter { get; }
+
+    /// <summary>A reading arrived: the DER is connected and was seen at <paramref name="at"/>.</summary>
+    public void ReadingSeen(DerAddress der, DerType type, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(der);
+        lock (_gate)
+        {
+            if (_statuses.TryGetValue(der, out var current) && current.Status == ConnectionStatus.Connected)
+            {
+                // Only the time moved: no change to announce.
+                _statuses[der] = current with { LastSeen = at };
+                return;
+            }
+
+            Change(der, type, ConnectionStatus.Connected, at, null);
+        }
+    }
+
+    /// <summary>Sets a status (from a source: connecting, disconnected, auth failed…); announced only when it differs.</summary>
+    public void Set(DerAddress der, DerType type, ConnectionStatus status, string? detail = null)
+    {
+        ArgumentNullException.ThrowIfNull(der);
+        lock (_gate)
+        {
+            _statuses.TryGetValue(der, out var current);
+            if (current is not null && current.Status == status && current.Detail == detail)
+            {
+                return;
+            }
+
+            Change(der, type, status, current?.LastSeen, detail);
+        }
+    }
+
+    /// <summary>Marks connected DERs that have been silent for <see cref="StaleAfter"/> as stale.</summary>
+    public void Sweep(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            foreach (var der in _order)
+            {
+                var s = _statuses[der];
+                if (s.Status == ConnectionStatus.Connected && s.LastSeen is { } seen && now - seen >= StaleAfter)
+                {
+                    Change(der, s.Type, ConnectionStatus.Stale, seen, $"no reading for {(now - seen).TotalSeconds:0} s");
+                }
+            }
+        }
+    }
+
+    public DerStatus? Get(DerAddress der)
+    {
+        ArgumentNullException.ThrowIfNull(der);
+        lock (_gate)
+        {
+            return _statuses.GetValueOrDefault(der);
+        }
+    }
+
+    /// <summary>Every DER's status, in the order first seen.</summary>
+    public IReadOnlyList<DerStatus> Snapshot()
+    {
+        lock (_gate)
+        {
+            return _order.Select(d => _statuses[d]).ToArray();
+        }
+    }
+
+    /// <summary>
+    /// The present statuses of the DERs <paramref name="filter"/> lets through, then every change to them.
+    /// A subscriber that does not keep up loses the oldest changes (the next change carries the full state anyway).
+    /// </summary>
+    public StatusSubscription Subscribe(Func<DerStatus, bool>? filter = null, int capacity = 1024)
+    {
+        var subscription = new StatusSubscription(this, filter, capacity);
+        lock (_gate)
+        {
+            foreach (var der in _order)
+            {
+                subscription.Offer(_statuses[der]);
+            }
+
+            _subscribers = [.. _subscribers, subscription];
+        }
+
+        return subscription;
+    }
+
+    internal void Unsubscribe(StatusSubscription subscription)
+    {
+        lock (_gate)
+        {
+            _subscribers = Array.FindAll(_subscribers, s => !ReferenceEquals(s, subscription));
+        }
+    }
+
+    /// <summary>Ends every subscription, e.g. at shutdown.</summary>
+    public void CompleteAll()
+    {
+        StatusSubscription[] all;
+        lock (_gate)
+        {
+            all = _subscribers;
+        }
+
+        foreach (var s in all)
+        {
+            s.Complete();
+        }
+    }
+
+    private void Change(DerAddress der, DerType type, ConnectionStatus status, DateTimeOffset? lastSeen, string? detail)
+    {
+        if (!_statuses.ContainsKey(der))
+        {
+            _order.Add(der);
+        }
+
+        var next = new DerStatus(der, type, status, lastSeen, detail, ++_version);
+        _statuses[der] = next;
+        foreach (var s in _subscribers)
+        {
+            s.Offer(next);
+        }
+    }
+}
+
+/// <summary>A feed of status changes; dispose to stop.</summary>
+public sealed class StatusSubscription : IEventReader<DerStatus>
+{
+    private readonly StatusBoard _board;
+    private readonly Func<DerStatus, bool>? _filter;
+    private readonly Channel<DerStatus> _queue;
+
+    internal StatusSubscription(StatusBoard board, Func<DerStatus, bool>? filter, int capacity)
+    {
+        _board = board;
+        _filter = filter;
+        _queue = Channel.CreateBounded<DerStatus>(new BoundedChannelOptions(capacity)
+        {
+            FullMode = BoundedChannelFullMode.DropOldest,
+            SingleReader = true,
+            AllowSynchronousContinuations = false,
+        });
+    }
+
+    internal void Offer(DerStatus status)
+    {
+        if (_filter is null || _filter(status))
+        {
+            _queue.Writer.TryWrite(status);
+        }
+    }
+
+    internal void Complete() => _queue.Writer.TryComplete();
+
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => _queue.Reader.WaitToReadAsync(cancellationToken);
+
+    public bool TryRead(out DerStatus item) => _queue.Reader.TryRead(out item!);
+
+    public void Dispose()
+    {
+        _board.Unsubscribe(this);
+        Complete();
+    }
+}

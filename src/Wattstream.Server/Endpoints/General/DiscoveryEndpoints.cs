@@ -1,0 +1,68 @@
+using Wattstream.Hub;
+using Wattstream.Hub.Status;
+using Wattstream.Server.Access;
+using Wattstream.Server.Endpoints.Hes;
+using Wattstream.Telemetry;
+
+namespace Wattstream.Server.Endpoints.General;
+
+/// <summary>What the hub knows: sites with their devices and DERs, and the meters with their status.</summary>
+public static class DiscoveryEndpoints
+{
+    public static IEndpointRouteBuilder MapDiscovery(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api").WithTags("discovery");
+        group.MapGet("/sites", Sites)
+            .WithSummary("Every site the caller may see, with its devices and their DERs (ids, types, subjects)");
+        group.MapGet("/meters", Meters)
+            .WithSummary("Every meter with its status and when it was last seen");
+        return app;
+    }
+
+    private static SiteInfo[] Sites(HttpContext context, TelemetryHub hub, ITelemetryAccess access)
+    {
+        var scope = access.Resolve(context);
+        return hub.Ders
+            .Where(d => scope.CanSee(d.Address))
+            .GroupBy(d => (d.Address.Org, d.Address.Site))
+            .Select(site => new SiteInfo(
+                site.Key.Org,
+                site.Key.Site,
+                $"orgs.{site.Key.Org}.sites.{site.Key.Site}.devices.*.ders.*.{Subjects.TelemetrySuffix}",
+                site.GroupBy(d => d.Address.Device)
+                    .Select(device => new DeviceInfo(
+                        device.Key,
+                        device.Select(d => new DerInfo(d.Address.Der, d.Type.ToWireName(), d.Address.Subject)).ToArray()))
+                    .ToArray()))
+            .ToArray();
+    }
+
+    private static MeterInfo[] Meters(HttpContext context, TelemetryHub hub, StatusBoard board, ITelemetryAccess access)
+    {
+        var scope = access.Resolve(context);
+        return hub.Ders
+            .Where(d => d.Type == DerType.Meter && scope.CanSee(d.Address))
+            .Select(d =>
+            {
+                var status = board.Get(d.Address);
+                var hes = status is null ? null : HesEndpoints.ToMeterStatus(status);
+                return new MeterInfo(
+                    d.Address.Der,
+                    d.Address.Org,
+                    d.Address.Site,
+                    d.Address.Device,
+                    d.Address.Subject,
+                    hes?.Status ?? ConnectionStatus.Unknown.ToWireName(),
+                    hes?.LastSeen);
+            })
+            .ToArray();
+    }
+}
+
+public sealed record SiteInfo(string Org, string Site, string Subject, DeviceInfo[] Devices);
+
+public sealed record DeviceInfo(string Device, DerInfo[] Ders);
+
+public sealed record DerInfo(string Der, string Type, string Subject);
+
+public sealed record MeterInfo(string MeterNo, string Org, string Site, string Device, string Subject, string Status, string? LastSeen);

@@ -1,0 +1,37 @@
+using Wattstream.Hub;
+using Wattstream.Server.Access;
+using Wattstream.Server.Streaming;
+
+namespace Wattstream.Server.Endpoints.Novacore;
+
+/// <summary>Novacore's per-site reading stream: one SSE stream per site, every DER's readings as unnamed events.</summary>
+public static class NovacoreEndpoints
+{
+    public static IEndpointRouteBuilder MapNovacore(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/stream/sites/{siteId}", SiteAsync)
+            .WithTags("novacore")
+            .WithSummary("Every DER reading of a site, as Novacore streams it")
+            .WithDescription("SSE, unnamed events whose data is a reading: `{\"type\":\"pv\",\"timestamp\":…,\"read_time_ms\":…,\"W\":-3450,…}`. Resume with `Last-Event-ID`.")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        return app;
+    }
+
+    private static async Task<IResult> SiteAsync(HttpContext context, string siteId, TelemetryHub hub, ITelemetryAccess access, WireFormats formats, SseStreaming sse)
+    {
+        if (!Problems.TryValidateId(siteId, "site id", out var invalid))
+        {
+            return invalid!;
+        }
+
+        var scope = access.Resolve(context);
+        if (!hub.Ders.Any(d => d.Address.Site == siteId && scope.CanSee(d.Address)))
+        {
+            return Problems.NotFound("not_found", "Unknown site", $"No site '{siteId}'. GET /api/sites lists the sites.");
+        }
+
+        return await sse.StreamAsync(context, SubjectPattern.Parse($"orgs.*.sites.{siteId}.>"), scope, formats.NovacoreSse);
+    }
+}
