@@ -55,7 +55,8 @@ public class DerSimOverviewTests
 
         Assert.Equal(-1.2, (double)json["metrics"]!["power_kw"]!, 9);
         Assert.Equal(64, (double)json["metrics"]!["state_of_charge_pct"]!, 9);
-        Assert.Equal(52.1, (double)json["metrics"]!["voltage_ln_v"]!);
+        Assert.Equal(52.1, (double)json["metrics"]!["dc_voltage_v"]!); // a battery's V is its DC terminal voltage
+        Assert.Null(json["metrics"]!["voltage_ln_v"]);
         Assert.Equal(-1.2, (double)json["pq"]!["active_kw"]!, 9);
         Assert.Equal("battery", (string?)json["asset_type"]);
         Assert.Equal("battery", (string?)json["dc_mode"]);

@@ -60,6 +60,28 @@ public class NovacoreReadingTests
     }
 
     [Fact]
+    public void Battery_volts_and_amps_are_the_dc_side_and_charger_volts_the_ac_side()
+    {
+        var battery = NovacoreReading.Parse(Samples.Utf8(Samples.NovacoreBattery), Samples.Battery);
+        var charger = NovacoreReading.Parse(Samples.Utf8(Samples.NovacoreCharger), Samples.Charger);
+
+        Assert.Equal(52.1, battery.Get(Quantity.DcVoltage, Unit.Volt));
+        Assert.Equal(23.03, battery.Get(Quantity.DcCurrent, Unit.Ampere));
+        Assert.Null(battery.Get(Quantity.Voltage, Unit.Volt));
+        Assert.Equal(230.1, charger.Get(Quantity.Voltage, Unit.Volt));
+    }
+
+    [Fact]
+    public void Null_values_are_absent_and_do_not_shift_other_fields()
+    {
+        var r = NovacoreReading.Parse(Samples.Utf8("""{"type":"battery","timestamp":1,"W":null,"V":51.5,"A":2}"""), Samples.Battery);
+
+        Assert.Null(r.Get(Quantity.ActivePower, Unit.Watt));
+        Assert.Equal(51.5, r.Get(Quantity.DcVoltage, Unit.Volt));
+        Assert.Equal(2, r.Get(Quantity.DcCurrent, Unit.Ampere));
+    }
+
+    [Fact]
     public void A_value_of_another_types_table_is_kept()
     {
         var json = """{"type":"pv","timestamp":1,"W":-5,"Hz":50.1}""";

@@ -173,8 +173,12 @@ public static class NovacoreReading
                         if (AllByKey.TryGetValue(key, out var field))
                         {
                             // Resolved once the type is known: the same key can mean another quantity per type (V, A).
+                            var before = numbers.Count;
                             reader.ReadNumeric(field, key, numbers, errors);
-                            keys.Add(key);
+                            if (numbers.Count > before)
+                            {
+                                keys.Add(key);
+                            }
                         }
                         else
                         {
