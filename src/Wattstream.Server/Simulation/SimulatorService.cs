@@ -41,9 +41,19 @@ public sealed class SimulatorService(TelemetryHub hub, IOptions<SimulationOption
         using var timer = new PeriodicTimer(_options.Interval, time);
         try
         {
+            var last = time.GetUtcNow();
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                Publish(time.GetUtcNow());
+                // A timer that fell behind (a slow first step, a paused machine) fires its missed tick at once; a
+                // device would not report twice within milliseconds, so such a tick is skipped.
+                var now = time.GetUtcNow();
+                if (now - last < _options.Interval / 2)
+                {
+                    continue;
+                }
+
+                last = now;
+                Publish(now);
             }
         }
         catch (OperationCanceledException)
