@@ -117,10 +117,13 @@ public sealed class WebSocketSession
     /// </summary>
     public async Task ReceiveAsync(Func<ReadOnlyMemory<byte>, ValueTask>? onText, CancellationToken stopping)
     {
+        // A cancelled receive aborts a WebSocket without the close handshake, so shutdown sends the close frame instead
+        // and this loop ends when the client answers it.
+        using var onStopping = stopping.Register(() => _ = CloseForShutdownAsync());
         var buffer = ArrayPool<byte>.Shared.Rent(_options.MaxIncomingMessageBytes);
         try
         {
-            while (Socket.State == WebSocketState.Open && !stopping.IsCancellationRequested)
+            while (Socket.State is WebSocketState.Open or WebSocketState.CloseSent)
             {
                 var length = 0;
                 ValueWebSocketReceiveResult result;
@@ -132,7 +135,7 @@ public sealed class WebSocketSession
                         return;
                     }
 
-                    result = await Socket.ReceiveAsync(buffer.AsMemory(length, _options.MaxIncomingMessageBytes - length), stopping);
+                    result = await Socket.ReceiveAsync(buffer.AsMemory(length, _options.MaxIncomingMessageBytes - length), CancellationToken.None);
                     length += result.Count;
                 }
                 while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
@@ -149,10 +152,6 @@ public sealed class WebSocketSession
                 }
             }
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            await CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "server shutting down");
-        }
         catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
         {
             // The client vanished without a close handshake.
@@ -163,9 +162,26 @@ public sealed class WebSocketSession
         }
     }
 
+    private async Task CloseForShutdownAsync()
+    {
+        await CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "server shutting down");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        if (Socket.State != WebSocketState.Closed)
+        {
+            Context.Abort(); // the client did not answer the close: shutdown does not wait for it
+        }
+    }
+
+    /// <summary>Sends the close frame (after any send in progress); a client that takes too long to accept it is cut off.</summary>
     public async Task CloseAsync(WebSocketCloseStatus status, string reason)
     {
         ClosedBecause ??= (status, reason);
+        if (!await _sendLock.WaitAsync(TimeSpan.FromSeconds(2)))
+        {
+            Context.Abort(); // a send is stuck on a client that does not read
+            return;
+        }
+
         try
         {
             if (Socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
@@ -176,6 +192,10 @@ public sealed class WebSocketSession
         }
         catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
+        }
+        finally
+        {
+            _sendLock.Release();
         }
     }
 }
