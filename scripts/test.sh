@@ -6,8 +6,22 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s\n' "$*"; }
 
-# Nothing beyond the .NET SDK is needed yet; later suites add their installs here (apt-get for nats-server,
-# postgresql, chromium; npm ci for front-end packages) so that a fresh machine needs no manual step.
+# Debian packages the suite needs: Chromium for the browser tests (driven by playwright-core, which never downloads a
+# browser), Node.js and npm to run them.
+missing=()
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "install ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+log "npm packages (tests/e2e, from its lock file)"
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 log "restore and build (Release)"
 dotnet build Wattstream.slnx -c Release -warnaserror -nologo -v q
