@@ -1,0 +1,44 @@
+using Wattstream.Emulators.Faults;
+
+namespace Wattstream.Emulators.Whatwatt;
+
+public enum DeviceAuth
+{
+    /// <summary>HTTP Digest, MD5-sess, qop=auth: firmware 1.10 and later.</summary>
+    Digest,
+
+    /// <summary>HTTP Basic with an empty user name: older firmware.</summary>
+    Basic,
+}
+
+public sealed class WhatwattEmulatorOptions
+{
+    /// <summary>0 picks a free port.</summary>
+    public int Port { get; set; } = 8080;
+
+    /// <summary>Loopback by default: an emulator is for this machine.</summary>
+    public string BindAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>The Web UI password; none means no authentication, as on a device without one.</summary>
+    public string? Password { get; set; }
+
+    public DeviceAuth Auth { get; set; } = DeviceAuth.Digest;
+
+    /// <summary>How often the meter reports (P1 meters about every second).</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a Digest nonce is good for; after that the device answers <c>401 … stale=true</c>.</summary>
+    public TimeSpan NonceLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
+    public IReadOnlyList<FaultKind> Faults { get; set; } = [];
+
+    /// <summary>Every this many events one is replaced by the next stream fault.</summary>
+    public int FaultEvery { get; set; } = 3;
+
+    public int? Seed { get; set; }
+
+    /// <summary>The device id (12 upper-case hex digits); the host name and Digest realm derive from it.</summary>
+    public string DeviceId { get; set; } = "A842E3B1C0D4";
+
+    public string HostName => $"whatwatt-{DeviceId[^6..]}";
+}
