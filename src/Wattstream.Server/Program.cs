@@ -1,4 +1,3 @@
 using Wattstream.Server;
 
-var app = WattstreamApp.Build(args);
-await app.RunAsync();
+return await CommandLine.RunAsync(args);

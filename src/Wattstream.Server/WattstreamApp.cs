@@ -15,6 +15,8 @@ using Wattstream.Server.Simulation;
 using Wattstream.Server.Status;
 using Wattstream.Server.Streaming;
 using Wattstream.Simulation;
+using Wattstream.Sources;
+using Wattstream.Server.Endpoints.Ingest;
 
 namespace Wattstream.Server;
 
@@ -25,7 +27,8 @@ public static class WattstreamApp
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // Settings and content come from beside the binary, wherever it is started from.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
         {
             builder.WebHost.UseUrls(DefaultUrl);
@@ -61,6 +64,7 @@ public static class WattstreamApp
         app.MapDerSim();
         app.MapDiscovery();
         app.MapTelemetryWebSocket();
+        app.MapIngest();
 
         var hub = app.Services.GetRequiredService<TelemetryHub>();
         var board = app.Services.GetRequiredService<StatusBoard>();
@@ -89,7 +93,13 @@ public static class WattstreamApp
         services.AddOptions<SseOptions>().Bind(configuration.GetSection(SseOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<WebSocketStreamingOptions>().Bind(configuration.GetSection(WebSocketStreamingOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<StatusOptions>().Bind(configuration.GetSection(StatusOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<SimulationOptions>().Bind(configuration.GetSection(SimulationOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SourceTimingOptions>().Bind(configuration.GetSection(SourceTimingOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        var sources = ReadSources(configuration);
+        services.AddOptions<SimulationOptions>()
+            .Bind(configuration.GetSection(SimulationOptions.SectionName))
+            .PostConfigure(o => o.Enabled ??= sources.Count == 0) // the simulator runs when nothing else feeds the hub
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
 
         services.AddSingleton(sp => new TelemetryHub(sp.GetRequiredService<IOptions<HubOptions>>()));
         services.AddSingleton(sp => new StatusBoard(sp.GetRequiredService<IOptions<StatusOptions>>().Value.StaleAfter));
@@ -109,6 +119,36 @@ public static class WattstreamApp
         services.AddHostedService(sp => sp.GetRequiredService<StatusTracker>());
         services.AddSingleton<SimulatorService>();
         services.AddHostedService(sp => sp.GetRequiredService<SimulatorService>());
+        services.AddSingleton(sp => new SourceHost(
+            sources,
+            sp.GetRequiredService<TelemetryHub>(),
+            sp.GetRequiredService<StatusBoard>(),
+            sp.GetRequiredService<IOptions<SourceTimingOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>()));
+        services.AddHostedService(sp => sp.GetRequiredService<SourceHost>());
+    }
+
+    /// <summary>The <c>Sources</c> list, validated: a bad entry stops the start with a message naming it.</summary>
+    private static List<SourceOptions> ReadSources(IConfiguration configuration)
+    {
+        var sources = configuration.GetSection("Sources").Get<List<SourceOptions>>() ?? [];
+        for (var i = 0; i < sources.Count; i++)
+        {
+            var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+            if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(sources[i], new(sources[i]), results, validateAllProperties: true))
+            {
+                throw new OptionsValidationException($"Sources:{i}", typeof(SourceOptions), results.Select(r => $"Sources:{i}: {r.ErrorMessage}"));
+            }
+        }
+
+        var duplicate = sources.GroupBy(s => s.Id).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new OptionsValidationException("Sources", typeof(SourceOptions), [$"Two sources have the id '{duplicate.Key}'."]);
+        }
+
+        return sources;
     }
 
     /// <summary>The addresses the server listens on (after start).</summary>
@@ -118,6 +158,7 @@ public static class WattstreamApp
     private static void LogWhereToLook(WebApplication app)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Wattstream");
+        var site = app.Services.GetRequiredService<TelemetryHub>().Ders.Select(d => d.Address.Site).FirstOrDefault() ?? "site-1";
         foreach (var address in Addresses(app))
         {
             var url = address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal);
@@ -127,11 +168,11 @@ public static class WattstreamApp
                   API reference:         {Url}/docs
                   whatwatt live (SSE):   curl -N {Url}/api/v1/live
                   HES meter readings:    curl -N {Url}/api/sse/meters
-                  Novacore site stream:  curl -N {Url}/stream/sites/site-1
+                  Novacore site stream:  curl -N {Url}/stream/sites/{Site}
                   Sites and meters:      curl {Url}/api/sites   curl {Url}/api/meters
                   DERSim WebSocket:      ws://{Host}/api/dersim/ws/telemetry   general WebSocket: ws://{Host}/ws
                 """,
-                url, url, url, url, url, url, url, new Uri(url).Authority, new Uri(url).Authority);
+                url, url, url, url, url, site, url, url, new Uri(url).Authority, new Uri(url).Authority);
         }
     }
 

@@ -11,6 +11,18 @@ public sealed class Reading
     private readonly ReadingField[] _properties;
     private readonly ReadingField[] _extras;
 
+    private Reading(DerAddress der, DerType type, long timestamp, double? readTimeMs, Measurement[] measurements, ReadingField[] properties, ReadingField[] extras, string? extrasOrigin)
+    {
+        Der = der;
+        Type = type;
+        Timestamp = timestamp;
+        ReadTimeMs = readTimeMs;
+        _measurements = measurements;
+        _properties = properties;
+        _extras = extras;
+        ExtrasOrigin = extrasOrigin;
+    }
+
     public Reading(
         DerAddress der,
         DerType type,
@@ -34,6 +46,12 @@ public sealed class Reading
     }
 
     public DerAddress Der { get; }
+
+    /// <summary>The same reading at another time (the device's own clock, say); values are shared, not copied.</summary>
+    public Reading WithTimestamp(long timestamp) => new(Der, Type, timestamp, ReadTimeMs, _measurements, _properties, _extras, ExtrasOrigin);
+
+    /// <summary>The same reading under another DER address.</summary>
+    public Reading WithDer(DerAddress der) => new(der, Type, Timestamp, ReadTimeMs, _measurements, _properties, _extras, ExtrasOrigin);
 
     public DerType Type { get; }
 

@@ -12,7 +12,7 @@ public sealed class SimulatorService(TelemetryHub hub, IOptions<SimulationOption
 
     public SiteSimulator? Simulator { get; private set; }
 
-    public bool Enabled => _options.Enabled ?? true;
+    public bool Enabled => _options.Enabled ?? true; // resolved at start: on when no sources are configured
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {

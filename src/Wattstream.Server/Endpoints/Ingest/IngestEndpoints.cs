@@ -1,0 +1,183 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Wattstream.Hub;
+using Wattstream.Server.Streaming;
+using Wattstream.Sources;
+using Wattstream.Telemetry;
+using Wattstream.Telemetry.Formats;
+
+namespace Wattstream.Server.Endpoints.Ingest;
+
+/// <summary>Sources as a resource (<c>GET /api/sources</c>) and the push API for gateways (<c>POST /api/readings</c>).</summary>
+public static class IngestEndpoints
+{
+    public const long MaxPushBytes = 4 * 1024 * 1024;
+
+    private static readonly string[] AddressKeys = ["org", "site", "device", "der"];
+
+    public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/sources", (SourceHost sources) => sources.Statuses())
+            .WithTags("ingest")
+            .WithSummary("Every configured source with its status, last-seen time, last error and counters");
+        app.MapPost("/api/readings", PushAsync)
+            .WithTags("ingest")
+            .WithSummary("Push readings: one reading JSON, an array, or NDJSON (application/x-ndjson)")
+            .WithDescription("Each reading is Novacore's reading JSON plus `org`, `site`, `device` and `der` ids, e.g. `{\"org\":\"acme\",\"site\":\"s1\",\"device\":\"gw1\",\"der\":\"pv1\",\"type\":\"pv\",\"timestamp\":1763900000000,\"W\":-2500}`. All are validated first: one bad reading rejects the request with a 400 naming every bad field by index, and nothing is stored. Otherwise the answer lists each reading's event id, or marks it a duplicate.")
+            .Accepts<JsonObject>("application/json", "application/x-ndjson")
+            .Produces<PushResponse>()
+            .ProducesValidationProblem()
+            .DisableAntiforgery();
+        return app;
+    }
+
+    private static async Task<IResult> PushAsync(HttpContext context, TelemetryHub hub, TimeProvider time)
+    {
+        if (context.Request.ContentLength > MaxPushBytes)
+        {
+            return Problems.Problem(StatusCodes.Status413PayloadTooLarge, "too_large", "Request too large", $"At most {MaxPushBytes} bytes per request.");
+        }
+
+        var body = await ReadBodyAsync(context.Request);
+        if (body is null)
+        {
+            return Problems.Problem(StatusCodes.Status413PayloadTooLarge, "too_large", "Request too large", $"At most {MaxPushBytes} bytes per request.");
+        }
+
+        var ndjson = context.Request.ContentType?.Contains("ndjson", StringComparison.OrdinalIgnoreCase) == true;
+        List<JsonNode?> items;
+        try
+        {
+            items = Split(body, ndjson);
+        }
+        catch (JsonException e)
+        {
+            return Problems.BadRequest("malformed_json", "Malformed JSON", e.Message);
+        }
+
+        if (items.Count == 0)
+        {
+            return Problems.BadRequest("empty", "No readings", "The body holds no reading.");
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        var readings = new List<Reading>(items.Count);
+        var now = time.GetUtcNow();
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (Validate(items[i], now, out var reading, out var problems))
+            {
+                readings.Add(reading!);
+            }
+            else
+            {
+                errors[$"[{i}]"] = problems.ToArray();
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "Invalid readings", detail: $"{errors.Count} of {items.Count} readings are invalid; none was accepted.", extensions: new Dictionary<string, object?> { ["error"] = "invalid_readings" });
+        }
+
+        var accepted = new List<AcceptedReading>();
+        var duplicates = new List<int>();
+        for (var i = 0; i < readings.Count; i++)
+        {
+            var result = hub.Publish(readings[i]);
+            if (result.IsAccepted)
+            {
+                accepted.Add(new AcceptedReading(i, EventIds.Format(hub.Epoch, result.Event!.Id), readings[i].Der.Subject));
+            }
+            else
+            {
+                duplicates.Add(i);
+            }
+        }
+
+        return TypedResults.Ok(new PushResponse(accepted.ToArray(), duplicates.ToArray()));
+    }
+
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int n;
+        while ((n = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
+        {
+            if (buffer.Length + n > MaxPushBytes)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, n);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static List<JsonNode?> Split(byte[] body, bool ndjson)
+    {
+        if (ndjson)
+        {
+            return Encoding.UTF8.GetString(body)
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(line => JsonNode.Parse(line))
+                .ToList();
+        }
+
+        var node = JsonNode.Parse(body);
+        return node is JsonArray array ? [.. array] : [node];
+    }
+
+    /// <summary>A reading with its address ids, a known type, numeric fields that are numbers, and a plausible time.</summary>
+    private static bool Validate(JsonNode? node, DateTimeOffset now, out Reading? reading, out List<string> problems)
+    {
+        reading = null;
+        problems = [];
+        if (node is not JsonObject obj)
+        {
+            problems.Add("a reading must be a JSON object");
+            return false;
+        }
+
+        var ids = new string?[4];
+        for (var k = 0; k < AddressKeys.Length; k++)
+        {
+            var value = obj[AddressKeys[k]];
+            ids[k] = value is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+            if (!Subjects.IsValidToken(ids[k]))
+            {
+                problems.Add($"'{AddressKeys[k]}' must be a non-empty id without '.', '*', '>' or white space");
+            }
+        }
+
+        var payload = obj.DeepClone().AsObject();
+        foreach (var key in AddressKeys)
+        {
+            payload.Remove(key);
+        }
+
+        var placeholder = problems.Count == 0 ? new DerAddress(ids[0]!, ids[1]!, ids[2]!, ids[3]!) : new DerAddress("x", "x", "x", "x");
+        try
+        {
+            reading = NovacoreReading.Parse(JsonSerializer.SerializeToUtf8Bytes(payload), placeholder);
+            var time = reading.Time;
+            if (time < now.AddYears(-10) || time > now.AddDays(1))
+            {
+                problems.Add($"'timestamp' {reading.Timestamp} is not plausible (more than 10 years ago or in the future)");
+            }
+        }
+        catch (TelemetryFormatException e)
+        {
+            problems.AddRange(e.Errors);
+        }
+
+        return problems.Count == 0;
+    }
+}
+
+public sealed record AcceptedReading(int Index, string EventId, string Subject);
+
+public sealed record PushResponse(AcceptedReading[] Accepted, int[] Duplicates);

@@ -1,0 +1,79 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Wattstream.Hub;
+using Wattstream.Hub.Status;
+using Wattstream.Sources.DerSim;
+using Wattstream.Sources.Sse;
+using Wattstream.Sources.Whatwatt;
+
+namespace Wattstream.Sources;
+
+/// <summary>Runs every configured source until the host stops.</summary>
+public sealed class SourceHost : BackgroundService
+{
+    private readonly TelemetrySource[] _sources;
+
+    public SourceHost(IReadOnlyList<SourceOptions> sources, TelemetryHub hub, StatusBoard statuses, SourceTimingOptions timing, TimeProvider time, ILoggerFactory loggers)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        var context = new SourceContext(hub, statuses, timing, time, loggers, new SourceHttpClients());
+        _sources = sources.Select(o => Create(o, context)).ToArray();
+    }
+
+    public IReadOnlyList<TelemetrySource> Sources => _sources;
+
+    public static TelemetrySource Create(SourceOptions options, SourceContext context)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Url is { UserInfo.Length: > 0 })
+        {
+            throw new ArgumentException($"Source {options.Id}: put credentials in Password or Token, not in the URL (URLs are logged).");
+        }
+
+        return options.Kind switch
+        {
+            SourceKind.Whatwatt => new WhatwattSource(options, context),
+            SourceKind.DerSim => new DerSimSource(options, context),
+            SourceKind.Sse => new ReadingSseSource(options, context),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Kind, "unknown source kind"),
+        };
+    }
+
+    public IEnumerable<SourceStatus> Statuses() => _sources.Select(s => new SourceStatus(
+        s.Options.Id,
+        s.Options.Kind.ToString().ToLowerInvariant(),
+        s.State.SafeUrl,
+        s.State.Status.ToWireName(),
+        s.State.LastSeen,
+        s.State.LastError,
+        s.State.Events,
+        s.State.Bytes,
+        s.State.Rejected,
+        s.State.Reconnects,
+        s.Ders.Select(d => d.Address.Subject).ToArray()));
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(_sources.Select(s => Task.Run(() => s.RunAsync(stoppingToken), CancellationToken.None)));
+}
+
+/// <summary>One HttpClient per source, without a timeout (streams stay open for days) and with the source's auth handler.</summary>
+internal sealed class SourceHttpClients : IHttpClientFactoryLike
+{
+    public HttpClient Create(HttpMessageHandler? authHandler)
+    {
+        var transport = new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            AutomaticDecompression = System.Net.DecompressionMethods.None,
+        };
+        HttpMessageHandler handler = transport;
+        if (authHandler is DelegatingHandler delegating)
+        {
+            delegating.InnerHandler = transport;
+            handler = delegating;
+        }
+
+        return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+    }
+}

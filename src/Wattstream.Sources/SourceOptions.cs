@@ -1,0 +1,84 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Wattstream.Sources;
+
+public enum SourceKind
+{
+    /// <summary>A whatwatt Go adapter's <c>/api/v1/live</c> SSE stream (Digest or Basic auth).</summary>
+    Whatwatt,
+
+    /// <summary>A DER simulator's telemetry WebSocket.</summary>
+    DerSim,
+
+    /// <summary>An SSE stream whose events are reading JSON with <c>type</c> (Novacore's <c>/stream/sites/{id}</c>), Bearer token.</summary>
+    Sse,
+}
+
+/// <summary>One configured source (<c>Sources:N:…</c> in appsettings.json, environment variables or the command line).</summary>
+public sealed class SourceOptions
+{
+    [Required, RegularExpression(@"^[A-Za-z0-9_\-]+$")]
+    public string Id { get; set; } = "";
+
+    public SourceKind Kind { get; set; }
+
+    /// <summary>The device's or platform's base URL (whatwatt, dersim) or the stream's URL (sse). No credentials in it.</summary>
+    [Required]
+    public Uri? Url { get; set; }
+
+    /// <summary>The whatwatt Web UI password. Prefer an environment variable (<c>Sources__0__Password</c>) to a file.</summary>
+    public string? Password { get; set; }
+
+    /// <summary>The Bearer token of an sse source.</summary>
+    public string? Token { get; set; }
+
+    [Required]
+    public string Org { get; set; } = "default";
+
+    [Required]
+    public string Site { get; set; } = "default";
+
+    /// <summary>Defaults to the source id.</summary>
+    public string? Device { get; set; }
+
+    /// <summary>
+    /// The DER id: for whatwatt the meter number (default: the source id); for dersim a prefix, "-{device_index}" is
+    /// appended; for sse a prefix, "-{type}" is appended.
+    /// </summary>
+    public string? Der { get; set; }
+
+    /// <summary>dersim: only this device index (server-side filter).</summary>
+    public int? DeviceIndex { get; set; }
+
+    /// <summary>The device's time zone (IANA id) for whatwatt's local Date/Time; default the machine's.</summary>
+    public string? TimeZone { get; set; }
+
+    public string DeviceId => string.IsNullOrEmpty(Device) ? Id : Device;
+
+    public string DerId => string.IsNullOrEmpty(Der) ? Id : Der;
+}
+
+/// <summary>Timings shared by every source.</summary>
+public sealed class SourceTimingOptions
+{
+    public const string SectionName = "SourceTiming";
+
+    /// <summary>First reconnect delay; it doubles per failed attempt up to <see cref="BackoffCap"/>, with full jitter.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan BackoffBase { get; set; } = TimeSpan.FromSeconds(1);
+
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan BackoffCap { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>No event for this long marks the source STALE and reconnects (the devices send no heartbeats).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>An SSE line or WebSocket message larger than this is dropped without being buffered whole.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxEventBytes { get; set; } = 256 * 1024;
+
+    /// <summary>After a rejected password or token, wait this long before trying again (no tight loop).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan AuthFailedRetry { get; set; } = TimeSpan.FromSeconds(60);
+}
