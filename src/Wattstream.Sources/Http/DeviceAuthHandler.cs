@@ -11,7 +11,8 @@ namespace Wattstream.Sources.Http;
 /// Authenticates to a whatwatt device the way <c>curl --anyauth -u ":PASSWORD"</c> does: the scheme comes from the
 /// server's challenge. Digest (MD5-sess or MD5, qop=auth, empty user name, a fresh cnonce, nc counting from 00000001 under
 /// one nonce, opaque echoed) or Basic. Once a challenge is known it is answered up front on later requests; a
-/// <c>401 … stale=true</c> is retried once with the new nonce, a new cnonce and nc reset.
+/// <c>401 … stale=true</c> (or any new challenge to such an up-front answer, as after a device reboot) is retried once
+/// with the new nonce, a new cnonce and nc reset.
 /// </summary>
 /// <remarks>
 /// HttpClient's own Digest support is not used: it does not send an empty user name, and a test against the emulator
@@ -36,17 +37,14 @@ public sealed class DeviceAuthHandler(string password, string user = "") : Deleg
             return response;
         }
 
-        var sentCredentials = request.Headers.Authorization is not null;
+        var sent = request.Headers.Authorization?.Scheme;
         var digest = response.Headers.WwwAuthenticate.FirstOrDefault(h => h.Scheme.Equals("Digest", StringComparison.OrdinalIgnoreCase));
         var basic = response.Headers.WwwAuthenticate.Any(h => h.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase));
         if (digest is not null)
         {
+            // Answered either unauthenticated or with a digest computed for an earlier challenge (a stale nonce, or a
+            // device that rebooted and forgot it): answer this challenge once. Refused again means a wrong password.
             var challenge = DigestChallenge.Parse(digest.Parameter ?? "");
-            if (sentCredentials && !challenge.Stale)
-            {
-                return response; // the password was refused
-            }
-
             lock (_gate)
             {
                 _digest = challenge;
@@ -59,7 +57,7 @@ public sealed class DeviceAuthHandler(string password, string user = "") : Deleg
                 StaleRetries++;
             }
         }
-        else if (basic && !sentCredentials)
+        else if (basic && sent is null)
         {
             lock (_gate)
             {
@@ -69,7 +67,7 @@ public sealed class DeviceAuthHandler(string password, string user = "") : Deleg
         }
         else
         {
-            return response;
+            return response; // Basic credentials refused, or a scheme we do not speak
         }
 
         response.Dispose();

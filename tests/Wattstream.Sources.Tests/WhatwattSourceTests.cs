@@ -1,0 +1,194 @@
+using Wattstream.Emulators.Faults;
+using Wattstream.Emulators.Whatwatt;
+using Wattstream.Hub;
+using Wattstream.Hub.Status;
+using Wattstream.Telemetry;
+
+namespace Wattstream.Sources.Tests;
+
+public class WhatwattSourceTests
+{
+    private static async Task<WhatwattEmulator> EmulatorAsync(string? password = "secret", DeviceAuth auth = DeviceAuth.Digest, double interval = 1, int port = 0, FaultKind[]? faults = null, int faultEvery = 3)
+    {
+        var emulator = WhatwattEmulator.Create(
+            new WhatwattEmulatorOptions { Port = port, Password = password, Auth = auth, Interval = TimeSpan.FromSeconds(interval), Faults = faults ?? [], FaultEvery = faultEvery, Seed = 5 },
+            _ => { });
+        await emulator.StartAsync();
+        return emulator;
+    }
+
+    private static SourceOptions Options(WhatwattEmulator emulator, string? password = "secret") => new()
+    {
+        Id = "home",
+        Kind = SourceKind.Whatwatt,
+        Url = emulator.BaseAddress,
+        Password = password,
+        Org = "acme",
+        Site = "home",
+        Der = "62124022449",
+        TimeZone = "UTC",
+    };
+
+    [Theory]
+    [InlineData(DeviceAuth.Digest)]
+    [InlineData(DeviceAuth.Basic)]
+    public async Task Readings_flow_from_the_device_with_its_own_time(DeviceAuth auth)
+    {
+        await using var emulator = await EmulatorAsync(auth: auth);
+        await using var harness = new SourceHarness(Options(emulator));
+
+        var readings = await harness.ReadingsAsync(3);
+
+        Assert.All(readings, e =>
+        {
+            Assert.Equal("orgs.acme.sites.home.devices.home.ders.62124022449.telemetry.json.v1", e.Subject);
+            Assert.Equal(DerType.Meter, e.Reading.Type);
+            Assert.Equal(0, e.Reading.Timestamp % 1000); // the device's Date/Time, whole seconds
+            Assert.NotNull(e.Reading.Get(Quantity.VoltageL1, Unit.Volt));
+        });
+        Assert.Equal(ConnectionStatus.Connected, harness.Source.State.Status);
+        Assert.True(harness.Source.State.Bytes > 0);
+        Assert.Equal(0, emulator.Authenticator.Failures);
+    }
+
+    [Fact]
+    public async Task A_wrong_password_is_auth_failed_without_a_tight_retry_loop()
+    {
+        await using var emulator = await EmulatorAsync();
+        await using var harness = new SourceHarness(Options(emulator, password: "wrong"), new SourceTimingOptions
+        {
+            BackoffBase = TimeSpan.FromMilliseconds(10),
+            BackoffCap = TimeSpan.FromMilliseconds(20),
+            AuthFailedRetry = TimeSpan.FromSeconds(30),
+        });
+
+        await harness.WaitForStatusAsync(ConnectionStatus.AuthFailed);
+        await Task.Delay(1500);
+
+        Assert.Equal(ConnectionStatus.AuthFailed, harness.Source.State.Status);
+        Assert.Equal(1, emulator.Authenticator.Failures); // one refused attempt, then a long wait
+        Assert.Equal(ConnectionStatus.AuthFailed, harness.Statuses.Get(((Whatwatt.WhatwattSource)harness.Source).Meter)!.Status);
+    }
+
+    [Fact]
+    public async Task A_stale_nonce_is_retried_once_and_the_stream_resumes()
+    {
+        await using var emulator = await EmulatorAsync(interval: 0.3);
+        await using var harness = new SourceHarness(Options(emulator));
+        using var sub = harness.Hub.Subscribe(SubjectPattern.All);
+        await harness.ReadingsAsync(2, from: sub);
+
+        // The device forgets its nonces; a second client takes the stream, so the source reconnects with its old nonce.
+        emulator.Authenticator.ExpireNonces();
+        using var intruder = new HttpClient(new Http.DeviceAuthHandler("secret") { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = emulator.BaseAddress };
+        using (await intruder.GetAsync("/api/v1/live", HttpCompletionOption.ResponseHeadersRead))
+        {
+        }
+
+        await harness.ReadingsAsync(3, from: sub);
+
+        Assert.True(((Whatwatt.WhatwattSource)harness.Source).StaleNonceRetries >= 1);
+        Assert.Equal(0, emulator.Authenticator.Failures);
+        Assert.True(emulator.Takeovers >= 1);
+    }
+
+    [Fact]
+    public async Task After_an_emulator_restart_the_source_reconnects_without_duplicate_readings()
+    {
+        var emulator = await EmulatorAsync(interval: 0.5);
+        var port = emulator.BaseAddress.Port;
+        await using var harness = new SourceHarness(Options(emulator));
+        using var sub = harness.Hub.Subscribe(SubjectPattern.All);
+        await harness.ReadingsAsync(2, from: sub);
+
+        await emulator.DisposeAsync();
+        await harness.WaitForStatusAsync(ConnectionStatus.Disconnected);
+        await using var restarted = await EmulatorAsync(interval: 0.5, port: port);
+        await harness.WaitForStatusAsync(ConnectionStatus.Connected);
+        var after = await harness.ReadingsAsync(3, from: sub);
+
+        Assert.Equal(3, after.Count);
+        Assert.True(harness.Source.State.Reconnects >= 1);
+        // Every reading delivered once: no timestamp twice, ids in order.
+        using var all = harness.Hub.Subscribe(SubjectPattern.All, new SubscribeOptions { ResumeAfter = 0 });
+        var everything = new List<HubEvent>();
+        while (all.TryRead(out var e))
+        {
+            everything.Add(e);
+        }
+
+        Assert.Equal(everything.Count, everything.Select(e => e.Reading.Timestamp).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_silent_device_is_marked_stale_then_connected_again()
+    {
+        // The emulator reports once at start and then not for an hour.
+        await using var emulator = await EmulatorAsync(interval: 3600);
+        await using var harness = new SourceHarness(Options(emulator), new SourceTimingOptions
+        {
+            BackoffBase = TimeSpan.FromMilliseconds(10),
+            BackoffCap = TimeSpan.FromMilliseconds(50),
+            IdleTimeout = TimeSpan.FromMilliseconds(600),
+        });
+
+        var seen = new List<ConnectionStatus>();
+        var meter = ((Whatwatt.WhatwattSource)harness.Source).Meter;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await foreach (var change in ReadAllAsync(harness.StatusChanges, cts.Token))
+        {
+            if (change.Der == meter)
+            {
+                seen.Add(change.Status);
+                if (seen.Contains(ConnectionStatus.Stale) && change.Status == ConnectionStatus.Connecting)
+                {
+                    break;
+                }
+            }
+        }
+
+        Assert.Contains(ConnectionStatus.Stale, seen);
+        await harness.WaitForStatusAsync(ConnectionStatus.Connected);
+    }
+
+    [Fact]
+    public async Task Every_fault_kind_is_counted_and_skipped_while_readings_keep_flowing()
+    {
+        await using var emulator = await EmulatorAsync(password: null, interval: 0.05, faults: [.. FaultKinds.All], faultEvery: 2);
+        await using var harness = new SourceHarness(Options(emulator, password: null), new SourceTimingOptions
+        {
+            BackoffBase = TimeSpan.FromMilliseconds(10),
+            BackoffCap = TimeSpan.FromMilliseconds(50),
+            MaxEventBytes = 64 * 1024,
+        });
+        using var sub = harness.Hub.Subscribe(SubjectPattern.All);
+
+        // Run through every stream fault at least twice (six stream kinds, one every second event).
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (emulator.Faults.Injected < 14 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        var readings = await harness.ReadingsAsync(5, from: sub);
+
+        Assert.True(emulator.Faults.Injected >= 14, $"only {emulator.Faults.Injected} faults injected");
+        Assert.Equal(5, readings.Count);
+        var state = harness.Source.State;
+        // malformed JSON, a huge line, bad numbers and an unknown event are each rejected; cut streams and HTTP 500/503 reconnect.
+        Assert.True(state.Rejected >= 6, $"rejected {state.Rejected}");
+        Assert.True(state.Reconnects >= 3, $"reconnects {state.Reconnects}");
+        Assert.True(state.Events > state.Rejected);
+    }
+
+    private static async IAsyncEnumerable<DerStatus> ReadAllAsync(StatusSubscription subscription, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (await subscription.WaitToReadAsync(cancellationToken))
+        {
+            while (subscription.TryRead(out var s))
+            {
+                yield return s;
+            }
+        }
+    }
+}
