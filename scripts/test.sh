@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 log() { printf '\n== %s\n' "$*"; }
 
 # Debian packages the suite needs: Chromium for the browser tests (driven by playwright-core, which never downloads a
-# browser), Node.js and npm to run them.
+# browser), Node.js and npm to run them, curl as an independent HTTP client of the device emulator.
 missing=()
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ -x /usr/bin/chromium ] || missing+=(chromium)

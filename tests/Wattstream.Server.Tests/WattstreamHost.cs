@@ -22,7 +22,9 @@ public sealed class WattstreamHost : IAsyncDisposable
     public T Service<T>()
         where T : notnull => (T)App.Services.GetService(typeof(T))!;
 
-    public static async Task<WattstreamHost> StartAsync(params string[] settings)
+    public static Task<WattstreamHost> StartAsync(params string[] settings) => StartAsync(null, settings);
+
+    public static async Task<WattstreamHost> StartAsync(Action<WebApplicationBuilder>? configure, params string[] settings)
     {
         string[] args =
         [
@@ -32,7 +34,7 @@ public sealed class WattstreamHost : IAsyncDisposable
             "--Simulation:Interval=00:00:00.200",
             .. settings,
         ];
-        var app = WattstreamApp.Build(args);
+        var app = WattstreamApp.Build(args, configure);
         await app.StartAsync();
         var address = WattstreamApp.Addresses(app).Single();
         return new WattstreamHost(app, new Uri(address));

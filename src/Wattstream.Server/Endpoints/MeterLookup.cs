@@ -1,12 +1,18 @@
 using Wattstream.Hub;
+using Wattstream.Hub.Status;
 using Wattstream.Telemetry;
 
 namespace Wattstream.Server.Endpoints;
 
-/// <summary>Finds a meter the hub knows by its meter number (DER id) or device id.</summary>
-public sealed class MeterLookup(TelemetryHub hub)
+/// <summary>
+/// Finds a meter by its meter number (DER id) or device id: the meters the hub has readings of, and those a source
+/// has declared but not yet heard from (so a client can connect, and see its status, before the first reading).
+/// </summary>
+public sealed class MeterLookup(TelemetryHub hub, StatusBoard statuses)
 {
-    public IEnumerable<DerAddress> Meters => hub.Ders.Where(d => d.Type == DerType.Meter).Select(d => d.Address);
+    public IEnumerable<DerAddress> Meters => hub.Ders.Where(d => d.Type == DerType.Meter).Select(d => d.Address)
+        .Concat(statuses.Snapshot().Where(s => s.Type == DerType.Meter).Select(s => s.Der))
+        .Distinct();
 
     /// <summary>With no <paramref name="meter"/>, the first meter the hub saw.</summary>
     public bool TryFind(string? meter, out DerAddress address)

@@ -37,13 +37,14 @@ public static class DiscoveryEndpoints
             .ToArray();
     }
 
-    private static MeterInfo[] Meters(HttpContext context, TelemetryHub hub, StatusBoard board, ITelemetryAccess access)
+    private static MeterInfo[] Meters(HttpContext context, MeterLookup meters, StatusBoard board, ITelemetryAccess access)
     {
         var scope = access.Resolve(context);
-        return hub.Ders
-            .Where(d => d.Type == DerType.Meter && scope.CanSee(d.Address))
-            .Select(d =>
+        return meters.Meters
+            .Where(scope.CanSee)
+            .Select(address =>
             {
+                var d = (Address: address, Type: DerType.Meter);
                 var status = board.Get(d.Address);
                 var hes = status is null ? null : HesEndpoints.ToMeterStatus(status);
                 return new MeterInfo(

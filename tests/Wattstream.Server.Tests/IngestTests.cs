@@ -1,0 +1,218 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+using Wattstream.Emulators.Whatwatt;
+using Wattstream.Hub;
+using Wattstream.Server.Simulation;
+
+namespace Wattstream.Server.Tests;
+
+public class IngestTests
+{
+    private static async Task<WhatwattEmulator> EmulatorAsync(int port = 0)
+    {
+        var emulator = WhatwattEmulator.Create(new WhatwattEmulatorOptions { Port = port, Password = "s3cr3t-pw", Interval = TimeSpan.FromSeconds(1), Seed = 9 }, _ => { });
+        await emulator.StartAsync();
+        return emulator;
+    }
+
+    private static string[] SourceSettings(WhatwattEmulator emulator) =>
+    [
+        "--Sources:0:Id=home",
+        "--Sources:0:Kind=Whatwatt",
+        $"--Sources:0:Url={emulator.BaseAddress}",
+        "--Sources:0:Password=s3cr3t-pw",
+        "--Sources:0:Org=acme",
+        "--Sources:0:Site=home",
+        "--Sources:0:Der=99900011122",
+        "--SourceTiming:BackoffBase=00:00:00.050",
+        "--SourceTiming:BackoffCap=00:00:00.300",
+    ];
+
+    [Fact]
+    public async Task The_emulators_meter_appears_on_live_and_in_the_hes_streams_with_status_changes()
+    {
+        var emulator = await EmulatorAsync();
+        var port = emulator.BaseAddress.Port;
+        var logs = new ConcurrentQueue<string>();
+        await using var host = await WattstreamHost.StartAsync(b => b.Logging.AddProvider(new CapturingLoggerProvider(logs)).AddFilter<CapturingLoggerProvider>(null, LogLevel.Trace), SourceSettings(emulator));
+
+        // With a source configured, the simulator is off: the only meter is the emulator's.
+        Assert.False(host.Service<SimulatorService>().Enabled);
+        var live = await SseClient.ReadAsync(host.Client, "/api/v1/live", 2, TimeSpan.FromSeconds(15));
+        Assert.All(live, i => Assert.Equal("live", i.EventType));
+        var meters = JsonNode.Parse(await host.Client.GetStringAsync("/api/meters"))!.AsArray();
+        Assert.Equal("99900011122", (string?)Assert.Single(meters)!["meterNo"]);
+
+        var hes = await SseClient.ReadAsync(host.Client, "/api/sse/real-time-data/99900011122", 1, TimeSpan.FromSeconds(15));
+        Assert.Equal("99900011122", (string?)JsonNode.Parse(hes[0].Data)!["meterNo"]);
+
+        var sources = JsonNode.Parse(await host.Client.GetStringAsync("/api/sources"))!.AsArray();
+        var source = sources.Single()!;
+        Assert.Equal("CONNECTED", (string?)source["status"]);
+        Assert.True((long)source["events"]! >= 2);
+        Assert.DoesNotContain("s3cr3t", source.ToJsonString(), StringComparison.Ordinal);
+
+        // The emulator stops: the meter's status stream says so; it starts again: connected again.
+        using var statusCts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var statuses = SseClient.ReadAsync(host.Client, "/api/sse/meter-status/99900011122", 20, TimeSpan.FromSeconds(30),
+            until: i => (string?)JsonNode.Parse(i.Data)!["status"] == "CONNECTED" && seenDown);
+        await Task.Delay(500);
+        await emulator.DisposeAsync();
+        await WaitAsync(() => (string?)JsonNode.Parse(host.Client.GetStringAsync("/api/meters").Result)![0]!["status"] is "DISCONNECTED" or "CONNECTING");
+        seenDown = true;
+        await using var restarted = await EmulatorAsync(port);
+        var events = await statuses;
+
+        var sequence = events.Select(e => (string)JsonNode.Parse(e.Data)!["status"]!).ToArray();
+        Assert.True(sequence[0] == "CONNECTED", string.Join(", ", sequence));
+        Assert.Contains(sequence, s => s is "DISCONNECTED" or "CONNECTING");
+        Assert.Equal("CONNECTED", sequence[^1]);
+
+        // The password never reached a log line.
+        Assert.NotEmpty(logs);
+        Assert.DoesNotContain(logs, line => line.Contains("s3cr3t", StringComparison.Ordinal));
+    }
+
+    private static volatile bool seenDown;
+
+    private static async Task WaitAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task A_malformed_sources_section_stops_the_start_with_a_clear_message()
+    {
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => WattstreamHost.StartAsync("--Sources:0:Kind=Whatwatt", "--Sources:0:Url=http://127.0.0.1:1/"));
+
+        Assert.Contains("Sources:0", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Id", e.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class CapturingLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new Logger(categoryName, lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                lines.Enqueue($"{category}: {formatter(state, exception)} {exception}");
+        }
+    }
+}
+
+public class PushApiTests(SharedHost shared) : IClassFixture<SharedHost>
+{
+    private static long Now => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    private Task<HttpResponseMessage> PostAsync(string body, string contentType = "application/json") =>
+        shared.Host.Client.PostAsync("/api/readings", new StringContent(body, Encoding.UTF8, contentType));
+
+    [Fact]
+    public async Task One_reading_is_accepted_and_published()
+    {
+        var t = Now;
+        using var sub = shared.Host.Service<TelemetryHub>().Subscribe("orgs.gw.sites.roof.>");
+
+        using var response = await PostAsync($$"""{"org":"gw","site":"roof","device":"inv","der":"pv-a","type":"pv","timestamp":{{t}},"W":-1500,"total_generation_Wh":42}""");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        var accepted = body["accepted"]!.AsArray().Single()!;
+        Assert.Equal(0, (int)accepted["index"]!);
+        Assert.Matches(@"^\d+-\d+$", (string)accepted["eventId"]!);
+        Assert.True(sub.TryRead(out var e));
+        Assert.Equal(-1500, e.Reading.Get(Telemetry.Quantity.ActivePower, Telemetry.Unit.Watt));
+    }
+
+    [Fact]
+    public async Task Arrays_and_ndjson_are_accepted_and_duplicates_are_listed()
+    {
+        var t = Now;
+        var reading = $$"""{"org":"gw","site":"s2","device":"m","der":"meter-x","type":"meter","timestamp":{{t}},"W":100}""";
+        var other = $$"""{"org":"gw","site":"s2","device":"m","der":"meter-x","type":"meter","timestamp":{{t + 1000}},"W":110}""";
+
+        using var array = await PostAsync($"[{reading},{other}]");
+        using var ndjson = await PostAsync($"{reading}\n{other}\n", "application/x-ndjson");
+
+        var first = JsonNode.Parse(await array.Content.ReadAsStringAsync())!;
+        var second = JsonNode.Parse(await ndjson.Content.ReadAsStringAsync())!;
+        Assert.Equal(2, first["accepted"]!.AsArray().Count);
+        Assert.Empty(first["duplicates"]!.AsArray());
+        Assert.Empty(second["accepted"]!.AsArray());
+        Assert.Equal([0, 1], second["duplicates"]!.AsArray().Select(d => (int)d!));
+    }
+
+    [Fact]
+    public async Task Invalid_readings_are_a_400_naming_every_bad_field_by_index_and_nothing_is_accepted()
+    {
+        var t = Now;
+        var before = shared.Host.Service<TelemetryHub>().Counters.Accepted;
+
+        using var response = await PostAsync($$"""
+            [
+              {"org":"gw","site":"s3","device":"d","der":"ok","type":"pv","timestamp":{{t}},"W":-1},
+              {"org":"gw","site":"s3","device":"d","der":"bad","type":"inverter","timestamp":"yesterday","W":"lots"},
+              {"site":"s3","device":"d","der":"x.y","type":"meter","timestamp":1000}
+            ]
+            """);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var errors = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["errors"]!;
+        Assert.Null(errors["[0]"]);
+        var second = errors["[1]"]!.AsArray().Select(e => (string)e!).ToArray();
+        Assert.Contains(second, e => e.Contains("'type'", StringComparison.Ordinal));
+        Assert.Contains(second, e => e.Contains("'timestamp'", StringComparison.Ordinal));
+        Assert.Contains(second, e => e.Contains("'W'", StringComparison.Ordinal));
+        var third = errors["[2]"]!.AsArray().Select(e => (string)e!).ToArray();
+        Assert.Contains(third, e => e.Contains("'org'", StringComparison.Ordinal));
+        Assert.Contains(third, e => e.Contains("'der'", StringComparison.Ordinal));
+        Assert.Contains(third, e => e.Contains("not plausible", StringComparison.Ordinal));
+        Assert.Equal(before, shared.Host.Service<TelemetryHub>().Counters.Accepted - CountOthers(before));
+    }
+
+    // Other tests and the simulator publish concurrently; count only what this test could have added.
+    private long CountOthers(long before)
+    {
+        using var sub = shared.Host.Service<TelemetryHub>().Subscribe("orgs.gw.sites.s3.>", new SubscribeOptions { ResumeAfter = 0 });
+        var mine = 0L;
+        while (sub.TryRead(out _))
+        {
+            mine++;
+        }
+
+        Assert.Equal(0, mine);
+        return shared.Host.Service<TelemetryHub>().Counters.Accepted - before;
+    }
+
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("")]
+    [InlineData("[]")]
+    public async Task Malformed_bodies_are_400_problems(string body)
+    {
+        using var response = await PostAsync(body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+    }
+}
