@@ -50,6 +50,12 @@ public sealed class SourceOptions
     /// <summary>dersim: only this device index (server-side filter).</summary>
     public int? DeviceIndex { get; set; }
 
+    /// <summary>
+    /// whatwatt: poll <c>/api/v1/report</c> at this interval instead of reading the live stream (for devices whose SSE
+    /// is disabled; the report needs the device's Plus licence).
+    /// </summary>
+    public TimeSpan? PollReport { get; set; }
+
     /// <summary>The device's time zone (IANA id) for whatwatt's local Date/Time; default the machine's.</summary>
     public string? TimeZone { get; set; }
 

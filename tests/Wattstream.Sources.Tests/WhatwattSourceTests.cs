@@ -52,6 +52,26 @@ public class WhatwattSourceTests
     }
 
     [Fact]
+    public async Task Polling_the_report_yields_meter_readings_with_the_same_auth()
+    {
+        await using var emulator = await EmulatorAsync(interval: 0.2);
+        var options = Options(emulator);
+        options.PollReport = TimeSpan.FromMilliseconds(300);
+        await using var harness = new SourceHarness(options);
+
+        var readings = await harness.ReadingsAsync(3);
+
+        Assert.All(readings, e =>
+        {
+            Assert.Equal(DerType.Meter, e.Reading.Type);
+            Assert.NotNull(e.Reading.Get(Quantity.EnergyImport, Unit.KilowattHour));
+            Assert.InRange(e.Reading.Get(Quantity.VoltageL2, Unit.Volt)!.Value, 220, 240);
+        });
+        Assert.Equal(0, emulator.Authenticator.Failures);
+        Assert.Equal(0, emulator.ConnectedClients); // no live stream was opened
+    }
+
+    [Fact]
     public async Task A_wrong_password_is_auth_failed_without_a_tight_retry_loop()
     {
         await using var emulator = await EmulatorAsync();

@@ -34,7 +34,48 @@ public sealed class WhatwattSource : TelemetrySource
 
     public int StaleNonceRetries => _auth?.StaleRetries ?? 0;
 
-    protected override async Task ReadAsync(SourceSession session, CancellationToken cancellationToken)
+    protected override Task ReadAsync(SourceSession session, CancellationToken cancellationToken) =>
+        Options.PollReport is { } interval ? PollAsync(session, interval, cancellationToken) : StreamAsync(session, cancellationToken);
+
+    private async Task PollAsync(SourceSession session, TimeSpan interval, CancellationToken cancellationToken)
+    {
+        var url = new Uri(Options.Url!, "/api/v1/report");
+        var first = true;
+        while (true)
+        {
+            using (var response = await _http.GetAsync(url, cancellationToken))
+            {
+                if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+                {
+                    throw new SourceAuthenticationException("the device refused the password");
+                }
+
+                response.EnsureSuccessStatusCode(); // 404 on a device without the licence: reported as the last error
+                if (first)
+                {
+                    session.Connected();
+                    first = false;
+                }
+
+                var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+                var now = Context.Time.GetUtcNow();
+                session.Touch(now);
+                State.AddBytes(body.Length);
+                try
+                {
+                    session.Publish(WhatwattReport.Parse(body, _meter, now.ToUnixTimeMilliseconds()));
+                }
+                catch (TelemetryFormatException e)
+                {
+                    Reject("malformed", e.Message);
+                }
+            }
+
+            await Task.Delay(interval, Context.Time, cancellationToken);
+        }
+    }
+
+    private async Task StreamAsync(SourceSession session, CancellationToken cancellationToken)
     {
         var url = new Uri(Options.Url!, "/api/v1/live");
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
