@@ -1,0 +1,242 @@
+using Npgsql;
+using NpgsqlTypes;
+using Wattstream.Telemetry;
+using Wattstream.Telemetry.Formats;
+
+namespace Wattstream.Storage.Postgres;
+
+/// <summary>
+/// Readings in PostgreSQL. A batch is copied in binary (<c>COPY … FROM STDIN (FORMAT BINARY)</c>) into a temporary
+/// table and moved into <c>readings</c> with <c>ON CONFLICT DO NOTHING</c>, in one transaction.
+/// </summary>
+public sealed class PostgresReadingStore(string connectionString) : IReadingStore
+{
+    private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(connectionString);
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly Dictionary<string, long> _derIds = new(StringComparer.Ordinal);
+
+    public string Kind => "postgres";
+
+    public async Task MigrateAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        // One migrator at a time, even with several hubs on one database.
+        await ExecuteAsync(connection, tx, "SELECT pg_advisory_xact_lock(727272); CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", cancellationToken);
+        await using (var get = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM schema_version", connection, tx))
+        {
+            var version = (int)(await get.ExecuteScalarAsync(cancellationToken))!;
+            if (version > HistorySql.SchemaVersion)
+            {
+                throw new InvalidOperationException($"The database has schema version {version}, newer than this Wattstream ({HistorySql.SchemaVersion}).");
+            }
+
+            if (version < 1)
+            {
+                await ExecuteAsync(connection, tx, HistorySql.CreateSchema(postgres: true), cancellationToken);
+                await ExecuteAsync(connection, tx, "INSERT INTO schema_version (version) VALUES (1);", cancellationToken);
+            }
+        }
+
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    public async Task<int> WriteAsync(IReadOnlyList<StoredReading> batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+            await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+            var derIds = new long[batch.Count];
+            var newDers = new Dictionary<string, long>(StringComparer.Ordinal);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                derIds[i] = await DerIdAsync(connection, tx, batch[i].Reading.Der, batch[i].Reading.Type, newDers, cancellationToken);
+            }
+
+            await ExecuteAsync(connection, tx, "CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;", cancellationToken);
+            var columns = $"der_id, ts, epoch, seq, {HistorySql.FieldColumns}, payload";
+            await using (var copy = await connection.BeginBinaryImportAsync($"COPY readings_stage ({columns}) FROM STDIN (FORMAT BINARY)", cancellationToken))
+            {
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    var item = batch[i];
+                    var r = item.Reading;
+                    await copy.StartRowAsync(cancellationToken);
+                    await copy.WriteAsync(derIds[i], NpgsqlDbType.Bigint, cancellationToken);
+                    await copy.WriteAsync(r.Timestamp, NpgsqlDbType.Bigint, cancellationToken);
+                    await copy.WriteAsync(item.Event.Epoch, NpgsqlDbType.Bigint, cancellationToken);
+                    await copy.WriteAsync(item.Event.Sequence, NpgsqlDbType.Bigint, cancellationToken);
+                    foreach (var field in HistoryFields.All)
+                    {
+                        if (field.ValueOf(r) is { } v)
+                        {
+                            await copy.WriteAsync(v, NpgsqlDbType.Double, cancellationToken);
+                        }
+                        else
+                        {
+                            await copy.WriteNullAsync(cancellationToken);
+                        }
+                    }
+
+                    await copy.WriteAsync(ReadingJson.ToUtf8(r), NpgsqlDbType.Bytea, cancellationToken);
+                }
+
+                await copy.CompleteAsync(cancellationToken);
+            }
+
+            int inserted;
+            await using (var move = new NpgsqlCommand($"INSERT INTO readings ({columns}) SELECT {columns} FROM readings_stage ON CONFLICT DO NOTHING", connection, tx))
+            {
+                inserted = await move.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await tx.CommitAsync(cancellationToken);
+            foreach (var (subject, id) in newDers)
+            {
+                _derIds[subject] = id; // cached only once committed: a rolled-back batch leaves no stale id behind
+            }
+
+            return inserted;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<HistorySeries>> QueryAsync(HistoryQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var ids = await DerIdsAsync(connection, query.Ders, cancellationToken);
+        var known = query.Ders.Where(d => ids.ContainsKey(d.Subject)).ToArray();
+        var result = query.Ders.ToDictionary(d => d.Subject, _ => new List<HistoryPoint>());
+        if (known.Length > 0)
+        {
+            await using var command = new NpgsqlCommand(HistorySql.Buckets(query with { Ders = known }, postgres: true), connection);
+            command.Parameters.AddWithValue("from", query.From);
+            command.Parameters.AddWithValue("to", query.To);
+            command.Parameters.AddWithValue("step", query.StepMs);
+            for (var i = 0; i < known.Length; i++)
+            {
+                command.Parameters.AddWithValue($"d{i}", ids[known[i].Subject]);
+            }
+
+            var byId = known.ToDictionary(d => ids[d.Subject], d => d.Subject);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var values = new double?[query.Fields.Count];
+                for (var f = 0; f < values.Length; f++)
+                {
+                    values[f] = reader.IsDBNull(2 + f) ? null : Convert.ToDouble(reader.GetValue(2 + f), System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+                result[byId[reader.GetInt64(0)]].Add(new HistoryPoint(reader.GetInt64(1), values));
+            }
+        }
+
+        return query.Ders.Select(d => new HistorySeries(d, result[d.Subject])).ToArray();
+    }
+
+    public async Task<IReadOnlyList<StoredReading>> ReadEventsAsync(IReadOnlyList<DerAddress> ders, EventPosition after, EventPosition before, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ders);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var ids = await DerIdsAsync(connection, ders, cancellationToken);
+        var known = ders.Where(d => ids.ContainsKey(d.Subject)).ToArray();
+        if (known.Length == 0)
+        {
+            return [];
+        }
+
+        await using var command = new NpgsqlCommand(HistorySql.Events(known.Length), connection);
+        for (var i = 0; i < known.Length; i++)
+        {
+            command.Parameters.AddWithValue($"d{i}", ids[known[i].Subject]);
+        }
+
+        command.Parameters.AddWithValue("ae", after.Epoch);
+        command.Parameters.AddWithValue("as", after.Sequence);
+        command.Parameters.AddWithValue("be", before.Epoch);
+        command.Parameters.AddWithValue("bs", before.Sequence);
+        command.Parameters.AddWithValue("limit", (long)limit);
+        var bySubject = known.ToDictionary(d => d.Subject);
+        var result = new List<StoredReading>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var address = new DerAddress(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3));
+            var der = bySubject.GetValueOrDefault(address.Subject, address);
+            result.Add(new StoredReading(new EventPosition(reader.GetInt64(4), reader.GetInt64(5)), ReadingJson.Parse((byte[])reader.GetValue(6), der)));
+        }
+
+        return result;
+    }
+
+    public async Task<long> DeleteOlderThanAsync(long timestamp, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("DELETE FROM readings WHERE ts < @ts", connection);
+        command.Parameters.AddWithValue("ts", timestamp);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<long> CountAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("SELECT COUNT(*) FROM readings", connection);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _dataSource.DisposeAsync();
+        _writeGate.Dispose();
+    }
+
+    private async Task<long> DerIdAsync(NpgsqlConnection connection, NpgsqlTransaction tx, DerAddress der, DerType type, Dictionary<string, long> newDers, CancellationToken cancellationToken)
+    {
+        if (_derIds.TryGetValue(der.Subject, out var id) || newDers.TryGetValue(der.Subject, out id))
+        {
+            return id;
+        }
+
+        await using var command = new NpgsqlCommand(
+            "INSERT INTO ders (subject, org, site, device, der, type) VALUES (@s, @o, @si, @d, @de, @t) ON CONFLICT (subject) DO UPDATE SET type = EXCLUDED.type RETURNING id",
+            connection,
+            tx);
+        command.Parameters.AddWithValue("s", der.Subject);
+        command.Parameters.AddWithValue("o", der.Org);
+        command.Parameters.AddWithValue("si", der.Site);
+        command.Parameters.AddWithValue("d", der.Device);
+        command.Parameters.AddWithValue("de", der.Der);
+        command.Parameters.AddWithValue("t", type.ToWireName());
+        id = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        newDers[der.Subject] = id;
+        return id;
+    }
+
+    private static async Task<Dictionary<string, long>> DerIdsAsync(NpgsqlConnection connection, IReadOnlyList<DerAddress> ders, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using var command = new NpgsqlCommand("SELECT subject, id FROM ders WHERE subject = ANY(@s)", connection);
+        command.Parameters.AddWithValue("s", ders.Select(d => d.Subject).ToArray());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            result[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return result;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, tx);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

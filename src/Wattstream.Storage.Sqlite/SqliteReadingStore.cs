@@ -1,0 +1,276 @@
+using Microsoft.Data.Sqlite;
+using Wattstream.Telemetry;
+using Wattstream.Telemetry.Formats;
+
+namespace Wattstream.Storage.Sqlite;
+
+/// <summary>
+/// Readings in one SQLite file, WAL mode. One connection writes (batches in one transaction with a prepared
+/// statement); queries use their own pooled connections, which WAL lets read while the writer writes. With
+/// <c>synchronous=NORMAL</c> a killed process loses no committed batch and the file always opens clean.
+/// </summary>
+public sealed class SqliteReadingStore : IReadingStore
+{
+    private readonly string _connectionString;
+    private readonly Lock _writeGate = new();
+    private readonly Dictionary<string, long> _derIds = new(StringComparer.Ordinal);
+    private SqliteConnection? _writer;
+
+    public SqliteReadingStore(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        Path = path;
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
+    }
+
+    public string Path { get; }
+
+    public string Kind => "sqlite";
+
+    public Task MigrateAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_writeGate)
+        {
+            _writer ??= Open();
+            Execute(_writer, "PRAGMA journal_mode=WAL;");
+            Execute(_writer, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);");
+            using var get = _writer.CreateCommand();
+            get.CommandText = "SELECT MAX(version) FROM schema_version";
+            var version = get.ExecuteScalar() is long v ? v : 0;
+            if (version > HistorySql.SchemaVersion)
+            {
+                throw new InvalidOperationException($"The database {Path} has schema version {version}, newer than this Wattstream ({HistorySql.SchemaVersion}).");
+            }
+
+            if (version < 1)
+            {
+                using var tx = _writer.BeginTransaction();
+                Execute(_writer, HistorySql.CreateSchema(postgres: false), tx);
+                Execute(_writer, "INSERT INTO schema_version (version) VALUES (1);", tx);
+                tx.Commit();
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<int> WriteAsync(IReadOnlyList<StoredReading> batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        lock (_writeGate)
+        {
+            var connection = _writer ??= Open();
+            using var tx = connection.BeginTransaction();
+            using var insert = connection.CreateCommand();
+            insert.Transaction = tx;
+            insert.CommandText = $"INSERT INTO readings (der_id, ts, epoch, seq, {HistorySql.FieldColumns}, payload) VALUES (@der, @ts, @epoch, @seq, {string.Join(", ", HistoryFields.All.Select(f => "@" + f.Column()))}, @payload) ON CONFLICT DO NOTHING";
+            var der = insert.Parameters.Add("@der", SqliteType.Integer);
+            var ts = insert.Parameters.Add("@ts", SqliteType.Integer);
+            var epoch = insert.Parameters.Add("@epoch", SqliteType.Integer);
+            var seq = insert.Parameters.Add("@seq", SqliteType.Integer);
+            var fields = HistoryFields.All.Select(f => insert.Parameters.Add("@" + f.Column(), SqliteType.Real)).ToArray();
+            var payload = insert.Parameters.Add("@payload", SqliteType.Blob);
+            insert.Prepare();
+
+            var inserted = 0;
+            var newDers = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var item in batch)
+            {
+                var r = item.Reading;
+                der.Value = DerId(connection, tx, r.Der, r.Type, newDers);
+                ts.Value = r.Timestamp;
+                epoch.Value = item.Event.Epoch;
+                seq.Value = item.Event.Sequence;
+                for (var i = 0; i < fields.Length; i++)
+                {
+                    fields[i].Value = (object?)HistoryFields.All[i].ValueOf(r) ?? DBNull.Value;
+                }
+
+                payload.Value = ReadingJson.ToUtf8(r);
+                inserted += insert.ExecuteNonQuery();
+            }
+
+            tx.Commit();
+            foreach (var (subject, id) in newDers)
+            {
+                _derIds[subject] = id; // cached only once committed: a rolled-back batch leaves no stale id behind
+            }
+
+            return Task.FromResult(inserted);
+        }
+    }
+
+    public async Task<IReadOnlyList<HistorySeries>> QueryAsync(HistoryQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await using var connection = Open();
+        var ids = await DerIdsAsync(connection, query.Ders, cancellationToken);
+        var known = query.Ders.Where(d => ids.ContainsKey(d.Subject)).ToArray();
+        var result = query.Ders.ToDictionary(d => d.Subject, _ => new List<HistoryPoint>());
+        if (known.Length > 0)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = HistorySql.Buckets(query with { Ders = known }, postgres: false);
+            command.Parameters.AddWithValue("@from", query.From);
+            command.Parameters.AddWithValue("@to", query.To);
+            command.Parameters.AddWithValue("@step", query.StepMs);
+            for (var i = 0; i < known.Length; i++)
+            {
+                command.Parameters.AddWithValue($"@d{i}", ids[known[i].Subject]);
+            }
+
+            var byId = known.ToDictionary(d => ids[d.Subject], d => d.Subject);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var values = new double?[query.Fields.Count];
+                for (var f = 0; f < values.Length; f++)
+                {
+                    values[f] = reader.IsDBNull(2 + f) ? null : reader.GetDouble(2 + f);
+                }
+
+                result[byId[reader.GetInt64(0)]].Add(new HistoryPoint(reader.GetInt64(1), values));
+            }
+        }
+
+        return query.Ders.Select(d => new HistorySeries(d, result[d.Subject])).ToArray();
+    }
+
+    public async Task<IReadOnlyList<StoredReading>> ReadEventsAsync(IReadOnlyList<DerAddress> ders, EventPosition after, EventPosition before, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ders);
+        await using var connection = Open();
+        var ids = await DerIdsAsync(connection, ders, cancellationToken);
+        var known = ders.Where(d => ids.ContainsKey(d.Subject)).ToArray();
+        if (known.Length == 0)
+        {
+            return [];
+        }
+
+        await using var command = connection.CreateCommand();
+        command.CommandText = HistorySql.Events(known.Length);
+        for (var i = 0; i < known.Length; i++)
+        {
+            command.Parameters.AddWithValue($"@d{i}", ids[known[i].Subject]);
+        }
+
+        command.Parameters.AddWithValue("@ae", after.Epoch);
+        command.Parameters.AddWithValue("@as", after.Sequence);
+        command.Parameters.AddWithValue("@be", before.Epoch);
+        command.Parameters.AddWithValue("@bs", before.Sequence);
+        command.Parameters.AddWithValue("@limit", limit);
+        var bySubject = known.ToDictionary(d => d.Subject);
+        var result = new List<StoredReading>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var address = new DerAddress(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3));
+            var der = bySubject.GetValueOrDefault(address.Subject, address);
+            result.Add(new StoredReading(new EventPosition(reader.GetInt64(4), reader.GetInt64(5)), ReadingJson.Parse((byte[])reader.GetValue(6), der)));
+        }
+
+        return result;
+    }
+
+    public Task<long> DeleteOlderThanAsync(long timestamp, CancellationToken cancellationToken = default)
+    {
+        lock (_writeGate)
+        {
+            var connection = _writer ??= Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM readings WHERE ts < @ts";
+            command.Parameters.AddWithValue("@ts", timestamp);
+            return Task.FromResult((long)command.ExecuteNonQuery());
+        }
+    }
+
+    public async Task<long> CountAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM readings";
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>PRAGMA integrity_check: "ok" for a sound file.</summary>
+    public string IntegrityCheck()
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA integrity_check";
+        return (string)command.ExecuteScalar()!;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        lock (_writeGate)
+        {
+            _writer?.Dispose();
+            _writer = null;
+        }
+
+        SqliteConnection.ClearAllPools();
+        return ValueTask.CompletedTask;
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        Execute(connection, "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;");
+        return connection;
+    }
+
+    private long DerId(SqliteConnection connection, SqliteTransaction tx, DerAddress der, DerType type, Dictionary<string, long> newDers)
+    {
+        if (_derIds.TryGetValue(der.Subject, out var id) || newDers.TryGetValue(der.Subject, out id))
+        {
+            return id;
+        }
+
+        using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = "INSERT INTO ders (subject, org, site, device, der, type) VALUES (@s, @o, @si, @d, @de, @t) ON CONFLICT (subject) DO NOTHING; SELECT id FROM ders WHERE subject = @s;";
+        command.Parameters.AddWithValue("@s", der.Subject);
+        command.Parameters.AddWithValue("@o", der.Org);
+        command.Parameters.AddWithValue("@si", der.Site);
+        command.Parameters.AddWithValue("@d", der.Device);
+        command.Parameters.AddWithValue("@de", der.Der);
+        command.Parameters.AddWithValue("@t", type.ToWireName());
+        id = (long)command.ExecuteScalar()!;
+        newDers[der.Subject] = id;
+        return id;
+    }
+
+    private static async Task<Dictionary<string, long>> DerIdsAsync(SqliteConnection connection, IReadOnlyList<DerAddress> ders, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id FROM ders WHERE subject = @s";
+        var subject = command.Parameters.Add("@s", SqliteType.Text);
+        foreach (var der in ders)
+        {
+            subject.Value = der.Subject;
+            if (await command.ExecuteScalarAsync(cancellationToken) is long id)
+            {
+                result[der.Subject] = id;
+            }
+        }
+
+        return result;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? tx = null)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

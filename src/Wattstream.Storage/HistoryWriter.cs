@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Wattstream.Hub;
+
+namespace Wattstream.Storage;
+
+/// <summary>What <c>GET /api/storage</c> shows.</summary>
+public sealed record StorageStatus(string Store, long Queued, long Written, long Duplicates, long Dropped, long Batches, double LagSeconds, double LastBatchMilliseconds, string? LastError);
+
+/// <summary>
+/// Keeps every accepted reading: a hub subscriber with a deep queue of its own, written in batches. Live streaming never
+/// waits for it; if the store falls behind by more than the queue holds, the oldest unsaved readings are dropped and
+/// counted. At shutdown everything queued is written before the store closes.
+/// </summary>
+public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, StorageOptions options, TimeProvider time, ILogger<HistoryWriter> logger) : BackgroundService
+{
+    private HubSubscription? _subscription;
+    private long _written;
+    private long _duplicates;
+    private long _batches;
+    private long _lagMs;
+    private double _lastBatchMs;
+    private string? _lastError;
+
+    public IReadingStore Store => store;
+
+    public StorageStatus Status => new(
+        store.Kind,
+        _subscription?.Backlog ?? 0,
+        Interlocked.Read(ref _written),
+        Interlocked.Read(ref _duplicates),
+        _subscription?.Dropped ?? 0,
+        Interlocked.Read(ref _batches),
+        Interlocked.Read(ref _lagMs) / 1000.0,
+        Volatile.Read(ref _lastBatchMs),
+        _lastError);
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await store.MigrateAsync(cancellationToken);
+        // Subscribed before sources and the simulator start, so the first reading is kept too.
+        _subscription = hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = options.QueueCapacity, ResumeAfter = 0 });
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var subscription = _subscription!;
+        var batch = new List<StoredReading>(options.BatchSize);
+        var epoch = hub.Epoch;
+
+        // Ends when the subscription completes (hub shutdown): everything queued is drained first.
+        while (await subscription.WaitToReadAsync(CancellationToken.None))
+        {
+            // Let a batch fill for up to the flush interval, unless it is already full.
+            if (subscription.Backlog < options.BatchSize && !stoppingToken.IsCancellationRequested)
+            {
+                await Task.Delay(options.FlushInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
+            while (subscription.TryRead(out var e))
+            {
+                batch.Add(new StoredReading(new EventPosition(epoch, e.Id), e.Reading));
+                if (batch.Count == options.BatchSize)
+                {
+                    await FlushAsync(batch);
+                }
+            }
+
+            await FlushAsync(batch);
+        }
+
+        await FlushAsync(batch);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _subscription?.Dispose(); // no new readings; what is queued is still drained
+        await base.StopAsync(cancellationToken);
+    }
+
+    private async Task FlushAsync(List<StoredReading> batch)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                var inserted = await store.WriteAsync(batch, CancellationToken.None);
+                Interlocked.Add(ref _written, inserted);
+                Interlocked.Add(ref _duplicates, batch.Count - inserted);
+                Interlocked.Increment(ref _batches);
+                Volatile.Write(ref _lastBatchMs, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                Interlocked.Exchange(ref _lagMs, Math.Max(0, time.GetUtcNow().ToUnixTimeMilliseconds() - batch[^1].Reading.Timestamp));
+                _lastError = null;
+                break;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A store that is down holds the batch and retries; meanwhile the queue absorbs (and, past its bound, drops).
+                _lastError = e.Message;
+                logger.LogWarning("Writing {Count} readings to {Store} failed: {Error}; retrying", batch.Count, store.Kind, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), time);
+            }
+        }
+
+        batch.Clear();
+    }
+}
+
+/// <summary>Deletes readings past the retention period, in the background.</summary>
+public sealed class RetentionService(IReadingStore store, StorageOptions options, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.RetentionInterval, time);
+        try
+        {
+            do
+            {
+                await RunOnceAsync(stoppingToken);
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async Task RunOnceAsync(CancellationToken stoppingToken)
+    {
+        {
+            try
+            {
+                var cutoff = time.GetUtcNow() - options.Retention;
+                var deleted = await store.DeleteOlderThanAsync(cutoff.ToUnixTimeMilliseconds(), stoppingToken);
+                if (deleted > 0)
+                {
+                    logger.LogInformation("Retention: deleted {Count} readings older than {Cutoff:u}", deleted, cutoff);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning("Retention failed: {Error}", e.Message);
+            }
+        }
+    }
+}

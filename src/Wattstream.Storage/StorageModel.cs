@@ -1,0 +1,146 @@
+using Wattstream.Telemetry;
+
+namespace Wattstream.Storage;
+
+/// <summary>Where an event stands in the hub's history: the hub run (epoch) and the sequence within it.</summary>
+public readonly record struct EventPosition(long Epoch, long Sequence) : IComparable<EventPosition>
+{
+    public static EventPosition Max { get; } = new(long.MaxValue, long.MaxValue);
+
+    public int CompareTo(EventPosition other) => Epoch != other.Epoch ? Epoch.CompareTo(other.Epoch) : Sequence.CompareTo(other.Sequence);
+
+    public static bool operator <(EventPosition a, EventPosition b) => a.CompareTo(b) < 0;
+
+    public static bool operator >(EventPosition a, EventPosition b) => a.CompareTo(b) > 0;
+
+    public static bool operator <=(EventPosition a, EventPosition b) => a.CompareTo(b) <= 0;
+
+    public static bool operator >=(EventPosition a, EventPosition b) => a.CompareTo(b) >= 0;
+}
+
+/// <summary>A reading as stored: with the event id the hub gave it.</summary>
+public sealed record StoredReading(EventPosition Event, Reading Reading);
+
+/// <summary>
+/// The measurements stored as columns, for queries computed in the database. Everything else stays in the payload.
+/// </summary>
+public enum HistoryField
+{
+    W,
+    L1V,
+    L2V,
+    L3V,
+    L1A,
+    L2A,
+    L3A,
+    L1W,
+    L2W,
+    L3W,
+    ImportWh,
+    ExportWh,
+    Soc,
+}
+
+public static class HistoryFields
+{
+    public static IReadOnlyList<HistoryField> All { get; } = Enum.GetValues<HistoryField>();
+
+    /// <summary>The column (and the name in query parameters and responses).</summary>
+    public static string Column(this HistoryField field) => field switch
+    {
+        HistoryField.W => "w",
+        HistoryField.L1V => "l1_v",
+        HistoryField.L2V => "l2_v",
+        HistoryField.L3V => "l3_v",
+        HistoryField.L1A => "l1_a",
+        HistoryField.L2A => "l2_a",
+        HistoryField.L3A => "l3_a",
+        HistoryField.L1W => "l1_w",
+        HistoryField.L2W => "l2_w",
+        HistoryField.L3W => "l3_w",
+        HistoryField.ImportWh => "import_wh",
+        HistoryField.ExportWh => "export_wh",
+        HistoryField.Soc => "soc",
+        _ => throw new ArgumentOutOfRangeException(nameof(field), field, null),
+    };
+
+    public static bool TryParse(string name, out HistoryField field)
+    {
+        foreach (var f in All)
+        {
+            if (f.Column() == name)
+            {
+                field = f;
+                return true;
+            }
+        }
+
+        field = default;
+        return false;
+    }
+
+    /// <summary>The field's value of a reading in the stored unit (W, V, A, Wh, fraction), or null when the reading lacks it.</summary>
+    public static double? ValueOf(this HistoryField field, Reading reading)
+    {
+        ArgumentNullException.ThrowIfNull(reading);
+        return field switch
+        {
+            HistoryField.W => reading.Get(Quantity.ActivePower, Unit.Watt),
+            HistoryField.L1V => reading.Get(Quantity.VoltageL1, Unit.Volt),
+            HistoryField.L2V => reading.Get(Quantity.VoltageL2, Unit.Volt),
+            HistoryField.L3V => reading.Get(Quantity.VoltageL3, Unit.Volt),
+            HistoryField.L1A => reading.Get(Quantity.CurrentL1, Unit.Ampere),
+            HistoryField.L2A => reading.Get(Quantity.CurrentL2, Unit.Ampere),
+            HistoryField.L3A => reading.Get(Quantity.CurrentL3, Unit.Ampere),
+            HistoryField.L1W => reading.Get(Quantity.ActivePowerL1, Unit.Watt),
+            HistoryField.L2W => reading.Get(Quantity.ActivePowerL2, Unit.Watt),
+            HistoryField.L3W => reading.Get(Quantity.ActivePowerL3, Unit.Watt),
+            HistoryField.ImportWh => reading.Get(Quantity.EnergyImport, Unit.WattHour),
+            HistoryField.ExportWh => reading.Get(Quantity.EnergyExport, Unit.WattHour),
+            HistoryField.Soc => reading.Get(Quantity.StateOfCharge, Unit.Fraction),
+            _ => throw new ArgumentOutOfRangeException(nameof(field), field, null),
+        };
+    }
+}
+
+public enum Aggregate
+{
+    Avg,
+    Min,
+    Max,
+    Last,
+}
+
+/// <summary>Time-bucketed series: for each DER and each bucket of <see cref="StepMs"/> in [From, To), the aggregate of each field.</summary>
+public sealed record HistoryQuery(IReadOnlyList<DerAddress> Ders, long From, long To, long StepMs, IReadOnlyList<HistoryField> Fields, Aggregate Aggregate);
+
+/// <summary>One bucket: its start (epoch ms) and one value per queried field (null where no reading had it).</summary>
+public sealed record HistoryPoint(long Time, double?[] Values);
+
+public sealed record HistorySeries(DerAddress Der, IReadOnlyList<HistoryPoint> Points);
+
+/// <summary>
+/// A place readings are kept. Implementations: SQLite (embedded default) and PostgreSQL; both pass the same contract
+/// tests. Writes ignore a reading whose (DER, timestamp) is already stored.
+/// </summary>
+public interface IReadingStore : IAsyncDisposable
+{
+    /// <summary>"sqlite" or "postgres".</summary>
+    string Kind { get; }
+
+    /// <summary>Creates or migrates the schema to this version of the app.</summary>
+    Task MigrateAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Stores a batch in one transaction; returns how many were new.</summary>
+    Task<int> WriteAsync(IReadOnlyList<StoredReading> batch, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<HistorySeries>> QueryAsync(HistoryQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Stored readings of the given DERs with an event after <paramref name="after"/> and before <paramref name="before"/>, in event order.</summary>
+    Task<IReadOnlyList<StoredReading>> ReadEventsAsync(IReadOnlyList<DerAddress> ders, EventPosition after, EventPosition before, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes readings older than <paramref name="timestamp"/> (epoch ms); returns how many.</summary>
+    Task<long> DeleteOlderThanAsync(long timestamp, CancellationToken cancellationToken = default);
+
+    Task<long> CountAsync(CancellationToken cancellationToken = default);
+}

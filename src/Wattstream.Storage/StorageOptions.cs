@@ -1,0 +1,46 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Wattstream.Storage;
+
+public sealed class StorageOptions
+{
+    public const string SectionName = "Storage";
+
+    /// <summary>Keep history at all. On by default.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// A PostgreSQL connection string selects PostgreSQL; without one, SQLite in <see cref="DataDirectory"/>.
+    /// Prefer an environment variable (<c>Storage__PostgresConnectionString</c>) for one that holds a password.
+    /// </summary>
+    public string? PostgresConnectionString { get; set; }
+
+    /// <summary>Where the SQLite database lives (created on first run). Default: ~/.local/share/wattstream.</summary>
+    public string? DataDirectory { get; set; }
+
+    /// <summary>Readings older than this are deleted in the background. Default 30 days.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00")]
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>At most this many readings per write.</summary>
+    [Range(1, 1_000_000)]
+    public int BatchSize { get; set; } = 5000;
+
+    /// <summary>
+    /// A batch is written at least this often: the most a <c>kill -9</c> can lose is what arrived within this window
+    /// (plus the batch being written).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Readings waiting for the store; past it the oldest unsaved ones are dropped (and counted), never the live stream slowed.</summary>
+    [Range(1, 50_000_000)]
+    public int QueueCapacity { get; set; } = 500_000;
+
+    public string ResolveDataDirectory() => string.IsNullOrEmpty(DataDirectory)
+        ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "wattstream")
+        : DataDirectory;
+}
