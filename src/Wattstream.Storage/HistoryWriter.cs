@@ -13,9 +13,15 @@ public sealed record StorageStatus(string Store, long Queued, long Written, long
 /// waits for it; if the store falls behind by more than the queue holds, the oldest unsaved readings are dropped and
 /// counted. At shutdown everything queued is written before the store closes.
 /// </summary>
-public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, StorageOptions options, TimeProvider time, ILogger<HistoryWriter> logger) : BackgroundService
+/// <remarks>
+/// Not a <c>BackgroundService</c>: its loop must run even when the host stops before the loop was scheduled, so that
+/// what is queued is written; a BackgroundService whose token is cancelled before its task starts never runs it.
+/// </remarks>
+public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, StorageOptions options, TimeProvider time, ILogger<HistoryWriter> logger) : IHostedService, IDisposable
 {
+    private readonly CancellationTokenSource _stopping = new();
     private HubSubscription? _subscription;
+    private Task _loop = Task.CompletedTask;
     private long _written;
     private long _duplicates;
     private long _batches;
@@ -36,15 +42,15 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, Storage
         Volatile.Read(ref _lastBatchMs),
         _lastError);
 
-    public override async Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         await store.MigrateAsync(cancellationToken);
         // Subscribed before sources and the simulator start, so the first reading is kept too.
         _subscription = hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = options.QueueCapacity, ResumeAfter = 0 });
-        await base.StartAsync(cancellationToken);
+        _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private async Task RunAsync(CancellationToken stoppingToken)
     {
         var subscription = _subscription!;
         var batch = new List<StoredReading>(options.BatchSize);
@@ -74,11 +80,14 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, Storage
         await FlushAsync(batch);
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
         _subscription?.Dispose(); // no new readings; what is queued is still drained
-        await base.StopAsync(cancellationToken);
+        await _stopping.CancelAsync(); // stop waiting for batches to fill
+        await _loop.WaitAsync(cancellationToken);
     }
+
+    public void Dispose() => _stopping.Dispose();
 
     private async Task FlushAsync(List<StoredReading> batch)
     {

@@ -1,0 +1,173 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Wattstream.Hub;
+using Wattstream.Telemetry;
+
+namespace Wattstream.Storage.Tests;
+
+/// <summary>What every store must do; each implementation runs these against a real database.</summary>
+public abstract class ReadingStoreContract : IAsyncLifetime
+{
+    protected static readonly DerAddress Meter = new("o", "s1", "d1", "m1");
+    protected static readonly DerAddress Battery = new("o", "s1", "d2", "b1");
+    private const long T0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z, a whole minute
+    private long _seq;
+
+    protected IReadingStore Store { get; private set; } = null!;
+
+    protected abstract Task<IReadingStore> CreateStoreAsync();
+
+    public async Task InitializeAsync()
+    {
+        Store = await CreateStoreAsync();
+        await Store.MigrateAsync();
+    }
+
+    public async Task DisposeAsync() => await Store.DisposeAsync();
+
+    private StoredReading MeterAt(long ms, double watts, double? l1Volts = 230) => new(
+        new EventPosition(1, ++_seq),
+        new Reading(Meter, DerType.Meter, T0 + ms, 20, l1Volts is null
+            ? [new Measurement(Quantity.ActivePower, watts, Unit.Watt)]
+            : [new Measurement(Quantity.ActivePower, watts, Unit.Watt), new Measurement(Quantity.VoltageL1, l1Volts.Value, Unit.Volt)]));
+
+    [Fact]
+    public async Task Downsampling_matches_a_hand_computed_case()
+    {
+        // Minute 0: 100, 200, 600 W at 0, 20, 40 s. Minute 1: 50 W at 70 s, then a reading without voltage at 110 s. Minute 3: 10 W.
+        await Store.WriteAsync([MeterAt(0, 100), MeterAt(20_000, 200, 229), MeterAt(40_000, 600, 233), MeterAt(70_000, 50), MeterAt(110_000, 70, null), MeterAt(180_000, 10)]);
+
+        async Task<IReadOnlyList<HistoryPoint>> Query(Aggregate agg) =>
+            (await Store.QueryAsync(new HistoryQuery([Meter], T0, T0 + 240_000, 60_000, [HistoryField.W, HistoryField.L1V], agg))).Single().Points;
+
+        var avg = await Query(Aggregate.Avg);
+        Assert.Equal([T0, T0 + 60_000, T0 + 180_000], avg.Select(p => p.Time));
+        Assert.Equal(300, avg[0].Values[0]);
+        Assert.Equal(230.66666666666666, avg[0].Values[1]!.Value, 9);
+        Assert.Equal(60, avg[1].Values[0]);
+        Assert.Equal(230, avg[1].Values[1]); // the reading without voltage does not count as 0
+        Assert.Equal([100.0, 50, 10], (await Query(Aggregate.Min)).Select(p => p.Values[0]!.Value));
+        Assert.Equal([600.0, 70, 10], (await Query(Aggregate.Max)).Select(p => p.Values[0]!.Value));
+        var last = await Query(Aggregate.Last);
+        Assert.Equal([600.0, 70, 10], last.Select(p => p.Values[0]!.Value));
+        Assert.Null(last[1].Values[1]); // the last reading of minute 1 had no voltage
+    }
+
+    [Fact]
+    public async Task A_reading_with_the_same_der_and_timestamp_is_stored_once()
+    {
+        Assert.Equal(2, await Store.WriteAsync([MeterAt(0, 1), MeterAt(1000, 2)]));
+
+        Assert.Equal(1, await Store.WriteAsync([MeterAt(0, 99), MeterAt(2000, 3)]));
+
+        Assert.Equal(3, await Store.CountAsync());
+        var points = (await Store.QueryAsync(new HistoryQuery([Meter], T0, T0 + 1, 1000, [HistoryField.W], Aggregate.Last))).Single().Points;
+        Assert.Equal(1, points.Single().Values[0]); // the first one stays
+    }
+
+    [Fact]
+    public async Task Series_come_per_der_and_an_unknown_der_has_none()
+    {
+        var soc = new StoredReading(new EventPosition(1, 1000), new Reading(Battery, DerType.Battery, T0, null, [new Measurement(Quantity.StateOfCharge, 64, Unit.Percent)]));
+        await Store.WriteAsync([MeterAt(0, 5), soc]);
+
+        var series = await Store.QueryAsync(new HistoryQuery([Meter, Battery, new DerAddress("o", "s9", "d", "x")], T0, T0 + 60_000, 60_000, [HistoryField.W, HistoryField.Soc], Aggregate.Avg));
+
+        Assert.Equal(3, series.Count);
+        Assert.Equal(5, series[0].Points.Single().Values[0]);
+        Assert.Null(series[0].Points.Single().Values[1]);
+        Assert.Equal(0.64, series[1].Points.Single().Values[1]!.Value, 9); // stored as a fraction
+        Assert.Empty(series[2].Points);
+    }
+
+    [Fact]
+    public async Task Events_are_read_back_in_order_between_positions_losslessly()
+    {
+        var original = new Reading(Meter, DerType.Meter, T0 + 5, 12.5,
+            [new Measurement(Quantity.ActivePowerImport, 0.036, Unit.Kilowatt), new Measurement(Quantity.ActiveTariff, 2, Unit.None)],
+            [new ReadingField(PropertyNames.LocalDate, "\"2026-01-01\""u8.ToArray())],
+            [new ReadingField("Foo", "{\"a\":[1,2]}"u8.ToArray())],
+            "whatwatt");
+        await Store.WriteAsync([MeterAt(0, 1), MeterAt(1000, 2), new StoredReading(new EventPosition(2, 1), original), MeterAt(3000, 4)]);
+
+        var after = await Store.ReadEventsAsync([Meter], new EventPosition(1, 1), EventPosition.Max, 100);
+        var bounded = await Store.ReadEventsAsync([Meter], new EventPosition(1, 0), new EventPosition(2, 1), 100);
+        var limited = await Store.ReadEventsAsync([Meter], new EventPosition(0, 0), EventPosition.Max, 2);
+
+        Assert.Equal([new EventPosition(1, 2), new EventPosition(1, 3), new EventPosition(2, 1)], after.Select(e => e.Event));
+        Assert.Equal([new EventPosition(1, 1), new EventPosition(1, 2), new EventPosition(1, 3)], bounded.Select(e => e.Event));
+        Assert.Equal(2, limited.Count);
+        var back = after[^1].Reading;
+        Assert.Equal(original.Measurements, back.Measurements);
+        Assert.Equal(original.Timestamp, back.Timestamp);
+        Assert.Equal(12.5, back.ReadTimeMs);
+        Assert.Equal("\"2026-01-01\"", back.Properties.Single().RawText);
+        Assert.Equal("{\"a\":[1,2]}", back.Extras.Single().RawText);
+        Assert.Equal("whatwatt", back.ExtrasOrigin);
+        Assert.Equal(Meter, back.Der);
+    }
+
+    [Fact]
+    public async Task Retention_deletes_only_older_readings()
+    {
+        await Store.WriteAsync([MeterAt(0, 1), MeterAt(60_000, 2), MeterAt(120_000, 3)]);
+
+        Assert.Equal(2, await Store.DeleteOlderThanAsync(T0 + 120_000));
+
+        Assert.Equal(1, await Store.CountAsync());
+    }
+
+    [Fact]
+    public async Task Migrating_again_keeps_the_data()
+    {
+        await Store.WriteAsync([MeterAt(0, 1)]);
+
+        await Store.MigrateAsync();
+
+        Assert.Equal(1, await Store.CountAsync());
+    }
+
+    [Fact]
+    public async Task The_writer_flushes_everything_queued_at_shutdown()
+    {
+        var hub = new TelemetryHub();
+        var writer = new HistoryWriter(Store, hub, new StorageOptions { FlushInterval = TimeSpan.FromSeconds(30), BatchSize = 1000 }, TimeProvider.System, NullLogger<HistoryWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None);
+        for (var i = 0; i < 2500; i++)
+        {
+            hub.Publish(new Reading(Meter, DerType.Meter, T0 + (i * 1000L), null, [new Measurement(Quantity.ActivePower, i, Unit.Watt)]));
+        }
+
+        hub.CompleteAll(); // as at host shutdown
+        await writer.StopAsync(CancellationToken.None);
+
+        Assert.True(2500 == await Store.CountAsync(), writer.Status.ToString());
+        Assert.Equal(2500, writer.Status.Written);
+        Assert.Equal(0, writer.Status.Dropped);
+    }
+}
+
+public sealed class SqliteStoreTests : ReadingStoreContract, IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), $"wattstream-sqlite-{Guid.NewGuid():N}");
+
+    protected override Task<IReadingStore> CreateStoreAsync() =>
+        Task.FromResult<IReadingStore>(new Sqlite.SqliteReadingStore(Path.Combine(_directory, "history.db")));
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+}
+
+[CollectionDefinition("postgres")]
+public sealed class PostgresCollection : ICollectionFixture<PostgresCluster>;
+
+[Collection("postgres")]
+public sealed class PostgresStoreTests(PostgresCluster cluster) : ReadingStoreContract
+{
+    protected override async Task<IReadingStore> CreateStoreAsync() => new Postgres.PostgresReadingStore(await cluster.CreateDatabaseAsync());
+}
