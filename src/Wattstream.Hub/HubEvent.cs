@@ -10,13 +10,24 @@ public sealed class HubEvent
 {
     private Encoding? _encodings;
 
-    internal HubEvent(long id, Reading reading)
+    internal HubEvent(long epoch, long id, Reading reading)
     {
+        Epoch = epoch;
         Id = id;
         Reading = reading;
     }
 
-    /// <summary>Monotonically increasing within one run of the hub (see <see cref="TelemetryHub.Epoch"/>).</summary>
+    /// <summary>An event of an earlier run, read back from history, with the id it had then.</summary>
+    public static HubEvent FromHistory(long epoch, long id, Reading reading)
+    {
+        ArgumentNullException.ThrowIfNull(reading);
+        return new HubEvent(epoch, id, reading);
+    }
+
+    /// <summary>The run of the hub that accepted the event (<see cref="TelemetryHub.Epoch"/>).</summary>
+    public long Epoch { get; }
+
+    /// <summary>Monotonically increasing within one run of the hub.</summary>
     public long Id { get; }
 
     public Reading Reading { get; }

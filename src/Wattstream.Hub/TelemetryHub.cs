@@ -68,7 +68,7 @@ public sealed class TelemetryHub
                 return new PublishResult(PublishOutcome.Duplicate, null);
             }
 
-            var hubEvent = new HubEvent(_nextId++, reading);
+            var hubEvent = new HubEvent(Epoch, _nextId++, reading);
             _ring[hubEvent.Id & _ringMask] = hubEvent;
             _accepted++;
 

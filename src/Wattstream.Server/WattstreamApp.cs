@@ -17,6 +17,8 @@ using Wattstream.Server.Streaming;
 using Wattstream.Simulation;
 using Wattstream.Sources;
 using Wattstream.Server.Endpoints.Ingest;
+using Wattstream.Server.Endpoints.History;
+using Wattstream.Server.Storage;
 
 namespace Wattstream.Server;
 
@@ -65,6 +67,7 @@ public static class WattstreamApp
         app.MapDiscovery();
         app.MapTelemetryWebSocket();
         app.MapIngest();
+        app.MapHistory();
 
         var hub = app.Services.GetRequiredService<TelemetryHub>();
         var board = app.Services.GetRequiredService<StatusBoard>();
@@ -117,6 +120,7 @@ public static class WattstreamApp
         services.AddHostedService(sp => sp.GetRequiredService<WebSocketSupervisor>());
         services.AddSingleton<StatusTracker>();
         services.AddHostedService(sp => sp.GetRequiredService<StatusTracker>());
+        services.AddWattstreamStorage(configuration); // the history writer subscribes before anything publishes
         services.AddSingleton<SimulatorService>();
         services.AddHostedService(sp => sp.GetRequiredService<SimulatorService>());
         services.AddSingleton(sp => new SourceHost(

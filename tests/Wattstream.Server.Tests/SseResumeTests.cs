@@ -57,7 +57,7 @@ public class SseResumeTests
     [Fact]
     public async Task An_id_older_than_the_hub_holds_gets_an_explicit_gap_event_then_data()
     {
-        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=00:00:00.020", "--Hub:ReplayCapacity=16");
+        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=00:00:00.020", "--Hub:ReplayCapacity=16", "--Storage:Enabled=false");
         var meter = host.Service<SimulatorService>().Simulator!.Sites[0].Meter;
         var first = (await SseClient.ReadAsync(host.Client, "/api/v1/live", 1, TimeSpan.FromSeconds(10))).Single();
         await WaitForEventsAsync(host, meter.Subject, 10); // 10 ticks × 10 DERs ≫ 16 held
@@ -75,7 +75,7 @@ public class SseResumeTests
     [Fact]
     public async Task An_id_from_an_earlier_run_is_recognised_and_answered_with_a_gap()
     {
-        await using var host = await WattstreamHost.StartAsync();
+        await using var host = await WattstreamHost.StartAsync("--Storage:Enabled=false");
         var epoch = host.Service<TelemetryHub>().Epoch;
 
         var items = await SseClient.ReadAsync(host.Client, "/stream/sites/site-1", 2, TimeSpan.FromSeconds(10), lastEventId: $"{epoch - 60_000}-5");
@@ -83,6 +83,27 @@ public class SseResumeTests
         Assert.Equal("gap", items[0].EventType);
         Assert.Equal("message", items[1].EventType); // then readings, unnamed as Novacore sends them
         Assert.NotNull(JsonNode.Parse(items[1].Data)!["type"]);
+    }
+
+    [Fact]
+    public async Task An_id_older_than_the_ring_is_served_from_history_then_live()
+    {
+        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=00:00:00.050", "--Hub:ReplayCapacity=16", "--Storage:FlushInterval=00:00:00.020");
+        var meter = host.Service<SimulatorService>().Simulator!.Sites[0].Meter;
+        var first = (await SseClient.ReadAsync(host.Client, "/api/v1/live", 1, TimeSpan.FromSeconds(10))).Single();
+        var firstId = SseClient.Sequence(first.EventId!);
+        await WaitForEventsAsync(host, meter.Subject, 15); // 15 ticks × 10 DERs: far more than the ring's 16
+
+        var resumed = await SseClient.ReadAsync(host.Client, "/api/v1/live", 20, TimeSpan.FromSeconds(10), lastEventId: first.EventId);
+
+        // The store knows what this meter published after the first event: the client gets exactly that, from history and then live.
+        var store = host.Service<Wattstream.Storage.IReadingStore>();
+        var epoch = host.Service<TelemetryHub>().Epoch;
+        var expected = (await store.ReadEventsAsync([meter], new Wattstream.Storage.EventPosition(epoch, firstId), Wattstream.Storage.EventPosition.Max, 20)).Select(e => e.Event.Sequence).ToArray();
+        Assert.All(resumed, i => Assert.Equal("live", i.EventType));
+        var ids = resumed.Select(i => SseClient.Sequence(i.EventId!)).ToArray();
+        Assert.Equal(expected.Take(ids.Length), ids.Take(expected.Length));
+        Assert.Equal(ids.Order().Distinct(), ids);
     }
 
     [Theory]

@@ -6,14 +6,18 @@ namespace Wattstream.Server.Tests;
 /// <summary>The real Wattstream host on a free loopback port, with settings given as command-line options.</summary>
 public sealed class WattstreamHost : IAsyncDisposable
 {
-    private WattstreamHost(WebApplication app, Uri baseAddress)
+    private WattstreamHost(WebApplication app, Uri baseAddress, string dataDirectory)
     {
         App = app;
+        DataDirectory = dataDirectory;
         BaseAddress = baseAddress;
         Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
     }
 
     public WebApplication App { get; }
+
+    /// <summary>This host's own SQLite folder, removed at the end.</summary>
+    public string DataDirectory { get; }
 
     public Uri BaseAddress { get; }
 
@@ -26,9 +30,11 @@ public sealed class WattstreamHost : IAsyncDisposable
 
     public static async Task<WattstreamHost> StartAsync(Action<WebApplicationBuilder>? configure, params string[] settings)
     {
+        var data = Path.Combine(Path.GetTempPath(), $"wattstream-test-{Guid.NewGuid():N}");
         string[] args =
         [
             "--urls", "http://127.0.0.1:0",
+            $"--Storage:DataDirectory={data}",
             "--Logging:LogLevel:Default=Warning",
             "--Simulation:Seed=11",
             "--Simulation:Interval=00:00:00.200",
@@ -37,7 +43,7 @@ public sealed class WattstreamHost : IAsyncDisposable
         var app = WattstreamApp.Build(args, configure);
         await app.StartAsync();
         var address = WattstreamApp.Addresses(app).Single();
-        return new WattstreamHost(app, new Uri(address));
+        return new WattstreamHost(app, new Uri(address), data);
     }
 
     public async ValueTask DisposeAsync()
@@ -45,6 +51,11 @@ public sealed class WattstreamHost : IAsyncDisposable
         Client.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (Directory.Exists(DataDirectory))
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
     }
 }
 

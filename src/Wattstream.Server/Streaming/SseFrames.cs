@@ -9,7 +9,7 @@ namespace Wattstream.Server.Streaming;
 /// connection only copies shared bytes. The JSON writers never emit a raw line break, which keeps <c>data:</c> on one
 /// line as the devices do.
 /// </summary>
-internal sealed class SseFrames(string? eventName, long epoch)
+internal sealed class SseFrames(string? eventName)
 {
     private readonly byte[]? _eventLine = eventName is null ? null : System.Text.Encoding.UTF8.GetBytes($"event: {eventName}\n");
 
@@ -17,7 +17,7 @@ internal sealed class SseFrames(string? eventName, long epoch)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
         buffer.Write("id: "u8);
-        WriteNumber(buffer, epoch);
+        WriteNumber(buffer, hubEvent.Epoch);
         buffer.Write("-"u8);
         WriteNumber(buffer, hubEvent.Id);
         buffer.Write("\n"u8);

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using Wattstream.Hub;
 using Wattstream.Server.Access;
+using Wattstream.Storage;
 
 namespace Wattstream.Server.Streaming;
 
@@ -11,8 +12,11 @@ namespace Wattstream.Server.Streaming;
 /// Serves a hub subscription as an SSE response: resume from <c>Last-Event-ID</c> (or <c>?lastEventId=</c>), an explicit
 /// <c>gap</c> event when the id is older than the hub holds, then the events, with heartbeats while idle.
 /// </summary>
-public sealed class SseStreaming(TelemetryHub hub, IOptions<SseOptions> options, SseHeartbeats heartbeats, ILogger<SseStreaming> logger)
+public sealed class SseStreaming(TelemetryHub hub, IOptions<SseOptions> options, SseHeartbeats heartbeats, IServiceProvider services, ILogger<SseStreaming> logger)
 {
+    /// <summary>At most this many events are replayed from history on one resume.</summary>
+    public const int MaxHistoryReplay = 50_000;
+
     public const string GapEventName = "gap";
 
     public SseOptions Options { get; } = options.Value;
@@ -31,24 +35,53 @@ public sealed class SseStreaming(TelemetryHub hub, IOptions<SseOptions> options,
         }
 
         long? resumeAfter = null;
+        var (lastEpoch, lastId) = (0L, 0L);
         if (lastEventId is not null)
         {
             // Validated above. An id of another run of the hub cannot be placed in this one: older than anything held.
-            resumeAfter = EventIds.TryParse(lastEventId, out var epoch, out var id) && epoch == hub.Epoch ? id : -1;
+            resumeAfter = EventIds.TryParse(lastEventId, out lastEpoch, out lastId) && lastEpoch == hub.Epoch ? lastId : -1;
         }
 
-        var subscription = hub.Subscribe(pattern, new SubscribeOptions
+        var accept = scope.EventFilter(filter is null ? e => encoder.CanEncode(e) : e => encoder.CanEncode(e) && filter(e));
+        var subscription = hub.Subscribe(pattern, new SubscribeOptions { ResumeAfter = resumeAfter, Filter = accept });
+        var first = new List<ReadOnlyMemory<byte>>();
+        if (subscription.Resume == ResumeResult.TooOld)
         {
-            ResumeAfter = resumeAfter,
-            Filter = scope.EventFilter(filter is null ? e => encoder.CanEncode(e) : e => encoder.CanEncode(e) && filter(e)),
-        });
-        var gap = subscription.Resume == ResumeResult.TooOld ? GapFrame(lastEventId!, subscription) : default;
-        await RunAsync(context, subscription, e => e.GetEncoded(encoder), gap);
+            // Older than the ring: what history holds between the client's id and the ring, then the ring, then live.
+            var history = await FromHistoryAsync(pattern, accept, new EventPosition(lastEpoch, lastId), subscription, context.RequestAborted);
+            if (history is null || history.Count == 0 || history.Count == MaxHistoryReplay)
+            {
+                first.Add(GapFrame(lastEventId!, subscription));
+            }
+
+            foreach (var e in history ?? [])
+            {
+                first.Add(e.GetEncoded(encoder));
+            }
+        }
+
+        await RunAsync(context, subscription, e => e.GetEncoded(encoder), first);
         return TypedResults.Empty;
     }
 
+    private async Task<List<HubEvent>?> FromHistoryAsync(SubjectPattern pattern, Func<HubEvent, bool>? accept, EventPosition after, HubSubscription subscription, CancellationToken cancellationToken)
+    {
+        if (services.GetService<IReadingStore>() is not { } store)
+        {
+            return null;
+        }
+
+        var ders = hub.Ders.Where(d => pattern.Matches(d.Address.Subject)).Select(d => d.Address).ToArray();
+        var before = new EventPosition(hub.Epoch, subscription.OldestReplayedId ?? ((subscription.ResumedFromId ?? 0) + 1));
+        var stored = await store.ReadEventsAsync(ders, after, before, MaxHistoryReplay, cancellationToken);
+        return stored
+            .Select(s => HubEvent.FromHistory(s.Event.Epoch, s.Event.Sequence, s.Reading))
+            .Where(e => accept is null || accept(e))
+            .ToList();
+    }
+
     /// <summary>Streams <paramref name="subscription"/> and disposes it at the end.</summary>
-    public async Task RunAsync<T>(HttpContext context, IEventReader<T> subscription, Func<T, ReadOnlyMemory<byte>> encode, ReadOnlyMemory<byte> firstFrame = default)
+    public async Task RunAsync<T>(HttpContext context, IEventReader<T> subscription, Func<T, ReadOnlyMemory<byte>> encode, IReadOnlyList<ReadOnlyMemory<byte>>? firstFrames = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         using (subscription)
@@ -57,9 +90,9 @@ public sealed class SseStreaming(TelemetryHub hub, IOptions<SseOptions> options,
             {
                 var connection = await SseConnection.StartAsync(context, Options);
                 using var tracked = heartbeats.Track(connection);
-                if (!firstFrame.IsEmpty)
+                foreach (var frame in firstFrames ?? [])
                 {
-                    await connection.WriteFrameAsync(firstFrame);
+                    await connection.WriteFrameAsync(frame);
                 }
 
                 await connection.PumpAsync(subscription, encode);

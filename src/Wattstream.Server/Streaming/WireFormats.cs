@@ -17,7 +17,6 @@ public sealed class WireFormats
     {
         ArgumentNullException.ThrowIfNull(hub);
         ArgumentNullException.ThrowIfNull(derSimDevices);
-        var epoch = hub.Epoch;
         Action<HubEvent, IBufferWriter<byte>> whatwatt = (e, o) => WhatwattLive.Write(e.Reading, o);
         Action<HubEvent, IBufferWriter<byte>> novacore = (e, o) => NovacoreReading.Write(e.Reading, o);
         Action<HubEvent, IBufferWriter<byte>> dersim = (e, o) => DerSimOverview.Write(e.Reading, o, derSimDevices.IndexOf(e.Reading.Der));
@@ -25,13 +24,13 @@ public sealed class WireFormats
         Func<HubEvent, bool> any = _ => true;
         Func<HubEvent, bool> ders = e => DerSimOverview.CanWrite(e.Reading.Type);
 
-        WhatwattLiveSse = new SseEncoder("whatwatt-live-sse", "live", epoch, meters, whatwatt);
-        NovacoreSse = new SseEncoder("novacore-sse", null, epoch, any, novacore);
-        HesRealtimeSse = new SseEncoder("hes-realtime-sse", null, epoch, meters, (e, o) => HesRealtime.Write(e.Reading, o));
+        WhatwattLiveSse = new SseEncoder("whatwatt-live-sse", "live", meters, whatwatt);
+        NovacoreSse = new SseEncoder("novacore-sse", null, any, novacore);
+        HesRealtimeSse = new SseEncoder("hes-realtime-sse", null, meters, (e, o) => HesRealtime.Write(e.Reading, o));
         DerSimJson = new JsonEncoder("dersim-json", ders, dersim);
-        WsNovacore = new WsEnvelopeEncoder("ws-novacore", "novacore", epoch, any, novacore);
-        WsWhatwatt = new WsEnvelopeEncoder("ws-whatwatt", "whatwatt", epoch, meters, whatwatt);
-        WsDerSim = new WsEnvelopeEncoder("ws-dersim", "dersim", epoch, ders, dersim);
+        WsNovacore = new WsEnvelopeEncoder("ws-novacore", "novacore", any, novacore);
+        WsWhatwatt = new WsEnvelopeEncoder("ws-whatwatt", "whatwatt", meters, whatwatt);
+        WsDerSim = new WsEnvelopeEncoder("ws-dersim", "dersim", ders, dersim);
     }
 
     /// <summary>whatwatt <c>event: live</c> frames (meters only).</summary>
@@ -69,10 +68,10 @@ public sealed class WireFormats
         public override bool CanEncode(HubEvent hubEvent) => canEncode(hubEvent);
     }
 
-    private sealed class SseEncoder(string name, string? eventName, long epoch, Func<HubEvent, bool> canEncode, Action<HubEvent, IBufferWriter<byte>> writeData)
+    private sealed class SseEncoder(string name, string? eventName, Func<HubEvent, bool> canEncode, Action<HubEvent, IBufferWriter<byte>> writeData)
         : DelegateEncoder(name, canEncode)
     {
-        private readonly SseFrames _frames = new(eventName, epoch);
+        private readonly SseFrames _frames = new(eventName);
 
         protected override byte[] Encode(HubEvent hubEvent) => _frames.Encode(hubEvent, writeData);
     }
@@ -89,7 +88,7 @@ public sealed class WireFormats
     }
 
     /// <summary><c>{"type":"reading","id":…,"subject":…,"format":…,"data":{…}}</c>: the same bytes for every <c>/ws</c> client.</summary>
-    private sealed class WsEnvelopeEncoder(string name, string format, long epoch, Func<HubEvent, bool> canEncode, Action<HubEvent, IBufferWriter<byte>> writeData)
+    private sealed class WsEnvelopeEncoder(string name, string format, Func<HubEvent, bool> canEncode, Action<HubEvent, IBufferWriter<byte>> writeData)
         : DelegateEncoder(name, canEncode)
     {
         protected override byte[] Encode(HubEvent hubEvent)
@@ -101,7 +100,7 @@ public sealed class WireFormats
             {
                 writer.WriteStartObject();
                 writer.WriteString("type", "reading");
-                writer.WriteString("id", EventIds.Format(epoch, hubEvent.Id));
+                writer.WriteString("id", EventIds.Format(hubEvent.Epoch, hubEvent.Id));
                 writer.WriteString("subject", hubEvent.Subject);
                 writer.WriteString("format", format);
                 writer.WritePropertyName("data");

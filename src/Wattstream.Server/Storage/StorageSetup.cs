@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Options;
+using Wattstream.Hub;
+using Wattstream.Storage;
+using Wattstream.Storage.Postgres;
+using Wattstream.Storage.Sqlite;
+
+namespace Wattstream.Server.Storage;
+
+/// <summary>Chooses the store (PostgreSQL with a connection string, SQLite otherwise) and runs the writer and retention.</summary>
+public static class StorageSetup
+{
+    public static IServiceCollection AddWattstreamStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        var options = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
+        if (!options.Enabled)
+        {
+            return services;
+        }
+
+        services.AddSingleton<IReadingStore>(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return string.IsNullOrEmpty(o.PostgresConnectionString)
+                ? new SqliteReadingStore(Path.Combine(o.ResolveDataDirectory(), "wattstream.db"))
+                : new PostgresReadingStore(o.PostgresConnectionString);
+        });
+        services.AddSingleton(sp => new HistoryWriter(
+            sp.GetRequiredService<IReadingStore>(),
+            sp.GetRequiredService<TelemetryHub>(),
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<HistoryWriter>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<HistoryWriter>());
+        services.AddHostedService(sp => new RetentionService(
+            sp.GetRequiredService<IReadingStore>(),
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<RetentionService>>()));
+        return services;
+    }
+}
