@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 log() { printf '\n== %s\n' "$*"; }
 
 # Debian packages the suite needs: Chromium for the browser tests (driven by playwright-core, which never downloads a
-# browser), Node.js and npm to run them, curl as an independent HTTP client of the device emulator.
+# browser), Node.js and npm to run them, curl as an independent HTTP client of the device emulator, PostgreSQL's server.
 missing=()
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# PostgreSQL: the storage tests start a cluster of their own (initdb + pg_ctl on a free loopback port, in a temp folder).
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ -x /usr/bin/chromium ] || missing+=(chromium)

@@ -1,0 +1,97 @@
+using BenchmarkDotNet.Attributes;
+using Wattstream.Storage;
+using Wattstream.Storage.Postgres;
+using Wattstream.Storage.Sqlite;
+using Wattstream.Telemetry;
+
+namespace Wattstream.Benchmarks;
+
+/// <summary>
+/// Sustained ingest into each store (batches as the history writer makes them) and the one-day downsampling query.
+/// PostgreSQL runs when WATTSTREAM_BENCH_PG holds a connection string (bench/run-storage.sh starts a temporary cluster).
+/// </summary>
+[MemoryDiagnoser]
+public class StorageBenchmarks
+{
+    private const int Batch = 5000;
+    private const long Day = 86_400_000;
+    private IReadingStore _store = null!;
+    private string? _directory;
+    private StoredReading[][] _batches = null!;
+    private int _next;
+    private DerAddress[] _queryDer = null!;
+
+    [Params("sqlite", "postgres")]
+    public string Store { get; set; } = "sqlite";
+
+    [GlobalSetup]
+    public async Task Setup()
+    {
+        if (Store == "postgres")
+        {
+            var cs = Environment.GetEnvironmentVariable("WATTSTREAM_BENCH_PG") ?? throw new InvalidOperationException("set WATTSTREAM_BENCH_PG (bench/run-storage.sh does)");
+            _store = new PostgresReadingStore(cs);
+        }
+        else
+        {
+            _directory = Path.Combine(Path.GetTempPath(), $"wattstream-bench-{Guid.NewGuid():N}");
+            _store = new SqliteReadingStore(Path.Combine(_directory, "bench.db"));
+        }
+
+        await _store.MigrateAsync();
+
+        // A day of 1-s readings of one meter, for the query.
+        var dayDer = new DerAddress("bench", "q", "meter", $"day-{Guid.NewGuid():N}");
+        _queryDer = [dayDer];
+        var day = Enumerable.Range(0, 86_400).Select(s => Meter(dayDer, s * 1000L, s)).ToArray();
+        foreach (var chunk in day.Chunk(Batch))
+        {
+            await _store.WriteAsync(chunk);
+        }
+
+        // Ingest batches: 100 meters, fresh timestamps per batch (duplicates would be skipped cheaply and flatter us).
+        var ders = Enumerable.Range(0, 100).Select(i => new DerAddress("bench", "ingest", "gw", $"m{i}-{Guid.NewGuid():N}")).ToArray();
+        _batches = Enumerable.Range(0, 400).Select(b => Enumerable.Range(0, Batch)
+            .Select(i => Meter(ders[i % ders.Length], Day + ((long)b * Batch + i) * 10, i))
+            .ToArray()).ToArray();
+    }
+
+    private static StoredReading Meter(DerAddress der, long ts, long seq) => new(
+        new EventPosition(1, seq),
+        new Reading(der, DerType.Meter, 1_767_225_600_000 + ts, 20,
+        [
+            new Measurement(Quantity.ActivePowerImport, 1.234, Unit.Kilowatt),
+            new Measurement(Quantity.ActivePowerExport, 0, Unit.Kilowatt),
+            new Measurement(Quantity.VoltageL1, 230.1, Unit.Volt),
+            new Measurement(Quantity.VoltageL2, 229.8, Unit.Volt),
+            new Measurement(Quantity.VoltageL3, 230.4, Unit.Volt),
+            new Measurement(Quantity.CurrentL1, 1.2, Unit.Ampere),
+            new Measurement(Quantity.EnergyImport, 47.251, Unit.KilowattHour),
+            new Measurement(Quantity.EnergyExport, 8.965, Unit.KilowattHour),
+        ]));
+
+    [GlobalCleanup]
+    public async Task Cleanup()
+    {
+        await _store.DisposeAsync();
+        if (_directory is not null)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    /// <summary>One batch of 5000 readings; per operation = per reading.</summary>
+    [Benchmark(OperationsPerInvoke = Batch)]
+    public Task<int> Ingest()
+    {
+        var batch = _batches[_next];
+        _next = (_next + 1) % _batches.Length;
+        return _store.WriteAsync(batch);
+    }
+
+    /// <summary>86 400 one-second readings of one DER into 1-minute averages.</summary>
+    [Benchmark]
+    public Task<IReadOnlyList<HistorySeries>> DayToMinutes() =>
+        _store.QueryAsync(new HistoryQuery(_queryDer, 1_767_225_600_000, 1_767_225_600_000 + Day, 60_000, [HistoryField.W, HistoryField.L1V], Aggregate.Avg));
+}
