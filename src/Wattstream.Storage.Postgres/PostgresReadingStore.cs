@@ -180,7 +180,7 @@ public sealed class PostgresReadingStore(string connectionString) : IReadingStor
     public async Task<long> DeleteOlderThanAsync(long timestamp, CancellationToken cancellationToken = default)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand("DELETE FROM readings WHERE ts < @ts", connection);
+        await using var command = new NpgsqlCommand("DELETE FROM readings WHERE der_id IN (SELECT id FROM ders) AND ts < @ts", connection);
         command.Parameters.AddWithValue("ts", timestamp);
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }

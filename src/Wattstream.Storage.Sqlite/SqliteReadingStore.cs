@@ -184,7 +184,8 @@ public sealed class SqliteReadingStore : IReadingStore
         {
             var connection = _writer ??= Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "DELETE FROM readings WHERE ts < @ts";
+            // Per DER, so the (der_id, ts) key finds the rows: ts alone has no index (it would slow every insert).
+            command.CommandText = "DELETE FROM readings WHERE der_id IN (SELECT id FROM ders) AND ts < @ts";
             command.Parameters.AddWithValue("@ts", timestamp);
             return Task.FromResult((long)command.ExecuteNonQuery());
         }

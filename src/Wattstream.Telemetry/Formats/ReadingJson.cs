@@ -10,11 +10,17 @@ namespace Wattstream.Telemetry.Formats;
 /// <example><c>{"type":"meter","timestamp":1724502840000,"m":[["ActivePowerImport",0.036,"Kilowatt"]],"p":{"local_date":"2024-08-24"},"x":{},"xo":null}</c></example>
 public static class ReadingJson
 {
+    [ThreadStatic]
+    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? t_writer;
+
     public static byte[] ToUtf8(Reading reading)
     {
         ArgumentNullException.ThrowIfNull(reading);
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var w = new Utf8JsonWriter(buffer, JsonWriting.Options))
+
+        // Storage serialises every reading: one buffer and writer per thread, reset between readings.
+        var (buffer, w) = t_writer ??= Create();
+        buffer.ResetWrittenCount();
+        w.Reset(buffer);
         {
             w.WriteStartObject();
             w.WriteString("type", reading.Type.ToWireName());
@@ -43,9 +49,16 @@ public static class ReadingJson
             }
 
             w.WriteEndObject();
+            w.Flush();
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    private static (ArrayBufferWriter<byte>, Utf8JsonWriter) Create()
+    {
+        var buffer = new ArrayBufferWriter<byte>(2048);
+        return (buffer, new Utf8JsonWriter(buffer, JsonWriting.Options));
     }
 
     public static Reading Parse(ReadOnlySpan<byte> json, DerAddress der)
