@@ -18,6 +18,7 @@ using Wattstream.Simulation;
 using Wattstream.Sources;
 using Wattstream.Server.Endpoints.Ingest;
 using Wattstream.Server.Endpoints.History;
+using Wattstream.Server.Endpoints.Dashboard;
 using Wattstream.Server.Storage;
 
 namespace Wattstream.Server;
@@ -68,6 +69,7 @@ public static class WattstreamApp
         app.MapTelemetryWebSocket();
         app.MapIngest();
         app.MapHistory();
+        app.MapDashboard();
 
         var hub = app.Services.GetRequiredService<TelemetryHub>();
         var board = app.Services.GetRequiredService<StatusBoard>();
@@ -105,7 +107,7 @@ public static class WattstreamApp
             .ValidateOnStart();
 
         services.AddSingleton(sp => new TelemetryHub(sp.GetRequiredService<IOptions<HubOptions>>()));
-        services.AddSingleton(sp => new StatusBoard(sp.GetRequiredService<IOptions<StatusOptions>>().Value.StaleAfter));
+        services.AddSingleton(sp => new StatusBoard(sp.GetRequiredService<IOptions<StatusOptions>>().Value.StaleAfter, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ITelemetryAccess, OpenAccess>();
         services.AddSingleton<DerSimDevices>();
         services.AddSingleton<WireFormats>();
@@ -169,6 +171,7 @@ public static class WattstreamApp
             logger.LogInformation(
                 """
                 Wattstream is listening on {Url}
+                  Dashboard:             {Url}/
                   API reference:         {Url}/docs
                   whatwatt live (SSE):   curl -N {Url}/api/v1/live
                   HES meter readings:    curl -N {Url}/api/sse/meters
@@ -176,7 +179,7 @@ public static class WattstreamApp
                   Sites and meters:      curl {Url}/api/sites   curl {Url}/api/meters
                   DERSim WebSocket:      ws://{Host}/api/dersim/ws/telemetry   general WebSocket: ws://{Host}/ws
                 """,
-                url, url, url, url, url, site, url, url, new Uri(url).Authority, new Uri(url).Authority);
+                url, url, url, url, url, url, site, url, url, new Uri(url).Authority, new Uri(url).Authority);
         }
     }
 

@@ -135,11 +135,8 @@ public abstract class TelemetrySource
 
         foreach (var (der, type) in Ders)
         {
-            // Readings mark a DER connected; the source speaks for it while it delivers none.
-            if (status != ConnectionStatus.Connected)
-            {
-                Context.Statuses.Set(der, type, status, error);
-            }
+            // The source speaks for its DERs' connection; readings then keep them connected (and silence makes them stale).
+            Context.Statuses.Set(der, type, status, status == ConnectionStatus.Connected ? null : error);
         }
     }
 

@@ -20,9 +20,12 @@ public sealed class StatusBoard
     private StatusSubscription[] _subscribers = [];
     private long _version;
 
-    public StatusBoard(TimeSpan staleAfter)
+    private readonly TimeProvider _time;
+
+    public StatusBoard(TimeSpan staleAfter, TimeProvider? time = null)
     {
         StaleAfter = staleAfter;
+        _time = time ?? TimeProvider.System;
     }
 
     public TimeSpan StaleAfter { get; }
@@ -68,9 +71,10 @@ public sealed class StatusBoard
             foreach (var der in _order)
             {
                 var s = _statuses[der];
-                if (s.Status == ConnectionStatus.Connected && s.LastSeen is { } seen && now - seen >= StaleAfter)
+                // Silent since the last reading, or since the connection came up if nothing has arrived yet.
+                if (s.Status == ConnectionStatus.Connected && (s.LastSeen ?? s.Since) is { } since && now - since >= StaleAfter)
                 {
-                    Change(der, s.Type, ConnectionStatus.Stale, seen, $"no reading for {(now - seen).TotalSeconds:0} s");
+                    Change(der, s.Type, ConnectionStatus.Stale, s.LastSeen, $"no reading for {(now - since).TotalSeconds:0} s");
                 }
             }
         }
@@ -144,7 +148,7 @@ public sealed class StatusBoard
             _order.Add(der);
         }
 
-        var next = new DerStatus(der, type, status, lastSeen, detail, ++_version);
+        var next = new DerStatus(der, type, status, lastSeen, detail, ++_version, _time.GetUtcNow());
         _statuses[der] = next;
         foreach (var s in _subscribers)
         {

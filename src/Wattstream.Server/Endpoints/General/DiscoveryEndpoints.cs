@@ -19,10 +19,13 @@ public static class DiscoveryEndpoints
         return app;
     }
 
-    private static SiteInfo[] Sites(HttpContext context, TelemetryHub hub, ITelemetryAccess access)
+    private static SiteInfo[] Sites(HttpContext context, TelemetryHub hub, StatusBoard board, ITelemetryAccess access)
     {
         var scope = access.Resolve(context);
+        // DERs with readings, and those a source declared but has not heard from yet.
         return hub.Ders
+            .Concat(board.Snapshot().Select(s => (Address: s.Der, s.Type)))
+            .DistinctBy(d => d.Address)
             .Where(d => scope.CanSee(d.Address))
             .GroupBy(d => (d.Address.Org, d.Address.Site))
             .Select(site => new SiteInfo(

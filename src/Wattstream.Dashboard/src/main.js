@@ -1,0 +1,307 @@
+// Wattstream dashboard: a client of the public endpoints like any other (SSE, REST), nothing special-cased.
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import './styles.css';
+
+const $ = (id) => document.getElementById(id);
+const kw = (w) => (w == null ? '–' : (w / 1000).toFixed(2));
+const fixed = (v, d = 1) => (v == null ? '–' : Number(v).toFixed(d));
+const timeText = (t) => new Date(t).toLocaleTimeString();
+const WINDOW_S = 15 * 60;
+const TYPES = ['grid', 'pv', 'battery', 'ev', 'house'];
+const COLORS = { grid: '#6b7cff', pv: '#e0a100', battery: '#1f9d55', ev: '#b04ac9', house: '#e4572e' };
+
+const state = {
+  sites: [], site: null, streams: [], latest: {}, lastReadingAt: 0, interval: 1000,
+  live: { t: [], grid: [], pv: [], battery: [], ev: [], house: [] },
+  liveChart: null, historyChart: null, range: 'hour', meters: new Map(),
+};
+
+// ---------- streams ----------
+function open(url, handlers) {
+  const source = new EventSource(url);
+  for (const [name, fn] of Object.entries(handlers)) source.addEventListener(name, fn);
+  state.streams.push(source);
+  return source;
+}
+
+function closeSiteStreams() {
+  for (const s of state.streams.splice(0)) s.close();
+}
+
+function setConnection(source) {
+  const el = $('connection');
+  const update = () => {
+    const st = source.readyState === EventSource.OPEN ? 'live' : source.readyState === EventSource.CONNECTING ? 'connecting' : 'down';
+    el.dataset.state = st;
+    el.textContent = st === 'live' ? 'live' : st === 'connecting' ? 'reconnecting…' : 'disconnected';
+  };
+  source.addEventListener('open', update);
+  source.addEventListener('error', update);
+  update();
+}
+
+// ---------- site ----------
+async function loadSites() {
+  const res = await fetch('/api/sites');
+  state.sites = await res.json();
+  const select = $('site');
+  select.replaceChildren(...state.sites.map((s) => new Option(`${s.site} (${s.org})`, s.site)));
+  const wanted = decodeURIComponent(location.hash.slice(1));
+  selectSite(state.sites.some((s) => s.site === wanted) ? wanted : state.sites[0]?.site);
+}
+
+function dersOf(site, type) {
+  return site.devices.flatMap((d) => d.ders).filter((d) => d.type === type);
+}
+
+function selectSite(name) {
+  const site = state.sites.find((s) => s.site === name);
+  if (!site) return;
+  state.site = site;
+  $('site').value = name;
+  history.replaceState(null, '', `#${encodeURIComponent(name)}`);
+  closeSiteStreams();
+  state.latest = {};
+  state.lastReadingAt = 0;
+  state.watchingSince = Date.now();
+  for (const k of Object.keys(state.live)) state.live[k] = [];
+  $('node-ev').hidden = dersOf(site, 'v2x_charger').length === 0;
+
+  const readings = open(`/stream/sites/${encodeURIComponent(name)}`, { message: onReading });
+  setConnection(readings);
+
+  const meter = dersOf(site, 'meter')[0];
+  $('meter-no').textContent = meter ? `#${meter.der}` : '';
+  if (meter) open(`/meters/${encodeURIComponent(meter.der)}/api/v1/live`, { live: onMeter });
+  renderPhases(null);
+  loadHistory();
+}
+
+// ---------- readings ----------
+function onReading(e) {
+  const r = JSON.parse(e.data);
+  const now = Date.now();
+  if (state.lastReadingAt && r.type === 'meter') state.interval = Math.max(500, Math.min(60000, now - state.lastReadingAt));
+  state.lastReadingAt = now;
+  state.latest[r.type] = r;
+  if (r.type === 'meter') {
+    renderFlow();
+    pushLive();
+  }
+}
+
+function flows() {
+  const grid = state.latest.meter?.W ?? null;
+  const pv = state.latest.pv?.W ?? 0; // ≤ 0 while generating
+  const battery = state.latest.battery?.W ?? 0; // + charging
+  const ev = state.latest.v2x_charger?.W ?? 0; // + charging the car
+  const house = grid == null ? null : grid - battery - ev - pv; // grid = load − PV generation − discharge + EV
+  return { grid, pv: -pv, battery, ev, house };
+}
+
+function setNode(id, watts, noteId, positive, negative) {
+  $(`${id}-kw`).textContent = kw(watts == null ? null : Math.abs(watts));
+  if (noteId) {
+    const note = $(noteId);
+    note.textContent = watts == null ? '' : watts > 5 ? positive : watts < -5 ? negative : 'idle';
+    note.parentElement.dataset.flow = watts > 5 ? 'in' : watts < -5 ? 'out' : '';
+  }
+}
+
+function renderFlow() {
+  const f = flows();
+  setNode('grid', f.grid, 'grid-note', 'importing', 'exporting');
+  setNode('pv', f.pv, null);
+  setNode('battery', f.battery, 'battery-note', 'charging', 'discharging');
+  setNode('ev', f.ev, 'ev-note', 'charging', 'discharging');
+  setNode('house', f.house, null);
+  const soc = state.latest.battery?.SoC_nom_fract;
+  if (soc != null) {
+    $('battery-soc').textContent = `SoC ${(soc * 100).toFixed(0)} %`;
+    $('battery-soc-bar').style.width = `${soc * 100}%`;
+    $('battery-soc-meter').setAttribute('aria-valuenow', (soc * 100).toFixed(0));
+  }
+}
+
+function onMeter(e) {
+  const m = JSON.parse(e.data);
+  $('m-import').textContent = fixed(m.P_In, 3);
+  $('m-export').textContent = fixed(m.P_Out, 3);
+  $('m-pf').textContent = fixed(m.PF, 2);
+  $('m-tariff').textContent = m.T != null ? `T${m.T}` : '–';
+  $('m-ein').textContent = fixed(m.E_In, 1);
+  $('m-ein-t').textContent = `(${fixed(m.E_In_T1, 1)} / ${fixed(m.E_In_T2, 1)})`;
+  $('m-eout').textContent = fixed(m.E_Out, 1);
+  $('m-eout-t').textContent = `(${fixed(m.E_Out_T1, 1)} / ${fixed(m.E_Out_T2, 1)})`;
+  renderPhases(m);
+}
+
+function renderPhases(m) {
+  const rows = [1, 2, 3].map((p) => {
+    const power = m ? (m[`P_P${p}_In`] ?? 0) - (m[`P_P${p}_Out`] ?? 0) : null;
+    return { p, v: m?.[`V_P${p}`], a: m?.[`I_P${p}`], power };
+  });
+  const currents = rows.map((r) => r.a ?? 0);
+  const mean = currents.reduce((x, y) => x + y, 0) / 3;
+  const imbalance = mean > 0.5 ? Math.max(...currents.map((c) => Math.abs(c - mean))) / mean : 0;
+  $('phases').replaceChildren(...rows.map((r) => {
+    const tr = document.createElement('tr');
+    const off = imbalance > 0.25 && Math.abs((r.a ?? 0) - mean) / mean > 0.25;
+    tr.innerHTML = `<th scope="row">L${r.p}</th><td>${fixed(r.v, 1)}</td><td class="${off ? 'imbalanced' : ''}">${fixed(r.a, 2)}</td><td>${fixed(r.power, 3)}</td>`;
+    return tr;
+  }));
+  $('imbalance').textContent = m ? `Current imbalance ${(imbalance * 100).toFixed(0)} %${imbalance > 0.25 ? ' — unbalanced' : ''}` : '';
+}
+
+// ---------- live chart ----------
+function chartOptions(el, title, series, range) {
+  return {
+    title, width: Math.max(280, el.clientWidth), height: 260,
+    scales: { x: range ? { time: true, range: () => range } : { time: true } },
+    series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true }))],
+    axes: [{}, { size: 60 }],
+  };
+}
+
+function pushLive() {
+  const f = flows();
+  const t = Date.now() / 1000;
+  state.live.t.push(t);
+  for (const k of TYPES) state.live[k].push(f[k] ?? null);
+  const cut = state.live.t.findIndex((x) => x >= t - WINDOW_S);
+  if (cut > 0) for (const k of Object.keys(state.live)) state.live[k].splice(0, cut);
+  const data = [state.live.t, ...TYPES.map((k) => state.live[k])];
+  if (!state.liveChart) {
+    const el = $('live-chart');
+    state.liveChart = new uPlot(chartOptions(el, '', TYPES.map((k) => ({ label: k, color: COLORS[k] }))), data, el);
+  } else {
+    state.liveChart.setData(data);
+  }
+}
+
+// ---------- history ----------
+const RANGES = { hour: { s: 3600, step: '10s' }, day: { s: 86400, step: '5m' }, week: { s: 604800, step: '30m' } };
+
+function historyWindow() {
+  const to = new Date();
+  return { from: new Date(to.getTime() - RANGES[state.range].s * 1000), to };
+}
+
+function historyUrl(format) {
+  const r = RANGES[state.range];
+  const { from, to } = historyWindow();
+  const q = new URLSearchParams({ site: state.site.site, from: from.toISOString(), to: to.toISOString(), step: r.step, fields: 'w', agg: 'avg' });
+  if (format) q.set('format', format);
+  return `/api/history?${q}`;
+}
+
+async function loadHistory() {
+  if (!state.site) return;
+  $('history-csv').href = historyUrl('csv');
+  const res = await fetch(historyUrl());
+  if (!res.ok) return;
+  const body = await res.json();
+  const times = [...new Set(body.series.flatMap((s) => s.points.map((p) => p.time)))].sort();
+  const index = new Map(times.map((t, i) => [t, i]));
+  const columns = body.series.map((s) => {
+    const col = new Array(times.length).fill(null);
+    for (const p of s.points) col[index.get(p.time)] = p.w;
+    return col;
+  });
+  const data = [times.map((t) => Date.parse(t) / 1000), ...columns];
+  const el = $('history-chart');
+  state.historyChart?.destroy();
+  const palette = Object.values(COLORS);
+  const range = [Date.parse(body.from) / 1000, Date.parse(body.to) / 1000]; // the whole window, however little is stored yet
+  state.historyChart = new uPlot(chartOptions(el, '', body.series.map((s, i) => ({ label: s.der, color: palette[i % palette.length] })), range), data, el);
+}
+
+// ---------- meters table ----------
+async function loadMeters() {
+  const meters = await (await fetch('/api/meters')).json();
+  for (const m of meters) state.meters.set(m.meterNo, { ...state.meters.get(m.meterNo), ...m });
+  renderMeters();
+  open('/hes/service/meter-status/stream', {
+    'meter-status': (e) => {
+      const s = JSON.parse(e.data);
+      state.meters.set(s.meterNo, { ...state.meters.get(s.meterNo), ...s });
+      renderMeters();
+    },
+  });
+  open('/api/sse/meters', {
+    message: (e) => {
+      const d = JSON.parse(e.data);
+      const num = (label) => (d[label] == null ? null : parseFloat(d[label]));
+      const power = (num('Active power import (+P)') ?? 0) - (num('Active power export (-P)') ?? 0);
+      state.meters.set(d.meterNo, { ...state.meters.get(d.meterNo), power, l1v: num('L1 Voltage'), ein: num('Active energy import (+A)') });
+      scheduleMeters();
+    },
+  });
+}
+
+let metersPending = false;
+function scheduleMeters() {
+  if (!metersPending) {
+    metersPending = true;
+    requestAnimationFrame(() => { metersPending = false; renderMeters(); });
+  }
+}
+
+function visibleMeters() {
+  const filter = $('meter-filter').value.trim();
+  return [...state.meters.values()].filter((m) => !filter || String(m.meterNo).includes(filter));
+}
+
+function renderMeters() {
+  $('meters').replaceChildren(...visibleMeters().map((m) => {
+    const tr = document.createElement('tr');
+    tr.dataset.meter = m.meterNo;
+    const status = m.status ?? 'UNKNOWN';
+    tr.innerHTML = `<td>${m.meterNo}</td><td>${m.site ?? ''}</td><td><span class="status" data-status="${status}">${status}</span></td>`
+      + `<td>${m.lastSeen ? new Date(m.lastSeen).toLocaleString() : '–'}</td><td>${fixed(m.power, 3)}</td><td>${fixed(m.l1v, 1)}</td><td>${fixed(m.ein, 1)}</td>`;
+    return tr;
+  }));
+}
+
+function exportMeters() {
+  const header = ['meterNo', 'site', 'status', 'lastSeen', 'power_kW', 'l1_V', 'energy_in_kWh'];
+  const rows = visibleMeters().map((m) => [m.meterNo, m.site ?? '', m.status ?? 'UNKNOWN', m.lastSeen ?? '', m.power ?? '', m.l1v ?? '', m.ein ?? '']);
+  const csv = [header, ...rows].map((r) => r.map((v) => `"${String(v).replaceAll('"', '""')}"`).join(',')).join('\n') + '\n';
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
+  a.download = 'meters.csv';
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+// ---------- stale banner ----------
+setInterval(() => {
+  const banner = $('stale');
+  const limit = Math.max(5000, 3 * state.interval);
+  const since = state.lastReadingAt || state.watchingSince; // a site that has sent nothing since we looked is stale too
+  const silent = since && Date.now() - since > limit;
+  banner.hidden = !silent;
+  if (silent) {
+    banner.textContent = `Data is stale since ${timeText(since)}: ${state.lastReadingAt ? `no reading for ${Math.round((Date.now() - since) / 1000)} s` : 'no reading has arrived yet'}.`;
+  }
+}, 1000);
+
+// ---------- wiring ----------
+$('site').addEventListener('change', (e) => selectSite(e.target.value));
+for (const b of document.querySelectorAll('[data-range]')) {
+  b.addEventListener('click', () => {
+    state.range = b.dataset.range;
+    for (const o of document.querySelectorAll('[data-range]')) o.setAttribute('aria-pressed', String(o === b));
+    loadHistory();
+  });
+}
+$('meter-filter').addEventListener('input', renderMeters);
+$('meters-csv').addEventListener('click', exportMeters);
+window.addEventListener('resize', () => {
+  for (const [chart, el] of [[state.liveChart, $('live-chart')], [state.historyChart, $('history-chart')]]) chart?.setSize({ width: Math.max(280, el.clientWidth), height: 260 });
+});
+setInterval(loadHistory, 60_000);
+
+loadSites().then(loadMeters);

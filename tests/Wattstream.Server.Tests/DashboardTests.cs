@@ -1,0 +1,88 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Wattstream.Emulators.Whatwatt;
+
+namespace Wattstream.Server.Tests;
+
+/// <summary>The dashboard at / in real Chromium (tests/e2e/dashboard.mjs), against a real host.</summary>
+public class DashboardTests
+{
+    private static string ScreenshotDirectory()
+    {
+        var dir = Path.Combine(BrowserTests.RepoRoot(), "artifacts", "screenshots");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private static JsonNode Result(string output) => JsonNode.Parse(output.Split('\n').Last(l => l.StartsWith('{')))!;
+
+    [Fact]
+    public async Task The_dashboard_is_served_at_the_root()
+    {
+        await using var host = await WattstreamHost.StartAsync();
+
+        using var page = await host.Client.GetAsync("/");
+        using var script = await host.Client.GetAsync("/dashboard/app.js");
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("text/html", page.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("/dashboard/app.js", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        Assert.True(script.Content.Headers.ContentLength > 10_000, "the bundle includes uPlot");
+    }
+
+    [Fact]
+    public async Task A_person_sees_live_data_switches_sites_and_exports_the_meters()
+    {
+        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=00:00:00.500");
+        var screenshots = ScreenshotDirectory();
+
+        var (exit, output) = await BrowserTests.RunNodeAsync("dashboard.mjs", host.BaseAddress.ToString(), "live", screenshots);
+
+        Assert.True(exit == 0, output);
+        var r = Result(output);
+        Assert.Empty(r["consoleErrors"]!.AsArray());
+        Assert.Empty(r["pageErrors"]!.AsArray());
+        Assert.True((bool)r["valuesChanged"]!, "live values change");
+        Assert.Equal("live", (string?)r["connection"]);
+        Assert.Equal(1, (int)r["liveChart"]!);
+        Assert.Equal("#62124022441", (string?)r["firstMeter"]);
+        Assert.Equal("#62124022442", (string?)r["secondMeter"]);
+        Assert.True((bool)r["evHiddenOnSecondSite"]!); // only site 1 has an EV charger
+        Assert.Equal(3, (int)r["meterRows"]!);
+        Assert.All(r["statuses"]!.AsArray(), s => Assert.Equal("CONNECTED", (string?)s));
+        var csv = ((string)r["csv"]!).Split('\n');
+        Assert.Equal("\"meterNo\",\"site\",\"status\",\"lastSeen\",\"power_kW\",\"l1_V\",\"energy_in_kWh\"", csv[0]);
+        Assert.StartsWith("\"62124022441\",\"site-1\",\"CONNECTED\"", csv[1], StringComparison.Ordinal);
+        Assert.Equal(1, (int)r["filteredRows"]!);
+        Assert.Contains("format=csv", (string?)r["historyCsvHref"], StringComparison.Ordinal);
+        Assert.Equal("true", (string?)r["dayPressed"]);
+        Assert.False((bool)r["phoneOverflow"]!, "no horizontal scrolling at phone width");
+        Assert.True(File.Exists(Path.Combine(screenshots, "dashboard-desktop.png")));
+        Assert.True(File.Exists(Path.Combine(screenshots, "dashboard-phone.png")));
+    }
+
+    [Fact]
+    public async Task A_meter_whose_source_goes_silent_shows_stale_with_a_banner()
+    {
+        // The emulator reports once and then not for an hour; the hub marks its meter STALE after a second.
+        await using var emulator = WhatwattEmulator.Create(new WhatwattEmulatorOptions { Port = 0, Interval = TimeSpan.FromHours(1), Seed = 4 }, _ => { });
+        await emulator.StartAsync();
+        await using var host = await WattstreamHost.StartAsync(
+            "--Sources:0:Id=home",
+            "--Sources:0:Kind=whatwatt",
+            $"--Sources:0:Url={emulator.BaseAddress}",
+            "--Sources:0:Site=home",
+            "--Sources:0:Der=77700011122",
+            "--Status:StaleAfter=00:00:01",
+            "--Status:SweepInterval=00:00:00.200");
+
+        var (exit, output) = await BrowserTests.RunNodeAsync("dashboard.mjs", host.BaseAddress.ToString(), "stale", "77700011122");
+
+        Assert.True(exit == 0, output);
+        var r = Result(output);
+        Assert.True((bool)r["staleShown"]!);
+        Assert.StartsWith("Data is stale since", (string?)r["banner"], StringComparison.Ordinal);
+        Assert.Empty(r["pageErrors"]!.AsArray());
+    }
+}

@@ -1,0 +1,78 @@
+// Drives the dashboard in Chromium and reports what a person would see, as JSON on stdout.
+// Usage: node dashboard.mjs <url> live <screenshot-dir>   |   node dashboard.mjs <url> stale <meter-no>
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { launch } from './browser.mjs';
+
+const [url, mode, arg] = process.argv.slice(2);
+const browser = await launch();
+const result = { consoleErrors: [], pageErrors: [], error: null };
+try {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') result.consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => result.pageErrors.push(String(e)));
+  await page.goto(url);
+
+  if (mode === 'live') {
+    // Live values arrive and change.
+    await page.waitForFunction(() => document.getElementById('m-import').textContent !== '–', null, { timeout: 10000 });
+    const sample = () => page.evaluate(() => ['grid-kw', 'house-kw', 'm-import', 'm-export'].map((id) => document.getElementById(id).textContent).join('|')
+      + '|' + [...document.querySelectorAll('#phases td')].map((td) => td.textContent).join('|'));
+    const first = await sample();
+    const seen = new Set([first]);
+    for (let i = 0; i < 10 && seen.size < 2; i++) {
+      await page.waitForTimeout(500);
+      seen.add(await sample());
+    }
+
+    result.valuesChanged = seen.size > 1;
+    result.connection = await page.textContent('#connection');
+    result.firstMeter = await page.textContent('#meter-no');
+    result.liveChart = await page.locator('#live-chart canvas').count();
+
+    // The site picker switches the data.
+    const options = await page.$$eval('#site option', (os) => os.map((o) => o.value));
+    result.sites = options;
+    await page.selectOption('#site', options[1]);
+    await page.waitForFunction((before) => document.getElementById('meter-no').textContent !== before, result.firstMeter, { timeout: 10000 });
+    await page.waitForFunction(() => document.getElementById('m-import').textContent !== '–', null, { timeout: 10000 });
+    result.secondMeter = await page.textContent('#meter-no');
+    result.evHiddenOnSecondSite = await page.locator('#node-ev').isHidden();
+
+    // The meters table and its CSV export.
+    await page.waitForFunction(() => document.querySelectorAll('#meters tr').length >= 3, null, { timeout: 10000 });
+    result.meterRows = await page.locator('#meters tr').count();
+    result.statuses = await page.$$eval('#meters .status', (s) => s.map((x) => x.dataset.status));
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#meters-csv')]);
+    const file = path.join(arg, 'meters.csv');
+    await download.saveAs(file);
+    result.csv = await fs.readFile(file, 'utf8');
+    await page.fill('#meter-filter', '22442');
+    result.filteredRows = await page.locator('#meters tr').count();
+    await page.fill('#meter-filter', '');
+
+    // History and its CSV link.
+    result.historyCsvHref = await page.getAttribute('#history-csv', 'href');
+    await page.click('button[data-range="day"]');
+    result.dayPressed = await page.getAttribute('button[data-range="day"]', 'aria-pressed');
+
+    await page.waitForTimeout(1500);
+    await page.screenshot({ path: path.join(arg, 'dashboard-desktop.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(500);
+    result.phoneOverflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+    await page.screenshot({ path: path.join(arg, 'dashboard-phone.png'), fullPage: true });
+  } else if (mode === 'stale') {
+    await page.waitForSelector(`#meters tr[data-meter="${arg}"] .status[data-status="STALE"]`, { timeout: 20000 });
+    result.staleShown = true;
+    await page.waitForSelector('#stale:not([hidden])', { timeout: 20000 });
+    result.banner = await page.textContent('#stale');
+  }
+} catch (e) {
+  result.error = String(e);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(result));
+process.exit(result.error ? 1 : 0);
