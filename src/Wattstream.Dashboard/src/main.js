@@ -151,7 +151,9 @@ function renderPhases(m) {
     tr.innerHTML = `<th scope="row">L${r.p}</th><td>${fixed(r.v, 1)}</td><td class="${off ? 'imbalanced' : ''}">${fixed(r.a, 2)}</td><td>${fixed(r.power, 3)}</td>`;
     return tr;
   }));
-  $('imbalance').textContent = m ? `Current imbalance ${(imbalance * 100).toFixed(0)} %${imbalance > 0.25 ? ' — unbalanced' : ''}` : '';
+  $('imbalance').textContent = !m ? '' : mean <= 0.5
+    ? 'Current imbalance: too little load to judge'
+    : `Current imbalance ${(imbalance * 100).toFixed(0)} %${imbalance > 0.25 ? ' — unbalanced' : ''}`;
 }
 
 // ---------- live chart ----------
