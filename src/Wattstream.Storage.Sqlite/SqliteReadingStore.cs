@@ -111,35 +111,7 @@ public sealed class SqliteReadingStore : IReadingStore
         ArgumentNullException.ThrowIfNull(query);
         await using var connection = Open();
         var ids = await DerIdsAsync(connection, query.Ders, cancellationToken);
-        var known = query.Ders.Where(d => ids.ContainsKey(d.Subject)).ToArray();
-        var result = query.Ders.ToDictionary(d => d.Subject, _ => new List<HistoryPoint>());
-        if (known.Length > 0)
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = HistorySql.Buckets(query with { Ders = known }, postgres: false);
-            command.Parameters.AddWithValue("@from", query.From);
-            command.Parameters.AddWithValue("@to", query.To);
-            command.Parameters.AddWithValue("@step", query.StepMs);
-            for (var i = 0; i < known.Length; i++)
-            {
-                command.Parameters.AddWithValue($"@d{i}", ids[known[i].Subject]);
-            }
-
-            var byId = known.ToDictionary(d => ids[d.Subject], d => d.Subject);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var values = new double?[query.Fields.Count];
-                for (var f = 0; f < values.Length; f++)
-                {
-                    values[f] = reader.IsDBNull(2 + f) ? null : reader.GetDouble(2 + f);
-                }
-
-                result[byId[reader.GetInt64(0)]].Add(new HistoryPoint(reader.GetInt64(1), values));
-            }
-        }
-
-        return query.Ders.Select(d => new HistorySeries(d, result[d.Subject])).ToArray();
+        return await HistoryQueries.QueryAsync(connection, ids, query, postgres: false, cancellationToken);
     }
 
     public async Task<IReadOnlyList<StoredReading>> ReadEventsAsync(IReadOnlyList<DerAddress> ders, EventPosition after, EventPosition before, int limit, CancellationToken cancellationToken = default)
@@ -147,35 +119,7 @@ public sealed class SqliteReadingStore : IReadingStore
         ArgumentNullException.ThrowIfNull(ders);
         await using var connection = Open();
         var ids = await DerIdsAsync(connection, ders, cancellationToken);
-        var known = ders.Where(d => ids.ContainsKey(d.Subject)).ToArray();
-        if (known.Length == 0)
-        {
-            return [];
-        }
-
-        await using var command = connection.CreateCommand();
-        command.CommandText = HistorySql.Events(known.Length);
-        for (var i = 0; i < known.Length; i++)
-        {
-            command.Parameters.AddWithValue($"@d{i}", ids[known[i].Subject]);
-        }
-
-        command.Parameters.AddWithValue("@ae", after.Epoch);
-        command.Parameters.AddWithValue("@as", after.Sequence);
-        command.Parameters.AddWithValue("@be", before.Epoch);
-        command.Parameters.AddWithValue("@bs", before.Sequence);
-        command.Parameters.AddWithValue("@limit", limit);
-        var bySubject = known.ToDictionary(d => d.Subject);
-        var result = new List<StoredReading>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var address = new DerAddress(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3));
-            var der = bySubject.GetValueOrDefault(address.Subject, address);
-            result.Add(new StoredReading(new EventPosition(reader.GetInt64(4), reader.GetInt64(5)), ReadingJson.Parse((byte[])reader.GetValue(6), der)));
-        }
-
-        return result;
+        return await HistoryQueries.ReadEventsAsync(connection, ids, ders, after, before, limit, cancellationToken);
     }
 
     public Task<long> DeleteOlderThanAsync(long timestamp, CancellationToken cancellationToken = default)

@@ -1,0 +1,99 @@
+using System.Data.Common;
+using Wattstream.Telemetry;
+using Wattstream.Telemetry.Formats;
+
+namespace Wattstream.Storage;
+
+/// <summary>
+/// The read side both stores share, over plain ADO.NET: each store opens its connection and maps subjects to its DER
+/// ids; the statements, parameters and row mapping are the same.
+/// </summary>
+public static class HistoryQueries
+{
+    public static async Task<IReadOnlyList<HistorySeries>> QueryAsync(DbConnection connection, IReadOnlyDictionary<string, long> derIds, HistoryQuery query, bool postgres, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(derIds);
+        ArgumentNullException.ThrowIfNull(query);
+        var known = query.Ders.Where(d => derIds.ContainsKey(d.Subject)).ToArray();
+        var result = query.Ders.DistinctBy(d => d.Subject).ToDictionary(d => d.Subject, _ => new List<HistoryPoint>());
+        if (known.Length > 0)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = HistorySql.Buckets(query with { Ders = known }, postgres);
+            Add(command, "@from", query.From);
+            Add(command, "@to", query.To);
+            Add(command, "@step", query.StepMs);
+            AddDers(command, known, derIds);
+            var byId = known.ToDictionary(d => derIds[d.Subject], d => d.Subject);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var values = new double?[query.Fields.Count];
+                for (var f = 0; f < values.Length; f++)
+                {
+                    values[f] = reader.IsDBNull(2 + f) ? null : reader.GetDouble(2 + f);
+                }
+
+                result[byId[reader.GetInt64(0)]].Add(new HistoryPoint(reader.GetInt64(1), values));
+            }
+        }
+
+        return query.Ders.Select(d => new HistorySeries(d, result[d.Subject])).ToArray();
+    }
+
+    public static async Task<IReadOnlyList<StoredReading>> ReadEventsAsync(
+        DbConnection connection,
+        IReadOnlyDictionary<string, long> derIds,
+        IReadOnlyList<DerAddress> ders,
+        EventPosition after,
+        EventPosition before,
+        int limit,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(derIds);
+        ArgumentNullException.ThrowIfNull(ders);
+        var known = ders.Where(d => derIds.ContainsKey(d.Subject)).DistinctBy(d => d.Subject).ToArray();
+        if (known.Length == 0)
+        {
+            return [];
+        }
+
+        await using var command = connection.CreateCommand();
+        command.CommandText = HistorySql.Events(known.Length);
+        AddDers(command, known, derIds);
+        Add(command, "@ae", after.Epoch);
+        Add(command, "@as", after.Sequence);
+        Add(command, "@be", before.Epoch);
+        Add(command, "@bs", before.Sequence);
+        Add(command, "@limit", (long)limit);
+        var bySubject = known.ToDictionary(d => d.Subject);
+        var result = new List<StoredReading>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var address = new DerAddress(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3));
+            var der = bySubject.GetValueOrDefault(address.Subject, address);
+            result.Add(new StoredReading(new EventPosition(reader.GetInt64(4), reader.GetInt64(5)), ReadingJson.Parse((byte[])reader.GetValue(6), der)));
+        }
+
+        return result;
+    }
+
+    private static void AddDers(DbCommand command, IReadOnlyList<DerAddress> ders, IReadOnlyDictionary<string, long> derIds)
+    {
+        for (var i = 0; i < ders.Count; i++)
+        {
+            Add(command, $"@d{i}", derIds[ders[i].Subject]);
+        }
+    }
+
+    private static void Add(DbCommand command, string name, long value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        command.Parameters.Add(p);
+    }
+}
