@@ -48,7 +48,7 @@ public sealed class DeviceAuthenticator(WhatwattEmulatorOptions options, TimePro
         }
         else if (options.Auth == DeviceAuth.Digest && header.StartsWith("Digest ", StringComparison.OrdinalIgnoreCase))
         {
-            switch (CheckDigest(ParseParameters(header[7..]), context.Request.Method))
+            switch (CheckDigest(Wattstream.Sources.Http.AuthParameters.Parse(header[7..]), context.Request.Method))
             {
                 case DigestResult.Ok:
                     return true;
@@ -127,47 +127,6 @@ public sealed class DeviceAuthenticator(WhatwattEmulatorOptions options, TimePro
         return _nonces.TryGetValue(nonce, out var issued) && time.GetUtcNow() - issued <= options.NonceLifetime
             ? DigestResult.Ok
             : DigestResult.Stale;
-    }
-
-    internal static Dictionary<string, string> ParseParameters(string header)
-    {
-        var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var i = 0;
-        while (i < header.Length)
-        {
-            while (i < header.Length && (header[i] == ',' || char.IsWhiteSpace(header[i])))
-            {
-                i++;
-            }
-
-            var eq = header.IndexOf('=', i);
-            if (eq < 0)
-            {
-                break;
-            }
-
-            var name = header[i..eq].Trim();
-            i = eq + 1;
-            string value;
-            if (i < header.Length && header[i] == '"')
-            {
-                var end = header.IndexOf('"', i + 1);
-                end = end < 0 ? header.Length : end;
-                value = header[(i + 1)..end];
-                i = end + 1;
-            }
-            else
-            {
-                var end = header.IndexOf(',', i);
-                end = end < 0 ? header.Length : end;
-                value = header[i..end].Trim();
-                i = end;
-            }
-
-            result[name] = value;
-        }
-
-        return result;
     }
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5351", Justification = "HTTP Digest MD5-sess is what the device speaks.")]

@@ -159,11 +159,12 @@ public sealed class DeviceAuthHandler(string password, string user = "") : Deleg
     }
 }
 
-/// <summary>Parses <c>name="quoted", name=token</c> lists of HTTP authentication headers.</summary>
-internal static class AuthParameters
+/// <summary>Parses <c>name="quoted", name=token</c> lists of HTTP authentication headers (both sides of Digest use it).</summary>
+public static class AuthParameters
 {
     public static Dictionary<string, string> Parse(string header)
     {
+        ArgumentNullException.ThrowIfNull(header);
         var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var i = 0;
         while (i < header.Length)
