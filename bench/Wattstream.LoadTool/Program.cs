@@ -153,10 +153,16 @@ static async Task<LoadResult> RunAsync(string target, Uri server, int clientCoun
 
 static void AppendReading(StringBuilder sb, long seq)
 {
+    // Timestamps start at this run's start, so a second run against the same hub is not taken for duplicates.
     // A meter reading of about the seed payload's size (~560 bytes), with its sequence and publish time (UTC ticks).
     sb.Append(CultureInfo.InvariantCulture,
-        $$"""{"org":"bench","site":"bench","device":"gw","der":"meter","type":"meter","timestamp":{{1_700_000_000_000 + seq}},"read_time_ms":20,"W":1234.5,"Hz":50.01,"L1_V":230.1,"L1_A":5.21,"L1_W":1200.5,"L2_V":229.8,"L2_A":0.12,"L2_W":20.25,"L3_V":230.4,"L3_A":0.07,"L3_W":14.5,"total_import_Wh":47251000,"total_export_Wh":8965000,"make":"bench","note":"fan-out benchmark payload padded to the size of a whatwatt live event with its many registers","firmware":"1.10.0","meter_id":"62124022443","seq":{{seq}},"pub":{{DateTime.UtcNow.Ticks}}}""");
+        $$"""{"org":"bench","site":"bench","device":"gw","der":"meter","type":"meter","timestamp":{{RunStart.Milliseconds + seq}},"read_time_ms":20,"W":1234.5,"Hz":50.01,"L1_V":230.1,"L1_A":5.21,"L1_W":1200.5,"L2_V":229.8,"L2_A":0.12,"L2_W":20.25,"L3_V":230.4,"L3_A":0.07,"L3_W":14.5,"total_import_Wh":47251000,"total_export_Wh":8965000,"make":"bench","note":"fan-out benchmark payload padded to the size of a whatwatt live event with its many registers","firmware":"1.10.0","meter_id":"62124022443","seq":{{seq}},"pub":{{DateTime.UtcNow.Ticks}}}""");
     sb.Append('\n');
+}
+
+internal static class RunStart
+{
+    public static readonly long Milliseconds = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 }
 
 internal sealed record LoadResult(
