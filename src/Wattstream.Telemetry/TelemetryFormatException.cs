@@ -26,4 +26,21 @@ public sealed class TelemetryFormatException : FormatException
     }
 
     public IReadOnlyList<string> Errors { get; }
+
+    /// <summary>The JSON reader's own complaint (bad syntax, wrong token), as a format error.</summary>
+    public static TelemetryFormatException Malformed(Exception inner)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        return new TelemetryFormatException($"malformed JSON: {inner.Message}", inner);
+    }
+
+    /// <summary>Throws when any field was bad, naming them all.</summary>
+    public static void ThrowIfAny(List<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (errors.Count > 0)
+        {
+            throw new TelemetryFormatException(errors);
+        }
+    }
 }

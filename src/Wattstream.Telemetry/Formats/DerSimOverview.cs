@@ -143,13 +143,9 @@ public static class DerSimOverview
 
             reader.ExpectEnd();
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            throw new TelemetryFormatException($"malformed JSON: {e.Message}", e);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new TelemetryFormatException($"malformed JSON: {e.Message}", e);
+            throw TelemetryFormatException.Malformed(e);
         }
 
         var type = TypeOfAsset(assetType);
@@ -158,10 +154,7 @@ public static class DerSimOverview
             errors.Add($"'asset_type' must be one of pv, battery, evse, wind, fuelcell, hybrid-dc (was {(assetType is null ? "missing" : $"'{assetType}'")})");
         }
 
-        if (errors.Count > 0)
-        {
-            throw new TelemetryFormatException(errors);
-        }
+        TelemetryFormatException.ThrowIfAny(errors);
 
         var sign = PowerSign(type!.Value);
         for (var i = 0; i < metrics.Count; i++)

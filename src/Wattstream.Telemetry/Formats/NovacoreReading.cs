@@ -191,13 +191,9 @@ public static class NovacoreReading
 
             reader.ExpectEnd();
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            throw new TelemetryFormatException($"malformed JSON: {e.Message}", e);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new TelemetryFormatException($"malformed JSON: {e.Message}", e);
+            throw TelemetryFormatException.Malformed(e);
         }
 
         if (type is null && !errors.Exists(e => e.StartsWith("'type'", StringComparison.Ordinal)))
@@ -210,10 +206,7 @@ public static class NovacoreReading
             errors.Add("'timestamp' is missing");
         }
 
-        if (errors.Count > 0)
-        {
-            throw new TelemetryFormatException(errors);
-        }
+        TelemetryFormatException.ThrowIfAny(errors);
 
         var byType = ByType[type!.Value];
         var measurements = new Measurement[numbers.Count];

@@ -103,19 +103,12 @@ public static class WhatwattLive
 
             reader.ExpectEnd();
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            throw new TelemetryFormatException($"malformed JSON: {e.Message}", e);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new TelemetryFormatException($"malformed JSON: {e.Message}", e);
+            throw TelemetryFormatException.Malformed(e);
         }
 
-        if (errors.Count > 0)
-        {
-            throw new TelemetryFormatException(errors);
-        }
+        TelemetryFormatException.ThrowIfAny(errors);
 
         return new Reading(der, DerType.Meter, timestamp, null, measurements, properties, extras, FormatName);
     }

@@ -54,7 +54,7 @@ public static class WhatwattReport
         }
         catch (JsonException e)
         {
-            throw new TelemetryFormatException($"malformed JSON: {e.Message}", e);
+            throw TelemetryFormatException.Malformed(e);
         }
 
         if (root?["report"] is not JsonObject report)
@@ -87,10 +87,7 @@ public static class WhatwattReport
             }
         }
 
-        if (errors.Count > 0)
-        {
-            throw new TelemetryFormatException(errors);
-        }
+        TelemetryFormatException.ThrowIfAny(errors);
 
         var timestamp = report["date_time_utc"] is JsonValue utc && utc.TryGetValue<string>(out var text)
             && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)
