@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fan-out benchmark: Wattstream (SSE, WebSocket) and its peers (ASP.NET Core SignalR, Node.js ws) on this machine,
+# Fan-out benchmark: Wattstream (SSE, WebSocket) and its peers (ASP.NET Core SignalR, Node.js ws, nats-server) on this machine,
 # same payload, server pinned to core 0 and load generator to core 1, each run repeated. Loopback only.
 # Usage: bench/run.sh [repeats] [seconds]  — prints a markdown table (docs/benchmarks.md records one).
 set -euo pipefail
@@ -8,7 +8,10 @@ repeats=${1:-3}
 seconds=${2:-8}
 results=$(mktemp /tmp/wattstream-fanout.XXXXXX.jsonl)
 
-dotnet build -c Release -v q -nologo src/Wattstream.Server bench/Wattstream.LoadTool >/dev/null 2>&1 || dotnet build -c Release -v q -nologo src/Wattstream.Server
+# nats-server from Debian; NATS.Net's NATS.NKeys from our own package (nuget.config maps it to tools/packages).
+command -v nats-server >/dev/null 2>&1 || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get update -qq; DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nats-server; }
+dotnet pack tools/NATS.NKeys -c Release -o tools/packages -v q -nologo
+dotnet build -c Release -v q -nologo src/Wattstream.Server
 dotnet build -c Release -v q -nologo bench/Wattstream.LoadTool
 dotnet build -c Release -v q -nologo bench/peers/SignalRPeer
 (cd bench/peers/node-ws && npm ci --no-audit --no-fund --loglevel=error)
@@ -22,16 +25,18 @@ start_server() { # name port → pid
                   --Simulation:Enabled=false --Storage:Enabled=false --Logging:LogLevel:Default=Warning >/dev/null 2>&1 & ;;
     signalr)    taskset -c 0 dotnet bench/peers/SignalRPeer/bin/Release/net10.0/SignalRPeer.dll --urls "http://127.0.0.1:$2" >/dev/null 2>&1 & ;;
     node-ws)    (cd bench/peers/node-ws && exec taskset -c 0 node server.js "$2") >/dev/null 2>&1 & ;;
+    nats)       taskset -c 0 nats-server -a 127.0.0.1 -p "$2" >/dev/null 2>&1 & ;;
   esac
   echo $!
 }
 
 run_all() { # clients rate
   for r in $(seq 1 "$repeats"); do
-    for pair in wattstream:wattstream-sse wattstream:wattstream-ws signalr:signalr node-ws:node-ws; do
+    for pair in wattstream:wattstream-sse wattstream:wattstream-ws signalr:signalr node-ws:node-ws nats:nats; do
       server=${pair%%:*}; target=${pair##*:}; port=$((8140 + RANDOM % 500))
       pid=$(start_server "$server" "$port"); wait_port "$port"   # taskset and the subshell exec: $! is the server
-      load --target "$target" --url "http://127.0.0.1:$port" --clients "$1" --rate "$2" --seconds "$seconds" --server-pid "$pid" \
+      scheme=http; [ "$server" = nats ] && scheme=nats
+      load --target "$target" --url "$scheme://127.0.0.1:$port" --clients "$1" --rate "$2" --seconds "$seconds" --server-pid "$pid" \
         || echo "run failed: $target $1 clients at rate $2" >&2
       kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
     done

@@ -26,6 +26,9 @@ fi
 log "npm packages (tests/e2e, from its lock file)"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
+log "NATS.NKeys for NATS.Net (our own package, see nuget.config)"
+dotnet pack tools/NATS.NKeys -c Release -o tools/packages -nologo -v q
+
 log "restore and build (Release)"
 dotnet build Wattstream.slnx -c Release -warnaserror -nologo -v q
 

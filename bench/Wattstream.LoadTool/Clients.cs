@@ -3,6 +3,7 @@ using System.Net.ServerSentEvents;
 using System.Net.WebSockets;
 using System.Text;
 using Microsoft.AspNetCore.SignalR.Client;
+using NATS.Client.Core;
 
 namespace Wattstream.LoadTool;
 
@@ -36,6 +37,7 @@ public abstract class LoadClient
         "wattstream-ws" => new WsClient("/ws", """{"type":"subscribe","id":"b","subject":"orgs.bench.sites.bench.>"}"""),
         "node-ws" => new WsClient("/ws", null),
         "signalr" => new SignalRClient(),
+        "nats" => new NatsClient(),
         _ => throw new ArgumentException($"unknown target '{target}'"),
     };
 }
@@ -119,5 +121,35 @@ public sealed class SignalRClient : LoadClient
         _latencies = latencies;
         await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _connection!.DisposeAsync();
+    }
+}
+
+public sealed class NatsClient : LoadClient
+{
+    public const string Subject = "bench.readings";
+    private NatsConnection? _nats;
+
+    public override async Task ConnectAsync(Uri server, CancellationToken cancellationToken)
+    {
+        _nats = new NatsConnection(new NatsOpts { Url = server.ToString(), SubPendingChannelCapacity = 1024 });
+        await _nats.ConnectAsync();
+    }
+
+    public override async Task RunAsync(LatencyHistogram latencies, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var msg in _nats!.SubscribeAsync<byte[]>(Subject, cancellationToken: cancellationToken))
+            {
+                OnMessage(msg.Data, latencies);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            await _nats!.DisposeAsync();
+        }
     }
 }

@@ -8,7 +8,7 @@ using Wattstream.LoadTool;
 // Fan-out load: N clients of one transport subscribe; one publisher posts readings as fast as the server takes them
 // (or at --rate); the run reports delivered messages/s, latency percentiles (publish time travels in the payload,
 // one machine, one clock), losses, connection set-up rate, and the server's CPU seconds and peak RSS from /proc.
-var target = new Option<string>("--target") { Description = "wattstream-sse, wattstream-ws, signalr or node-ws", Required = true };
+var target = new Option<string>("--target") { Description = "wattstream-sse, wattstream-ws, signalr, node-ws or nats", Required = true };
 var url = new Option<string>("--url") { Description = "The server's base URL (loopback only).", Required = true };
 var clients = new Option<int>("--clients") { DefaultValueFactory = _ => 100 };
 var seconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 10 };
@@ -60,16 +60,12 @@ static async Task<LoadResult> RunAsync(string target, Uri server, int clientCoun
     var stats = serverPid is { } p ? new ServerProcessStats(p) : null;
     var rssBefore = stats?.RssBytes() ?? 0;
 
-    using var http = new HttpClient { BaseAddress = server, Timeout = TimeSpan.FromSeconds(30) };
-    var publishPath = target.StartsWith("wattstream", StringComparison.Ordinal) ? "/api/readings" : "/publish";
+    var publisher = await Publisher.CreateAsync(target, server);
 
     // One reading before anyone connects, so the hub knows the site; its sequence is before the measured ones.
     var prime = new StringBuilder();
     AppendReading(prime, -1);
-    using (var primed = await http.PostAsync(publishPath, new StringContent(prime.ToString(), Encoding.UTF8, "application/x-ndjson")))
-    {
-        primed.EnsureSuccessStatusCode();
-    }
+    await publisher.PublishAsync(prime.ToString());
 
     // Connect everyone first; the set-up rate is part of the result.
     var connect = Stopwatch.StartNew();
@@ -118,9 +114,7 @@ static async Task<LoadResult> RunAsync(string target, Uri server, int clientCoun
             AppendReading(line, published + i);
         }
 
-        using var content = new StringContent(line.ToString(), Encoding.UTF8, "application/x-ndjson");
-        using var response = await http.PostAsync(publishPath, content);
-        response.EnsureSuccessStatusCode();
+        await publisher.PublishAsync(line.ToString());
         published += batchSize;
         if (rate > 0)
         {
@@ -139,6 +133,7 @@ static async Task<LoadResult> RunAsync(string target, Uri server, int clientCoun
     await Task.WhenAll(readers.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default)));
     await sampler;
 
+    await publisher.DisposeAsync();
     var received = all.Sum(c => c.Received);
     var expected = published * clientCount;
     return new LoadResult(
