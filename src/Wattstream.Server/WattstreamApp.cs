@@ -111,7 +111,7 @@ public static class WattstreamApp
         services.AddSingleton<ITelemetryAccess, OpenAccess>();
         services.AddSingleton<DerSimDevices>();
         services.AddSingleton<WireFormats>();
-        services.AddSingleton<MeterLookup>();
+        services.AddSingleton<DerDirectory>();
         services.AddSingleton<WhatwattDevice>();
         services.AddSingleton<SseStreaming>();
         services.AddSingleton<SseHeartbeats>();

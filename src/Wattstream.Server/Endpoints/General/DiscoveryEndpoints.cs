@@ -19,14 +19,9 @@ public static class DiscoveryEndpoints
         return app;
     }
 
-    private static SiteInfo[] Sites(HttpContext context, TelemetryHub hub, StatusBoard board, ITelemetryAccess access)
+    private static SiteInfo[] Sites(HttpContext context, DerDirectory ders, ITelemetryAccess access)
     {
-        var scope = access.Resolve(context);
-        // DERs with readings, and those a source declared but has not heard from yet.
-        return hub.Ders
-            .Concat(board.Snapshot().Select(s => (Address: s.Der, s.Type)))
-            .DistinctBy(d => d.Address)
-            .Where(d => scope.CanSee(d.Address))
+        return ders.All(access.Resolve(context))
             .GroupBy(d => (d.Address.Org, d.Address.Site))
             .Select(site => new SiteInfo(
                 site.Key.Org,
@@ -40,11 +35,9 @@ public static class DiscoveryEndpoints
             .ToArray();
     }
 
-    private static MeterInfo[] Meters(HttpContext context, MeterLookup meters, StatusBoard board, ITelemetryAccess access)
+    private static MeterInfo[] Meters(HttpContext context, DerDirectory ders, StatusBoard board, ITelemetryAccess access)
     {
-        var scope = access.Resolve(context);
-        return meters.Meters
-            .Where(scope.CanSee)
+        return ders.Meters(access.Resolve(context))
             .Select(address =>
             {
                 var d = (Address: address, Type: DerType.Meter);

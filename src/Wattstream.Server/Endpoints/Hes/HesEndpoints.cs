@@ -46,7 +46,7 @@ public static class HesEndpoints
     private static Task<IResult> AllMetersAsync(HttpContext context, ITelemetryAccess access, WireFormats formats, SseStreaming sse) =>
         sse.StreamAsync(context, SubjectPattern.All, access.Resolve(context), formats.HesRealtimeSse);
 
-    private static async Task<IResult> OneMeterAsync(HttpContext context, string meterId, MeterLookup meters, ITelemetryAccess access, WireFormats formats, SseStreaming sse)
+    private static async Task<IResult> OneMeterAsync(HttpContext context, string meterId, DerDirectory ders, ITelemetryAccess access, WireFormats formats, SseStreaming sse)
     {
         var scope = access.Resolve(context);
         if (!Problems.TryValidateId(meterId, "meter id", out var invalid))
@@ -54,15 +54,15 @@ public static class HesEndpoints
             return invalid!;
         }
 
-        if (!meters.TryFind(meterId, out var meter, out var problem) || !scope.CanSee(meter))
+        if (!ders.TryFindMeter(meterId, scope, out var meter, out var problem))
         {
-            return problem ?? Problems.NotFound("meter_not_found", "Unknown meter", $"No meter '{meterId}'.");
+            return problem!;
         }
 
         return await sse.StreamAsync(context, SubjectPattern.Parse(meter.Subject), scope, formats.HesRealtimeSse);
     }
 
-    private static async Task<IResult> OneStatusAsync(HttpContext context, string meterId, MeterLookup meters, ITelemetryAccess access, StatusBoard board, TelemetryHub hub, SseStreaming sse)
+    private static async Task<IResult> OneStatusAsync(HttpContext context, string meterId, DerDirectory ders, ITelemetryAccess access, StatusBoard board, TelemetryHub hub, SseStreaming sse)
     {
         var scope = access.Resolve(context);
         if (!Problems.TryValidateId(meterId, "meter id", out var invalid))
@@ -70,9 +70,9 @@ public static class HesEndpoints
             return invalid!;
         }
 
-        if (!meters.TryFind(meterId, out var meter, out var problem) || !scope.CanSee(meter))
+        if (!ders.TryFindMeter(meterId, scope, out var meter, out var problem))
         {
-            return problem ?? Problems.NotFound("meter_not_found", "Unknown meter", $"No meter '{meterId}'.");
+            return problem!;
         }
 
         await StreamStatusesAsync(context, board.Subscribe(s => s.Der.Equals(meter)), hub.Epoch, sse);

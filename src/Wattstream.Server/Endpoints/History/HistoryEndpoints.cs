@@ -31,7 +31,7 @@ public static class HistoryEndpoints
         return app;
     }
 
-    private static async Task<IResult> QueryAsync(HttpContext context, TelemetryHub hub, MeterLookup meters, ITelemetryAccess access, IServiceProvider services, TimeProvider time)
+    private static async Task<IResult> QueryAsync(HttpContext context, DerDirectory directory, ITelemetryAccess access, IServiceProvider services, TimeProvider time)
     {
         if (services.GetService<IReadingStore>() is not { } store)
         {
@@ -40,7 +40,7 @@ public static class HistoryEndpoints
 
         var q = context.Request.Query;
         var scope = access.Resolve(context);
-        var known = hub.Ders.Select(d => d.Address).Concat(meters.Meters).Distinct().Where(scope.CanSee).ToArray();
+        var known = directory.All(scope).Select(d => d.Address).ToArray();
         var ders = new List<DerAddress>();
         foreach (var der in q["der"].Where(d => !string.IsNullOrEmpty(d)))
         {

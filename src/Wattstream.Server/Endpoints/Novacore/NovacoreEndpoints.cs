@@ -19,7 +19,7 @@ public static class NovacoreEndpoints
         return app;
     }
 
-    private static async Task<IResult> SiteAsync(HttpContext context, string siteId, TelemetryHub hub, ITelemetryAccess access, WireFormats formats, SseStreaming sse)
+    private static async Task<IResult> SiteAsync(HttpContext context, string siteId, DerDirectory ders, ITelemetryAccess access, WireFormats formats, SseStreaming sse)
     {
         if (!Problems.TryValidateId(siteId, "site id", out var invalid))
         {
@@ -27,7 +27,7 @@ public static class NovacoreEndpoints
         }
 
         var scope = access.Resolve(context);
-        if (!hub.Ders.Any(d => d.Address.Site == siteId && scope.CanSee(d.Address)))
+        if (!ders.All(scope).Any(d => d.Address.Site == siteId))
         {
             return Problems.NotFound("not_found", "Unknown site", $"No site '{siteId}'. GET /api/sites lists the sites.");
         }

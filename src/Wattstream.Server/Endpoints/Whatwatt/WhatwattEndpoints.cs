@@ -36,22 +36,22 @@ public static class WhatwattEndpoints
         return app;
     }
 
-    private static async Task<IResult> LiveAsync(HttpContext context, string? meter, MeterLookup meters, ITelemetryAccess access, WireFormats formats, SseStreaming sse)
+    private static async Task<IResult> LiveAsync(HttpContext context, string? meter, DerDirectory ders, ITelemetryAccess access, WireFormats formats, SseStreaming sse)
     {
         var scope = access.Resolve(context);
-        if (!meters.TryFind(meter, out var address, out var problem) || !scope.CanSee(address))
+        if (!ders.TryFindMeter(meter, scope, out var address, out var problem))
         {
-            return problem ?? Problems.NotFound("meter_not_found", "Unknown meter", $"No meter '{meter}'.");
+            return problem!;
         }
 
         return await sse.StreamAsync(context, SubjectPattern.Parse(address.Subject), scope, formats.WhatwattLiveSse);
     }
 
-    private static IResult Report(HttpContext context, string? meter, MeterLookup meters, ITelemetryAccess access, TelemetryHub hub, WhatwattDevice device)
+    private static IResult Report(HttpContext context, string? meter, DerDirectory ders, ITelemetryAccess access, TelemetryHub hub, WhatwattDevice device)
     {
-        if (!meters.TryFind(meter, out var address, out var problem) || !access.Resolve(context).CanSee(address))
+        if (!ders.TryFindMeter(meter, access.Resolve(context), out var address, out var problem))
         {
-            return problem ?? Problems.NotFound("meter_not_found", "Unknown meter", $"No meter '{meter}'.");
+            return problem!;
         }
 
         if (hub.GetLast(address) is not { } last)
@@ -62,11 +62,11 @@ public static class WhatwattEndpoints
         return JsonNoStore(context, device.Report(last, hub.ObservedInterval(address)));
     }
 
-    private static IResult System(HttpContext context, string? meter, MeterLookup meters, ITelemetryAccess access, TelemetryHub hub, WhatwattDevice device)
+    private static IResult System(HttpContext context, string? meter, DerDirectory ders, ITelemetryAccess access, TelemetryHub hub, WhatwattDevice device)
     {
-        if (!meters.TryFind(meter, out var address, out var problem) || !access.Resolve(context).CanSee(address))
+        if (!ders.TryFindMeter(meter, access.Resolve(context), out var address, out var problem))
         {
-            return problem ?? Problems.NotFound("meter_not_found", "Unknown meter", $"No meter '{meter}'.");
+            return problem!;
         }
 
         return JsonNoStore(context, device.System(address, hub.GetLast(address), hub.ObservedInterval(address)));
