@@ -15,7 +15,6 @@ public sealed class HubSubscription : IEventReader<HubEvent>
     private HubEvent[] _replay = [];
     private int _replayIndex;
     private long _dropped;
-    private long _delivered;
     private int _disposed;
 
     internal HubSubscription(TelemetryHub hub, SubjectPattern pattern, int capacity, Func<HubEvent, bool>? filter)
@@ -43,9 +42,6 @@ public sealed class HubSubscription : IEventReader<HubEvent>
 
     /// <summary>Events this subscriber lost because its queue was full.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
-
-    /// <summary>Events taken from the queue (and the replay) so far.</summary>
-    public long Delivered => Volatile.Read(ref _delivered);
 
     /// <summary>Events waiting to be read.</summary>
     public int Backlog => _queue.Reader.Count + (_replay.Length - _replayIndex);
@@ -88,17 +84,10 @@ public sealed class HubSubscription : IEventReader<HubEvent>
         {
             hubEvent = _replay[_replayIndex];
             _replay[_replayIndex++] = null!;
-            _delivered++; // single reader: no interlock needed
             return true;
         }
 
-        if (_queue.Reader.TryRead(out hubEvent!))
-        {
-            _delivered++; // single reader: no interlock needed
-            return true;
-        }
-
-        return false;
+        return _queue.Reader.TryRead(out hubEvent!);
     }
 
     /// <summary>All events as they come, replay first; ends when the subscription is disposed.</summary>

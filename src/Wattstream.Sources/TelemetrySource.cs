@@ -128,9 +128,9 @@ public abstract class TelemetrySource
     internal void SetStatus(ConnectionStatus status, string? error)
     {
         State.Status = status;
-        if (error is not null || status == ConnectionStatus.Connected)
+        if (error is not null)
         {
-            State.LastError = error ?? State.LastError;
+            State.LastError = error; // the last error stays visible after a reconnect
         }
 
         foreach (var (der, type) in Ders)

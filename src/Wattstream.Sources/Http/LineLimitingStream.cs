@@ -2,7 +2,7 @@ namespace Wattstream.Sources.Http;
 
 /// <summary>
 /// Passes a line-oriented stream through, except lines longer than a limit: those are dropped as they arrive, never
-/// buffered whole, and replaced by an empty line's worth of nothing. Counts bytes and dropped lines.
+/// buffered whole (only their line ending is kept). Counts bytes; <see cref="OnLineDropped"/> reports each dropped line.
 /// </summary>
 /// <remarks>A line is held back only up to the limit; past it the held part is discarded and the rest skipped to its end.</remarks>
 public sealed class LineLimitingStream(Stream inner, int maxLineBytes) : Stream
@@ -16,8 +16,6 @@ public sealed class LineLimitingStream(Stream inner, int maxLineBytes) : Stream
     private byte[] _pending = new byte[16 * 1024];
 
     public long BytesRead { get; private set; }
-
-    public long LinesDropped { get; private set; }
 
     /// <summary>Called when a line is dropped.</summary>
     public Action? OnLineDropped { get; set; }
@@ -67,7 +65,6 @@ public sealed class LineLimitingStream(Stream inner, int maxLineBytes) : Stream
             else if (_lineLength + part.Length > _line.Length)
             {
                 _lineLength = 0;
-                LinesDropped++;
                 OnLineDropped?.Invoke();
                 _skipping = newline < 0;
                 if (newline >= 0)
