@@ -30,4 +30,24 @@ public class WhatwattReportTests
 
         Assert.Equal(expected, e.Message);
     }
+
+    [Fact]
+    public void A_written_report_reads_back_to_the_same_values()
+    {
+        var live = WhatwattLive.Parse(Samples.Utf8(Samples.WhatwattLive), Samples.Meter, 1_724_502_840_000);
+        var body = new System.Text.Json.Nodes.JsonObject
+        {
+            ["report"] = WhatwattReport.ToReportObject(live, 7, TimeSpan.FromSeconds(1), TimeZoneInfo.Utc),
+            ["meter"] = new System.Text.Json.Nodes.JsonObject { ["status"] = "OK" },
+        };
+
+        var back = WhatwattReport.Parse(System.Text.Encoding.UTF8.GetBytes(body.ToJsonString()), Samples.Meter, 0);
+
+        Assert.Equal(live.Timestamp, back.Timestamp);
+        foreach (var q in new[] { Quantity.ActivePowerImport, Quantity.VoltageL3, Quantity.EnergyImportT1, Quantity.EnergyExport, Quantity.ActiveTariff })
+        {
+            Assert.Equal(live.Get(q, Unit.Watt) ?? live.Get(q, Unit.Volt) ?? live.Get(q, Unit.WattHour) ?? live.Get(q, Unit.None),
+                back.Get(q, Unit.Watt) ?? back.Get(q, Unit.Volt) ?? back.Get(q, Unit.WattHour) ?? back.Get(q, Unit.None));
+        }
+    }
 }

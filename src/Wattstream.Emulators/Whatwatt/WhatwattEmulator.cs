@@ -267,54 +267,12 @@ public sealed class WhatwattEmulator : IAsyncDisposable
     private static IResult Error(int status, string error, string message) =>
         Results.Text(new JsonObject { ["error"] = error, ["message"] = message, ["details"] = new JsonObject() }.ToJsonString(), "application/json; charset=utf-8", statusCode: status);
 
-    private JsonObject Report(ReadingPayload latest)
+    private JsonObject Report(ReadingPayload latest) => new()
     {
-        var r = latest.Reading;
-        JsonNode? V(Quantity q, Unit u) => r.TryGet(q, u, out var v) ? JsonValue.Create(v) : null;
-        JsonObject Phases(Unit u, Quantity total, Quantity l1, Quantity l2, Quantity l3) =>
-            new() { ["total"] = V(total, u), ["l1"] = V(l1, u), ["l2"] = V(l2, u), ["l3"] = V(l3, u) };
-        JsonObject Tariffs(Unit u, Quantity total, Quantity t1, Quantity t2) => new() { ["total"] = V(total, u), ["t1"] = V(t1, u), ["t2"] = V(t2, u) };
-        var local = r.Time.ToLocalTime();
-        return new JsonObject
-        {
-            ["report"] = new JsonObject
-            {
-                ["id"] = latest.Id,
-                ["interval"] = _options.Interval.TotalSeconds,
-                ["tariff"] = V(Quantity.ActiveTariff, Unit.None),
-                ["date_time"] = local.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture),
-                ["date_time_local"] = local.ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture),
-                ["date_time_utc"] = r.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
-                ["instantaneous_power"] = new JsonObject
-                {
-                    ["active"] = new JsonObject
-                    {
-                        ["positive"] = Phases(Unit.Kilowatt, Quantity.ActivePowerImport, Quantity.ActivePowerImportL1, Quantity.ActivePowerImportL2, Quantity.ActivePowerImportL3),
-                        ["negative"] = Phases(Unit.Kilowatt, Quantity.ActivePowerExport, Quantity.ActivePowerExportL1, Quantity.ActivePowerExportL2, Quantity.ActivePowerExportL3),
-                    },
-                    ["reactive"] = new JsonObject
-                    {
-                        ["positive"] = Phases(Unit.Kilovar, Quantity.ReactivePowerImport, Quantity.ReactivePowerImportL1, Quantity.ReactivePowerImportL2, Quantity.ReactivePowerImportL3),
-                        ["negative"] = Phases(Unit.Kilovar, Quantity.ReactivePowerExport, Quantity.ReactivePowerExportL1, Quantity.ReactivePowerExportL2, Quantity.ReactivePowerExportL3),
-                    },
-                },
-                ["voltage"] = new JsonObject { ["l1"] = V(Quantity.VoltageL1, Unit.Volt), ["l2"] = V(Quantity.VoltageL2, Unit.Volt), ["l3"] = V(Quantity.VoltageL3, Unit.Volt) },
-                ["current"] = new JsonObject { ["l1"] = V(Quantity.CurrentL1, Unit.Ampere), ["l2"] = V(Quantity.CurrentL2, Unit.Ampere), ["l3"] = V(Quantity.CurrentL3, Unit.Ampere) },
-                ["energy"] = new JsonObject
-                {
-                    ["active"] = new JsonObject
-                    {
-                        ["positive"] = Tariffs(Unit.KilowattHour, Quantity.EnergyImport, Quantity.EnergyImportT1, Quantity.EnergyImportT2),
-                        ["negative"] = Tariffs(Unit.KilowattHour, Quantity.EnergyExport, Quantity.EnergyExportT1, Quantity.EnergyExportT2),
-                    },
-                },
-                ["power_factor"] = V(Quantity.PowerFactor, Unit.None),
-                ["conv_factor"] = 1,
-            },
-            ["meter"] = new JsonObject { ["status"] = "OK", ["interface"] = "P1", ["protocol"] = "DSMR", ["id"] = _site.MeterNumber, ["model"] = "EMU3", ["vendor"] = "Wattstream" },
-            ["system"] = SystemSummary(),
-        };
-    }
+        ["report"] = WhatwattReport.ToReportObject(latest.Reading, latest.Id, _options.Interval),
+        ["meter"] = new JsonObject { ["status"] = "OK", ["interface"] = "P1", ["protocol"] = "DSMR", ["id"] = _site.MeterNumber, ["model"] = "EMU3", ["vendor"] = "Wattstream" },
+        ["system"] = SystemSummary(),
+    };
 
     private JsonObject SystemSummary() => new()
     {

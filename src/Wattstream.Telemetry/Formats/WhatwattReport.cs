@@ -5,8 +5,9 @@ using System.Text.Json.Nodes;
 namespace Wattstream.Telemetry.Formats;
 
 /// <summary>
-/// The whatwatt Go's <c>GET /api/v1/report</c> body (<c>{ "report": {…}, "meter": {…}, "system": {…} }</c>), read into a
-/// meter reading for devices polled instead of streamed. Read-only: the hub serves reports from its own readings.
+/// The whatwatt Go's <c>GET /api/v1/report</c> body (<c>{ "report": {…}, "meter": {…}, "system": {…} }</c>): read into a
+/// meter reading for devices polled instead of streamed, and its <c>report</c> object written from a reading (the hub
+/// and the device emulator both serve it).
 /// </summary>
 public static class WhatwattReport
 {
@@ -94,5 +95,129 @@ public static class WhatwattReport
                 ? t.ToUnixTimeMilliseconds()
                 : fallbackTimestamp;
         return new Reading(der, DerType.Meter, timestamp, null, measurements);
+    }
+
+    /// <summary>
+    /// The <c>report</c> object of a meter reading: <paramref name="id"/> is the report counter, <paramref name="interval"/>
+    /// the reporting interval. Members the reading lacks are left out, and objects left empty by that.
+    /// </summary>
+    public static JsonObject ToReportObject(Reading r, long id, TimeSpan? interval, TimeZoneInfo? localTime = null)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var local = TimeZoneInfo.ConvertTime(r.Time, localTime ?? TimeZoneInfo.Local);
+        var report = new JsonObject
+        {
+            ["id"] = id,
+            ["interval"] = interval is { } i ? Math.Round(i.TotalSeconds, 3) : null,
+            ["tariff"] = Value(r, Quantity.ActiveTariff, Unit.None),
+            ["date_time"] = local.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture),
+            ["date_time_local"] = local.ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture),
+            ["date_time_utc"] = r.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            ["instantaneous_power"] = Prune(new JsonObject
+            {
+                ["active"] = Prune(new JsonObject
+                {
+                    ["positive"] = Phases(r, Unit.Kilowatt, Quantity.ActivePowerImport, Quantity.ActivePowerImportL1, Quantity.ActivePowerImportL2, Quantity.ActivePowerImportL3),
+                    ["negative"] = Phases(r, Unit.Kilowatt, Quantity.ActivePowerExport, Quantity.ActivePowerExportL1, Quantity.ActivePowerExportL2, Quantity.ActivePowerExportL3),
+                }),
+                ["reactive"] = Prune(new JsonObject
+                {
+                    ["positive"] = Phases(r, Unit.Kilovar, Quantity.ReactivePowerImport, Quantity.ReactivePowerImportL1, Quantity.ReactivePowerImportL2, Quantity.ReactivePowerImportL3),
+                    ["negative"] = Phases(r, Unit.Kilovar, Quantity.ReactivePowerExport, Quantity.ReactivePowerExportL1, Quantity.ReactivePowerExportL2, Quantity.ReactivePowerExportL3),
+                }),
+                ["apparent"] = Prune(new JsonObject { ["total"] = Apparent(r) }),
+            }),
+            ["voltage"] = Prune(new JsonObject
+            {
+                ["l1"] = Value(r, Quantity.VoltageL1, Unit.Volt),
+                ["l2"] = Value(r, Quantity.VoltageL2, Unit.Volt),
+                ["l3"] = Value(r, Quantity.VoltageL3, Unit.Volt),
+            }),
+            ["current"] = Prune(new JsonObject
+            {
+                ["l1"] = Value(r, Quantity.CurrentL1, Unit.Ampere),
+                ["l2"] = Value(r, Quantity.CurrentL2, Unit.Ampere),
+                ["l3"] = Value(r, Quantity.CurrentL3, Unit.Ampere),
+            }),
+            ["energy"] = Prune(new JsonObject
+            {
+                ["active"] = Prune(new JsonObject
+                {
+                    ["positive"] = Tariffs(r, Unit.KilowattHour, Quantity.EnergyImport, Quantity.EnergyImportT1, Quantity.EnergyImportT2),
+                    ["negative"] = Tariffs(r, Unit.KilowattHour, Quantity.EnergyExport, Quantity.EnergyExportT1, Quantity.EnergyExportT2),
+                }),
+                ["reactive"] = Prune(new JsonObject
+                {
+                    ["positive"] = Prune(new JsonObject { ["total"] = Value(r, Quantity.ReactiveEnergyImport, Unit.KilovarHour) }),
+                    ["negative"] = Prune(new JsonObject { ["total"] = Value(r, Quantity.ReactiveEnergyExport, Unit.KilovarHour) }),
+                    ["imported"] = Prune(new JsonObject
+                    {
+                        ["inductive"] = Prune(new JsonObject { ["total"] = Value(r, Quantity.ReactiveEnergyImportedInductive, Unit.KilovarHour) }),
+                        ["capacitive"] = Prune(new JsonObject { ["total"] = Value(r, Quantity.ReactiveEnergyImportedCapacitive, Unit.KilovarHour) }),
+                    }),
+                    ["exported"] = Prune(new JsonObject
+                    {
+                        ["inductive"] = Prune(new JsonObject { ["total"] = Value(r, Quantity.ReactiveEnergyExportedInductive, Unit.KilovarHour) }),
+                        ["capacitive"] = Prune(new JsonObject { ["total"] = Value(r, Quantity.ReactiveEnergyExportedCapacitive, Unit.KilovarHour) }),
+                    }),
+                }),
+            }),
+            ["max_demand"] = Prune(new JsonObject
+            {
+                ["active"] = Prune(new JsonObject
+                {
+                    ["positive"] = Tariffs(r, Unit.Kilowatt, Quantity.MaxDemandImport, Quantity.MaxDemandImportT1, Quantity.MaxDemandImportT2),
+                }),
+            }),
+            ["power_factor"] = Value(r, Quantity.PowerFactor, Unit.None),
+            ["conv_factor"] = 1,
+        };
+        if (r.TryGetProperty(PropertyNames.Volume, out var volume) && JsonNode.Parse(volume.RawJson.Span) is JsonArray entries)
+        {
+            report["volume"] = new JsonArray(entries.Select(e => (JsonNode?)new JsonObject
+            {
+                ["bus"] = e?["Bus"]?.DeepClone(),
+                ["meter_id"] = e?["M_ID"]?.DeepClone(),
+                ["date_time"] = e?["DT"]?.DeepClone(),
+                ["cumulative"] = e?["Cum"]?.DeepClone(),
+            }).ToArray());
+        }
+
+        return Prune(report)!;
+    }
+
+    private static JsonNode? Value(Reading r, Quantity q, Unit unit) => r.TryGet(q, unit, out var v) ? JsonValue.Create(v) : null;
+
+    private static JsonNode? Apparent(Reading r)
+    {
+        var hasP = r.TryGet(Quantity.ActivePower, Unit.Kilowatt, out var p);
+        var hasQ = r.TryGet(Quantity.ReactivePower, Unit.Kilovar, out var q);
+        return hasP && hasQ ? JsonValue.Create(Math.Round(Math.Sqrt((p * p) + (q * q)), 3)) : null;
+    }
+
+    private static JsonObject? Phases(Reading r, Unit unit, Quantity total, Quantity l1, Quantity l2, Quantity l3) => Prune(new JsonObject
+    {
+        ["total"] = Value(r, total, unit),
+        ["l1"] = Value(r, l1, unit),
+        ["l2"] = Value(r, l2, unit),
+        ["l3"] = Value(r, l3, unit),
+    });
+
+    private static JsonObject? Tariffs(Reading r, Unit unit, Quantity total, Quantity t1, Quantity t2) => Prune(new JsonObject
+    {
+        ["total"] = Value(r, total, unit),
+        ["t1"] = Value(r, t1, unit),
+        ["t2"] = Value(r, t2, unit),
+    });
+
+    // Members the meter does not provide are left out, and so is an object left empty by that.
+    private static JsonObject? Prune(JsonObject o)
+    {
+        foreach (var key in o.Where(p => p.Value is null).Select(p => p.Key).ToArray())
+        {
+            o.Remove(key);
+        }
+
+        return o.Count == 0 ? null : o;
     }
 }

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Wattstream.Hub;
 using Wattstream.Hub.Status;
 using Wattstream.Telemetry;
+using Wattstream.Telemetry.Formats;
 
 namespace Wattstream.Server.Endpoints.Whatwatt;
 
@@ -28,91 +29,12 @@ public sealed class WhatwattDevice(StatusBoard statuses, TimeProvider time)
     public JsonObject Report(HubEvent last, TimeSpan? interval)
     {
         ArgumentNullException.ThrowIfNull(last);
-        var r = last.Reading;
-        var local = LocalTime(r);
-        var report = new JsonObject
-        {
-            ["id"] = last.Id,
-            ["interval"] = interval is { } i ? Math.Round(i.TotalSeconds, 3) : null,
-            ["tariff"] = Value(r, Quantity.ActiveTariff, Unit.None),
-            ["date_time"] = local.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture),
-            ["date_time_local"] = local.ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture),
-            ["date_time_utc"] = r.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
-            ["instantaneous_power"] = Prune(new JsonObject
-            {
-                ["active"] = Prune(new JsonObject
-                {
-                    ["positive"] = Phases(r, Unit.Kilowatt, Quantity.ActivePowerImport, Quantity.ActivePowerImportL1, Quantity.ActivePowerImportL2, Quantity.ActivePowerImportL3),
-                    ["negative"] = Phases(r, Unit.Kilowatt, Quantity.ActivePowerExport, Quantity.ActivePowerExportL1, Quantity.ActivePowerExportL2, Quantity.ActivePowerExportL3),
-                }),
-                ["reactive"] = Prune(new JsonObject
-                {
-                    ["positive"] = Phases(r, Unit.Kilovar, Quantity.ReactivePowerImport, Quantity.ReactivePowerImportL1, Quantity.ReactivePowerImportL2, Quantity.ReactivePowerImportL3),
-                    ["negative"] = Phases(r, Unit.Kilovar, Quantity.ReactivePowerExport, Quantity.ReactivePowerExportL1, Quantity.ReactivePowerExportL2, Quantity.ReactivePowerExportL3),
-                }),
-                ["apparent"] = Prune(new JsonObject { ["total"] = Apparent(r) }),
-            }),
-            ["voltage"] = Prune(new JsonObject
-            {
-                ["l1"] = Value(r, Quantity.VoltageL1, Unit.Volt),
-                ["l2"] = Value(r, Quantity.VoltageL2, Unit.Volt),
-                ["l3"] = Value(r, Quantity.VoltageL3, Unit.Volt),
-            }),
-            ["current"] = Prune(new JsonObject
-            {
-                ["l1"] = Value(r, Quantity.CurrentL1, Unit.Ampere),
-                ["l2"] = Value(r, Quantity.CurrentL2, Unit.Ampere),
-                ["l3"] = Value(r, Quantity.CurrentL3, Unit.Ampere),
-            }),
-            ["energy"] = Prune(new JsonObject
-            {
-                ["active"] = Prune(new JsonObject
-                {
-                    ["positive"] = Tariffs(r, Unit.KilowattHour, Quantity.EnergyImport, Quantity.EnergyImportT1, Quantity.EnergyImportT2),
-                    ["negative"] = Tariffs(r, Unit.KilowattHour, Quantity.EnergyExport, Quantity.EnergyExportT1, Quantity.EnergyExportT2),
-                }),
-                ["reactive"] = Prune(new JsonObject
-                {
-                    ["positive"] = Prune(new JsonObject { ["total"] = Value(r, Quantity.ReactiveEnergyImport, Unit.KilovarHour) }),
-                    ["negative"] = Prune(new JsonObject { ["total"] = Value(r, Quantity.ReactiveEnergyExport, Unit.KilovarHour) }),
-                    ["imported"] = Prune(new JsonObject
-                    {
-                        ["inductive"] = Prune(new JsonObject { ["total"] = Value(r, Quantity.ReactiveEnergyImportedInductive, Unit.KilovarHour) }),
-                        ["capacitive"] = Prune(new JsonObject { ["total"] = Value(r, Quantity.ReactiveEnergyImportedCapacitive, Unit.KilovarHour) }),
-                    }),
-                    ["exported"] = Prune(new JsonObject
-                    {
-                        ["inductive"] = Prune(new JsonObject { ["total"] = Value(r, Quantity.ReactiveEnergyExportedInductive, Unit.KilovarHour) }),
-                        ["capacitive"] = Prune(new JsonObject { ["total"] = Value(r, Quantity.ReactiveEnergyExportedCapacitive, Unit.KilovarHour) }),
-                    }),
-                }),
-            }),
-            ["max_demand"] = Prune(new JsonObject
-            {
-                ["active"] = Prune(new JsonObject
-                {
-                    ["positive"] = Tariffs(r, Unit.Kilowatt, Quantity.MaxDemandImport, Quantity.MaxDemandImportT1, Quantity.MaxDemandImportT2),
-                }),
-            }),
-            ["power_factor"] = Value(r, Quantity.PowerFactor, Unit.None),
-            ["conv_factor"] = 1,
-        };
-        if (r.TryGetProperty(PropertyNames.Volume, out var volume) && JsonNode.Parse(volume.RawJson.Span) is JsonArray entries)
-        {
-            report["volume"] = new JsonArray(entries.Select(e => (JsonNode?)new JsonObject
-            {
-                ["bus"] = e?["Bus"]?.DeepClone(),
-                ["meter_id"] = e?["M_ID"]?.DeepClone(),
-                ["date_time"] = e?["DT"]?.DeepClone(),
-                ["cumulative"] = e?["Cum"]?.DeepClone(),
-            }).ToArray());
-        }
-
+        var report = WhatwattReport.ToReportObject(last.Reading, last.Id, interval);
         return new JsonObject
         {
-            ["report"] = Prune(report),
-            ["meter"] = Meter(r.Der),
-            ["system"] = SystemSummary(r.Der),
+            ["report"] = report,
+            ["meter"] = Meter(last.Reading.Der),
+            ["system"] = SystemSummary(last.Reading.Der),
         };
     }
 
@@ -170,40 +92,14 @@ public sealed class WhatwattDevice(StatusBoard statuses, TimeProvider time)
         ["date_time_utc"] = time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
     };
 
-    private static DateTimeOffset LocalTime(Reading r) => TimeZoneInfo.ConvertTime(r.Time, TimeZoneInfo.Local);
-
-    private static JsonNode? Value(Reading r, Quantity q, Unit unit) => r.TryGet(q, unit, out var v) ? JsonValue.Create(v) : null;
-
-    private static JsonNode? Apparent(Reading r)
-    {
-        var hasP = r.TryGet(Quantity.ActivePower, Unit.Kilowatt, out var p);
-        var hasQ = r.TryGet(Quantity.ReactivePower, Unit.Kilovar, out var q);
-        return hasP && hasQ ? JsonValue.Create(Math.Round(Math.Sqrt((p * p) + (q * q)), 3)) : null;
-    }
-
-    private static JsonObject? Phases(Reading r, Unit unit, Quantity total, Quantity l1, Quantity l2, Quantity l3) => Prune(new JsonObject
-    {
-        ["total"] = Value(r, total, unit),
-        ["l1"] = Value(r, l1, unit),
-        ["l2"] = Value(r, l2, unit),
-        ["l3"] = Value(r, l3, unit),
-    });
-
-    private static JsonObject? Tariffs(Reading r, Unit unit, Quantity total, Quantity t1, Quantity t2) => Prune(new JsonObject
-    {
-        ["total"] = Value(r, total, unit),
-        ["t1"] = Value(r, t1, unit),
-        ["t2"] = Value(r, t2, unit),
-    });
-
-    // Members the meter does not provide are left out, and so is an object left empty by that.
-    private static JsonObject? Prune(JsonObject o)
+    // Members left null are left out (the meter does not provide them).
+    private static JsonObject Prune(JsonObject o)
     {
         foreach (var key in o.Where(p => p.Value is null).Select(p => p.Key).ToArray())
         {
             o.Remove(key);
         }
 
-        return o.Count == 0 ? null : o;
+        return o;
     }
 }
