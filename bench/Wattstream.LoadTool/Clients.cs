@@ -7,60 +7,136 @@ using NATS.Client.Core;
 
 namespace Wattstream.LoadTool;
 
-/// <summary>One subscriber of one transport. It counts what arrives and records each message's latency.</summary>
+/// <summary>One subscriber of one transport, to one site. It counts what arrives and records each message's latency.</summary>
 public abstract class LoadClient
 {
     private static readonly byte[] PubKey = "\"pub\":"u8.ToArray();
+    private static readonly byte[] SeqKey = "\"seq\":"u8.ToArray();
     private long _received;
+    private long _duplicates;
+    private ulong[] _seen = new ulong[64]; // a bit per sequence number: readings can arrive out of order (concurrent publish requests)
 
     public long Received => Interlocked.Read(ref _received);
+
+    /// <summary>Messages whose sequence had arrived before (a resume that replayed too much).</summary>
+    public long Duplicates => Interlocked.Read(ref _duplicates);
 
     public abstract Task ConnectAsync(Uri server, CancellationToken cancellationToken);
 
     /// <summary>Reads until cancelled.</summary>
     public abstract Task RunAsync(LatencyHistogram latencies, CancellationToken cancellationToken);
 
+    /// <summary>Drops the connection as a network failure would and reconnects, resuming where it left off.</summary>
+    public virtual Task DropAndReconnectAsync() => throw new NotSupportedException($"{GetType().Name} cannot resume");
+
     protected void OnMessage(ReadOnlySpan<byte> message, LatencyHistogram latencies)
     {
         var now = DateTime.UtcNow.Ticks;
         var at = message.IndexOf(PubKey);
-        if (at >= 0 && Utf8Parser.TryParse(message[(at + PubKey.Length)..], out long pub, out _))
+        if (at < 0 || !Utf8Parser.TryParse(message[(at + PubKey.Length)..], out long pub, out _))
         {
-            Interlocked.Increment(ref _received); // protocol messages (hello, acks) carry no publish time and do not count
-            latencies.Record((now - pub) / 10);
+            return; // protocol messages (hello, acks) and warm-up readings carry no publish time and do not count
         }
+
+        var seqAt = message.IndexOf(SeqKey);
+        if (seqAt >= 0 && Utf8Parser.TryParse(message[(seqAt + SeqKey.Length)..], out long seq, out _))
+        {
+            // One reader per client, so no race on _seen.
+            var word = (int)(seq >> 6);
+            if (word >= _seen.Length)
+            {
+                Array.Resize(ref _seen, Math.Max(word + 1, _seen.Length * 2));
+            }
+
+            var bit = 1UL << (int)(seq & 63);
+            if ((_seen[word] & bit) != 0)
+            {
+                Interlocked.Increment(ref _duplicates);
+                return;
+            }
+
+            _seen[word] |= bit;
+        }
+
+        Interlocked.Increment(ref _received);
+        latencies.Record((now - pub) / 10);
     }
 
-    public static LoadClient Create(string target) => target switch
+    public static LoadClient Create(string target, string site) => target switch
     {
-        "wattstream-sse" => new SseClient("/stream/sites/bench"),
-        "wattstream-ws" => new WsClient("/ws", """{"type":"subscribe","id":"b","subject":"orgs.bench.sites.bench.>"}"""),
-        "node-ws" => new WsClient("/ws", null),
-        "signalr" => new SignalRClient(),
-        "nats" => new NatsClient(),
+        "wattstream-sse" => new SseClient($"/stream/sites/{site}"),
+        "wattstream-ws" => new WsClient("/ws", $$"""{"type":"subscribe","id":"b","subject":"orgs.bench.sites.{{site}}.>"}"""),
+        "node-ws" => new WsClient($"/ws?site={site}", null),
+        "signalr" => new SignalRClient(site),
+        "nats" => new NatsClient(site),
         _ => throw new ArgumentException($"unknown target '{target}'"),
     };
 }
 
 public sealed class SseClient(string path) : LoadClient
 {
-    private static readonly HttpClient Http = new(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue }) { Timeout = Timeout.InfiniteTimeSpan };
+    private static readonly HttpClient Http = new(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, MaxResponseDrainSize = 0 }) { Timeout = Timeout.InfiniteTimeSpan };
+    private Uri? _uri;
+    private HttpResponseMessage? _response;
     private Stream? _stream;
+    private string? _lastEventId;
+    private volatile TaskCompletionSource? _reconnected;
 
     public override async Task ConnectAsync(Uri server, CancellationToken cancellationToken)
     {
-        var response = await Http.GetAsync(new Uri(server, path), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        _uri = new Uri(server, path);
+        await OpenAsync(cancellationToken);
+    }
+
+    private async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _uri);
+        if (_lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", _lastEventId);
+        }
+
+        var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         response.EnsureSuccessStatusCode();
         _stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        _response = response;
     }
 
     public override async Task RunAsync(LatencyHistogram latencies, CancellationToken cancellationToken)
     {
-        var parser = SseParser.Create(_stream!, (type, data) => data.ToArray());
-        await foreach (var item in parser.EnumerateAsync(cancellationToken))
+        while (!cancellationToken.IsCancellationRequested)
         {
-            OnMessage(item.Data, latencies);
+            var parser = SseParser.Create(_stream!, (type, data) => data.ToArray());
+            try
+            {
+                await foreach (var item in parser.EnumerateAsync(cancellationToken))
+                {
+                    _lastEventId = parser.LastEventId;
+                    OnMessage(item.Data, latencies);
+                }
+            }
+            catch (Exception e) when (_reconnected is not null && e is IOException or ObjectDisposedException or HttpRequestException)
+            {
+            }
+
+            // The reader reconnects itself, so the Last-Event-ID it sends is exactly the last event it handled.
+            if (_reconnected is not { } reconnected)
+            {
+                return;
+            }
+
+            await OpenAsync(cancellationToken);
+            _reconnected = null;
+            reconnected.SetResult();
         }
+    }
+
+    public override Task DropAndReconnectAsync()
+    {
+        var reconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _reconnected = reconnected;
+        _response!.Dispose(); // closes the connection under the reader (no drain: MaxResponseDrainSize is 0)
+        return reconnected.Task;
     }
 }
 
@@ -104,7 +180,7 @@ public sealed class WsClient(string path, string? subscribe) : LoadClient
     }
 }
 
-public sealed class SignalRClient : LoadClient
+public sealed class SignalRClient(string site) : LoadClient
 {
     private HubConnection? _connection;
     private LatencyHistogram? _latencies;
@@ -114,6 +190,7 @@ public sealed class SignalRClient : LoadClient
         _connection = new HubConnectionBuilder().WithUrl(new Uri(server, "/hub")).Build();
         _connection.On<string>("r", line => OnMessage(Encoding.UTF8.GetBytes(line), _latencies!));
         await _connection.StartAsync(cancellationToken);
+        await _connection.InvokeAsync("Join", site, cancellationToken);
     }
 
     public override async Task RunAsync(LatencyHistogram latencies, CancellationToken cancellationToken)
@@ -124,10 +201,11 @@ public sealed class SignalRClient : LoadClient
     }
 }
 
-public sealed class NatsClient : LoadClient
+public sealed class NatsClient(string site) : LoadClient
 {
-    public const string Subject = "bench.readings";
     private NatsConnection? _nats;
+
+    public static string SubjectOf(string site) => $"bench.sites.{site}";
 
     public override async Task ConnectAsync(Uri server, CancellationToken cancellationToken)
     {
@@ -139,7 +217,7 @@ public sealed class NatsClient : LoadClient
     {
         try
         {
-            await foreach (var msg in _nats!.SubscribeAsync<byte[]>(Subject, cancellationToken: cancellationToken))
+            await foreach (var msg in _nats!.SubscribeAsync<byte[]>(SubjectOf(site), cancellationToken: cancellationToken))
             {
                 OnMessage(msg.Data, latencies);
             }

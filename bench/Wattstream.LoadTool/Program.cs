@@ -1,7 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Wattstream.LoadTool;
 
@@ -12,11 +10,16 @@ var target = new Option<string>("--target") { Description = "wattstream-sse, wat
 var url = new Option<string>("--url") { Description = "The server's base URL (loopback only).", Required = true };
 var clients = new Option<int>("--clients") { DefaultValueFactory = _ => 100 };
 var seconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 10 };
-var rate = new Option<int>("--rate") { Description = "Readings per second to publish; 0 = as fast as the server accepts.", DefaultValueFactory = _ => 0 };
+var rate = new Option<int>("--rate") { Description = "Readings per second to publish, evenly spaced; 0 = as fast as the server accepts.", DefaultValueFactory = _ => 0 };
 var batch = new Option<int>("--batch") { Description = "Readings per publish request.", DefaultValueFactory = _ => 50 };
+var sites = new Option<int>("--sites") { Description = "Sites the meters are spread over; client i subscribes to site i mod sites.", DefaultValueFactory = _ => 1 };
+var meters = new Option<int>("--meters") { Description = "Meters the readings rotate over.", DefaultValueFactory = _ => 1 };
+var warmup = new Option<double>("--warmup") { Description = "Seconds of publishing before measuring (JIT tiering, pools); those readings are neither counted nor timed.", DefaultValueFactory = _ => 2 };
+var reconnect = new Option<bool>("--reconnect-burst") { Description = "A third of the way in, every client drops its connection and reconnects at once with Last-Event-ID (wattstream-sse)." };
+var scenario = new Option<string>("--scenario") { Description = "A label for the report (a, a-half, b, c, d).", DefaultValueFactory = _ => "a" };
 var pid = new Option<int?>("--server-pid") { Description = "Read the server's CPU and RSS from /proc." };
 var output = new Option<FileInfo?>("--json") { Description = "Append the result as one JSON line to this file." };
-var root = new RootCommand("Wattstream fan-out load generator") { target, url, clients, seconds, rate, batch, pid, output };
+var root = new RootCommand("Wattstream fan-out load generator") { target, url, clients, seconds, rate, batch, sites, meters, warmup, reconnect, scenario, pid, output };
 root.SetAction(async (result, cancellationToken) =>
 {
     var server = new Uri(result.GetValue(url)!);
@@ -26,7 +29,17 @@ root.SetAction(async (result, cancellationToken) =>
         return 2;
     }
 
-    var run = await RunAsync(result.GetValue(target)!, server, result.GetValue(clients), TimeSpan.FromSeconds(result.GetValue(seconds)), result.GetValue(rate), result.GetValue(batch), result.GetValue(pid));
+    var plan = new LoadPlan(
+        result.GetValue(scenario)!, result.GetValue(target)!, server, result.GetValue(clients), TimeSpan.FromSeconds(result.GetValue(seconds)),
+        result.GetValue(rate), Math.Max(1, result.GetValue(batch)), new Workload(Math.Max(1, result.GetValue(sites)), Math.Max(1, result.GetValue(meters))),
+        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid));
+    if (plan.ReconnectBurst && plan.Target != "wattstream-sse")
+    {
+        Console.Error.WriteLine("--reconnect-burst needs a transport that resumes: wattstream-sse.");
+        return 2;
+    }
+
+    var run = await LoadRun.RunAsync(plan);
     var json = JsonSerializer.Serialize(run);
     Console.WriteLine(json);
     if (result.GetValue(output) is { } file)
@@ -36,11 +49,19 @@ root.SetAction(async (result, cancellationToken) =>
 
     return 0;
 });
+
 var results = new Argument<FileInfo>("results") { Description = "The JSON lines written by --json." };
-var report = new Command("report", "Turn result lines into a markdown table: medians with min–max per target and client count, and ratios against Wattstream SSE.") { results };
+var chart = new Option<FileInfo?>("--chart") { Description = "Also draw delivered messages/s and p99 by client count (scenario a) to this PNG." };
+var report = new Command("report", "Turn result lines into markdown tables: medians with min–max per scenario, target and client count, and ratios against the peers.") { results, chart };
 report.SetAction(result =>
 {
-    Console.Write(Report.Markdown(File.ReadAllLines(result.GetValue(results)!.FullName)));
+    var lines = File.ReadAllLines(result.GetValue(results)!.FullName);
+    Console.Write(Report.Markdown(lines));
+    if (result.GetValue(chart) is { } png)
+    {
+        Chart.Draw(lines, png.FullName);
+    }
+
     return 0;
 });
 root.Subcommands.Add(report);
@@ -54,30 +75,133 @@ half.SetAction(result =>
 root.Subcommands.Add(half);
 return await root.Parse(args).InvokeAsync();
 
-static async Task<LoadResult> RunAsync(string target, Uri server, int clientCount, TimeSpan duration, int rate, int batchSize, int? serverPid)
+internal sealed record LoadPlan(
+    string Scenario, string Target, Uri Server, int Clients, TimeSpan Duration, int Rate, int Batch, Workload Workload, TimeSpan Warmup, bool ReconnectBurst, int? ServerPid);
+
+internal sealed record LoadResult(
+    string Scenario,
+    string Target,
+    int Clients,
+    int Sites,
+    int Meters,
+    int RequestedRate,
+    int Batch,
+    long Published,
+    double Seconds,
+    long Received,
+    long Expected,
+    long Lost,
+    long Duplicates,
+    double DeliveredPerSecond,
+    long P50Micros,
+    long P99Micros,
+    long P999Micros,
+    double ConnectionsPerSecond,
+    double ReconnectSeconds,
+    double ServerCpuSeconds,
+    long ServerPeakRssBytes,
+    long RssPerConnectionBytes);
+
+internal static class LoadRun
 {
-    var latencies = new LatencyHistogram();
-    var stats = serverPid is { } p ? new ServerProcessStats(p) : null;
-    var rssBefore = stats?.RssBytes() ?? 0;
-
-    var publisher = await Publisher.CreateAsync(target, server);
-
-    // One reading before anyone connects, so the hub knows the site; its sequence is before the measured ones.
-    var prime = new StringBuilder();
-    AppendReading(prime, -1);
-    await publisher.PublishAsync(prime.ToString());
-
-    // Connect everyone first; the set-up rate is part of the result.
-    var connect = Stopwatch.StartNew();
-    var all = Enumerable.Range(0, clientCount).Select(_ => LoadClient.Create(target)).ToArray();
-    using (var throttle = new SemaphoreSlim(64))
+    public static async Task<LoadResult> RunAsync(LoadPlan plan)
     {
+        var latencies = new LatencyHistogram();
+        var stats = plan.ServerPid is { } p ? new ServerProcessStats(p) : null;
+        var rssBefore = stats?.RssBytes() ?? 0;
+        var workload = plan.Workload;
+
+        await using var publisher = await Publisher.CreateAsync(plan.Target, plan.Server);
+
+        // One untimed reading per site before anyone connects, so the hub knows every site.
+        var sequence = 0L;
+        for (var s = 0; s < workload.Sites; s++)
+        {
+            await publisher.PublishAsync(workload.Reading(s, sequence++, timed: false, meter: s));
+        }
+
+        // Connect everyone first; the set-up rate is part of the result.
+        var connect = Stopwatch.StartNew();
+        var all = Enumerable.Range(0, plan.Clients).Select(i => LoadClient.Create(plan.Target, workload.SiteName(i % workload.Sites))).ToArray();
+        await ForAllAsync(all, 64, c => c.ConnectAsync(plan.Server, CancellationToken.None));
+        var connectSeconds = connect.Elapsed.TotalSeconds;
+        await Task.Delay(500); // subscriptions settle
+        var rssConnected = stats?.RssBytes() ?? 0;
+
+        using var stop = new CancellationTokenSource();
+        var readers = all.Select(c => Task.Run(() => c.RunAsync(latencies, stop.Token))).ToArray();
+        var sampler = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                stats?.RssBytes();
+                await Task.Delay(200).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        });
+
+        // Warm up (JIT tiering, buffer pools) with readings that carry no publish time: clients neither count nor time them.
+        if (plan.Warmup > TimeSpan.Zero)
+        {
+            await PublishForAsync(publisher, plan.Warmup, plan.Rate, plan.Batch, (sb, _) => sb.Append(workload.Reading(sequence++, timed: false)));
+            await Task.Delay(500);
+        }
+
+        var cpuBefore = stats?.CpuSeconds() ?? 0;
+        var perSite = new long[workload.Sites];
+        var burst = plan.ReconnectBurst ? ReconnectAllAsync(all, plan.Duration / 3) : Task.FromResult(0.0);
+        var clock = Stopwatch.StartNew();
+        var published = await PublishForAsync(publisher, plan.Duration, plan.Rate, plan.Batch, (sb, _) =>
+        {
+            var site = workload.SiteOf(sequence);
+            perSite[site]++;
+            sb.Append(workload.Reading(sequence++, timed: true));
+        });
+        var publishSeconds = clock.Elapsed.TotalSeconds;
+        var reconnectSeconds = await burst;
+        await Task.Delay(1000); // let the last messages arrive
+        var cpu = (stats?.CpuSeconds() ?? 0) - cpuBefore;
+        await stop.CancelAsync();
+        await Task.WhenAll(readers.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default)));
+        await sampler;
+
+        var clientsPerSite = new long[workload.Sites];
+        for (var i = 0; i < plan.Clients; i++)
+        {
+            clientsPerSite[i % workload.Sites]++;
+        }
+
+        var expected = perSite.Select((n, s) => n * clientsPerSite[s]).Sum();
+        var received = all.Sum(c => c.Received);
+        return new LoadResult(
+            plan.Scenario, plan.Target, plan.Clients, workload.Sites, workload.Meters, plan.Rate, plan.Batch, published, publishSeconds,
+            received, expected, expected - received, all.Sum(c => c.Duplicates),
+            received / publishSeconds,
+            latencies.Percentile(0.50), latencies.Percentile(0.99), latencies.Percentile(0.999),
+            plan.Clients / connectSeconds,
+            reconnectSeconds,
+            cpu,
+            stats?.PeakRssBytes ?? 0,
+            plan.Clients == 0 ? 0 : (rssConnected - rssBefore) / plan.Clients);
+    }
+
+    /// <summary>Drops every client's connection at once and reconnects them with Last-Event-ID; the seconds until all are back.</summary>
+    private static async Task<double> ReconnectAllAsync(LoadClient[] all, TimeSpan after)
+    {
+        await Task.Delay(after);
+        var clock = Stopwatch.StartNew();
+        await ForAllAsync(all, 1024, c => c.DropAndReconnectAsync());
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    private static async Task ForAllAsync(LoadClient[] all, int concurrency, Func<LoadClient, Task> action)
+    {
+        using var throttle = new SemaphoreSlim(concurrency);
         await Task.WhenAll(all.Select(async c =>
         {
             await throttle.WaitAsync();
             try
             {
-                await c.ConnectAsync(server, CancellationToken.None);
+                await action(c);
             }
             finally
             {
@@ -86,94 +210,45 @@ static async Task<LoadResult> RunAsync(string target, Uri server, int clientCoun
         }));
     }
 
-    var connectSeconds = connect.Elapsed.TotalSeconds;
-    await Task.Delay(500); // subscriptions settle
-    var rssConnected = stats?.RssBytes() ?? 0;
-
-    using var stop = new CancellationTokenSource();
-    var readers = all.Select(c => Task.Run(() => c.RunAsync(latencies, stop.Token))).ToArray();
-    var cpuBefore = stats?.CpuSeconds() ?? 0;
-    var sampler = Task.Run(async () =>
+    // Publishes for the given time: as fast as the server takes batches (rate 0: each waits for the one before), or batches
+    // started on a fixed schedule without waiting for earlier ones, so readings arrive evenly spaced whatever the server's
+    // pace (a paced publisher that waited would turn server delay into fewer, later readings and hide latency).
+    private static async Task<long> PublishForAsync(Publisher publisher, TimeSpan duration, int rate, int batchSize, Action<System.Text.StringBuilder, int> append)
     {
-        while (!stop.IsCancellationRequested)
+        var published = 0L;
+        var clock = Stopwatch.StartNew();
+        var inFlight = new List<Task>();
+        var lines = new System.Text.StringBuilder(16 * 1024);
+        while (clock.Elapsed < duration)
         {
-            stats?.RssBytes();
-            await Task.Delay(200).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    });
+            lines.Clear();
+            for (var i = 0; i < batchSize; i++)
+            {
+                append(lines, i);
+            }
 
-    // Publish.
-    var published = 0L;
-    var clock = Stopwatch.StartNew();
-    var line = new StringBuilder(16 * 1024);
-    while (clock.Elapsed < duration)
-    {
-        line.Clear();
-        for (var i = 0; i < batchSize; i++)
-        {
-            AppendReading(line, published + i);
-        }
+            published += batchSize;
+            if (rate <= 0)
+            {
+                await publisher.PublishAsync(lines.ToString());
+                continue;
+            }
 
-        await publisher.PublishAsync(line.ToString());
-        published += batchSize;
-        if (rate > 0)
-        {
+            inFlight.Add(publisher.PublishAsync(lines.ToString()));
+            inFlight.RemoveAll(t => t.IsCompletedSuccessfully);
+            if (inFlight.Count > 256)
+            {
+                await Task.WhenAny(inFlight); // the server is far behind: stop adding load rather than queue without end
+            }
+
             var due = TimeSpan.FromSeconds(published / (double)rate);
             if (due > clock.Elapsed)
             {
                 await Task.Delay(due - clock.Elapsed);
             }
         }
+
+        await Task.WhenAll(inFlight);
+        return published;
     }
-
-    var publishSeconds = clock.Elapsed.TotalSeconds;
-    await Task.Delay(1000); // let the last messages arrive
-    var cpu = (stats?.CpuSeconds() ?? 0) - cpuBefore;
-    await stop.CancelAsync();
-    await Task.WhenAll(readers.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default)));
-    await sampler;
-
-    await publisher.DisposeAsync();
-    var received = all.Sum(c => c.Received);
-    var expected = published * clientCount;
-    return new LoadResult(
-        target, clientCount, rate, published, publishSeconds, received, expected, expected - received,
-        received / publishSeconds,
-        latencies.Percentile(0.50), latencies.Percentile(0.99), latencies.Percentile(0.999),
-        clientCount / connectSeconds,
-        cpu,
-        stats?.PeakRssBytes ?? 0,
-        clientCount == 0 ? 0 : (rssConnected - rssBefore) / clientCount);
 }
-
-static void AppendReading(StringBuilder sb, long seq)
-{
-    // Timestamps start at this run's start, so a second run against the same hub is not taken for duplicates.
-    // A meter reading of about the seed payload's size (~560 bytes), with its sequence and publish time (UTC ticks).
-    sb.Append(CultureInfo.InvariantCulture,
-        $$"""{"org":"bench","site":"bench","device":"gw","der":"meter","type":"meter","timestamp":{{RunStart.Milliseconds + seq}},"read_time_ms":20,"W":1234.5,"Hz":50.01,"L1_V":230.1,"L1_A":5.21,"L1_W":1200.5,"L2_V":229.8,"L2_A":0.12,"L2_W":20.25,"L3_V":230.4,"L3_A":0.07,"L3_W":14.5,"total_import_Wh":47251000,"total_export_Wh":8965000,"make":"bench","note":"fan-out benchmark payload padded to the size of a whatwatt live event with its many registers","firmware":"1.10.0","meter_id":"62124022443","seq":{{seq}},"pub":{{DateTime.UtcNow.Ticks}}}""");
-    sb.Append('\n');
-}
-
-internal static class RunStart
-{
-    public static readonly long Milliseconds = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-}
-
-internal sealed record LoadResult(
-    string Target,
-    int Clients,
-    int RequestedRate,
-    long Published,
-    double Seconds,
-    long Received,
-    long Expected,
-    long Lost,
-    double DeliveredPerSecond,
-    long P50Micros,
-    long P99Micros,
-    long P999Micros,
-    double ConnectionsPerSecond,
-    double ServerCpuSeconds,
-    long ServerPeakRssBytes,
-    long RssPerConnectionBytes);

@@ -5,7 +5,7 @@ namespace Wattstream.LoadTool;
 
 /// <summary>
 /// Sends NDJSON batches the way each system takes them: Wattstream's push API, the peers' /publish, or NATS publishes
-/// (one message per line: NATS has no batch to post).
+/// (one message per line, on the reading's site subject: NATS has no batch to post).
 /// </summary>
 internal abstract class Publisher : IAsyncDisposable
 {
@@ -47,12 +47,19 @@ internal abstract class Publisher : IAsyncDisposable
         {
             foreach (var line in ndjson.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
-                await nats.PublishAsync(NatsClient.Subject, Encoding.UTF8.GetBytes(line));
+                await nats.PublishAsync(NatsClient.SubjectOf(SiteOf(line)), Encoding.UTF8.GetBytes(line));
             }
 
             await nats.PingAsync(); // the batch has reached the server before the next one is timed
         }
 
         public override ValueTask DisposeAsync() => nats.DisposeAsync();
+
+        private static string SiteOf(string line)
+        {
+            const string Key = "\"site\":\"";
+            var start = line.IndexOf(Key, StringComparison.Ordinal) + Key.Length;
+            return line[start..line.IndexOf('"', start)];
+        }
     }
 }

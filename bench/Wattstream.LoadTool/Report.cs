@@ -4,26 +4,84 @@ using System.Text.Json;
 
 namespace Wattstream.LoadTool;
 
-/// <summary>Medians with min–max over repeated runs, per target and client count.</summary>
+/// <summary>Medians with min–max over repeated runs, one table per scenario, with ratios against every peer.</summary>
 internal static class Report
 {
+    private static readonly string[] Peers = ["signalr", "node-ws", "nats"];
+
+    public static JsonElement[] Runs(IEnumerable<string> lines) =>
+        lines.Where(l => l.StartsWith('{')).Select(l => JsonSerializer.Deserialize<JsonElement>(l)).ToArray();
+
     public static string Markdown(IEnumerable<string> lines)
     {
-        var runs = lines.Where(l => l.StartsWith('{')).Select(l => JsonSerializer.Deserialize<JsonElement>(l)).ToArray();
+        var runs = Runs(lines);
         var sb = new StringBuilder();
-        sb.AppendLine("| clients | publish rate | target | runs | delivered msgs/s, median (min–max) | × SignalR | p50 µs | p99 µs | p99.9 µs | lost | server CPU s | peak RSS MB | RSS per connection KB |");
-        sb.AppendLine("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-        static (int Clients, int Rate) Key(JsonElement r) => (r.GetProperty("Clients").GetInt32(), r.GetProperty("RequestedRate").GetInt32());
-        var signalr = runs.Where(r => r.GetProperty("Target").GetString() == "signalr")
-            .GroupBy(Key)
-            .ToDictionary(g => g.Key, g => Median(g.Select(r => r.GetProperty("DeliveredPerSecond").GetDouble())));
-        foreach (var group in runs.GroupBy(r => (Key: Key(r), Target: r.GetProperty("Target").GetString()!)).OrderBy(g => g.Key.Key.Clients).ThenBy(g => g.Key.Key.Rate).ThenBy(g => g.Key.Target, StringComparer.Ordinal))
+        var a = runs.Where(r => Scenario(r) is "a" or "a-half").ToArray();
+        if (a.Length > 0)
         {
-            double[] Values(string name) => group.Select(r => r.GetProperty(name).GetDouble()).ToArray();
-            var rate = Values("DeliveredPerSecond");
-            var ratio = signalr.TryGetValue(group.Key.Key, out var sr) && sr > 0 ? (Median(rate) / sr).ToString("0.00", CultureInfo.InvariantCulture) : "–";
-            var publish = group.Key.Key.Rate == 0 ? "max" : $"{group.Key.Key.Rate}/s";
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| {group.Key.Key.Clients} | {publish} | {group.Key.Target} | {group.Count()} | {Median(rate):N0} ({rate.Min():N0}–{rate.Max():N0}) | {ratio} | {Micros(Median(Values("P50Micros")))} | {Micros(Median(Values("P99Micros")))} | {Micros(Median(Values("P999Micros")))} | {Median(Values("Lost")):N0} | {Median(Values("ServerCpuSeconds")):0.0} | {Median(Values("ServerPeakRssBytes")) / 1048576:0} | {Median(Values("RssPerConnectionBytes")) / 1024:0.0} |");
+            sb.AppendLine("Scenario (a): every client subscribed to one meter; publisher at max rate, then at half of Wattstream SSE's max (one reading per request, evenly spaced).").AppendLine();
+            sb.AppendLine("| clients | publish rate | target | runs | delivered msgs/s, median (min–max) | × SignalR | × ws | × NATS | p50 µs | p99 µs | p99.9 µs | lost | server CPU s | peak RSS MB |");
+            sb.AppendLine("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var g in Groups(a, r => (Clients(r), Rate(r), Batch(r))))
+            {
+                var rate = Values(g.Runs, "DeliveredPerSecond");
+                var publish = g.Key.Item2 == 0 ? $"max ({g.Key.Item3}/request)" : $"{g.Key.Item2}/s";
+                var ratios = string.Join(" | ", Peers.Select(peer => Ratio(Median(rate), a.Where(r => Target(r) == peer && (Clients(r), Rate(r), Batch(r)) == g.Key))));
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Item1} | {publish} | {g.Target} | {g.Runs.Length} | {Spread(rate)} | {ratios} | {Micros(g.Runs, "P50Micros")} | {Micros(g.Runs, "P99Micros")} | {Micros(g.Runs, "P999Micros")} | {Median(Values(g.Runs, "Lost")):N0} | {Median(Values(g.Runs, "ServerCpuSeconds")):0.0} | {Median(Values(g.Runs, "ServerPeakRssBytes")) / 1048576:0} |");
+            }
+
+            sb.AppendLine();
+        }
+
+        var b = runs.Where(r => Scenario(r) == "b").ToArray();
+        if (b.Length > 0)
+        {
+            sb.AppendLine("Scenario (b): meters at 1 reading/s each, spread over sites; every client subscribed to one site. The rate is fixed, so compare server CPU per delivered message and latency.").AppendLine();
+            sb.AppendLine("| clients | meters / sites | target | runs | delivered msgs/s | server CPU µs per message, median (min–max) | × SignalR | × ws | × NATS | p50 µs | p99 µs | p99.9 µs | lost |");
+            sb.AppendLine("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var g in Groups(b, r => (Clients(r), r.GetProperty("Meters").GetInt32(), r.GetProperty("Sites").GetInt32())))
+            {
+                var cost = g.Runs.Select(CpuMicrosPerMessage).ToArray();
+                // Ratios of the peer's cost to ours: above 1 means Wattstream spends less CPU per message.
+                var ratios = string.Join(" | ", Peers.Select(peer =>
+                {
+                    var theirs = b.Where(r => Target(r) == peer && (Clients(r), r.GetProperty("Meters").GetInt32(), r.GetProperty("Sites").GetInt32()) == g.Key).Select(CpuMicrosPerMessage).ToArray();
+                    return theirs.Length == 0 || Median(cost) <= 0 ? "–" : (Median(theirs) / Median(cost)).ToString("0.00", CultureInfo.InvariantCulture);
+                }));
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Item1} | {g.Key.Item2} / {g.Key.Item3} | {g.Target} | {g.Runs.Length} | {Median(Values(g.Runs, "DeliveredPerSecond")):N0} | {Median(cost):0.00} ({cost.Min():0.00}–{cost.Max():0.00}) | {ratios} | {Micros(g.Runs, "P50Micros")} | {Micros(g.Runs, "P99Micros")} | {Micros(g.Runs, "P999Micros")} | {Median(Values(g.Runs, "Lost")):N0} |");
+            }
+
+            sb.AppendLine().AppendLine("(× peer here is the peer's CPU per message divided by this row's: above 1, this row costs less.)").AppendLine();
+        }
+
+        var c = runs.Where(r => Scenario(r) == "c").ToArray();
+        if (c.Length > 0)
+        {
+            sb.AppendLine("Scenario (c): idle connections; server memory per connection ((RSS connected − RSS before) ÷ N) and connection set-up rate.").AppendLine();
+            sb.AppendLine("| clients | target | runs | RSS per connection KB, median (min–max) | connections/s | peak RSS MB |");
+            sb.AppendLine("| ---: | --- | ---: | ---: | ---: | ---: |");
+            foreach (var g in Groups(c, Clients))
+            {
+                var kb = Values(g.Runs, "RssPerConnectionBytes").Select(v => v / 1024).ToArray();
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key} | {g.Target} | {g.Runs.Length} | {Median(kb):0.0} ({kb.Min():0.0}–{kb.Max():0.0}) | {Median(Values(g.Runs, "ConnectionsPerSecond")):N0} | {Median(Values(g.Runs, "ServerPeakRssBytes")) / 1048576:0} |");
+            }
+
+            sb.AppendLine();
+        }
+
+        var d = runs.Where(r => Scenario(r) == "d").ToArray();
+        if (d.Length > 0)
+        {
+            sb.AppendLine("Scenario (d): every client drops its connection at once and reconnects with Last-Event-ID while readings keep coming; lost and duplicated readings over the whole run.").AppendLine();
+            sb.AppendLine("| clients | publish rate | target | runs | all reconnected in s, median (min–max) | reconnects/s | lost | duplicates | p99 µs | server CPU s | peak RSS MB |");
+            sb.AppendLine("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var g in Groups(d, r => (Clients(r), Rate(r))))
+            {
+                var s = Values(g.Runs, "ReconnectSeconds");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Item1} | {g.Key.Item2}/s | {g.Target} | {g.Runs.Length} | {Median(s):0.00} ({s.Min():0.00}–{s.Max():0.00}) | {g.Key.Item1 / Math.Max(Median(s), 1e-9):N0} | {Median(Values(g.Runs, "Lost")):N0} | {Median(Values(g.Runs, "Duplicates")):N0} | {Micros(g.Runs, "P99Micros")} | {Median(Values(g.Runs, "ServerCpuSeconds")):0.0} | {Median(Values(g.Runs, "ServerPeakRssBytes")) / 1048576:0} |");
+            }
+
+            sb.AppendLine();
         }
 
         return sb.ToString();
@@ -31,17 +89,50 @@ internal static class Report
 
     public static int HalfRate(IEnumerable<string> lines, int clients)
     {
-        var rates = lines.Where(l => l.StartsWith('{')).Select(l => JsonSerializer.Deserialize<JsonElement>(l))
-            .Where(r => r.GetProperty("Target").GetString() == "wattstream-sse" && r.GetProperty("Clients").GetInt32() == clients && r.GetProperty("RequestedRate").GetInt32() == 0)
+        var rates = Runs(lines)
+            .Where(r => Scenario(r) == "a" && Target(r) == "wattstream-sse" && Clients(r) == clients && Rate(r) == 0)
             .Select(r => r.GetProperty("Published").GetDouble() / r.GetProperty("Seconds").GetDouble());
         return Math.Max(1, (int)(Median(rates) / 2));
     }
 
-    private static string Micros(double us) => us >= 1_000_000 ? "> 1 s" : us.ToString("N0", CultureInfo.InvariantCulture);
-
-    private static double Median(IEnumerable<double> values)
+    public static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
         return sorted.Length == 0 ? 0 : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static IEnumerable<(TKey Key, string Target, JsonElement[] Runs)> Groups<TKey>(JsonElement[] runs, Func<JsonElement, TKey> key) =>
+        runs.GroupBy(r => (Key: key(r), Target: Target(r)))
+            .OrderBy(g => g.Key.Key)
+            .ThenBy(g => g.Key.Target, StringComparer.Ordinal)
+            .Select(g => (g.Key.Key, g.Key.Target, g.ToArray()));
+
+    private static string Scenario(JsonElement r) => r.TryGetProperty("Scenario", out var s) ? s.GetString()! : "a";
+
+    private static string Target(JsonElement r) => r.GetProperty("Target").GetString()!;
+
+    private static int Clients(JsonElement r) => r.GetProperty("Clients").GetInt32();
+
+    private static int Rate(JsonElement r) => r.GetProperty("RequestedRate").GetInt32();
+
+    private static int Batch(JsonElement r) => r.GetProperty("Batch").GetInt32();
+
+    private static double CpuMicrosPerMessage(JsonElement r) =>
+        r.GetProperty("ServerCpuSeconds").GetDouble() * 1e6 / Math.Max(1, r.GetProperty("Received").GetDouble());
+
+    private static double[] Values(JsonElement[] runs, string name) => runs.Select(r => r.GetProperty(name).GetDouble()).ToArray();
+
+    private static string Spread(double[] values) => $"{Median(values):N0} ({values.Min():N0}–{values.Max():N0})";
+
+    private static string Ratio(double ours, IEnumerable<JsonElement> peer)
+    {
+        var theirs = Median(peer.Select(r => r.GetProperty("DeliveredPerSecond").GetDouble()));
+        return theirs > 0 ? (ours / theirs).ToString("0.00", CultureInfo.InvariantCulture) : "–";
+    }
+
+    private static string Micros(JsonElement[] runs, string name)
+    {
+        var us = Median(Values(runs, name));
+        return us >= 1_000_000 ? "> 1 s" : us.ToString("N0", CultureInfo.InvariantCulture);
     }
 }

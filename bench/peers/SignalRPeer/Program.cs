@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.SignalR;
 
-// Fan-out peer: POST /publish with NDJSON; every line goes to every client as Clients.All.SendAsync("r", line) —
-// what a .NET team would write first.
+// Fan-out peer: POST /publish with NDJSON; every line goes to the clients of its site as
+// Clients.Group(site).SendAsync("r", line) — what a .NET team would write first. Clients call Join(site).
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
 builder.Services.AddSignalR();
@@ -14,7 +14,7 @@ app.MapPost("/publish", async (HttpRequest request, IHubContext<BroadcastHub> hu
     {
         if (line.Length > 0)
         {
-            await hub.Clients.All.SendAsync("r", line);
+            await hub.Clients.Group(SiteOf(line)).SendAsync("r", line);
         }
     }
 
@@ -22,4 +22,14 @@ app.MapPost("/publish", async (HttpRequest request, IHubContext<BroadcastHub> hu
 });
 app.Run();
 
-internal sealed class BroadcastHub : Hub;
+static string SiteOf(string line)
+{
+    const string Key = "\"site\":\"";
+    var start = line.IndexOf(Key, StringComparison.Ordinal) + Key.Length;
+    return line[start..line.IndexOf('"', start)];
+}
+
+internal sealed class BroadcastHub : Hub
+{
+    public Task Join(string site) => Groups.AddToGroupAsync(Context.ConnectionId, site);
+}
