@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
-# Fan-out benchmark: Wattstream (SSE, WebSocket) and its peers (ASP.NET Core SignalR, Node.js ws, nats-server) on this machine,
-# same payload, server pinned to core 0 and load generator to core 1, each run repeated. Loopback only.
-# Usage: bench/run.sh [repeats] [seconds]  — prints a markdown table (docs/benchmarks.md records one).
+# Fan-out benchmark: Wattstream (SSE, WebSocket) and its peers (ASP.NET Core SignalR, Node.js ws, nats-server) on this
+# machine, same payload, server pinned to core 0 and load generator to core 1, every scenario repeated. Loopback only.
+#
+# Usage: bench/run.sh [repeats] [seconds]
+# Writes the generated part of docs/benchmarks.md (between the fan-out markers) and docs/images/fanout.png; the raw
+# result lines stay in artifacts/bench/fanout.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repeats=${1:-3}
 seconds=${2:-8}
-results=$(mktemp /tmp/wattstream-fanout.XXXXXX.jsonl)
+mkdir -p artifacts/bench docs/images
+results=artifacts/bench/fanout.jsonl
+: > "$results"
 
 # nats-server from Debian; NATS.Net's NATS.NKeys from our own package (nuget.config maps it to tools/packages).
-command -v nats-server >/dev/null 2>&1 || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get update -qq; DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nats-server; }
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+command -v nats-server >/dev/null 2>&1 || { $sudo apt-get update -qq; DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nats-server; }
+command -v npm >/dev/null 2>&1 || { $sudo apt-get update -qq; DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm; }
 dotnet pack tools/NATS.NKeys -c Release -o tools/packages -v q -nologo
 dotnet build -c Release -v q -nologo src/Wattstream.Server
 dotnet build -c Release -v q -nologo bench/Wattstream.LoadTool
 dotnet build -c Release -v q -nologo bench/peers/SignalRPeer
 (cd bench/peers/node-ws && npm ci --no-audit --no-fund --loglevel=error)
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"   # 10 000 connections in one process
 
-load() { taskset -c 1 dotnet bench/Wattstream.LoadTool/bin/Release/net10.0/Wattstream.LoadTool.dll "$@" --json "$results" >/dev/null; }
+tool=bench/Wattstream.LoadTool/bin/Release/net10.0/Wattstream.LoadTool.dll
+load() { taskset -c 1 dotnet "$tool" "$@" --json "$results" >/dev/null; }
 wait_port() { for _ in $(seq 1 100); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
 
 start_server() { # name port → pid
@@ -30,24 +39,61 @@ start_server() { # name port → pid
   echo $!
 }
 
-run_all() { # clients rate
-  for r in $(seq 1 "$repeats"); do
-    for pair in wattstream:wattstream-sse wattstream:wattstream-ws signalr:signalr node-ws:node-ws nats:nats; do
-      server=${pair%%:*}; target=${pair##*:}; port=$((8140 + RANDOM % 500))
-      pid=$(start_server "$server" "$port"); wait_port "$port"   # taskset and the subshell exec: $! is the server
-      scheme=http; [ "$server" = nats ] && scheme=nats
-      load --target "$target" --url "$scheme://127.0.0.1:$port" --clients "$1" --rate "$2" --seconds "$seconds" --server-pid "$pid" \
-        || echo "run failed: $target $1 clients at rate $2" >&2
-      kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
-    done
-  done
+run() { # target load-tool-arguments… : one fresh server, one run
+  local target=$1; shift
+  local server=${target%%-sse}; server=${server%%-ws}; [ "$target" = node-ws ] && server=node-ws
+  local port=$((8140 + RANDOM % 500)) scheme=http
+  [ "$server" = nats ] && scheme=nats
+  local pid; pid=$(start_server "$server" "$port"); wait_port "$port"   # taskset and the subshell exec: $! is the server
+  echo "  $target $*" >&2
+  load --target "$target" --url "$scheme://127.0.0.1:$port" --server-pid "$pid" "$@" || echo "run failed: $target $*" >&2
+  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
 }
 
+all_targets="wattstream-sse wattstream-ws signalr node-ws nats"
+each() { # load-tool-arguments… : every target, repeated, interleaved so drift on the machine hits all alike
+  for _ in $(seq 1 "$repeats"); do for target in $all_targets; do run "$target" "$@"; done; done
+}
+
+echo "scenario (a): one meter, N clients, max rate, then half of Wattstream SSE's max" >&2
 for clients in 100 1000; do
-  run_all "$clients" 0                                   # scenario (a): the publisher as fast as the server takes it
-  half=$(dotnet bench/Wattstream.LoadTool/bin/Release/net10.0/Wattstream.LoadTool.dll half-rate "$results" --clients "$clients")
-  run_all "$clients" "$half"                             # latency at half of Wattstream SSE's maximum rate
+  each --scenario a --clients "$clients" --rate 0 --batch 50 --seconds "$seconds"
+  half=$(dotnet "$tool" half-rate "$results" --clients "$clients")
+  each --scenario a-half --clients "$clients" --rate "$half" --batch 1 --seconds "$seconds"
 done
 
-dotnet bench/Wattstream.LoadTool/bin/Release/net10.0/Wattstream.LoadTool.dll report "$results"
-echo "raw results: $results" >&2
+echo "scenario (b): 1 000 meters at 1 reading/s on 10 sites, 1 000 clients each on one site" >&2
+each --scenario b --clients 1000 --sites 10 --meters 1000 --rate 1000 --batch 10 --seconds "$seconds"
+
+echo "scenario (c): 10 000 idle connections" >&2
+each --scenario c --clients 10000 --rate 1 --batch 1 --seconds 2 --warmup 1
+
+echo "scenario (d): 10 000 SSE clients reconnect at once with Last-Event-ID" >&2
+for _ in $(seq 1 "$repeats"); do run wattstream-sse --scenario d --clients 10000 --rate 1 --batch 1 --seconds "$seconds" --reconnect-burst; done
+
+# The generated part of docs/benchmarks.md.
+tables=$(dotnet "$tool" report "$results" --chart docs/images/fanout.png)
+generated=$(mktemp)
+{
+  echo "<!-- fan-out:begin (written by bench/run.sh; edit outside these markers) -->"
+  echo "Run of $(date -u +%Y-%m-%d) by \`bench/run.sh $repeats $seconds\` ($repeats runs of every row, ${seconds} s of publishing each)."
+  echo
+  echo "Machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)."
+  echo "Versions: .NET $(dotnet --list-runtimes | sed -n 's/^Microsoft.NETCore.App \([^ ]*\).*/\1/p' | tail -1) (SDK $(dotnet --version)), $(nats-server --version), Node.js $(node --version) with ws $(node -p "require('./bench/peers/node-ws/node_modules/ws/package.json').version"), Microsoft.AspNetCore.SignalR(.Client) $(sed -n 's/.*"Microsoft.AspNetCore.SignalR.Client" Version="\([^"]*\)".*/\1/p' Directory.Packages.props), NATS.Net $(sed -n 's/.*"NATS.Net" Version="\([^"]*\)".*/\1/p' Directory.Packages.props)."
+  echo
+  echo "$tables"
+  echo
+  echo "![Delivered messages/s and p99 latency by client count](images/fanout.png)"
+  echo "<!-- fan-out:end -->"
+} > "$generated"
+python3 - "$generated" docs/benchmarks.md <<'EOF'
+import re, sys
+generated = open(sys.argv[1]).read().rstrip("\n")
+doc = open(sys.argv[2]).read()
+pattern = re.compile(r"<!-- fan-out:begin.*?<!-- fan-out:end -->", re.S)
+doc = pattern.sub(lambda _: generated, doc) if pattern.search(doc) else doc.rstrip("\n") + "\n\n" + generated + "\n"
+open(sys.argv[2], "w").write(doc)
+EOF
+rm -f "$generated"
+echo "$tables"
+echo "docs/benchmarks.md and docs/images/fanout.png written; raw results: $results" >&2

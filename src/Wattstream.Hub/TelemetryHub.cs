@@ -21,7 +21,9 @@ public sealed class TelemetryHub
     private readonly List<DerState> _derOrder = [];
     private readonly HubEvent?[] _ring;
     private readonly long _ringMask;
-    private HubSubscription[] _subscriptions = [];
+    // A set, not an array copied on every change: a burst of 10 000 reconnects is 20 000 changes. The array each DER
+    // offers to is built from it on that DER's next publish after a change.
+    private readonly HashSet<HubSubscription> _subscriptions = [];
     private int _subscriptionsVersion;
     private long _nextId = 1;
     private long _accepted;
@@ -107,7 +109,7 @@ public sealed class TelemetryHub
                 subscription.SetReplay(replay, resume, _nextId - 1);
             }
 
-            _subscriptions = [.. _subscriptions, subscription];
+            _subscriptions.Add(subscription);
             _subscriptionsVersion++;
         }
 
@@ -120,13 +122,11 @@ public sealed class TelemetryHub
     {
         lock (_gate)
         {
-            var index = Array.IndexOf(_subscriptions, subscription);
-            if (index < 0)
+            if (!_subscriptions.Remove(subscription))
             {
                 return;
             }
 
-            _subscriptions = [.. _subscriptions.AsSpan(0, index), .. _subscriptions.AsSpan(index + 1)];
             _subscriptionsVersion++;
             _droppedByUnsubscribed += subscription.Dropped;
         }
@@ -138,7 +138,7 @@ public sealed class TelemetryHub
         HubSubscription[] all;
         lock (_gate)
         {
-            all = _subscriptions;
+            all = [.. _subscriptions];
         }
 
         foreach (var s in all)
@@ -204,7 +204,7 @@ public sealed class TelemetryHub
         {
             lock (_gate)
             {
-                return new HubCounters(_accepted, _duplicates, _outOfOrder, _nextId - 1, _subscriptions.Length, _ders.Count, _droppedByUnsubscribed);
+                return new HubCounters(_accepted, _duplicates, _outOfOrder, _nextId - 1, _subscriptions.Count, _ders.Count, _droppedByUnsubscribed);
             }
         }
     }
@@ -276,11 +276,11 @@ public sealed class TelemetryHub
             return true;
         }
 
-        public HubSubscription[] MatchingSubscriptions(HubSubscription[] all, int version)
+        public HubSubscription[] MatchingSubscriptions(HashSet<HubSubscription> all, int version)
         {
             if (_matchingVersion != version)
             {
-                _matching = Array.FindAll(all, s => s.Pattern.Matches(Address.Subject));
+                _matching = all.Where(s => s.Pattern.Matches(Address.Subject)).ToArray();
                 _matchingVersion = version;
             }
 
