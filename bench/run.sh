@@ -2,15 +2,18 @@
 # Fan-out benchmark: Wattstream (SSE, WebSocket) and its peers (ASP.NET Core SignalR, Node.js ws, nats-server) on this
 # machine, same payload, server pinned to core 0 and load generator to core 1, every scenario repeated. Loopback only.
 #
-# Usage: bench/run.sh [repeats] [seconds]
+# Usage: bench/run.sh [repeats] [seconds]    (bench/run.sh --report: rewrite the docs from the last run's results)
 # Writes the generated part of docs/benchmarks.md (between the fan-out markers) and docs/images/fanout.png; the raw
 # result lines stay in artifacts/bench/fanout.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+report_only=false; [ "${1:-}" = "--report" ] && { report_only=true; shift; }
 repeats=${1:-3}
 seconds=${2:-8}
 mkdir -p artifacts/bench docs/images
 results=artifacts/bench/fanout.jsonl
+tool=bench/Wattstream.LoadTool/bin/Release/net10.0/Wattstream.LoadTool.dll
+if ! $report_only; then
 : > "$results"
 
 # nats-server from Debian; NATS.Net's NATS.NKeys from our own package (nuget.config maps it to tools/packages).
@@ -24,7 +27,6 @@ dotnet build -c Release -v q -nologo bench/peers/SignalRPeer
 (cd bench/peers/node-ws && npm ci --no-audit --no-fund --loglevel=error)
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"   # 10 000 connections in one process
 
-tool=bench/Wattstream.LoadTool/bin/Release/net10.0/Wattstream.LoadTool.dll
 load() { taskset -c 1 dotnet "$tool" "$@" --json "$results" >/dev/null; }
 wait_port() { for _ in $(seq 1 100); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
 
@@ -70,13 +72,14 @@ each --scenario c --clients 10000 --rate 1 --batch 1 --seconds 2 --warmup 1
 
 echo "scenario (d): 10 000 SSE clients reconnect at once with Last-Event-ID" >&2
 for _ in $(seq 1 "$repeats"); do run wattstream-sse --scenario d --clients 10000 --rate 1 --batch 1 --seconds "$seconds" --reconnect-burst; done
+fi
 
 # The generated part of docs/benchmarks.md.
 tables=$(dotnet "$tool" report "$results" --chart docs/images/fanout.png)
 generated=$(mktemp)
 {
   echo "<!-- fan-out:begin (written by bench/run.sh; edit outside these markers) -->"
-  echo "Run of $(date -u +%Y-%m-%d) by \`bench/run.sh $repeats $seconds\` ($repeats runs of every row, ${seconds} s of publishing each)."
+  echo "Run of $(date -u -r "$results" +%Y-%m-%d) by \`bench/run.sh $repeats $seconds\` (up to $repeats runs of every row, ${seconds} s of publishing each; a row with fewer had runs fail, see the notes)."
   echo
   echo "Machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)."
   echo "Versions: .NET $(dotnet --list-runtimes | sed -n 's/^Microsoft.NETCore.App \([^ ]*\).*/\1/p' | tail -1) (SDK $(dotnet --version)), $(nats-server --version), Node.js $(node --version) with ws $(node -p "require('./bench/peers/node-ws/node_modules/ws/package.json').version"), Microsoft.AspNetCore.SignalR(.Client) $(sed -n 's/.*"Microsoft.AspNetCore.SignalR.Client" Version="\([^"]*\)".*/\1/p' Directory.Packages.props), NATS.Net $(sed -n 's/.*"NATS.Net" Version="\([^"]*\)".*/\1/p' Directory.Packages.props)."

@@ -15,10 +15,10 @@ internal static class Chart
         var multiplot = new Multiplot();
         multiplot.AddPlots(2);
         Panel(multiplot.GetPlot(0), "a", "DeliveredPerSecond", 1, "delivered messages/s at max publish rate (higher is better)");
-        Panel(multiplot.GetPlot(1), "a-half", "P99Micros", 1e-3, "p99 latency in ms at half of Wattstream SSE's max rate (lower is better)");
+        Panel(multiplot.GetPlot(1), "a-half", "P99Micros", 1e-3, "p99 latency in ms at half of Wattstream SSE's max rate (lower is better; capped at 1 s)", cap: 1000);
         multiplot.SavePng(path, 1100, 900);
 
-        void Panel(Plot plot, string scenario, string field, double scale, string title)
+        void Panel(Plot plot, string scenario, string field, double scale, string title, double cap = double.MaxValue)
         {
             var width = 1.0 / (targets.Length + 1);
             for (var t = 0; t < targets.Length; t++)
@@ -27,7 +27,7 @@ internal static class Chart
                 for (var c = 0; c < counts.Length; c++)
                 {
                     var values = runs.Where(r => r.GetProperty("Scenario").GetString() == scenario && r.GetProperty("Target").GetString() == targets[t] && r.GetProperty("Clients").GetInt32() == counts[c])
-                        .Select(r => r.GetProperty(field).GetDouble() * scale).ToArray();
+                        .Select(r => Math.Min(r.GetProperty(field).GetDouble() * scale, cap)).ToArray();
                     if (values.Length > 0)
                     {
                         bars.Add(new Bar { Position = c + ((t + 0.5) * width), Value = Report.Median(values), ValueBase = 0, Size = width * 0.9, FillColor = Colors.Category10[t % 10] });

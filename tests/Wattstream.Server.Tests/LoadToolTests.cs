@@ -11,27 +11,58 @@ public class LoadToolTests
     [InlineData("wattstream-ws")]
     public async Task The_load_tool_runs_a_tiny_scenario(string target)
     {
+        var result = await RunAsync(target, "--clients", "3", "--seconds", "1", "--batch", "5", "--warmup", "0.5");
+
+        Assert.Equal(target, (string?)result["Target"]);
+        Assert.True((long)result["Published"]! > 0);
+        Assert.Equal((long)result["Expected"]!, (long)result["Received"]!); // three healthy clients lose nothing
+        Assert.Equal(0, (long)result["Duplicates"]!);
+        Assert.True((long)result["P99Micros"]! > 0);
+        Assert.True((long)result["ServerPeakRssBytes"]! > 0);
+    }
+
+    [Fact]
+    public async Task Clients_of_one_site_get_that_sites_meters_only()
+    {
+        // Scenario (b) in small: 6 meters on 3 sites at 30 readings/s, each client on one site.
+        var result = await RunAsync("wattstream-sse", "--clients", "6", "--sites", "3", "--meters", "6", "--rate", "30", "--batch", "3", "--seconds", "1", "--warmup", "0.5", "--scenario", "b");
+
+        var published = (long)result["Published"]!;
+        Assert.True(published > 0);
+        Assert.Equal(published * 6 / 3, (long)result["Expected"]!); // two clients per site, a third of the readings each
+        Assert.Equal((long)result["Expected"]!, (long)result["Received"]!);
+    }
+
+    [Fact]
+    public async Task A_reconnect_burst_with_Last_Event_ID_loses_and_repeats_nothing()
+    {
+        // Scenario (d) in small: every client drops its connection mid-run and resumes with Last-Event-ID.
+        var result = await RunAsync("wattstream-sse", "--clients", "20", "--rate", "40", "--batch", "1", "--seconds", "1.5", "--warmup", "0.5", "--reconnect-burst", "--scenario", "d");
+
+        Assert.True((double)result["ReconnectSeconds"]! > 0);
+        Assert.True((long)result["Published"]! > 0);
+        Assert.Equal((long)result["Expected"]!, (long)result["Received"]!);
+        Assert.Equal(0, (long)result["Duplicates"]!);
+    }
+
+    private static async Task<JsonNode> RunAsync(string target, params string[] arguments)
+    {
         await using var host = await WattstreamHost.StartAsync("--Simulation:Enabled=false", "--Storage:Enabled=false");
         var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
         var tool = Path.Combine(BrowserTests.RepoRoot(), "bench", "Wattstream.LoadTool", "bin", configuration, "net10.0", "Wattstream.LoadTool.dll");
         Assert.True(File.Exists(tool), $"{tool} is built with the solution");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { tool, "--target", target, "--url", host.BaseAddress.ToString(), "--clients", "3", "--seconds", "1", "--batch", "5", "--server-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        foreach (var a in new[] { tool, "--target", target, "--url", host.BaseAddress.ToString(), "--server-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(arguments))
         {
             start.ArgumentList.Add(a);
         }
 
         using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
         var error = await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
 
         Assert.True(process.ExitCode == 0, error);
-        var result = JsonNode.Parse(output.Split('\n').First(l => l.StartsWith('{')))!;
-        Assert.Equal(target, (string?)result["Target"]);
-        Assert.True((long)result["Published"]! > 0);
-        Assert.Equal((long)result["Expected"]!, (long)result["Received"]!); // three healthy clients lose nothing
-        Assert.True((long)result["P99Micros"]! > 0);
-        Assert.True((long)result["ServerPeakRssBytes"]! > 0);
+        return JsonNode.Parse((await output).Split('\n').First(l => l.StartsWith('{')))!;
     }
 }
