@@ -47,19 +47,12 @@ internal abstract class Publisher : IAsyncDisposable
         {
             foreach (var line in ndjson.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
-                await nats.PublishAsync(NatsClient.SubjectOf(SiteOf(line)), Encoding.UTF8.GetBytes(line));
+                await nats.PublishAsync(NatsClient.SubjectOf(Workload.SiteIn(line)), Encoding.UTF8.GetBytes(line));
             }
 
             await nats.PingAsync(); // the batch has reached the server before the next one is timed
         }
 
         public override ValueTask DisposeAsync() => nats.DisposeAsync();
-
-        private static string SiteOf(string line)
-        {
-            const string Key = "\"site\":\"";
-            var start = line.IndexOf(Key, StringComparison.Ordinal) + Key.Length;
-            return line[start..line.IndexOf('"', start)];
-        }
     }
 }

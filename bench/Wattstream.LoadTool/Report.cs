@@ -39,13 +39,13 @@ internal static class Report
             sb.AppendLine("Scenario (b): meters at 1 reading/s each, spread over sites; every client subscribed to one site. The rate is fixed, so compare server CPU per delivered message and latency.").AppendLine();
             sb.AppendLine("| clients | meters / sites | target | runs | delivered msgs/s | server CPU µs per message, median (min–max) | × SignalR | × ws | × NATS | p50 µs | p99 µs | p99.9 µs | lost |");
             sb.AppendLine("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-            foreach (var g in Groups(b, r => (Clients(r), r.GetProperty("Meters").GetInt32(), r.GetProperty("Sites").GetInt32())))
+            foreach (var g in Groups(b, SitesKey))
             {
                 var cost = g.Runs.Select(CpuMicrosPerMessage).ToArray();
                 // Ratios of the peer's cost to ours: above 1 means Wattstream spends less CPU per message.
                 var ratios = string.Join(" | ", Peers.Select(peer =>
                 {
-                    var theirs = b.Where(r => Target(r) == peer && (Clients(r), r.GetProperty("Meters").GetInt32(), r.GetProperty("Sites").GetInt32()) == g.Key).Select(CpuMicrosPerMessage).ToArray();
+                    var theirs = b.Where(r => Target(r) == peer && SitesKey(r) == g.Key).Select(CpuMicrosPerMessage).ToArray();
                     return theirs.Length == 0 || Median(cost) <= 0 ? "–" : (Median(theirs) / Median(cost)).ToString("0.00", CultureInfo.InvariantCulture);
                 }));
                 sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Item1} | {g.Key.Item2} / {g.Key.Item3} | {g.Target} | {g.Runs.Length} | {Median(Values(g.Runs, "DeliveredPerSecond")):N0} | {Median(cost):0.00} ({cost.Min():0.00}–{cost.Max():0.00}) | {ratios} | {Micros(g.Runs, "P50Micros")} | {Micros(g.Runs, "P99Micros")} | {Micros(g.Runs, "P999Micros")} | {Median(Values(g.Runs, "Lost")):N0} |");
@@ -114,6 +114,8 @@ internal static class Report
     private static int Clients(JsonElement r) => r.GetProperty("Clients").GetInt32();
 
     private static int Rate(JsonElement r) => r.GetProperty("RequestedRate").GetInt32();
+
+    private static (int Clients, int Meters, int Sites) SitesKey(JsonElement r) => (Clients(r), r.GetProperty("Meters").GetInt32(), r.GetProperty("Sites").GetInt32());
 
     private static int Batch(JsonElement r) => r.GetProperty("Batch").GetInt32();
 

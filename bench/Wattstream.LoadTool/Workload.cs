@@ -15,6 +15,14 @@ internal sealed record Workload(int Sites, int Meters)
 
     public string SiteName(int site) => Sites == 1 ? "bench" : $"bench-{site}";
 
+    /// <summary>The site of one of <see cref="Reading(long, bool)"/>'s lines (for transports that route by site).</summary>
+    public static string SiteIn(string line)
+    {
+        const string Key = "\"site\":\"";
+        var start = line.IndexOf(Key, StringComparison.Ordinal) + Key.Length;
+        return line[start..line.IndexOf('"', start)];
+    }
+
     public int SiteOf(long sequence) => (int)(sequence % Meters % Sites);
 
     /// <summary>Reading number <paramref name="seq"/> (its meter is seq mod meters) as one NDJSON line.</summary>
