@@ -51,6 +51,7 @@ public static class WattstreamApp
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseCors(CorsSetup.PolicyName);
+        app.UseWebSocketWriteBatching(); // before UseWebSockets, which takes the upgrade features it wraps
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = app.Services.GetRequiredService<IOptions<WebSocketStreamingOptions>>().Value.KeepAliveInterval });
 
         app.MapOpenApi("/openapi/{documentName}.json");

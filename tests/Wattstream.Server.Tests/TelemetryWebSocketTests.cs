@@ -43,6 +43,46 @@ public class TelemetryWebSocketTests(SharedHost shared) : IClassFixture<SharedHo
     }
 
     [Fact]
+    public async Task A_burst_sent_in_batched_writes_arrives_whole_in_order_with_pings_answered_between()
+    {
+        // The server gathers what a client has queued into one write (BatchingWebSocketStream); every message must still
+        // arrive as its own intact frame, in order, and a ping answered while a batch is being sent must not cut into it.
+        await using var client = await ConnectAsync();
+        await client.SendAsync("""{"type":"subscribe","id":"b","subject":"orgs.burst.sites.ws.>"}""");
+        await client.ReceiveUntilAsync(m => Is(m, "subscribed"));
+
+        const int Count = 200; // below the queue capacity, so nothing is dropped while the client reads
+        var t = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var body = string.Concat(Enumerable.Range(0, Count).Select(i =>
+            $$"""{"org":"burst","site":"ws","device":"gw","der":"meter","type":"meter","timestamp":{{t + i}},"W":{{i}},"note":"{{new string('x', 400)}}"}""" + "\n"));
+        var post = Host.Client.PostAsync("/api/readings", new StringContent(body, System.Text.Encoding.UTF8, "application/x-ndjson"));
+        await client.SendAsync("""{"type":"ping","data":{"n":7}}""");
+
+        var watts = new List<double>();
+        var pongs = 0;
+        while (watts.Count < Count)
+        {
+            var message = await client.ReceiveJsonAsync();
+            if (Is(message, "pong"))
+            {
+                pongs++;
+                continue;
+            }
+
+            Assert.Equal("reading", (string?)message["type"]);
+            watts.Add((double)message["data"]!["W"]!);
+        }
+
+        using var response = await post;
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => (double)i), watts);
+        if (pongs == 0)
+        {
+            Assert.Equal("pong", (string?)(await client.ReceiveJsonAsync())["type"]);
+        }
+    }
+
+    [Fact]
     public async Task The_whatwatt_format_carries_live_payloads_of_meters()
     {
         await using var client = await ConnectAsync();

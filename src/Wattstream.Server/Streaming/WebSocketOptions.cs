@@ -10,6 +10,10 @@ public sealed class WebSocketStreamingOptions
     [Range(1, 100_000)]
     public int QueueCapacity { get; set; } = 256;
 
+    /// <summary>At most this many queued messages go out in one write (writes are coalesced when a client lags).</summary>
+    [Range(1, 100_000)]
+    public int MaxMessagesPerWrite { get; set; } = 256;
+
     /// <summary>A client that has lost this many messages since it last kept up is disconnected (close 1008).</summary>
     [Range(1, 10_000_000)]
     public int MaxDroppedBeforeClose { get; set; } = 2_000;

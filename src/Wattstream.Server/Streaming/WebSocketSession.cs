@@ -14,6 +14,7 @@ public sealed class WebSocketSession
 {
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly WebSocketStreamingOptions _options;
+    private readonly BatchingWebSocketStream? _batch;
     private readonly List<Func<long>> _dropCounters = [];
     private long _droppedAtLastCheck;
     private long _sent;
@@ -23,6 +24,7 @@ public sealed class WebSocketSession
         Socket = socket;
         Context = context;
         _options = options;
+        _batch = context.Features.Get<BatchingWebSocketStream>(); // absent when the server did not install the batching stream
     }
 
     public WebSocket Socket { get; }
@@ -95,12 +97,36 @@ public sealed class WebSocketSession
         {
             while (await reader.WaitToReadAsync() && Socket.State == WebSocketState.Open)
             {
-                while (reader.TryRead(out var item))
+                // Everything queued (up to the limit) goes out as one write: a lagging client gets fewer, larger writes.
+                await _sendLock.WaitAsync();
+                _batch?.Begin();
+                try
                 {
-                    var message = encode(item);
-                    if (!message.IsEmpty)
+                    var sent = 0;
+                    while (sent < _options.MaxMessagesPerWrite && reader.TryRead(out var item))
                     {
-                        await SendAsync(message);
+                        var message = encode(item);
+                        if (!message.IsEmpty && Socket.State == WebSocketState.Open)
+                        {
+                            await Socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+                            sent++;
+                        }
+                    }
+
+                    Interlocked.Add(ref _sent, sent);
+                }
+                finally
+                {
+                    try
+                    {
+                        if (_batch is not null)
+                        {
+                            await _batch.EndAsync();
+                        }
+                    }
+                    finally
+                    {
+                        _sendLock.Release();
                     }
                 }
             }
