@@ -16,11 +16,10 @@ tool=bench/Wattstream.LoadTool/bin/Release/net10.0/Wattstream.LoadTool.dll
 if ! $report_only; then
 : > "$results"
 
-# nats-server from Debian; NATS.Net's NATS.NKeys from our own package (nuget.config maps it to tools/packages).
+# nats-server and Node.js from Debian.
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
 command -v nats-server >/dev/null 2>&1 || { $sudo apt-get update -qq; DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nats-server; }
 command -v npm >/dev/null 2>&1 || { $sudo apt-get update -qq; DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm; }
-dotnet pack tools/NATS.NKeys -c Release -o tools/packages -v q -nologo
 dotnet build -c Release -v q -nologo src/Wattstream.Server
 dotnet build -c Release -v q -nologo bench/Wattstream.LoadTool
 dotnet build -c Release -v q -nologo bench/peers/SignalRPeer

@@ -26,8 +26,16 @@ fi
 log "npm packages (tests/e2e, from its lock file)"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
-log "NATS.NKeys for NATS.Net (our own package, see nuget.config)"
-dotnet pack tools/NATS.NKeys -c Release -o tools/packages -nologo -v q
+# An earlier version of this repo packed a home-made NATS.NKeys 1.0.1 into the NuGet cache; the official package has
+# the same id and version, so a cached home-made copy would shadow it. Remove any copy not authored by the NATS Authors.
+nuget_cache=${NUGET_PACKAGES:-$HOME/.nuget/packages}
+for nuspec in "$nuget_cache"/nats.nkeys/*/nats.nkeys.nuspec; do
+  [ -f "$nuspec" ] || continue
+  if ! grep -q '<authors>The NATS Authors</authors>' "$nuspec"; then
+    log "remove a cached NATS.NKeys that is not the official package: $(dirname "$nuspec")"
+    rm -rf "$(dirname "$nuspec")"
+  fi
+done
 
 log "restore and build (Release)"
 dotnet build Wattstream.slnx -c Release -warnaserror -nologo -v q

@@ -62,6 +62,8 @@ public sealed class HubSubscription : IEventReader<HubEvent>
         ResumedFromId = replay.Length > 0 ? replay[0].Id - 1 : newestId;
     }
 
+    internal void SetInitial(HubEvent[] initial) => _replay = initial;
+
     /// <summary>Called by the hub under its publish lock: never blocks.</summary>
     internal void Offer(HubEvent hubEvent)
     {

@@ -8,6 +8,12 @@ public sealed record SubscribeOptions
     /// <summary>The subscriber's queue bound; null for <see cref="HubOptions.SubscriberQueueCapacity"/>.</summary>
     public int? QueueCapacity { get; init; }
 
+    /// <summary>
+    /// Start with the newest event of every matching DER (in the order the hub first saw them), then live ones: for
+    /// clients that want the present state at connect, as the DER simulator's socket sends it. Ignored with <see cref="ResumeAfter"/>.
+    /// </summary>
+    public bool StartWithLastValues { get; init; }
+
     /// <summary>An extra filter applied before queueing (e.g. one DER type); must be cheap and must not block.</summary>
     public Func<HubEvent, bool>? Filter { get; init; }
 }

@@ -108,6 +108,11 @@ public sealed class TelemetryHub
                 var (replay, resume) = CollectReplay(pattern, after, options.Filter);
                 subscription.SetReplay(replay, resume, _nextId - 1);
             }
+            else if (options.StartWithLastValues)
+            {
+                // Taken under the publish lock, so no event falls between the last values and the live ones.
+                subscription.SetInitial(CollectLastValues(pattern, options.Filter));
+            }
 
             _subscriptions.Add(subscription);
             _subscriptionsVersion++;
@@ -207,6 +212,20 @@ public sealed class TelemetryHub
                 return new HubCounters(_accepted, _duplicates, _outOfOrder, _nextId - 1, _subscriptions.Count, _ders.Count, _droppedByUnsubscribed);
             }
         }
+    }
+
+    private HubEvent[] CollectLastValues(SubjectPattern pattern, Func<HubEvent, bool>? filter)
+    {
+        var last = new List<HubEvent>();
+        foreach (var der in _derOrder)
+        {
+            if (der.Last is { } e && pattern.Matches(e.Subject) && (filter is null || filter(e)))
+            {
+                last.Add(e);
+            }
+        }
+
+        return last.ToArray();
     }
 
     private (HubEvent[] Replay, ResumeResult Resume) CollectReplay(SubjectPattern pattern, long after, Func<HubEvent, bool>? filter)

@@ -55,7 +55,7 @@ public static class CommandLine
         var interval = new Option<double>("--interval") { Description = "Seconds between live events.", DefaultValueFactory = _ => 1.0 };
         var faults = FaultsOption();
         var faultEvery = FaultEveryOption();
-        var command = new Command("whatwatt", "Emulate a whatwatt Go smart-meter adapter: /api/v1/live (one client at a time), /api/v1/report, /api/v1/system.")
+        var command = new Command(Telemetry.Formats.WhatwattLive.FormatName, "Emulate a whatwatt Go smart-meter adapter: /api/v1/live (one client at a time), /api/v1/report, /api/v1/system.")
         {
             port, password, auth, interval, faults, faultEvery,
         };
@@ -87,7 +87,7 @@ public static class CommandLine
         var tick = new Option<double>("--tick") { Description = "Seconds per simulator tick.", DefaultValueFactory = _ => 1.5 };
         var faults = FaultsOption();
         var faultEvery = FaultEveryOption();
-        var command = new Command("dersim", "Emulate the DER simulator's telemetry: /api/dersim/overview and the WebSocket /api/dersim/ws/telemetry.")
+        var command = new Command(Telemetry.Formats.DerSimOverview.FormatName, "Emulate the DER simulator's telemetry: /api/dersim/overview and the WebSocket /api/dersim/ws/telemetry.")
         {
             port, devices, tick, faults, faultEvery,
         };

@@ -1,25 +1,12 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Options;
-using Scalar.AspNetCore;
 using Wattstream.Hub;
-using Wattstream.Hub.Status;
-using Wattstream.Server.Access;
-using Wattstream.Server.Endpoints;
-using Wattstream.Server.Endpoints.DerSim;
-using Wattstream.Server.Endpoints.General;
-using Wattstream.Server.Endpoints.Hes;
-using Wattstream.Server.Endpoints.Novacore;
-using Wattstream.Server.Endpoints.Whatwatt;
-using Wattstream.Server.Simulation;
-using Wattstream.Server.Status;
-using Wattstream.Server.Streaming;
-using Wattstream.Simulation;
-using Wattstream.Sources;
-using Wattstream.Server.Endpoints.Ingest;
-using Wattstream.Server.Endpoints.History;
-using Wattstream.Server.Endpoints.Dashboard;
-using Wattstream.Server.Storage;
+using Wattstream.Server.Composition;
+using Wattstream.Server.Families.DerSim;
+using Wattstream.Server.Families.General;
+using Wattstream.Server.Families.Hes;
+using Wattstream.Server.Families.Novacore;
+using Wattstream.Server.Families.Whatwatt;
 
 namespace Wattstream.Server;
 
@@ -44,118 +31,18 @@ public static class WattstreamApp
             kestrel.AddServerHeader = false;
         });
 
-        AddServices(builder.Services, builder.Configuration);
+        builder.Services.AddWattstream(builder.Configuration)
+            .AddWhatwatt()
+            .AddHes()
+            .AddNovacore()
+            .AddDerSim()
+            .AddGeneral();
         configure?.Invoke(builder);
 
         var app = builder.Build();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        app.UseCors(CorsSetup.PolicyName);
-        app.UseWebSocketWriteBatching(); // before UseWebSockets, which takes the upgrade features it wraps
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = app.Services.GetRequiredService<IOptions<WebSocketStreamingOptions>>().Value.KeepAliveInterval });
-
-        app.MapOpenApi("/openapi/{documentName}.json");
-        app.MapScalarApiReference("/docs", options => options
-            .WithTitle("Wattstream API")
-            .WithOpenApiRoutePattern("/openapi/{documentName}.json"));
-
-        app.MapGet("/healthz", (TelemetryHub hub) => TypedResults.Ok(new HealthResponse("ok", hub.Counters.Accepted, hub.Counters.Subscribers)))
-            .WithTags("general")
-            .WithSummary("200 while the hub is serving");
-        app.MapWhatwatt();
-        app.MapHes();
-        app.MapNovacore();
-        app.MapDerSim();
-        app.MapDiscovery();
-        app.MapTelemetryWebSocket();
-        app.MapIngest();
-        app.MapHistory();
-        app.MapDashboard();
-
-        var hub = app.Services.GetRequiredService<TelemetryHub>();
-        var board = app.Services.GetRequiredService<StatusBoard>();
-        app.Lifetime.ApplicationStopping.Register(() =>
-        {
-            hub.CompleteAll();
-            board.CompleteAll();
-        });
+        app.MapWattstream();
         app.Lifetime.ApplicationStarted.Register(() => LogWhereToLook(app));
         return app;
-    }
-
-    public static void AddServices(IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddProblemDetails();
-        services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info.Title = "Wattstream";
-            document.Info.Description = "Real-time energy telemetry hub: whatwatt, HES, Novacore and DERSim compatible streams, discovery and a general WebSocket (docs/protocol.md).";
-            return Task.CompletedTask;
-        }));
-        services.AddWattstreamCors(configuration);
-        services.AddSingleton(TimeProvider.System);
-
-        services.AddOptions<HubOptions>().Bind(configuration.GetSection(HubOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<SseOptions>().Bind(configuration.GetSection(SseOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<WebSocketStreamingOptions>().Bind(configuration.GetSection(WebSocketStreamingOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<StatusOptions>().Bind(configuration.GetSection(StatusOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<SourceTimingOptions>().Bind(configuration.GetSection(SourceTimingOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        var sources = ReadSources(configuration);
-        services.AddOptions<SimulationOptions>()
-            .Bind(configuration.GetSection(SimulationOptions.SectionName))
-            .PostConfigure(o => o.Enabled ??= sources.Count == 0) // the simulator runs when nothing else feeds the hub
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-
-        services.AddSingleton(sp => new TelemetryHub(sp.GetRequiredService<IOptions<HubOptions>>()));
-        services.AddSingleton(sp => new StatusBoard(sp.GetRequiredService<IOptions<StatusOptions>>().Value.StaleAfter, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<ITelemetryAccess, OpenAccess>();
-        services.AddSingleton<DerSimDevices>();
-        services.AddSingleton<WireFormats>();
-        services.AddSingleton<DerDirectory>();
-        services.AddSingleton<WhatwattDevice>();
-        services.AddSingleton<SseStreaming>();
-        services.AddSingleton<SseHeartbeats>();
-        services.AddSingleton<WebSocketSupervisor>();
-
-        // Hosted services start in this order: the status tracker subscribes before the simulator's first step.
-        services.AddHostedService(sp => sp.GetRequiredService<SseHeartbeats>());
-        services.AddHostedService(sp => sp.GetRequiredService<WebSocketSupervisor>());
-        services.AddSingleton<StatusTracker>();
-        services.AddHostedService(sp => sp.GetRequiredService<StatusTracker>());
-        services.AddWattstreamStorage(configuration); // the history writer subscribes before anything publishes
-        services.AddSingleton<SimulatorService>();
-        services.AddHostedService(sp => sp.GetRequiredService<SimulatorService>());
-        services.AddSingleton(sp => new SourceHost(
-            sources,
-            sp.GetRequiredService<TelemetryHub>(),
-            sp.GetRequiredService<StatusBoard>(),
-            sp.GetRequiredService<IOptions<SourceTimingOptions>>().Value,
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILoggerFactory>()));
-        services.AddHostedService(sp => sp.GetRequiredService<SourceHost>());
-    }
-
-    /// <summary>The <c>Sources</c> list, validated: a bad entry stops the start with a message naming it.</summary>
-    private static List<SourceOptions> ReadSources(IConfiguration configuration)
-    {
-        var sources = configuration.GetSection("Sources").Get<List<SourceOptions>>() ?? [];
-        for (var i = 0; i < sources.Count; i++)
-        {
-            var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
-            if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(sources[i], new(sources[i]), results, validateAllProperties: true))
-            {
-                throw new OptionsValidationException($"Sources:{i}", typeof(SourceOptions), results.Select(r => $"Sources:{i}: {r.ErrorMessage}"));
-            }
-        }
-
-        var duplicate = sources.GroupBy(s => s.Id).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
-        {
-            throw new OptionsValidationException("Sources", typeof(SourceOptions), [$"Two sources have the id '{duplicate.Key}'."]);
-        }
-
-        return sources;
     }
 
     /// <summary>The addresses the server listens on (after start).</summary>
@@ -183,6 +70,4 @@ public static class WattstreamApp
                 url, url, url, url, url, url, site, url, url, new Uri(url).Authority, new Uri(url).Authority);
         }
     }
-
-    public sealed record HealthResponse(string Status, long ReadingsAccepted, int Subscribers);
 }

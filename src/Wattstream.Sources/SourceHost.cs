@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Wattstream.Hub;
 using Wattstream.Hub.Status;
 using Wattstream.Sources.DerSim;
@@ -12,6 +13,11 @@ namespace Wattstream.Sources;
 public sealed class SourceHost : BackgroundService
 {
     private readonly TelemetrySource[] _sources;
+
+    public SourceHost(ConfiguredSources sources, TelemetryHub hub, StatusBoard statuses, IOptions<SourceTimingOptions> timing, TimeProvider time, ILoggerFactory loggers)
+        : this(sources?.All ?? throw new ArgumentNullException(nameof(sources)), hub, statuses, timing?.Value ?? throw new ArgumentNullException(nameof(timing)), time, loggers)
+    {
+    }
 
     public SourceHost(IReadOnlyList<SourceOptions> sources, TelemetryHub hub, StatusBoard statuses, SourceTimingOptions timing, TimeProvider time, ILoggerFactory loggers)
     {
@@ -77,3 +83,6 @@ internal sealed class SourceHttpClients : IHttpClientFactoryLike
         return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 }
+
+/// <summary>The validated <c>Sources</c> list of the configuration.</summary>
+public sealed record ConfiguredSources(IReadOnlyList<SourceOptions> All);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Wattstream.Hub;
 
 namespace Wattstream.Storage;
@@ -17,8 +18,14 @@ public sealed record StorageStatus(string Store, long Queued, long Written, long
 /// Not a <c>BackgroundService</c>: its loop must run even when the host stops before the loop was scheduled, so that
 /// what is queued is written; a BackgroundService whose token is cancelled before its task starts never runs it.
 /// </remarks>
-public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, StorageOptions options, TimeProvider time, ILogger<HistoryWriter> logger) : IHostedService, IDisposable
+/// <para>
+/// It subscribes in <see cref="StartingAsync"/>, which every hosted service runs before any <c>StartAsync</c>: so the
+/// writer is subscribed before any source or the simulator publishes, whatever order they were registered in.
+/// </para>
+public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOptions<StorageOptions> storageOptions, TimeProvider time, ILogger<HistoryWriter> logger)
+    : IHostedLifecycleService, IDisposable
 {
+    private readonly StorageOptions options = storageOptions.Value;
     private readonly CancellationTokenSource _stopping = new();
     private HubSubscription? _subscription;
     private Task _loop = Task.CompletedTask;
@@ -42,13 +49,27 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, Storage
         Volatile.Read(ref _lastBatchMs),
         _lastError);
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartingAsync(CancellationToken cancellationToken)
     {
         await store.MigrateAsync(cancellationToken);
-        // Subscribed before sources and the simulator start, so the first reading is kept too.
-        _subscription = hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = options.QueueCapacity, ResumeAfter = 0 });
+        _subscription ??= hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = options.QueueCapacity, ResumeAfter = 0 });
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_subscription is null)
+        {
+            await StartingAsync(cancellationToken); // used outside a host, which runs StartingAsync first
+        }
+
         _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
     }
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {
@@ -115,49 +136,10 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, Storage
                 // A store that is down holds the batch and retries; meanwhile the queue absorbs (and, past its bound, drops).
                 _lastError = e.Message;
                 logger.LogWarning("Writing {Count} readings to {Store} failed: {Error}; retrying", batch.Count, store.Kind, e.Message);
-                await Task.Delay(TimeSpan.FromSeconds(1), time);
+                await Task.Delay(options.RetryInterval, time);
             }
         }
 
         batch.Clear();
-    }
-}
-
-/// <summary>Deletes readings past the retention period, in the background.</summary>
-public sealed class RetentionService(IReadingStore store, StorageOptions options, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.RetentionInterval, time);
-        try
-        {
-            do
-            {
-                await RunOnceAsync(stoppingToken);
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    public async Task RunOnceAsync(CancellationToken stoppingToken)
-    {
-        {
-            try
-            {
-                var cutoff = time.GetUtcNow() - options.Retention;
-                var deleted = await store.DeleteOlderThanAsync(cutoff.ToUnixTimeMilliseconds(), stoppingToken);
-                if (deleted > 0)
-                {
-                    logger.LogInformation("Retention: deleted {Count} readings older than {Cutoff:u}", deleted, cutoff);
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                logger.LogWarning("Retention failed: {Error}", e.Message);
-            }
-        }
     }
 }

@@ -118,29 +118,3 @@ public sealed record HistoryQuery(IReadOnlyList<DerAddress> Ders, long From, lon
 public sealed record HistoryPoint(long Time, double?[] Values);
 
 public sealed record HistorySeries(DerAddress Der, IReadOnlyList<HistoryPoint> Points);
-
-/// <summary>
-/// A place readings are kept. Implementations: SQLite (embedded default) and PostgreSQL; both pass the same contract
-/// tests. Writes ignore a reading whose (DER, timestamp) is already stored.
-/// </summary>
-public interface IReadingStore : IAsyncDisposable
-{
-    /// <summary>"sqlite" or "postgres".</summary>
-    string Kind { get; }
-
-    /// <summary>Creates or migrates the schema to this version of the app.</summary>
-    Task MigrateAsync(CancellationToken cancellationToken = default);
-
-    /// <summary>Stores a batch in one transaction; returns how many were new.</summary>
-    Task<int> WriteAsync(IReadOnlyList<StoredReading> batch, CancellationToken cancellationToken = default);
-
-    Task<IReadOnlyList<HistorySeries>> QueryAsync(HistoryQuery query, CancellationToken cancellationToken = default);
-
-    /// <summary>Stored readings of the given DERs with an event after <paramref name="after"/> and before <paramref name="before"/>, in event order.</summary>
-    Task<IReadOnlyList<StoredReading>> ReadEventsAsync(IReadOnlyList<DerAddress> ders, EventPosition after, EventPosition before, int limit, CancellationToken cancellationToken = default);
-
-    /// <summary>Deletes readings older than <paramref name="timestamp"/> (epoch ms); returns how many.</summary>
-    Task<long> DeleteOlderThanAsync(long timestamp, CancellationToken cancellationToken = default);
-
-    Task<long> CountAsync(CancellationToken cancellationToken = default);
-}

@@ -40,6 +40,10 @@ public sealed class StorageOptions
     [Range(1, 50_000_000)]
     public int QueueCapacity { get; set; } = 500_000;
 
+    /// <summary>How long the writer waits before trying a failed batch again (the store is down or locked).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     public string ResolveDataDirectory() => string.IsNullOrEmpty(DataDirectory)
         ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "wattstream")
         : DataDirectory;

@@ -69,7 +69,7 @@ public sealed class Reading
     /// <summary>Fields the converter did not know, kept as they came, to be passed on to clients of the same wire format.</summary>
     public IReadOnlyList<ReadingField> Extras => _extras;
 
-    /// <summary>The wire format the extras came in (e.g. "whatwatt"); null when there are none.</summary>
+    /// <summary>The wire format the extras came in (e.g. the whatwatt live format); null when there are none.</summary>
     public string? ExtrasOrigin { get; }
 
     public DateTimeOffset Time => DateTimeOffset.FromUnixTimeMilliseconds(Timestamp);

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
-using Wattstream.Server.Streaming;
+using Wattstream.Streaming.Sessions;
 
 namespace Wattstream.Server.Tests;
 
@@ -22,9 +22,9 @@ public class SlowClientTests
     {
         await using var host = await WattstreamHost.StartAsync(
             "--Simulation:Interval=00:00:00.010",
-            "--WebSockets:QueueCapacity=16",
-            "--WebSockets:MaxDroppedBeforeClose=200");
-        var supervisor = host.Service<WebSocketSupervisor>();
+            "--Streaming:QueueCapacity=16",
+            "--Streaming:MaxDroppedBeforeClose=200");
+        var supervisor = host.Service<StreamSupervisor>();
         using var stalled = await ConnectStalledAsync(host, "/api/dersim/ws/telemetry");
         await using var healthy = await WebSocketClient.ConnectAsync(host, "/api/dersim/ws/telemetry");
 
@@ -52,7 +52,7 @@ public class SlowClientTests
     [Fact]
     public async Task A_stalled_sse_client_loses_old_events_without_slowing_others()
     {
-        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=00:00:00.010", "--Hub:SubscriberQueueCapacity=16");
+        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=00:00:00.010", "--Streaming:QueueCapacity=16");
         using var stalled = new TcpClient { ReceiveBufferSize = 4096 };
         await stalled.ConnectAsync(host.BaseAddress.Host, host.BaseAddress.Port);
         await stalled.GetStream().WriteAsync(Encoding.ASCII.GetBytes($"GET /stream/sites/site-1 HTTP/1.1\r\nHost: {host.BaseAddress.Authority}\r\n\r\n"));

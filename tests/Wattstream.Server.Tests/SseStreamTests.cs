@@ -6,7 +6,7 @@ public class SseStreamTests
     public async Task An_idle_stream_gets_comment_heartbeats()
     {
         // The simulator steps once at start and then not for an hour: the stream stays idle.
-        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=01:00:00", "--Sse:HeartbeatInterval=00:00:00.300");
+        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=01:00:00", "--Streaming:HeartbeatInterval=00:00:00.300");
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         using var response = await host.Client.GetAsync("/api/v1/live", HttpCompletionOption.ResponseHeadersRead, cts.Token);

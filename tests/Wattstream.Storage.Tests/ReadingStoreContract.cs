@@ -130,7 +130,7 @@ public abstract class ReadingStoreContract : IAsyncLifetime
     public async Task The_writer_flushes_everything_queued_at_shutdown()
     {
         var hub = new TelemetryHub();
-        var writer = new HistoryWriter(Store, hub, new StorageOptions { FlushInterval = TimeSpan.FromSeconds(30), BatchSize = 1000 }, TimeProvider.System, NullLogger<HistoryWriter>.Instance);
+        var writer = new HistoryWriter(Store, hub, Microsoft.Extensions.Options.Options.Create(new StorageOptions { FlushInterval = TimeSpan.FromSeconds(30), BatchSize = 1000 }), TimeProvider.System, NullLogger<HistoryWriter>.Instance);
         await writer.StartAsync(CancellationToken.None);
         for (var i = 0; i < 2500; i++)
         {

@@ -17,10 +17,16 @@ public sealed class StatusBoard
     private readonly Lock _gate = new();
     private readonly Dictionary<DerAddress, DerStatus> _statuses = [];
     private readonly List<DerAddress> _order = [];
-    private StatusSubscription[] _subscribers = [];
+    // A set, not an array copied on every subscribe and unsubscribe (a reconnect burst is thousands of changes).
+    private readonly HashSet<StatusSubscription> _subscribers = [];
     private long _version;
 
     private readonly TimeProvider _time;
+
+    public StatusBoard(Microsoft.Extensions.Options.IOptions<StatusOptions> options, TimeProvider time)
+        : this(options?.Value.StaleAfter ?? throw new ArgumentNullException(nameof(options)), time)
+    {
+    }
 
     public StatusBoard(TimeSpan staleAfter, TimeProvider? time = null)
     {
@@ -112,7 +118,7 @@ public sealed class StatusBoard
                 subscription.Offer(_statuses[der]);
             }
 
-            _subscribers = [.. _subscribers, subscription];
+            _subscribers.Add(subscription);
         }
 
         return subscription;
@@ -122,7 +128,7 @@ public sealed class StatusBoard
     {
         lock (_gate)
         {
-            _subscribers = Array.FindAll(_subscribers, s => !ReferenceEquals(s, subscription));
+            _subscribers.Remove(subscription);
         }
     }
 
@@ -132,7 +138,7 @@ public sealed class StatusBoard
         StatusSubscription[] all;
         lock (_gate)
         {
-            all = _subscribers;
+            all = [.. _subscribers];
         }
 
         foreach (var s in all)
@@ -163,18 +169,23 @@ public sealed class StatusSubscription : IEventReader<DerStatus>
     private readonly StatusBoard _board;
     private readonly Func<DerStatus, bool>? _filter;
     private readonly Channel<DerStatus> _queue;
+    private long _dropped;
 
     internal StatusSubscription(StatusBoard board, Func<DerStatus, bool>? filter, int capacity)
     {
         _board = board;
         _filter = filter;
-        _queue = Channel.CreateBounded<DerStatus>(new BoundedChannelOptions(capacity)
-        {
-            FullMode = BoundedChannelFullMode.DropOldest,
-            SingleReader = true,
-            AllowSynchronousContinuations = false,
-        });
+        _queue = Channel.CreateBounded<DerStatus>(
+            new BoundedChannelOptions(capacity)
+            {
+                FullMode = BoundedChannelFullMode.DropOldest,
+                SingleReader = true,
+                AllowSynchronousContinuations = false,
+            },
+            _ => Interlocked.Increment(ref _dropped));
     }
+
+    public long Dropped => Interlocked.Read(ref _dropped);
 
     internal void Offer(DerStatus status)
     {

@@ -1,6 +1,6 @@
 using Wattstream.Hub;
 using Wattstream.Hub.Status;
-using Wattstream.Server.Access;
+using Wattstream.Streaming.Access;
 using Wattstream.Telemetry;
 
 namespace Wattstream.Server.Endpoints;

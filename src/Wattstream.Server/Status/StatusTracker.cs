@@ -1,33 +1,30 @@
-using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 using Wattstream.Hub;
 using Wattstream.Hub.Status;
 
 namespace Wattstream.Server.Status;
 
-public sealed class StatusOptions
-{
-    public const string SectionName = "Status";
-
-    /// <summary>A DER silent this long is STALE (the devices send no heartbeats, so silence is the only sign).</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
-    public TimeSpan StaleAfter { get; set; } = TimeSpan.FromSeconds(60);
-
-    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
-    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
-}
-
 /// <summary>Feeds the status board: every accepted reading marks its DER seen; a sweep marks silent DERs stale.</summary>
-public sealed class StatusTracker(TelemetryHub hub, StatusBoard board, IOptions<StatusOptions> options, TimeProvider time) : BackgroundService
+/// <remarks>
+/// It subscribes in <see cref="StartingAsync"/>, which every hosted service runs before any <c>StartAsync</c>, so no
+/// DER is missed whatever order the publishers (simulator, sources) were registered in.
+/// </remarks>
+public sealed class StatusTracker(TelemetryHub hub, StatusBoard board, IOptions<StatusOptions> options, TimeProvider time) : BackgroundService, IHostedLifecycleService
 {
     private HubSubscription? _subscription;
 
-    public override Task StartAsync(CancellationToken cancellationToken)
+    public Task StartingAsync(CancellationToken cancellationToken)
     {
-        // Subscribe before the simulator's first step so no DER is missed, and take what the hub already holds.
+        // Also takes what the hub already holds.
         _subscription = hub.Subscribe(SubjectPattern.All, new SubscribeOptions { ResumeAfter = 0, QueueCapacity = 65_536 });
-        return base.StartAsync(cancellationToken);
+        return Task.CompletedTask;
     }
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

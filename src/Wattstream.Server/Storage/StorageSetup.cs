@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using Wattstream.Hub;
 using Wattstream.Storage;
 using Wattstream.Storage.Postgres;
 using Wattstream.Storage.Sqlite;
@@ -25,18 +24,9 @@ public static class StorageSetup
                 ? new SqliteReadingStore(Path.Combine(o.ResolveDataDirectory(), "wattstream.db"))
                 : new PostgresReadingStore(o.PostgresConnectionString);
         });
-        services.AddSingleton(sp => new HistoryWriter(
-            sp.GetRequiredService<IReadingStore>(),
-            sp.GetRequiredService<TelemetryHub>(),
-            sp.GetRequiredService<IOptions<StorageOptions>>().Value,
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<HistoryWriter>>()));
+        services.AddSingleton<HistoryWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<HistoryWriter>());
-        services.AddHostedService(sp => new RetentionService(
-            sp.GetRequiredService<IReadingStore>(),
-            sp.GetRequiredService<IOptions<StorageOptions>>().Value,
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<RetentionService>>()));
+        services.AddHostedService<RetentionService>();
         return services;
     }
 }

@@ -37,8 +37,7 @@ public static class HesRealtime
     ];
 
     /// <summary>ISO-8601 UTC with milliseconds and <c>Z</c>, as the HES frontend shows it.</summary>
-    public static string FormatTime(DateTimeOffset time) =>
-        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+    public static string FormatTime(DateTimeOffset time) => WireTime.Format(time);
 
     public static void Write(Reading reading, IBufferWriter<byte> output)
     {

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Wattstream.Hub;
-using Wattstream.Server.Streaming;
+using Wattstream.Hub.Resume;
 using Wattstream.Sources;
 using Wattstream.Telemetry;
 using Wattstream.Telemetry.Formats;
@@ -88,7 +88,7 @@ public static class IngestEndpoints
             var result = hub.Publish(readings[i]);
             if (result.IsAccepted)
             {
-                accepted.Add(new AcceptedReading(i, EventIds.Format(hub.Epoch, result.Event!.Id), readings[i].Der.Subject));
+                accepted.Add(new AcceptedReading(i, HubEventId.Format(hub.Epoch, result.Event!.Id), readings[i].Der.Subject));
             }
             else
             {

@@ -1,0 +1,18 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Wattstream.Server.Access;
+
+/// <summary>Which browser origins may call the hub (section <c>Cors</c>).</summary>
+public sealed class CrossOriginOptions
+{
+    public const string SectionName = "Cors";
+
+    /// <summary>Origins allowed besides the local ones, e.g. "https://dashboard.example.com"; "*" allows any.</summary>
+    public string[] AllowedOrigins { get; set; } = [];
+
+    /// <summary>Allow http(s)://localhost, 127.0.0.1 and [::1] on any port (browser dev servers such as the HES frontend's :3000).</summary>
+    public bool AllowLocalhost { get; set; } = true;
+
+    [Range(0, 86_400)]
+    public int PreflightMaxAgeSeconds { get; set; } = 600;
+}

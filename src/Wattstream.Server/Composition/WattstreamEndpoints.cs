@@ -1,0 +1,54 @@
+using Microsoft.Extensions.Options;
+using Scalar.AspNetCore;
+using Wattstream.Hub;
+using Wattstream.Hub.Status;
+using Wattstream.Server.Access;
+using Wattstream.Server.Endpoints.Dashboard;
+using Wattstream.Server.Endpoints.History;
+using Wattstream.Server.Endpoints.Ingest;
+using Wattstream.Server.Transports.WebSockets;
+
+namespace Wattstream.Server.Composition;
+
+public static class WattstreamEndpoints
+{
+    /// <summary>The middleware, the API reference, health, ingest, history, the dashboard and every registered wire family.</summary>
+    public static WebApplication MapWattstream(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseCors(CorsSetup.PolicyName);
+        app.UseWebSocketWriteBatching(); // before UseWebSockets, which takes the upgrade features it wraps
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = app.Services.GetRequiredService<IOptions<WebSocketStreamingOptions>>().Value.KeepAliveInterval });
+
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapScalarApiReference("/docs", options => options
+            .WithTitle("Wattstream API")
+            .WithOpenApiRoutePattern("/openapi/{documentName}.json"));
+
+        app.MapGet("/healthz", (TelemetryHub hub) => TypedResults.Ok(new HealthResponse("ok", hub.Counters.Accepted, hub.Counters.Subscribers)))
+            .WithTags("general")
+            .WithSummary("200 while the hub is serving");
+        foreach (var family in app.Services.GetServices<IWireFamily>())
+        {
+            family.MapEndpoints(app);
+        }
+
+        app.MapIngest();
+        app.MapHistory();
+        app.MapDashboard();
+
+        // Streams end when the host stops: their readers see the end, then the transports say goodbye.
+        var hub = app.Services.GetRequiredService<TelemetryHub>();
+        var board = app.Services.GetRequiredService<StatusBoard>();
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            hub.CompleteAll();
+            board.CompleteAll();
+        });
+        return app;
+    }
+
+    public sealed record HealthResponse(string Status, long ReadingsAccepted, int Subscribers);
+}

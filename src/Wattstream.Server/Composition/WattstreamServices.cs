@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Options;
+using Wattstream.Hub;
+using Wattstream.Hub.Resume;
+using Wattstream.Hub.Status;
+using Wattstream.Server.Access;
+using Wattstream.Server.Endpoints;
+using Wattstream.Server.Simulation;
+using Wattstream.Server.Status;
+using Wattstream.Server.Storage;
+using Wattstream.Server.Transports.Sse;
+using Wattstream.Server.Transports.WebSockets;
+using Wattstream.Simulation;
+using Wattstream.Sources;
+using Wattstream.Streaming;
+using Wattstream.Streaming.Formats;
+using Wattstream.Streaming.Resume;
+using Wattstream.Streaming.Sessions;
+
+namespace Wattstream.Server.Composition;
+
+/// <summary>The services of the hub, independent of which wire families are added.</summary>
+public static class WattstreamServices
+{
+    /// <summary>
+    /// The hub, status, the streaming core and its transports, history, the simulator and sources. Start order does not
+    /// matter: subscribers that must see the first reading (status, history) subscribe in
+    /// <see cref="IHostedLifecycleService.StartingAsync"/>, which runs before any publisher's <c>StartAsync</c>.
+    /// </summary>
+    public static WattstreamBuilder AddWattstream(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddProblemDetails();
+        services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Wattstream";
+            document.Info.Description = "Real-time energy telemetry hub: whatwatt, HES, Novacore and DERSim compatible streams, discovery and a general WebSocket (docs/protocol.md).";
+            return Task.CompletedTask;
+        }));
+        services.AddWattstreamCors(configuration);
+        services.AddSingleton(TimeProvider.System);
+
+        services.AddValidatedOptions<HubOptions>(configuration, HubOptions.SectionName);
+        services.AddValidatedOptions<StatusOptions>(configuration, StatusOptions.SectionName);
+        services.AddValidatedOptions<StreamingOptions>(configuration, StreamingOptions.SectionName);
+        services.AddValidatedOptions<SseOptions>(configuration, SseOptions.SectionName);
+        services.AddValidatedOptions<WebSocketStreamingOptions>(configuration, WebSocketStreamingOptions.SectionName);
+        services.AddValidatedOptions<SourceTimingOptions>(configuration, SourceTimingOptions.SectionName);
+        var sources = ConfiguredSourcesReader.Read(configuration);
+        services.AddSingleton(sources);
+        services.AddValidatedOptions<SimulationOptions>(configuration, SimulationOptions.SectionName)
+            .PostConfigure(o => o.Enabled ??= sources.All.Count == 0); // the simulator runs when nothing else feeds the hub
+
+        // The hub and what it knows.
+        services.AddSingleton<TelemetryHub>();
+        services.AddSingleton<StatusBoard>();
+        services.AddSingleton<DerDirectory>();
+        services.AddSingleton<ITelemetryAccess, OpenAccess>();
+        services.AddSingleton<StatusTracker>();
+        services.AddHostedService(sp => sp.GetRequiredService<StatusTracker>());
+
+        // The streaming core and its transports.
+        services.AddSingleton<StreamSupervisor>();
+        services.AddHostedService(sp => sp.GetRequiredService<StreamSupervisor>());
+        services.AddSingleton<ReadingStreams>();
+        services.AddSingleton<PayloadFormats>();
+        services.AddSingleton<SseStreams>();
+        services.AddSingleton<WebSocketStreams>();
+
+        // History: the store (when enabled) is also where resume finds what the ring no longer holds.
+        services.AddWattstreamStorage(configuration);
+        services.AddSingleton<IEventHistory>(sp => sp.GetService<Wattstream.Storage.IReadingStore>() is { } store
+            ? new Wattstream.Storage.StoredEventHistory(store, sp.GetRequiredService<TelemetryHub>())
+            : NoEventHistory.Instance);
+
+        // What feeds the hub.
+        services.AddSingleton<SimulatorService>();
+        services.AddHostedService(sp => sp.GetRequiredService<SimulatorService>());
+        services.AddSingleton<SourceHost>();
+        services.AddHostedService(sp => sp.GetRequiredService<SourceHost>());
+        return new WattstreamBuilder(services, configuration);
+    }
+
+    private static OptionsBuilder<T> AddValidatedOptions<T>(this IServiceCollection services, IConfiguration configuration, string section)
+        where T : class =>
+        services.AddOptions<T>().Bind(configuration.GetSection(section)).ValidateDataAnnotations().ValidateOnStart();
+}

@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Wattstream.Storage;
+
+namespace Wattstream.Server.Endpoints.History;
+
+/// <summary>History series as JSON or CSV.</summary>
+internal static class HistoryResponses
+{
+    public static IResult Csv(IReadOnlyList<HistorySeries> series, IReadOnlyList<HistoryField> fields)
+    {
+        var csv = new StringBuilder();
+        csv.Append("time,subject,der");
+        foreach (var f in fields)
+        {
+            csv.Append(',').Append(f.Column());
+        }
+
+        csv.Append('\n');
+        foreach (var s in series)
+        {
+            foreach (var p in s.Points)
+            {
+                csv.Append(Iso(p.Time)).Append(',').Append(s.Der.Subject).Append(',').Append(s.Der.Der);
+                foreach (var v in p.Values)
+                {
+                    csv.Append(',');
+                    if (v is { } value)
+                    {
+                        csv.Append(value.ToString("R", CultureInfo.InvariantCulture));
+                    }
+                }
+
+                csv.Append('\n');
+            }
+        }
+
+        return Results.Text(csv.ToString(), "text/csv; charset=utf-8");
+    }
+
+    public static IResult Json(HistoryQuery query, IReadOnlyList<HistorySeries> series, string step)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("from", Iso(query.From));
+            w.WriteString("to", Iso(query.To));
+            w.WriteString("step", step);
+            w.WriteString("agg", query.Aggregate.ToString().ToLowerInvariant());
+            w.WriteStartArray("fields");
+            foreach (var f in query.Fields)
+            {
+                w.WriteStringValue(f.Column());
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("series");
+            foreach (var s in series)
+            {
+                w.WriteStartObject();
+                w.WriteString("subject", s.Der.Subject);
+                w.WriteString("org", s.Der.Org);
+                w.WriteString("site", s.Der.Site);
+                w.WriteString("device", s.Der.Device);
+                w.WriteString("der", s.Der.Der);
+                w.WriteStartArray("points");
+                foreach (var p in s.Points)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("time", Iso(p.Time));
+                    for (var i = 0; i < query.Fields.Count; i++)
+                    {
+                        if (p.Values[i] is { } v)
+                        {
+                            w.WriteNumber(query.Fields[i].Column(), v);
+                        }
+                        else
+                        {
+                            w.WriteNull(query.Fields[i].Column());
+                        }
+                    }
+
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return Results.Bytes(buffer.ToArray(), "application/json");
+    }
+
+    private static string Iso(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+}

@@ -1,0 +1,154 @@
+using System.Globalization;
+using System.Text;
+using Wattstream.Hub;
+using Wattstream.Server.Access;
+using Wattstream.Server.Endpoints;
+using Wattstream.Server.Transports.WebSockets;
+using Wattstream.Streaming.Resume;
+using Wattstream.Telemetry;
+
+namespace Wattstream.Server.Families.DerSim;
+
+/// <summary>
+/// The DER simulator's API: the overview snapshot over REST and its WebSocket telemetry stream. The hub's PV,
+/// battery and EV charger DERs are its devices, indexed from 0 in the order the hub first saw them.
+/// </summary>
+internal static class DerSimEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app, string tag)
+    {
+        var group = app.MapGroup("/api/dersim").WithTags(tag);
+        group.MapGet("/overview", Overview)
+            .WithSummary("The latest snapshot of one device (default 0)")
+            .WithDescription("`metrics` (power_kw, voltage_ln_v, state_of_charge_pct, …), `pq`, `status`, `clock_time`, `dc_mode`, `asset_type`, `device_index`, as DERSim returns it.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/devices", Devices)
+            .WithSummary("The latest snapshot of every device");
+        group.MapGet("/server-info", ServerInfo)
+            .WithSummary("What this server is and how many devices it has");
+        group.Map("/ws/telemetry", TelemetryAsync)
+            .WithSummary("WebSocket: the cached snapshot at once, then one message per device per tick; `?device=N` filters server-side");
+        group.Map("/telemetry/ws", TelemetryAsync)
+            .WithSummary("Alias of /api/dersim/ws/telemetry (the name the vendor's pages also use)");
+    }
+
+    /// <summary>Parses <c>?device=</c>: absent is null, a non-negative integer is an index, anything else a 400.</summary>
+    private static bool TryParseDevice(HttpContext context, out int? device, out IResult? problem)
+    {
+        device = null;
+        problem = null;
+        var raw = context.Request.Query["device"].FirstOrDefault();
+        if (raw is null)
+        {
+            return true;
+        }
+
+        if (int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+        {
+            device = index;
+            return true;
+        }
+
+        problem = Problems.BadRequest("invalid_device", "Malformed device index", $"device must be a 0-based integer index, not '{raw}'.");
+        return false;
+    }
+
+    private static IResult Overview(HttpContext context, TelemetryHub hub, DerSimFamily family, ITelemetryAccess access)
+    {
+        var devices = family.Devices;
+        if (!TryParseDevice(context, out var device, out var problem))
+        {
+            return problem!;
+        }
+
+        var index = device ?? 0;
+        if (devices.At(index) is not { } der || !access.Resolve(context).CanSee(der))
+        {
+            return Problems.NotFound("device_not_found", "Unknown device", $"No device {index}; there are {devices.Devices.Count} (GET /api/dersim/devices).");
+        }
+
+        if (hub.GetLast(der) is not { } last)
+        {
+            return Problems.NotFound("no_data", "No snapshot yet", $"Device {index} has not reported yet.");
+        }
+
+        return TypedResults.Bytes(last.GetEncoded(family.Payload).ToArray(), "application/json");
+    }
+
+    private static IResult Devices(HttpContext context, TelemetryHub hub, DerSimFamily family, ITelemetryAccess access)
+    {
+        var devices = family.Devices;
+        var scope = access.Resolve(context);
+        var body = new StringBuilder("[");
+        foreach (var (der, _) in devices.Devices)
+        {
+            if (scope.CanSee(der) && hub.GetLast(der) is { } last)
+            {
+                if (body.Length > 1)
+                {
+                    body.Append(',');
+                }
+
+                body.Append(Encoding.UTF8.GetString(last.GetEncoded(family.Payload).Span));
+            }
+        }
+
+        return TypedResults.Text(body.Append(']').ToString(), "application/json");
+    }
+
+    private static IResult ServerInfo(DerSimDevices devices) => TypedResults.Ok(new DerSimServerInfo(
+        "wattstream",
+        typeof(DerSimEndpoints).Assembly.GetName().Version?.ToString() ?? "0",
+        devices.Devices.Count,
+        ["/api/dersim/ws/telemetry", "/api/dersim/telemetry/ws"]));
+
+    private static async Task<IResult> TelemetryAsync(
+        HttpContext context,
+        DerSimFamily family,
+        ITelemetryAccess access,
+        ReadingStreams readings,
+        WebSocketStreams webSockets,
+        ILoggerFactory loggers)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            return Problems.NotAWebSocket(context.Request.Path);
+        }
+
+        if (!TryParseDevice(context, out var device, out var problem))
+        {
+            return problem!;
+        }
+
+        var devices = family.Devices;
+        DerAddress? only = null;
+        if (device is { } index && (only = devices.At(index)) is null)
+        {
+            return Problems.NotFound("device_not_found", "Unknown device", $"No device {index}; there are {devices.Devices.Count}.");
+        }
+
+        // The cached payload at once (each device's latest snapshot), then one message per device per tick.
+        var payload = family.Payload;
+        var request = new ReadingStreamRequest(
+            only is null ? SubjectPattern.All : SubjectPattern.Parse(only.Subject),
+            access.Resolve(context),
+            only is null ? payload.CanEncode : e => e.Reading.Der.Equals(only) && payload.CanEncode(e))
+        {
+            StartWithLastValues = true,
+        };
+        using var stream = await readings.OpenAsync(request, context.RequestAborted);
+        using var socket = await webSockets.AcceptAsync(context);
+        var log = loggers.CreateLogger("Wattstream.DerSim");
+        log.LogInformation("DERSim telemetry client connected ({Filter})", only is null ? "all devices" : $"device {device}");
+
+        var pump = socket.Session.PumpAsync(stream, e => e.GetEncoded(payload));
+        await socket.ReceiveAsync(onText: null);
+        stream.Dispose();
+        await pump;
+        log.LogInformation("DERSim telemetry client disconnected after {Messages} messages ({Dropped} dropped)", socket.Session.FramesSent, stream.Dropped);
+        return TypedResults.Empty;
+    }
+}
+
+public sealed record DerSimServerInfo(string Server, string Version, int Devices, string[] TelemetryWebSockets);

@@ -1,0 +1,62 @@
+using Wattstream.Hub;
+using Wattstream.Hub.Status;
+using Wattstream.Server.Access;
+using Wattstream.Server.Endpoints;
+using Wattstream.Telemetry;
+
+namespace Wattstream.Server.Families.General;
+
+/// <summary>What the hub knows: sites with their devices and DERs, and the meters with their status.</summary>
+internal static class DiscoveryEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api").WithTags("discovery");
+        group.MapGet("/sites", Sites)
+            .WithSummary("Every site the caller may see, with its devices and their DERs (ids, types, subjects)");
+        group.MapGet("/meters", Meters)
+            .WithSummary("Every meter with its status and when it was last seen");
+    }
+
+    private static SiteInfo[] Sites(HttpContext context, DerDirectory ders, ITelemetryAccess access)
+    {
+        return ders.All(access.Resolve(context))
+            .GroupBy(d => (d.Address.Org, d.Address.Site))
+            .Select(site => new SiteInfo(
+                site.Key.Org,
+                site.Key.Site,
+                $"orgs.{site.Key.Org}.sites.{site.Key.Site}.devices.*.ders.*.{Subjects.TelemetrySuffix}",
+                site.GroupBy(d => d.Address.Device)
+                    .Select(device => new DeviceInfo(
+                        device.Key,
+                        device.Select(d => new DerInfo(d.Address.Der, d.Type.ToWireName(), d.Address.Subject)).ToArray()))
+                    .ToArray()))
+            .ToArray();
+    }
+
+    private static MeterInfo[] Meters(HttpContext context, DerDirectory ders, StatusBoard board, ITelemetryAccess access)
+    {
+        return ders.Meters(access.Resolve(context))
+            .Select(address =>
+            {
+                var status = board.Get(address);
+                return new MeterInfo(
+                    address.Der,
+                    address.Org,
+                    address.Site,
+                    address.Device,
+                    address.Subject,
+                    (status?.Status ?? ConnectionStatus.Unknown).ToWireName(),
+                    status?.LastSeen is { } seen ? WireTime.Format(seen) : null);
+            })
+            .ToArray();
+    }
+}
+
+public sealed record SiteInfo(string Org, string Site, string Subject, DeviceInfo[] Devices);
+
+public sealed record DeviceInfo(string Device, DerInfo[] Ders);
+
+public sealed record DerInfo(string Der, string Type, string Subject);
+
+public sealed record MeterInfo(string MeterNo, string Org, string Site, string Device, string Subject, string Status, string? LastSeen);

@@ -1,0 +1,106 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using Microsoft.Extensions.Options;
+using Wattstream.Streaming;
+using Wattstream.Streaming.Sessions;
+
+namespace Wattstream.Server.Transports.WebSockets;
+
+/// <summary>Accepts WebSockets as supervised sessions of the streaming core.</summary>
+public sealed class WebSocketStreams(
+    StreamSupervisor supervisor,
+    IOptions<WebSocketStreamingOptions> options,
+    IOptions<StreamingOptions> streaming,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime)
+{
+    public async Task<WebSocketStream> AcceptAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var session = supervisor.Open(new WebSocketTransport(socket, context));
+        return new WebSocketStream(socket, session, options.Value, streaming.Value.CloseTimeout, time, lifetime.ApplicationStopping);
+    }
+}
+
+/// <summary>
+/// One accepted WebSocket: its session (every send goes through it) and the receive loop, with the size limit and the
+/// close handshake.
+/// </summary>
+public sealed class WebSocketStream(
+    WebSocket socket,
+    StreamSession session,
+    WebSocketStreamingOptions options,
+    TimeSpan closeTimeout,
+    TimeProvider time,
+    CancellationToken stopping) : IDisposable
+{
+    public StreamSession Session => session;
+
+    /// <summary>
+    /// Reads the client's messages until it closes. Text messages go to <paramref name="onText"/>; one larger than the limit
+    /// closes the connection with 1009 (message too big).
+    /// </summary>
+    public async Task ReceiveAsync(Func<ReadOnlyMemory<byte>, ValueTask>? onText)
+    {
+        // A cancelled receive aborts a WebSocket without the close handshake, so shutdown sends the close frame instead
+        // and this loop ends when the client answers it.
+        using var onStopping = stopping.Register(() => _ = CloseForShutdownAsync());
+        var buffer = ArrayPool<byte>.Shared.Rent(options.MaxIncomingMessageBytes);
+        try
+        {
+            while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
+            {
+                var length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (length == options.MaxIncomingMessageBytes)
+                    {
+                        await session.CloseAsync(new CloseReason(CloseKind.MessageTooBig, $"messages are limited to {options.MaxIncomingMessageBytes} bytes"));
+                        return;
+                    }
+
+                    result = await socket.ReceiveAsync(buffer.AsMemory(length, options.MaxIncomingMessageBytes - length), CancellationToken.None);
+                    length += result.Count;
+                }
+                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    await session.CloseAsync(new CloseReason(CloseKind.Normal, "bye"));
+                    return;
+                }
+
+                if (result.MessageType == WebSocketMessageType.Text && onText is not null)
+                {
+                    await onText(buffer.AsMemory(0, length));
+                }
+            }
+        }
+        catch (Exception e) when (StreamSession.IsDisconnect(e))
+        {
+            // The client vanished without a close handshake.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task CloseForShutdownAsync()
+    {
+        await session.CloseAsync(new CloseReason(CloseKind.ShuttingDown, "server shutting down"));
+        await Task.Delay(closeTimeout, time);
+        if (socket.State != WebSocketState.Closed)
+        {
+            session.Transport.Abort(); // the client did not answer the close: shutdown does not wait for it
+        }
+    }
+
+    public void Dispose()
+    {
+        session.Dispose();
+        socket.Dispose();
+    }
+}

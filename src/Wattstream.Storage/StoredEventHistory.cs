@@ -1,0 +1,23 @@
+using Wattstream.Hub;
+using Wattstream.Hub.Resume;
+
+namespace Wattstream.Storage;
+
+/// <summary>The hub's view of the store: events older than the replay ring, for resuming clients.</summary>
+public sealed class StoredEventHistory(IReadingStore store, TelemetryHub hub) : IEventHistory
+{
+    public bool IsAvailable => true;
+
+    public async Task<IReadOnlyList<HubEvent>> ReadAsync(SubjectPattern pattern, HubEventId after, HubEventId before, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        var ders = hub.Ders.Where(d => pattern.Matches(d.Address.Subject)).Select(d => d.Address).ToArray();
+        if (ders.Length == 0)
+        {
+            return [];
+        }
+
+        var stored = await store.ReadEventsAsync(ders, new EventPosition(after.Epoch, after.Sequence), new EventPosition(before.Epoch, before.Sequence), limit, cancellationToken);
+        return stored.Select(s => HubEvent.FromHistory(s.Event.Epoch, s.Event.Sequence, s.Reading)).ToArray();
+    }
+}

@@ -1,0 +1,30 @@
+namespace Wattstream.Streaming.Formats;
+
+/// <summary>
+/// The payload formats the wire families registered, for transports that let the client choose one (<c>/ws</c>).
+/// The first registered as default answers when a client names none.
+/// </summary>
+public sealed class PayloadFormats
+{
+    private readonly PayloadFormat[] _formats;
+
+    public PayloadFormats(IEnumerable<PayloadFormatRegistration> registrations)
+    {
+        ArgumentNullException.ThrowIfNull(registrations);
+        var all = registrations.ToArray();
+        _formats = all.Select(r => r.Format).ToArray();
+        Default = all.FirstOrDefault(r => r.IsDefault)?.Format ?? _formats.FirstOrDefault()
+            ?? throw new InvalidOperationException("No wire family registered a payload format.");
+    }
+
+    public IReadOnlyList<PayloadFormat> All => _formats;
+
+    public PayloadFormat Default { get; }
+
+    /// <summary>The format named <paramref name="name"/>; null or empty is the default; an unknown name is null.</summary>
+    public PayloadFormat? Find(string? name) =>
+        string.IsNullOrEmpty(name) ? Default : Array.Find(_formats, f => f.Id.Name == name);
+}
+
+/// <summary>A payload format a wire family offers to transports that let the client choose.</summary>
+public sealed record PayloadFormatRegistration(PayloadFormat Format, bool IsDefault = false);

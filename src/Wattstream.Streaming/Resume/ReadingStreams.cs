@@ -1,0 +1,96 @@
+using Microsoft.Extensions.Options;
+using Wattstream.Hub;
+using Wattstream.Hub.Resume;
+
+namespace Wattstream.Streaming.Resume;
+
+/// <summary>
+/// Opens reading streams for every transport: the subscription with the caller's scope, and resume — the replay ring,
+/// then stored history for what the ring no longer holds, then live. The one place resume is decided.
+/// </summary>
+public sealed class ReadingStreams(TelemetryHub hub, IEventHistory history, IOptions<StreamingOptions> options)
+{
+    private readonly StreamingOptions _options = options.Value;
+
+    public TelemetryHub Hub => hub;
+
+    /// <summary>
+    /// Reads a client's resume id: absent or empty is no resume; a malformed one is false (the transport answers with its
+    /// own error: a 400 problem, a WebSocket error message).
+    /// </summary>
+    public static bool TryParseResumeId(string? text, out HubEventId? resumeAfter)
+    {
+        resumeAfter = null;
+        if (string.IsNullOrEmpty(text))
+        {
+            return true;
+        }
+
+        if (!HubEventId.TryParse(text, out var id))
+        {
+            return false;
+        }
+
+        resumeAfter = id;
+        return true;
+    }
+
+    public async Task<ReadingStream> OpenAsync(ReadingStreamRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var accept = request.Scope.EventFilter(request.Filter);
+        long? resumeAfter = null;
+        if (request.ResumeAfter is { } after)
+        {
+            // An id of another run cannot be placed in this one: older than anything the ring holds.
+            resumeAfter = after.Epoch == hub.Epoch ? after.Sequence : -1;
+        }
+
+        var subscription = hub.Subscribe(request.Pattern, new SubscribeOptions
+        {
+            ResumeAfter = resumeAfter,
+            StartWithLastValues = request.StartWithLastValues,
+            QueueCapacity = _options.QueueCapacity,
+            Filter = accept,
+        });
+
+        try
+        {
+            return subscription.Resume switch
+            {
+                ResumeResult.Complete => new ReadingStream(subscription, [], ResumeOutcome.Complete, null),
+                ResumeResult.TooOld => await FromHistoryAsync(request, accept, subscription, cancellationToken),
+                _ => new ReadingStream(subscription, [], ResumeOutcome.None, null),
+            };
+        }
+        catch
+        {
+            subscription.Dispose();
+            throw;
+        }
+    }
+
+    // Older than the ring: what history holds between the client's id and the ring, then the ring, then live.
+    private async Task<ReadingStream> FromHistoryAsync(ReadingStreamRequest request, Func<HubEvent, bool>? accept, HubSubscription subscription, CancellationToken cancellationToken)
+    {
+        var after = request.ResumeAfter!.Value;
+        IReadOnlyList<HubEvent> stored = [];
+        if (history.IsAvailable)
+        {
+            var before = new HubEventId(hub.Epoch, subscription.OldestReplayedId ?? ((subscription.ResumedFromId ?? 0) + 1));
+            var read = await history.ReadAsync(request.Pattern, after, before, _options.MaxHistoryReplay, cancellationToken);
+            stored = accept is null ? read : read.Where(accept).ToArray();
+            if (stored.Count > 0 && read.Count < _options.MaxHistoryReplay)
+            {
+                return new ReadingStream(subscription, stored, ResumeOutcome.Complete, null);
+            }
+        }
+
+        // Nothing stored for the gap (or more than one resume replays): say so, then what is held.
+        var gap = new ResumeGap(
+            after,
+            subscription.OldestReplayedId is { } oldest ? new HubEventId(hub.Epoch, oldest) : null,
+            new HubEventId(hub.Epoch, subscription.ResumedFromId ?? 0));
+        return new ReadingStream(subscription, stored, ResumeOutcome.Gap, gap);
+    }
+}

@@ -1,0 +1,249 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Net.WebSockets;
+using Wattstream.Hub;
+
+namespace Wattstream.Streaming.Sessions;
+
+/// <summary>
+/// One client connection, whatever its transport: serialised sends, the coalescing send loop, idle tracking for
+/// heartbeats, and the drop counters the slow-client rule reads. Frames are bytes shared by every client of a format.
+/// </summary>
+/// <remarks>
+/// Several pumps may feed one session (a <c>/ws</c> connection with many subscriptions); the send lock keeps their
+/// batches whole. The lock is this connection's alone: no lock is shared between connections. Created and tracked by
+/// <see cref="StreamSupervisor.Open"/>; disposing the session stops the tracking.
+/// </remarks>
+[SuppressMessage("Design", "CA1001", Justification = "The SemaphoreSlim never creates a wait handle (only WaitAsync and Wait(0)), so there is nothing to dispose; disposing it would race the supervisor's heartbeat.")]
+public sealed class StreamSession : IDisposable
+{
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly StreamSupervisor _supervisor;
+    private readonly StreamingOptions _options;
+    private readonly TimeProvider _time;
+    private readonly List<IEventQueue> _queues = [];
+    private long _lastWrite;
+    private long _framesSent;
+    private long _droppedAtLastCheck;
+    private CloseReason? _closedBecause;
+
+    internal StreamSession(IFrameTransport transport, StreamSupervisor supervisor, StreamingOptions options, TimeProvider time)
+    {
+        Transport = transport;
+        _supervisor = supervisor;
+        _options = options;
+        _time = time;
+        _lastWrite = time.GetTimestamp();
+    }
+
+    public IFrameTransport Transport { get; }
+
+    /// <summary>Frames written to the client so far.</summary>
+    public long FramesSent => Interlocked.Read(ref _framesSent);
+
+    /// <summary>Events lost by every queue this session drains.</summary>
+    public long Dropped
+    {
+        get
+        {
+            long total = 0;
+            lock (_queues)
+            {
+                foreach (var queue in _queues)
+                {
+                    total += queue.Dropped;
+                }
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>Why the server closed the connection, when it did.</summary>
+    public CloseReason? ClosedBecause => Volatile.Read(ref _closedBecause);
+
+    internal TimeSpan Idle => _time.GetElapsedTime(Interlocked.Read(ref _lastWrite));
+
+    /// <summary>
+    /// Sends everything <paramref name="reader"/> yields until it ends (disposed, or the hub is stopping) or the client
+    /// goes away; up to <see cref="StreamingOptions.MaxFramesPerWrite"/> queued frames go out in one write, so a client
+    /// that lags gets fewer, larger writes. <paramref name="encode"/> gives an item's frame, or empty to skip it.
+    /// </summary>
+    public async Task PumpAsync<T>(IEventReader<T> reader, Func<T, ReadOnlyMemory<byte>> encode)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(encode);
+        lock (_queues)
+        {
+            _queues.Add(reader);
+        }
+
+        // The client going away disposes the reader, which ends the wait: a wait without a token allocates nothing.
+        using var abort = Transport.Closed.Register(static r => ((IDisposable)r!).Dispose(), reader);
+        try
+        {
+            while (await reader.WaitToReadAsync())
+            {
+                await _sendLock.WaitAsync();
+                try
+                {
+                    var written = 0;
+                    bool open;
+                    Transport.BeginBatch();
+                    try
+                    {
+                        while (written < _options.MaxFramesPerWrite && reader.TryRead(out var item))
+                        {
+                            var frame = encode(item);
+                            if (!frame.IsEmpty)
+                            {
+                                await Transport.WriteAsync(frame);
+                                written++;
+                            }
+                        }
+                    }
+                    finally
+                    {
+                        open = await Transport.FlushAsync();
+                    }
+
+                    if (written > 0)
+                    {
+                        Interlocked.Add(ref _framesSent, written);
+                        Interlocked.Exchange(ref _lastWrite, _time.GetTimestamp());
+                    }
+
+                    if (!open)
+                    {
+                        return;
+                    }
+                }
+                finally
+                {
+                    _sendLock.Release();
+                }
+            }
+        }
+        catch (Exception e) when (IsDisconnect(e))
+        {
+            // The client is gone; whoever owns the connection sees that too.
+        }
+    }
+
+    /// <summary>Sends one frame now (a greeting, an answer, a notice before the stream's events).</summary>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> frame) => SendAsync([frame]);
+
+    /// <summary>Sends frames now, in one write.</summary>
+    public async ValueTask SendAsync(IReadOnlyList<ReadOnlyMemory<byte>> frames)
+    {
+        ArgumentNullException.ThrowIfNull(frames);
+        await _sendLock.WaitAsync();
+        try
+        {
+            Transport.BeginBatch();
+            try
+            {
+                foreach (var frame in frames)
+                {
+                    await Transport.WriteAsync(frame);
+                }
+            }
+            finally
+            {
+                await Transport.FlushAsync();
+            }
+
+            Interlocked.Add(ref _framesSent, frames.Count);
+            Interlocked.Exchange(ref _lastWrite, _time.GetTimestamp());
+        }
+        catch (Exception e) when (IsDisconnect(e))
+        {
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Says goodbye the transport's way, after any write in progress; a client stuck in a write that never completes
+    /// is cut off after <see cref="StreamingOptions.CloseTimeout"/>.
+    /// </summary>
+    public async Task CloseAsync(CloseReason reason)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        Interlocked.CompareExchange(ref _closedBecause, reason, null);
+        using var timeout = new CancellationTokenSource(_options.CloseTimeout, _time);
+        try
+        {
+            await _sendLock.WaitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Transport.Abort(); // a write is stuck on a client that does not read
+            return;
+        }
+
+        try
+        {
+            await Transport.CloseAsync(reason, timeout.Token);
+        }
+        catch (Exception e) when (IsDisconnect(e))
+        {
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>Sends the transport's heartbeat unless something else is being written; called by the supervisor.</summary>
+    internal async Task HeartbeatAsync()
+    {
+        if (Transport.Heartbeat.IsEmpty || !_sendLock.Wait(0))
+        {
+            return; // the transport keeps itself alive, or a write is in progress: the stream is not idle
+        }
+
+        try
+        {
+            Transport.BeginBatch();
+            await Transport.WriteAsync(Transport.Heartbeat);
+            await Transport.FlushAsync();
+            Interlocked.Exchange(ref _lastWrite, _time.GetTimestamp());
+        }
+        catch (Exception e) when (IsDisconnect(e) || e is InvalidOperationException)
+        {
+            // The client is gone; its pump ends through Closed.
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// The slow-client rule, the same for every transport: a client that has lost more than
+    /// <see cref="StreamingOptions.MaxDroppedBeforeClose"/> events since it last kept up is too slow.
+    /// </summary>
+    internal bool IsTooSlow()
+    {
+        var total = Dropped;
+        var lost = total - _droppedAtLastCheck;
+        if (lost >= _options.MaxDroppedBeforeClose)
+        {
+            return true;
+        }
+
+        if (lost == 0)
+        {
+            _droppedAtLastCheck = total; // it kept up since the last check: start counting afresh
+        }
+
+        return false;
+    }
+
+    public void Dispose() => _supervisor.Untrack(this);
+
+    /// <summary>The exceptions that mean the client went away mid-write.</summary>
+    public static bool IsDisconnect(Exception e) => e is OperationCanceledException or IOException or ObjectDisposedException or WebSocketException;
+}

@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Wattstream.Streaming.Sessions;
+
+/// <summary>
+/// The one registry of open sessions and its one timer, for every transport: a session silent for the heartbeat
+/// interval gets its transport's heartbeat, and a session that has lost too many events is closed. The checks run
+/// here rather than in the session's pump, because a client that stopped reading may hold its pump in a write that
+/// never completes.
+/// </summary>
+public sealed class StreamSupervisor(IOptions<StreamingOptions> options, TimeProvider time, ILogger<StreamSupervisor> logger) : BackgroundService
+{
+    private readonly ConcurrentDictionary<StreamSession, byte> _sessions = new();
+    private readonly StreamingOptions _options = options.Value;
+
+    /// <summary>Open sessions of every transport.</summary>
+    public int Sessions => _sessions.Count;
+
+    /// <summary>Open sessions of one transport ("sse", "websocket").</summary>
+    public int SessionsOf(string transport) => _sessions.Keys.Count(s => s.Transport.Name == transport);
+
+    /// <summary>A session over <paramref name="transport"/>, supervised until it is disposed.</summary>
+    public StreamSession Open(IFrameTransport transport)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        var session = new StreamSession(transport, this, _options, time);
+        _sessions.TryAdd(session, 0);
+        return session;
+    }
+
+    internal void Untrack(StreamSession session) => _sessions.TryRemove(session, out _);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Tick at a quarter of the heartbeat interval (a stream is never silent much longer than the interval), and at
+        // least once per supervision interval.
+        var tick = TimeSpan.FromTicks(Math.Min(_options.SupervisionInterval.Ticks, _options.HeartbeatInterval.Ticks / 4));
+        using var timer = new PeriodicTimer(tick, time);
+        var lastSlowCheck = time.GetTimestamp();
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                var checkSlow = time.GetElapsedTime(lastSlowCheck) >= _options.SupervisionInterval - tick / 2;
+                if (checkSlow)
+                {
+                    lastSlowCheck = time.GetTimestamp();
+                }
+
+                foreach (var session in _sessions.Keys)
+                {
+                    if (checkSlow && session.IsTooSlow())
+                    {
+                        logger.LogInformation("Closing a {Transport} stream: the client fell too far behind ({Dropped} events lost)", session.Transport.Name, session.Dropped);
+                        Untrack(session);
+                        _ = CloseSlowAsync(session);
+                    }
+                    else if (session.Idle >= _options.HeartbeatInterval)
+                    {
+                        _ = session.HeartbeatAsync();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task CloseSlowAsync(StreamSession session)
+    {
+        // Try the polite close; a client that reads nothing will not read it either, so cut it off after a moment.
+        var close = session.CloseAsync(new CloseReason(CloseKind.TooSlow, "too slow: events were dropped past the backlog limit"));
+        await Task.WhenAny(close, Task.Delay(_options.CloseTimeout, time));
+        session.Transport.Abort();
+    }
+}
