@@ -51,7 +51,7 @@ public static class WattstreamServices
             .PostConfigure(o => o.Enabled ??= sources.All.Count == 0); // the simulator runs when nothing else feeds the hub
 
         // The hub and what it knows.
-        services.AddSingleton<TelemetryHub>();
+        services.AddSingleton(sp => new TelemetryHub(sp.GetRequiredService<IOptions<HubOptions>>())); // its other constructor is for tests
         services.AddSingleton<StatusBoard>();
         services.AddSingleton<DerDirectory>();
         services.AddSingleton<ITelemetryAccess, OpenAccess>();
