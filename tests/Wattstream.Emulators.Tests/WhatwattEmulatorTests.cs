@@ -26,9 +26,10 @@ public class WhatwattEmulatorTests
     public async Task Curl_anyauth_with_the_password_reads_the_report(DeviceAuth auth)
     {
         await using var emulator = await StartAsync(auth: auth);
-        await Task.Delay(300);
+        var url = new Uri(emulator.BaseAddress, "/api/v1/report").ToString();
+        await Eventually.UntilAsync(async () => (await Curl.GetAsync("--anyauth", "-u", ":secret", url)).Status == 200, "the emulator's first report");
 
-        var (exit, body, status) = await Curl.GetAsync("--anyauth", "-u", ":secret", new Uri(emulator.BaseAddress, "/api/v1/report").ToString());
+        var (exit, body, status) = await Curl.GetAsync("--anyauth", "-u", ":secret", url);
 
         Assert.Equal(0, exit);
         Assert.Equal(200, status);
@@ -98,14 +99,17 @@ public class WhatwattEmulatorTests
         using var second = new HttpClient { BaseAddress = emulator.BaseAddress };
         using var a = await first.GetAsync("/api/v1/live", HttpCompletionOption.ResponseHeadersRead);
         var streamA = await a.Content.ReadAsStreamAsync();
+        var bytesA = 0;
         var readA = Task.Run(async () =>
         {
             var buffer = new byte[4096];
-            while (await streamA.ReadAsync(buffer) > 0)
+            int n;
+            while ((n = await streamA.ReadAsync(buffer)) > 0)
             {
+                Interlocked.Add(ref bytesA, n);
             }
         });
-        await Task.Delay(500);
+        await Eventually.UntilAsync(() => Volatile.Read(ref bytesA) > 0, "the first client's first event");
 
         using var b = await second.GetAsync("/api/v1/live", HttpCompletionOption.ResponseHeadersRead);
 

@@ -95,7 +95,7 @@ public class HistoryEndpointTests
     public async Task History_is_kept_by_default_and_the_storage_status_shows_the_writer()
     {
         await using var host = await WattstreamHost.StartAsync("--Storage:FlushInterval=00:00:00.050");
-        await Task.Delay(800);
+        await Eventually.UntilAsync(async () => (long)JsonNode.Parse(await host.Client.GetStringAsync("/api/storage"))!["written"]! > 0, "the first batch written");
 
         var status = JsonNode.Parse(await host.Client.GetStringAsync("/api/storage"))!;
 
@@ -103,6 +103,22 @@ public class HistoryEndpointTests
         Assert.True((long)status["written"]! > 0);
         Assert.Equal(0, (long)status["dropped"]!);
         Assert.True(File.Exists(Path.Combine(host.DataDirectory, "wattstream.db")));
+    }
+
+    private static long CommittedReadings(string db)
+    {
+        try
+        {
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM readings";
+            return (long)command.ExecuteScalar()!;
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+            return 0; // not created yet, or busy
+        }
     }
 
     [Fact]
@@ -127,7 +143,8 @@ public class HistoryEndpointTests
                 await Task.Delay(100);
             }
 
-            await Task.Delay(2500);
+            // Let well over a thousand readings be committed (a reader sees them as the writer goes on), then kill mid-ingest.
+            await Eventually.UntilAsync(() => CommittedReadings(db) > 2000, "2 000 readings committed", TimeSpan.FromSeconds(30));
             process.Kill(entireProcessTree: true); // SIGKILL
             await process.WaitForExitAsync();
 

@@ -60,7 +60,7 @@ public class IngestTests
         using var statusCts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var statuses = SseClient.ReadAsync(host.Client, "/api/sse/meter-status/99900011122", 20, TimeSpan.FromSeconds(30),
             until: i => (string?)JsonNode.Parse(i.Data)!["status"] == "CONNECTED" && seenDown);
-        await Task.Delay(500);
+        await Eventually.UntilAsync(() => host.Service<Wattstream.Streaming.Sessions.StreamSupervisor>().SessionsOf("sse") > 0, "the status stream open");
         await emulator.DisposeAsync();
         await WaitAsync(() => (string?)JsonNode.Parse(host.Client.GetStringAsync("/api/meters").Result)![0]!["status"] is "DISCONNECTED" or "CONNECTING");
         seenDown = true;

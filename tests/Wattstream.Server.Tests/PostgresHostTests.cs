@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Wattstream.Storage.Tests;
 
 namespace Wattstream.Server.Tests;
 

@@ -158,7 +158,7 @@ public class TelemetryWebSocketTests(SharedHost shared) : IClassFixture<SharedHo
         var hub = Host.Service<TelemetryHub>();
         var meter = Host.Service<SimulatorService>().Simulator!.Sites[0].Meter;
         var last = hub.GetLast(meter)!.Id;
-        await Task.Delay(700); // a few more readings pass
+        await Eventually.UntilAsync(() => hub.GetLast(meter)!.Id > last + 30, "a few more readings of the meter"); // ids count every DER: 30 ≈ three ticks
         await using var client = await ConnectAsync();
 
         await client.SendAsync($$"""{"type":"subscribe","id":"r","subject":"{{meter.Subject}}","lastEventId":"{{hub.Epoch}}-{{last}}"}""");

@@ -59,7 +59,7 @@ public class DerSimAndSseSourceTests
             await Task.Delay(50);
         }
 
-        await Task.Delay(300);
+        await Eventually.TryUntilAsync(() => harness.Source.State.Rejected >= 6, TimeSpan.FromSeconds(10));
         Assert.Equal(10, readings.Count);
         Assert.True(harness.Source.State.Rejected >= 6, $"rejected {harness.Source.State.Rejected}");
     }

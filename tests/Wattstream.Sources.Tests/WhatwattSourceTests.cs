@@ -83,7 +83,7 @@ public class WhatwattSourceTests
         });
 
         await harness.WaitForStatusAsync(ConnectionStatus.AuthFailed);
-        await Task.Delay(1500);
+        await Task.Delay(1500); // an observation window: with a 10 ms backoff a tight loop would retry ~100 times in it
 
         Assert.Equal(ConnectionStatus.AuthFailed, harness.Source.State.Status);
         Assert.Equal(1, emulator.Authenticator.Failures); // one refused attempt, then a long wait

@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Npgsql;
+using Xunit;
 
-namespace Wattstream.Storage.Tests;
+namespace Wattstream.Testing;
 
 /// <summary>
 /// A PostgreSQL cluster of the tests' own: initdb in a temporary folder, started on a free loopback port, removed at the
