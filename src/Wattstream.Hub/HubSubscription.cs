@@ -64,6 +64,24 @@ public sealed class HubSubscription : IEventReader<HubEvent>
 
     internal void SetInitial(HubEvent[] initial) => _replay = initial;
 
+    /// <summary>
+    /// Puts events older than the replay (read back from history) before it. Only before the first read: a resuming
+    /// stream is assembled before it is handed to its transport.
+    /// </summary>
+    public void PrependHistory(IReadOnlyList<HubEvent> older)
+    {
+        ArgumentNullException.ThrowIfNull(older);
+        if (_replayIndex != 0)
+        {
+            throw new InvalidOperationException("History can only be put before the replay before the first read.");
+        }
+
+        if (older.Count > 0)
+        {
+            _replay = [.. older, .. _replay];
+        }
+    }
+
     /// <summary>Called by the hub under its publish lock: never blocks.</summary>
     internal void Offer(HubEvent hubEvent)
     {

@@ -1,6 +1,6 @@
 namespace Wattstream.Streaming.Formats;
 
-/// <summary>The name of a payload format as clients write it (<c>"format": "novacore"</c> on <c>/ws</c>).</summary>
+/// <summary>The name of a payload format as clients write it (the <c>format</c> member of a <c>/ws</c> subscribe).</summary>
 public readonly record struct FormatId(string Name)
 {
     public override string ToString() => Name;

@@ -1,50 +1,13 @@
 using Wattstream.Hub;
-using Wattstream.Hub.Resume;
 
 namespace Wattstream.Streaming.Resume;
 
 /// <summary>
-/// A client's stream of readings: what it missed (from stored history), then the hub subscription (its replay from the
-/// ring, then live events). Dispose to unsubscribe.
+/// A client's stream of readings as <see cref="ReadingStreams.OpenAsync"/> assembled it: the subscription yields what the
+/// client missed (from stored history, then the replay ring), then live events. Dispose the subscription to end it.
 /// </summary>
-public sealed class ReadingStream : IEventReader<HubEvent>
-{
-    private readonly IReadOnlyList<HubEvent> _fromHistory;
-    private int _next;
-
-    internal ReadingStream(HubSubscription subscription, IReadOnlyList<HubEvent> fromHistory, ResumeOutcome outcome, ResumeGap? gap)
-    {
-        Subscription = subscription;
-        _fromHistory = fromHistory;
-        Outcome = outcome;
-        Gap = gap;
-    }
-
-    public HubSubscription Subscription { get; }
-
-    public ResumeOutcome Outcome { get; }
-
-    /// <summary>Set when <see cref="Outcome"/> is <see cref="ResumeOutcome.Gap"/>.</summary>
-    public ResumeGap? Gap { get; }
-
-    /// <summary>How many events come from stored history before the ring and live ones.</summary>
-    public int FromHistory => _fromHistory.Count;
-
-    public long Dropped => Subscription.Dropped;
-
-    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
-        _next < _fromHistory.Count ? new ValueTask<bool>(true) : Subscription.WaitToReadAsync(cancellationToken);
-
-    public bool TryRead(out HubEvent item)
-    {
-        if (_next < _fromHistory.Count)
-        {
-            item = _fromHistory[_next++];
-            return true;
-        }
-
-        return Subscription.TryRead(out item);
-    }
-
-    public void Dispose() => Subscription.Dispose();
-}
+/// <param name="Subscription">The events, in order; the transport drains it.</param>
+/// <param name="Outcome">How the resume went.</param>
+/// <param name="Gap">Set when <paramref name="Outcome"/> is <see cref="ResumeOutcome.Gap"/>.</param>
+/// <param name="FromHistory">How many of the first events come from stored history.</param>
+public readonly record struct ReadingStream(HubSubscription Subscription, ResumeOutcome Outcome, ResumeGap? Gap, int FromHistory);

@@ -58,9 +58,9 @@ public sealed class ReadingStreams(TelemetryHub hub, IEventHistory history, IOpt
         {
             return subscription.Resume switch
             {
-                ResumeResult.Complete => new ReadingStream(subscription, [], ResumeOutcome.Complete, null),
+                ResumeResult.Complete => new ReadingStream(subscription, ResumeOutcome.Complete, null, 0),
                 ResumeResult.TooOld => await FromHistoryAsync(request, accept, subscription, cancellationToken),
-                _ => new ReadingStream(subscription, [], ResumeOutcome.None, null),
+                _ => new ReadingStream(subscription, ResumeOutcome.None, null, 0),
             };
         }
         catch
@@ -80,9 +80,10 @@ public sealed class ReadingStreams(TelemetryHub hub, IEventHistory history, IOpt
             var before = new HubEventId(hub.Epoch, subscription.OldestReplayedId ?? ((subscription.ResumedFromId ?? 0) + 1));
             var read = await history.ReadAsync(request.Pattern, after, before, _options.MaxHistoryReplay, cancellationToken);
             stored = accept is null ? read : read.Where(accept).ToArray();
+            subscription.PrependHistory(stored);
             if (stored.Count > 0 && read.Count < _options.MaxHistoryReplay)
             {
-                return new ReadingStream(subscription, stored, ResumeOutcome.Complete, null);
+                return new ReadingStream(subscription, ResumeOutcome.Complete, null, stored.Count);
             }
         }
 
@@ -91,6 +92,6 @@ public sealed class ReadingStreams(TelemetryHub hub, IEventHistory history, IOpt
             after,
             subscription.OldestReplayedId is { } oldest ? new HubEventId(hub.Epoch, oldest) : null,
             new HubEventId(hub.Epoch, subscription.ResumedFromId ?? 0));
-        return new ReadingStream(subscription, stored, ResumeOutcome.Gap, gap);
+        return new ReadingStream(subscription, ResumeOutcome.Gap, gap, stored.Count);
     }
 }

@@ -18,22 +18,23 @@ public sealed class StreamSession : IDisposable
 {
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly StreamSupervisor _supervisor;
-    private readonly StreamingOptions _options;
-    private readonly TimeProvider _time;
-    private readonly List<IEventQueue> _queues = [];
+    private IEventQueue? _queue; // most sessions drain one queue: no list for them (idle connections are counted in KB)
+    private List<IEventQueue>? _moreQueues;
     private long _lastWrite;
     private long _framesSent;
     private long _droppedAtLastCheck;
     private CloseReason? _closedBecause;
 
-    internal StreamSession(IFrameTransport transport, StreamSupervisor supervisor, StreamingOptions options, TimeProvider time)
+    internal StreamSession(IFrameTransport transport, StreamSupervisor supervisor)
     {
         Transport = transport;
         _supervisor = supervisor;
-        _options = options;
-        _time = time;
-        _lastWrite = time.GetTimestamp();
+        _lastWrite = supervisor.Time.GetTimestamp();
     }
+
+    private StreamingOptions Options => _supervisor.Options;
+
+    private TimeProvider Time => _supervisor.Time;
 
     public IFrameTransport Transport { get; }
 
@@ -45,12 +46,15 @@ public sealed class StreamSession : IDisposable
     {
         get
         {
-            long total = 0;
-            lock (_queues)
+            var total = Volatile.Read(ref _queue)?.Dropped ?? 0;
+            if (Volatile.Read(ref _moreQueues) is { } more)
             {
-                foreach (var queue in _queues)
+                lock (more)
                 {
-                    total += queue.Dropped;
+                    foreach (var queue in more)
+                    {
+                        total += queue.Dropped;
+                    }
                 }
             }
 
@@ -61,7 +65,7 @@ public sealed class StreamSession : IDisposable
     /// <summary>Why the server closed the connection, when it did.</summary>
     public CloseReason? ClosedBecause => Volatile.Read(ref _closedBecause);
 
-    internal TimeSpan Idle => _time.GetElapsedTime(Interlocked.Read(ref _lastWrite));
+    internal TimeSpan Idle => Time.GetElapsedTime(Interlocked.Read(ref _lastWrite));
 
     /// <summary>
     /// Sends everything <paramref name="reader"/> yields until it ends (disposed, or the hub is stopping) or the client
@@ -72,9 +76,13 @@ public sealed class StreamSession : IDisposable
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(encode);
-        lock (_queues)
+        if (Interlocked.CompareExchange(ref _queue, reader, null) is not null)
         {
-            _queues.Add(reader);
+            var more = LazyInitializer.EnsureInitialized(ref _moreQueues);
+            lock (more)
+            {
+                more.Add(reader);
+            }
         }
 
         // The client going away disposes the reader, which ends the wait: a wait without a token allocates nothing.
@@ -91,7 +99,7 @@ public sealed class StreamSession : IDisposable
                     Transport.BeginBatch();
                     try
                     {
-                        while (written < _options.MaxFramesPerWrite && reader.TryRead(out var item))
+                        while (written < Options.MaxFramesPerWrite && reader.TryRead(out var item))
                         {
                             var frame = encode(item);
                             if (!frame.IsEmpty)
@@ -109,7 +117,7 @@ public sealed class StreamSession : IDisposable
                     if (written > 0)
                     {
                         Interlocked.Add(ref _framesSent, written);
-                        Interlocked.Exchange(ref _lastWrite, _time.GetTimestamp());
+                        Interlocked.Exchange(ref _lastWrite, Time.GetTimestamp());
                     }
 
                     if (!open)
@@ -153,7 +161,7 @@ public sealed class StreamSession : IDisposable
             }
 
             Interlocked.Add(ref _framesSent, frames.Count);
-            Interlocked.Exchange(ref _lastWrite, _time.GetTimestamp());
+            Interlocked.Exchange(ref _lastWrite, Time.GetTimestamp());
         }
         catch (Exception e) when (IsDisconnect(e))
         {
@@ -172,7 +180,7 @@ public sealed class StreamSession : IDisposable
     {
         ArgumentNullException.ThrowIfNull(reason);
         Interlocked.CompareExchange(ref _closedBecause, reason, null);
-        using var timeout = new CancellationTokenSource(_options.CloseTimeout, _time);
+        using var timeout = new CancellationTokenSource(Options.CloseTimeout, Time);
         try
         {
             await _sendLock.WaitAsync(timeout.Token);
@@ -209,7 +217,7 @@ public sealed class StreamSession : IDisposable
             Transport.BeginBatch();
             await Transport.WriteAsync(Transport.Heartbeat);
             await Transport.FlushAsync();
-            Interlocked.Exchange(ref _lastWrite, _time.GetTimestamp());
+            Interlocked.Exchange(ref _lastWrite, Time.GetTimestamp());
         }
         catch (Exception e) when (IsDisconnect(e) || e is InvalidOperationException)
         {
@@ -229,7 +237,7 @@ public sealed class StreamSession : IDisposable
     {
         var total = Dropped;
         var lost = total - _droppedAtLastCheck;
-        if (lost >= _options.MaxDroppedBeforeClose)
+        if (lost >= Options.MaxDroppedBeforeClose)
         {
             return true;
         }

@@ -16,6 +16,10 @@ public sealed class StreamSupervisor(IOptions<StreamingOptions> options, TimePro
     private readonly ConcurrentDictionary<StreamSession, byte> _sessions = new();
     private readonly StreamingOptions _options = options.Value;
 
+    internal StreamingOptions Options => _options;
+
+    internal TimeProvider Time => time;
+
     /// <summary>Open sessions of every transport.</summary>
     public int Sessions => _sessions.Count;
 
@@ -26,7 +30,7 @@ public sealed class StreamSupervisor(IOptions<StreamingOptions> options, TimePro
     public StreamSession Open(IFrameTransport transport)
     {
         ArgumentNullException.ThrowIfNull(transport);
-        var session = new StreamSession(transport, this, _options, time);
+        var session = new StreamSession(transport, this);
         _sessions.TryAdd(session, 0);
         return session;
     }

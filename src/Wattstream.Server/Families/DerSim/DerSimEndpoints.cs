@@ -137,16 +137,16 @@ internal static class DerSimEndpoints
         {
             StartWithLastValues = true,
         };
-        using var stream = await readings.OpenAsync(request, context.RequestAborted);
+        using var subscription = (await readings.OpenAsync(request, context.RequestAborted)).Subscription;
         using var socket = await webSockets.AcceptAsync(context);
         var log = loggers.CreateLogger("Wattstream.DerSim");
         log.LogInformation("DERSim telemetry client connected ({Filter})", only is null ? "all devices" : $"device {device}");
 
-        var pump = socket.Session.PumpAsync(stream, e => e.GetEncoded(payload));
+        var pump = socket.Session.PumpAsync(subscription, e => e.GetEncoded(payload));
         await socket.ReceiveAsync(onText: null);
-        stream.Dispose();
+        subscription.Dispose();
         await pump;
-        log.LogInformation("DERSim telemetry client disconnected after {Messages} messages ({Dropped} dropped)", socket.Session.FramesSent, stream.Dropped);
+        log.LogInformation("DERSim telemetry client disconnected after {Messages} messages ({Dropped} dropped)", socket.Session.FramesSent, subscription.Dropped);
         return TypedResults.Empty;
     }
 }

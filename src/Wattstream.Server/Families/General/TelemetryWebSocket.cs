@@ -166,7 +166,7 @@ internal static class TelemetryWebSocket
             if (kind == SubscriptionKind.Status)
             {
                 var statuses = board.Subscribe(s => scope.CanSee(s.Der) && pattern.Matches(s.Der.Subject));
-                await AckAsync(request.Id, pattern, kind, format: null, stream: null);
+                await AckAsync(request.Id, pattern, kind, format: null, resumed: null);
                 _subscriptions[request.Id] = (statuses, session.PumpAsync(statuses, StatusMessage));
                 return;
             }
@@ -193,10 +193,10 @@ internal static class TelemetryWebSocket
             var encoder = family.ReadingEncoder(format);
             var stream = await readings.OpenAsync(new ReadingStreamRequest(pattern, scope, encoder.CanEncode) { ResumeAfter = resumeAfter }, aborted);
             await AckAsync(request.Id, pattern, kind, format.Name, stream);
-            _subscriptions[request.Id] = (stream, session.PumpAsync(stream, e => e.GetEncoded(encoder)));
+            _subscriptions[request.Id] = (stream.Subscription, session.PumpAsync(stream.Subscription, e => e.GetEncoded(encoder)));
         }
 
-        private ValueTask AckAsync(string id, SubjectPattern pattern, SubscriptionKind kind, string? format, ReadingStream? stream) =>
+        private ValueTask AckAsync(string id, SubjectPattern pattern, SubscriptionKind kind, string? format, ReadingStream? resumed) =>
             session.SendAsync(Message(w =>
             {
                 w.WriteString("type", ServerMessage.Subscribed);
@@ -208,7 +208,7 @@ internal static class TelemetryWebSocket
                     w.WriteString("format", format);
                 }
 
-                if (stream?.Outcome is ResumeOutcome.Complete or ResumeOutcome.Gap)
+                if (resumed is { Outcome: ResumeOutcome.Complete or ResumeOutcome.Gap } stream)
                 {
                     w.WriteString("resume", stream.Outcome == ResumeOutcome.Complete ? "complete" : "too_old");
                     if (stream.FromHistory > 0)

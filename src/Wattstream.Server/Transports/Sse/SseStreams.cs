@@ -40,7 +40,7 @@ public sealed class SseStreams(ReadingStreams readings, StreamSupervisor supervi
         var request = new ReadingStreamRequest(pattern, scope, filter is null ? encoder.CanEncode : e => encoder.CanEncode(e) && filter(e)) { ResumeAfter = resumeAfter };
         var stream = await readings.OpenAsync(request, context.RequestAborted);
         ReadOnlyMemory<byte>[] first = stream.Gap is { } gap ? [GapFrame(gap)] : [];
-        await StreamAsync(context, stream, e => e.GetEncoded(encoder), first);
+        await StreamAsync(context, stream.Subscription, e => e.GetEncoded(encoder), first);
         return TypedResults.Empty;
     }
 

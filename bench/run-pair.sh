@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Before/after fan-out comparison of two builds of Wattstream in one sitting: scenario (a) at N clients, max rate, and
+# scenario (c), 10 000 idle connections, for SSE and WebSocket; runs interleaved (before, after, before, after, …) so
+# drift on the machine hits both alike. Server pinned to core 0, load generator to core 1. Loopback only.
+#
+# Usage: bench/run-pair.sh REV [repeats] [seconds] [clients]     (REV: the "before" commit, e.g. HEAD~3)
+# Prints a markdown table (medians, min–max, after/before ratios); raw lines in artifacts/bench/pair.jsonl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rev=${1:?usage: bench/run-pair.sh REV [repeats] [seconds] [clients]}
+repeats=${2:-3}
+seconds=${3:-6}
+clients=${4:-1000}
+mkdir -p artifacts/bench
+results=artifacts/bench/pair.jsonl
+: > "$results"
+before=artifacts/bench/before
+tool=bench/Wattstream.LoadTool/bin/Release/net10.0/Wattstream.LoadTool.dll
+
+rm -rf "$before"; git worktree prune
+git worktree add -f --detach "$before" "$rev" >/dev/null
+trap 'git worktree remove --force "$before" 2>/dev/null || true' EXIT
+dotnet build -c Release -v q -nologo "$before/src/Wattstream.Server"
+dotnet build -c Release -v q -nologo src/Wattstream.Server
+dotnet build -c Release -v q -nologo bench/Wattstream.LoadTool
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"   # 10 000 connections in one process
+
+wait_port() { for _ in $(seq 1 100); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
+
+run() { # build target load-tool-arguments…
+  local build=$1 target=$2; shift 2
+  local root=.; [ "$build" = before ] && root=$before
+  local port=$((8140 + RANDOM % 500))
+  taskset -c 0 dotnet "$root/src/Wattstream.Server/bin/Release/net10.0/wattstream.dll" --urls "http://127.0.0.1:$port" \
+    --Simulation:Enabled=false --Storage:Enabled=false --Logging:LogLevel:Default=Warning >/dev/null 2>&1 &
+  local pid=$!
+  wait_port "$port"
+  echo "  $build $target $*" >&2
+  taskset -c 1 dotnet "$tool" --target "$target" --url "http://127.0.0.1:$port" --server-pid "$pid" "$@" --json "$results.tmp" >/dev/null \
+    || echo "run failed: $build $target $*" >&2
+  # Tag the line with the build, so one file holds both.
+  [ -f "$results.tmp" ] && sed "s/^{/{\"Build\":\"$build\",/" "$results.tmp" >> "$results" && rm -f "$results.tmp"
+  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+}
+
+for _ in $(seq 1 "$repeats"); do
+  for build in before after; do
+    for target in wattstream-sse wattstream-ws; do
+      run "$build" "$target" --scenario a --clients "$clients" --rate 0 --batch 50 --seconds "$seconds"
+      run "$build" "$target" --scenario c --clients 10000 --rate 1 --batch 1 --seconds 2 --warmup 1
+    done
+  done
+done
+
+python3 - "$results" "$rev" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def pick(scenario, target, build, key):
+    return [r[key] for r in rows if r["Scenario"] == scenario and r["Target"] == target and r["Build"] == build]
+def cell(values, fmt):
+    if not values: return "–"
+    return f"{fmt(statistics.median(values))} ({fmt(min(values))}–{fmt(max(values))})"
+measures = [
+    ("a", "delivered msgs/s", "DeliveredPerSecond", lambda v: f"{v/1000:.0f} k"),
+    ("a", "p99 latency", "P99Micros", lambda v: f"{v/1000:.0f} ms"),
+    ("a", "lost", "Lost", lambda v: f"{v:.0f}"),
+    ("c", "memory per idle connection", "RssPerConnectionBytes", lambda v: f"{v/1024:.1f} KB"),
+]
+print(f"| scenario | target | measure | before ({sys.argv[2]}) | after | after/before |")
+print("| --- | --- | --- | --- | --- | --- |")
+for scenario, name, key, fmt in measures:
+    for target in ("wattstream-sse", "wattstream-ws"):
+        b, a = pick(scenario, target, "before", key), pick(scenario, target, "after", key)
+        ratio = f"{statistics.median(a)/statistics.median(b):.2f}" if a and b and statistics.median(b) else "–"
+        print(f"| {scenario} | {target} | {name} | {cell(b, fmt)} | {cell(a, fmt)} | {ratio} |")
+PY
