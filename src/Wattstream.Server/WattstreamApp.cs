@@ -26,8 +26,9 @@ public static class WattstreamApp
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // Oversized request headers get a 431 instead of being buffered.
-            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            // Oversized request headers get a 431 instead of being buffered: a problem document from HeaderLimits up to
+            // twice its limit, Kestrel's empty answer beyond.
+            kestrel.Limits.MaxRequestHeadersTotalSize = Endpoints.HeaderLimits.KestrelMaxTotalBytes;
             kestrel.AddServerHeader = false;
         });
 

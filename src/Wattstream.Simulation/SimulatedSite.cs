@@ -196,6 +196,10 @@ public sealed class SimulatedSite
             new(Quantity.Mppt2Current, Math.Round(pv.Mppt2.Amps, 2), Unit.Ampere),
             new(Quantity.HeatsinkTemperature, Math.Round(pv.HeatsinkCelsius, 1), Unit.Celsius),
             Wh(Quantity.EnergyGenerated, pv.TotalGenerationWh),
+            W(Quantity.DcPower, pv.DcWatts),
+            new(Quantity.DcVoltage, Math.Round(pv.Mppt1.Volts, 1), Unit.Volt),
+            new(Quantity.DcCurrent, Math.Round(pv.Mppt1.Volts > 0 ? pv.DcWatts / pv.Mppt1.Volts : 0, 2), Unit.Ampere),
+            .. AcSide(pv.GenerationWatts, PvPowerFactor),
         ];
         return new Reading(PvAddress, DerType.Pv, timestamp, ReadTime(), values, [JsonString(PropertyNames.Make, "Wattstream simulator")]);
     }
@@ -217,6 +221,12 @@ public sealed class SimulatedSite
             new(Quantity.StateOfHealth, 0.97, Unit.Fraction),
             Wh(Quantity.AvailableChargeEnergy, b.AvailableChargeWh),
             Wh(Quantity.AvailableDischargeEnergy, b.AvailableDischargeWh),
+            W(Quantity.DcPower, b.Volts * b.Amps),
+            new(Quantity.SocMin, 0, Unit.Percent),
+            new(Quantity.SocMax, 100, Unit.Percent),
+            new(Quantity.SocReserveMin, Math.Round(b.MinStateOfCharge * 100, 1), Unit.Percent),
+            new(Quantity.SocReserveMax, Math.Round(b.MaxStateOfCharge * 100, 1), Unit.Percent),
+            .. AcSide(b.Watts, BatteryPowerFactor),
         ];
         return new Reading(BatteryAddress, DerType.Battery, timestamp, ReadTime(), values, [JsonString(PropertyNames.Make, "Wattstream simulator")]);
     }
@@ -247,6 +257,14 @@ public sealed class SimulatedSite
             Wh(Quantity.EnergyDischarged, 0),
             W(Quantity.RatedPower, ev.RatedWatts),
         };
+        foreach (var m in AcSide(ev.Watts, EvPowerFactor))
+        {
+            if (m.Quantity is not (Quantity.Voltage or Quantity.Current or Quantity.Frequency))
+            {
+                values.Add(m); // the charger reports its voltage, current and frequency itself (above)
+            }
+        }
+
         var properties = new List<ReadingField>(5)
         {
             JsonString(PropertyNames.Make, "Wattstream simulator"),
@@ -265,6 +283,34 @@ public sealed class SimulatedSite
         }
 
         return new Reading(EvAddress!, DerType.V2xCharger, timestamp, ReadTime(), values, properties);
+    }
+
+    // Inverters run near unity power factor (a grid code allows 0.9 either way); a charger's rectifier a little below.
+    private const double PvPowerFactor = 0.99;
+    private const double BatteryPowerFactor = 0.98;
+    private const double EvPowerFactor = 0.97;
+
+    /// <summary>
+    /// The AC side of a three-phase inverter or charger exchanging <paramref name="watts"/> with the site's grid
+    /// connection, in the SunSpec DER AC measurement's terms (model 701): the phase-to-neutral and phase-to-phase voltage
+    /// averages, the phase current, frequency, and reactive and apparent power, consistent with each other:
+    /// S = |P| / PF, Q = √(S² − P²) (absorbing, as a grid code's fixed power factor asks), V_LL = √3·V_LN, I = S / (3·V_LN).
+    /// </summary>
+    private Measurement[] AcSide(double watts, double powerFactor)
+    {
+        var volts = GridMeter.Volts;
+        var vln = (volts.L1 + volts.L2 + volts.L3) / 3;
+        var apparent = Math.Abs(watts) / powerFactor;
+        var reactive = Math.Sqrt(Math.Max(0, (apparent * apparent) - (watts * watts)));
+        return
+        [
+            new(Quantity.Voltage, Math.Round(vln, 1), Unit.Volt),
+            new(Quantity.VoltageLineToLine, Math.Round(vln * Math.Sqrt(3), 1), Unit.Volt),
+            new(Quantity.Current, Math.Round(apparent / (3 * vln), 2), Unit.Ampere),
+            new(Quantity.Frequency, Math.Round(GridMeter.Frequency, 2), Unit.Hertz),
+            new(Quantity.ReactivePower, Math.Round(reactive, 1), Unit.Var),
+            new(Quantity.ApparentPower, Math.Round(apparent, 1), Unit.VoltAmpere),
+        ];
     }
 
     // Meters report kW and kWh to three decimals; inverters whole W and Wh.

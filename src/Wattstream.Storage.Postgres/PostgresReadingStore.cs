@@ -115,6 +115,12 @@ public sealed class PostgresReadingStore(string connectionString) : IReadingStor
         return await HistoryQueries.QueryAsync(connection, ids, query, postgres: true, cancellationToken);
     }
 
+    public async Task<IReadOnlyList<StoredDer>> ListDersAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await HistoryQueries.ListDersAsync(connection, cancellationToken);
+    }
+
     public async Task<IReadOnlyList<StoredReading>> ReadEventsAsync(IReadOnlyList<DerAddress> ders, EventPosition after, EventPosition before, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ders);

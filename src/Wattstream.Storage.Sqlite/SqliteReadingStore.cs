@@ -114,6 +114,12 @@ public sealed class SqliteReadingStore : IReadingStore
         return await HistoryQueries.QueryAsync(connection, ids, query, postgres: false, cancellationToken);
     }
 
+    public async Task<IReadOnlyList<StoredDer>> ListDersAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = Open();
+        return await HistoryQueries.ListDersAsync(connection, cancellationToken);
+    }
+
     public async Task<IReadOnlyList<StoredReading>> ReadEventsAsync(IReadOnlyList<DerAddress> ders, EventPosition after, EventPosition before, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ders);

@@ -42,6 +42,30 @@ public static class HistoryQueries
         return query.Ders.Select(d => new HistorySeries(d, result[d.Subject])).ToArray();
     }
 
+    public static async Task<IReadOnlyList<StoredDer>> ListDersAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        await using var command = connection.CreateCommand();
+        // The newest reading per DER comes from the primary key (der_id, ts): one index probe per DER, not a scan.
+        command.CommandText = "SELECT org, site, device, der, type, (SELECT MAX(r.ts) FROM readings r WHERE r.der_id = d.id) FROM ders d ORDER BY d.id";
+        var result = new List<StoredDer>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (!DerTypes.TryParse(reader.GetString(4), out var type))
+            {
+                continue; // a type a later version wrote
+            }
+
+            result.Add(new StoredDer(
+                new DerAddress(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3)),
+                type,
+                reader.IsDBNull(5) ? null : reader.GetInt64(5)));
+        }
+
+        return result;
+    }
+
     public static async Task<IReadOnlyList<StoredReading>> ReadEventsAsync(
         DbConnection connection,
         IReadOnlyDictionary<string, long> derIds,

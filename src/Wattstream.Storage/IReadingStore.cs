@@ -22,6 +22,9 @@ public interface IReadingStore : IAsyncDisposable
     /// <summary>Stored readings of the given DERs with an event after <paramref name="after"/> and before <paramref name="before"/>, in event order.</summary>
     Task<IReadOnlyList<StoredReading>> ReadEventsAsync(IReadOnlyList<DerAddress> ders, EventPosition after, EventPosition before, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>Every DER the store has kept readings of (also those not heard from since a restart), with its newest reading's time.</summary>
+    Task<IReadOnlyList<StoredDer>> ListDersAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Deletes readings older than <paramref name="timestamp"/> (epoch ms); returns how many.</summary>
     Task<long> DeleteOlderThanAsync(long timestamp, CancellationToken cancellationToken = default);
 

@@ -18,6 +18,9 @@ public readonly record struct EventPosition(long Epoch, long Sequence) : ICompar
     public static bool operator >=(EventPosition a, EventPosition b) => a.CompareTo(b) >= 0;
 }
 
+/// <summary>A DER the store knows, and when its newest kept reading was taken (epoch ms; null when none is left).</summary>
+public sealed record StoredDer(DerAddress Der, DerType Type, long? LastTimestamp);
+
 /// <summary>A reading as stored: with the event id the hub gave it.</summary>
 public sealed record StoredReading(EventPosition Event, Reading Reading);
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Wattstream.Hub;
 using Wattstream.Hub.Resume;
+using Wattstream.Hub.Status;
 using Wattstream.Storage;
 using Wattstream.Storage.Sqlite;
 using Wattstream.Streaming.Access;
@@ -17,6 +18,7 @@ public sealed class ReadingStreamsTests : IAsyncLifetime
     private static readonly DerAddress B = new("o1", "s1", "d1", "b");
     private readonly string _directory = Path.Combine(Path.GetTempPath(), $"wattstream-streaming-{Guid.NewGuid():N}");
     private readonly TelemetryHub _hub = new(new HubOptions { ReplayCapacity = 16 });
+    private readonly StatusBoard _board = new(TimeSpan.FromMinutes(1));
     private SqliteReadingStore _store = null!;
 
     public async Task InitializeAsync()
@@ -66,7 +68,7 @@ public sealed class ReadingStreamsTests : IAsyncLifetime
     {
         var events = await PublishAndStoreAsync(10);
 
-        var stream = await Streams(new StoredEventHistory(_store, _hub)).OpenAsync(
+        var stream = await Streams(new StoredEventHistory(_store, _hub, _board)).OpenAsync(
             new ReadingStreamRequest(SubjectPattern.All, TelemetryScope.Everything) { ResumeAfter = new HubEventId(_hub.Epoch, events[3].Id) });
 
         Assert.Equal(ResumeOutcome.Complete, stream.Outcome);
@@ -79,7 +81,7 @@ public sealed class ReadingStreamsTests : IAsyncLifetime
     {
         var events = await PublishAndStoreAsync(100); // the ring holds the last 16
 
-        var stream = await Streams(new StoredEventHistory(_store, _hub)).OpenAsync(
+        var stream = await Streams(new StoredEventHistory(_store, _hub, _board)).OpenAsync(
             new ReadingStreamRequest(SubjectPattern.All, TelemetryScope.Everything) { ResumeAfter = new HubEventId(_hub.Epoch, events[9].Id) });
         var tail = await PublishAndStoreAsync(3, from: 100); // live ones follow
 
@@ -94,7 +96,7 @@ public sealed class ReadingStreamsTests : IAsyncLifetime
         var events = await PublishAndStoreAsync(60);
         var onlyA = TelemetryScope.Restricted("test", der => der.Equals(A));
 
-        var stream = await Streams(new StoredEventHistory(_store, _hub)).OpenAsync(
+        var stream = await Streams(new StoredEventHistory(_store, _hub, _board)).OpenAsync(
             new ReadingStreamRequest(SubjectPattern.All, onlyA, e => e.Reading.Timestamp % 4000 == 0) { ResumeAfter = new HubEventId(_hub.Epoch, events[0].Id) });
 
         var expected = events.Skip(1).Where(e => e.Reading.Der.Equals(A) && e.Reading.Timestamp % 4000 == 0).Select(e => e.Id);
@@ -123,7 +125,7 @@ public sealed class ReadingStreamsTests : IAsyncLifetime
         var events = await PublishAndStoreAsync(40);
         var earlier = new HubEventId(_hub.Epoch - 60_000, 5); // a run before this one: everything of this run follows it
 
-        var stream = await Streams(new StoredEventHistory(_store, _hub)).OpenAsync(
+        var stream = await Streams(new StoredEventHistory(_store, _hub, _board)).OpenAsync(
             new ReadingStreamRequest(SubjectPattern.All, TelemetryScope.Everything) { ResumeAfter = earlier });
 
         Assert.Equal(ResumeOutcome.Complete, stream.Outcome);
@@ -141,6 +143,22 @@ public sealed class ReadingStreamsTests : IAsyncLifetime
 
         Assert.Equal(ResumeOutcome.None, stream.Outcome);
         Assert.Equal([events[8].Id, events[9].Id, live.Id], Drain(stream).Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task A_der_known_only_from_history_is_resumed_from_the_store()
+    {
+        // An earlier run kept readings of a meter that has not reported in this one: the hub never saw it.
+        var earlierEpoch = _hub.Epoch - 3_600_000;
+        var gone = new DerAddress("o1", "s1", "d2", "gone");
+        await _store.WriteAsync([.. Enumerable.Range(1, 5).Select(i => new StoredReading(new EventPosition(earlierEpoch, i), Meter(gone, i)))]);
+        _board.Remember(gone, DerType.Meter, DateTimeOffset.FromUnixTimeMilliseconds(T0 + 5000));
+
+        var stream = await Streams(new StoredEventHistory(_store, _hub, _board)).OpenAsync(
+            new ReadingStreamRequest(SubjectPattern.Parse(gone.Subject), TelemetryScope.Everything) { ResumeAfter = new HubEventId(earlierEpoch, 2) });
+
+        Assert.Equal(ResumeOutcome.Complete, stream.Outcome);
+        Assert.Equal([3L, 4L, 5L], Drain(stream).Select(e => e.Id));
     }
 
     [Theory]

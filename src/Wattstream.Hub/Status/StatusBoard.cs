@@ -69,6 +69,22 @@ public sealed class StatusBoard
         }
     }
 
+    /// <summary>
+    /// Makes a DER known that nothing has been heard from yet in this run (one kept in history by an earlier run):
+    /// <see cref="ConnectionStatus.Unknown"/> with its last-seen time. A DER the board already knows is left as it is.
+    /// </summary>
+    public void Remember(DerAddress der, DerType type, DateTimeOffset? lastSeen, string? detail = null)
+    {
+        ArgumentNullException.ThrowIfNull(der);
+        lock (_gate)
+        {
+            if (!_statuses.ContainsKey(der))
+            {
+                Change(der, type, ConnectionStatus.Unknown, lastSeen, detail);
+            }
+        }
+    }
+
     /// <summary>Marks connected DERs that have been silent for <see cref="StaleAfter"/> as stale.</summary>
     public void Sweep(DateTimeOffset now)
     {

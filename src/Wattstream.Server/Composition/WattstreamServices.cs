@@ -30,6 +30,7 @@ public static class WattstreamServices
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddProblemDetails();
+        services.AddExceptionHandler<BadRequestProblems>();
         services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Wattstream";
@@ -69,7 +70,7 @@ public static class WattstreamServices
         // History: the store (when enabled) is also where resume finds what the ring no longer holds.
         services.AddWattstreamStorage(configuration);
         services.AddSingleton<IEventHistory>(sp => sp.GetService<Wattstream.Storage.IReadingStore>() is { } store
-            ? new Wattstream.Storage.StoredEventHistory(store, sp.GetRequiredService<TelemetryHub>())
+            ? new Wattstream.Storage.StoredEventHistory(store, sp.GetRequiredService<TelemetryHub>(), sp.GetRequiredService<StatusBoard>())
             : NoEventHistory.Instance);
 
         // What feeds the hub.

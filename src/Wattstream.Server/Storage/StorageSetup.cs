@@ -27,6 +27,7 @@ public static class StorageSetup
         services.AddSingleton<HistoryWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<HistoryWriter>());
         services.AddHostedService<RetentionService>();
+        services.AddHostedService<StoredDerDirectory>();
         return services;
     }
 }

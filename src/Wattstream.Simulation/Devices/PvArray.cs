@@ -31,6 +31,9 @@ public sealed class PvArray
 
     public double HeatsinkCelsius { get; private set; } = 18;
 
+    /// <summary>DC input in W: both strings together, before the inverter's losses.</summary>
+    public double DcWatts => (Mppt1.Volts * Mppt1.Amps) + (Mppt2.Volts * Mppt2.Amps);
+
     public (double Volts, double Amps) Mppt1 { get; private set; }
 
     public (double Volts, double Amps) Mppt2 { get; private set; }

@@ -19,6 +19,7 @@ public sealed class WhatwattSource : TelemetrySource
     private readonly TimeZoneInfo _timeZone;
     private readonly DeviceAuthHandler? _auth;
     private readonly HttpClient _http;
+    private readonly WholeSecondSequencer _sequencer = new();
 
     public WhatwattSource(SourceOptions options, SourceContext context)
         : base(options, context)
@@ -116,8 +117,9 @@ public sealed class WhatwattSource : TelemetrySource
 
             try
             {
-                var reading = WhatwattLive.Parse(Encoding.UTF8.GetBytes(item.Data), _meter, now.ToUnixTimeMilliseconds());
-                session.Publish(DeviceTime(reading) is { } deviceTime ? reading.WithTimestamp(deviceTime) : reading);
+                var data = Encoding.UTF8.GetBytes(item.Data);
+                var reading = WhatwattLive.Parse(data, _meter, now.ToUnixTimeMilliseconds());
+                session.Publish(DeviceTime(reading) is { } deviceTime ? reading.WithTimestamp(_sequencer.Next(deviceTime, data)) : reading);
             }
             catch (TelemetryFormatException e)
             {
@@ -126,8 +128,8 @@ public sealed class WhatwattSource : TelemetrySource
         }
     }
 
-    // The device's local Date and Time (whole seconds) make the reading's time, so a reading seen twice (across a
-    // reconnect) is recognised as the same one.
+    // The device's local Date and Time (whole seconds) make the reading's time, numbered within the second by the
+    // sequencer, so a reading seen twice (across a reconnect) is recognised as the same one and faster ones are kept.
     private long? DeviceTime(Reading reading)
     {
         if (!reading.TryGetProperty(PropertyNames.LocalDate, out var date) || !reading.TryGetProperty(PropertyNames.LocalTime, out var time))

@@ -223,13 +223,11 @@ public static class DerSimOverview
         using var writer = new Utf8JsonWriter(output, JsonWriting.Options);
         writer.WriteStartObject();
 
+        var metrics = Metrics(reading, sign);
         writer.WriteStartObject("metrics");
-        foreach (var field in MetricFields)
+        for (var i = 0; i < MetricFields.Length; i++)
         {
-            if (reading.TryGet(field.Quantity, field.Unit, out var v))
-            {
-                writer.WriteNumber(field.Key, field.Quantity == Quantity.ActivePower ? sign * v : v);
-            }
+            WriteNumberOrNull(writer, MetricFields[i].Key, metrics[i]);
         }
 
         if (reading.TryGetProperty(MetricsTimestampProperty, out var ts))
@@ -244,39 +242,17 @@ public static class DerSimOverview
         WriteExtras(writer, reading, fromDerSim, "metrics.");
         writer.WriteEndObject();
 
+        // pq: the simulator's own block when the reading came from one; otherwise the AC side in pq's terms.
+        var p = reading.TryGet(Quantity.PqActivePower, Unit.Kilowatt, out var pqp) ? pqp : metrics[MetricIndex.PowerKw];
+        var q = reading.TryGet(Quantity.PqReactivePower, Unit.Kilovar, out var pqq) ? pqq : metrics[MetricIndex.ReactiveKvar];
+        double? s = reading.TryGet(Quantity.PqApparentPower, Unit.KilovoltAmpere, out var pqs) ? pqs : metrics[MetricIndex.ApparentKva];
+        double? angle = reading.TryGet(Quantity.PowerAngle, Unit.Degree, out var a) ? a
+            : p is { } ap && q is { } aq ? Math.Round(Math.Atan2(aq, ap) * 180 / Math.PI, 2) : null;
         writer.WriteStartObject("pq");
-        var p = reading.TryGet(Quantity.PqActivePower, Unit.Kilowatt, out var pq) ? pq
-            : reading.TryGet(Quantity.ActivePower, Unit.Kilowatt, out var ap) ? sign * ap : (double?)null;
-        var q = reading.TryGet(Quantity.PqReactivePower, Unit.Kilovar, out var pqq) ? pqq
-            : reading.TryGet(Quantity.ReactivePower, Unit.Kilovar, out var rq) ? rq : (double?)null;
-        if (p is { } pv)
-        {
-            writer.WriteNumber("active_kw", pv);
-        }
-
-        if (q is { } qv)
-        {
-            writer.WriteNumber("reactive_kvar", qv);
-        }
-
-        if (reading.TryGet(Quantity.PqApparentPower, Unit.KilovoltAmpere, out var s) || reading.TryGet(Quantity.ApparentPower, Unit.KilovoltAmpere, out s))
-        {
-            writer.WriteNumber("apparent_kva", s);
-        }
-        else if (p is not null && q is not null)
-        {
-            writer.WriteNumber("apparent_kva", Math.Round(Math.Sqrt((p.Value * p.Value) + (q.Value * q.Value)), 3));
-        }
-
-        if (reading.TryGet(Quantity.PowerAngle, Unit.Degree, out var angle))
-        {
-            writer.WriteNumber("angle_deg", angle);
-        }
-        else if (p is not null && q is not null)
-        {
-            writer.WriteNumber("angle_deg", Math.Round(Math.Atan2(q.Value, p.Value) * 180 / Math.PI, 2));
-        }
-
+        WriteNumberOrNull(writer, "active_kw", p);
+        WriteNumberOrNull(writer, "reactive_kvar", q);
+        WriteNumberOrNull(writer, "apparent_kva", s);
+        WriteNumberOrNull(writer, "angle_deg", angle);
         WriteExtras(writer, reading, fromDerSim, "pq.");
         writer.WriteEndObject();
 
@@ -333,6 +309,89 @@ public static class DerSimOverview
         writer.WriteNumber("device_index", deviceIndex);
         WriteExtras(writer, reading, fromDerSim, null);
         writer.WriteEndObject();
+    }
+
+    // Positions in MetricFields of the values other keys are derived from.
+    private static class MetricIndex
+    {
+        public const int PowerKw = 0;
+        public const int ReactiveKvar = 1;
+        public const int ApparentKva = 2;
+        public const int VoltageLl = 3;
+        public const int VoltageLn = 4;
+        public const int CurrentA = 5;
+        public const int PowerFactor = 7;
+        public const int DcPowerKw = 8;
+        public const int DcVoltage = 9;
+        public const int DcCurrent = 10;
+    }
+
+    /// <summary>
+    /// Every metric of <see cref="MetricFields"/>: the reading's value, else one derived from the others with the AC
+    /// identities (S² = P² + Q², PF = P/S, V_LL = √3·V_LN, I = S / (3·V_LN) for a three-phase inverter) and P_DC = V·I on
+    /// the DC side; null where neither exists (a PV inverter has no state of charge).
+    /// </summary>
+    private static double?[] Metrics(Reading reading, double sign)
+    {
+        var values = new double?[MetricFields.Length];
+        for (var i = 0; i < MetricFields.Length; i++)
+        {
+            var field = MetricFields[i];
+            if (reading.TryGet(field.Quantity, field.Unit, out var v))
+            {
+                values[i] = field.Quantity == Quantity.ActivePower ? sign * v : v;
+            }
+        }
+
+        const int Digits = 3;
+        var sqrt3 = Math.Sqrt(3);
+        if (values[MetricIndex.ApparentKva] is null && values[MetricIndex.PowerKw] is { } p1 && values[MetricIndex.ReactiveKvar] is { } q1)
+        {
+            values[MetricIndex.ApparentKva] = Math.Round(Math.Sqrt((p1 * p1) + (q1 * q1)), Digits);
+        }
+
+        if (values[MetricIndex.ReactiveKvar] is null && values[MetricIndex.PowerKw] is { } p2 && values[MetricIndex.ApparentKva] is { } s2 && s2 >= Math.Abs(p2))
+        {
+            values[MetricIndex.ReactiveKvar] = Math.Round(Math.Sqrt((s2 * s2) - (p2 * p2)), Digits);
+        }
+
+        if (values[MetricIndex.PowerFactor] is null && values[MetricIndex.PowerKw] is { } p3 && values[MetricIndex.ApparentKva] is { } s3)
+        {
+            values[MetricIndex.PowerFactor] = s3 > 0 ? Math.Round(p3 / s3, Digits) : 1; // an idle inverter is at unity
+        }
+
+        if (values[MetricIndex.VoltageLl] is null && values[MetricIndex.VoltageLn] is { } ln)
+        {
+            values[MetricIndex.VoltageLl] = Math.Round(ln * sqrt3, 1);
+        }
+        else if (values[MetricIndex.VoltageLn] is null && values[MetricIndex.VoltageLl] is { } ll)
+        {
+            values[MetricIndex.VoltageLn] = Math.Round(ll / sqrt3, 1);
+        }
+
+        if (values[MetricIndex.CurrentA] is null && values[MetricIndex.ApparentKva] is { } s4 && values[MetricIndex.VoltageLn] is { } vln && vln > 0)
+        {
+            values[MetricIndex.CurrentA] = Math.Round(s4 * 1000 / (3 * vln), 2);
+        }
+
+        if (values[MetricIndex.DcPowerKw] is null && values[MetricIndex.DcVoltage] is { } dv && values[MetricIndex.DcCurrent] is { } da)
+        {
+            values[MetricIndex.DcPowerKw] = Math.Round(dv * da / 1000, Digits);
+        }
+
+        return values;
+    }
+
+    private static void WriteNumberOrNull(Utf8JsonWriter writer, string key, double? value)
+    {
+        if (value is { } v)
+        {
+            writer.WriteNumber(key, v);
+        }
+        else
+        {
+            writer.WriteNull(key);
+        }
     }
 
     public static byte[] ToUtf8(Reading reading, int deviceIndex, TimeZoneInfo? localTime = null)

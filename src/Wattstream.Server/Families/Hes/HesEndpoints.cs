@@ -28,6 +28,13 @@ internal static class HesEndpoints
         group.MapGet("/hes/service/stream", AllMetersAsync)
             .WithSummary("Readings of every meter (the HES backend's path; clients filter by meterNo)")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+        group.MapPost("/hes/service/stream", HesReadRequests.ReadAsync)
+            .WithSummary("Read OBIS codes of up to 20 meters now: `reading` events, then `completed` (or `warning` when nothing could be read)")
+            .WithDescription("Body `{\"meterType\":\"MD\"|\"Non-MD\",\"meters\":[\"62124022441\"],\"obisString\":[\"1-0:1.8.0\",\"32.7.0\"]}` (at most 20 meters and 50 codes). Each `reading` is `{statuscode (0 ok, -1 failed), meterNo, meterModel, obisString, value, timestamp, desc, statusmessage, elapsedMs}`, from the meter's last reading.")
+            .Accepts<HesReadRequest>("application/json")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .DisableAntiforgery();
         group.MapGet("/api/sse/real-time-data/{meterId}", OneMeterAsync)
             .WithSummary("Readings of one meter")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")

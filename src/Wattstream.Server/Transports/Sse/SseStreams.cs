@@ -51,19 +51,33 @@ public sealed class SseStreams(ReadingStreams readings, StreamSupervisor supervi
         ArgumentNullException.ThrowIfNull(reader);
         using (reader)
         {
-            var response = context.Response;
-            response.StatusCode = StatusCodes.Status200OK;
-            response.ContentType = "text/event-stream";
-            response.Headers.CacheControl = "no-cache, no-store";
-            response.Headers["X-Accel-Buffering"] = "no";
-            response.Headers.Connection = "keep-alive";
-            context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
-
+            StartResponse(context);
             using var session = supervisor.Open(new SseTransport(context));
             await session.SendAsync([_retry, .. first]); // the headers leave now: the stream is open for the client
             await session.PumpAsync(reader, encode);
             logger.LogDebug("SSE stream {Path} ended after {Frames} frames", context.Request.Path, session.FramesSent);
         }
+    }
+
+    /// <summary>A finite stream: the headers, the <c>retry:</c> hint and <paramref name="frames"/> in one write, then the end.</summary>
+    public async Task SendAllAsync(HttpContext context, IReadOnlyList<ReadOnlyMemory<byte>> frames)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(frames);
+        StartResponse(context);
+        using var session = supervisor.Open(new SseTransport(context));
+        await session.SendAsync([_retry, .. frames]);
+    }
+
+    private static void StartResponse(HttpContext context)
+    {
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache, no-store";
+        response.Headers["X-Accel-Buffering"] = "no";
+        response.Headers.Connection = "keep-alive";
+        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
     }
 
     // The gap event's own id is where the stream continues from, so a client that drops right after it resumes exactly.

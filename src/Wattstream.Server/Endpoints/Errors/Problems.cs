@@ -10,12 +10,16 @@ public static class Problems
 
     public static IResult BadRequest(string error, string title, string detail) => Problem(StatusCodes.Status400BadRequest, error, title, detail);
 
-    public static IResult Problem(int status, string error, string title, string detail) =>
-        TypedResults.Problem(
-            statusCode: status,
-            title: title,
-            detail: detail,
-            extensions: new Dictionary<string, object?> { ["error"] = error, ["message"] = detail });
+    public static IResult Problem(int status, string error, string title, string detail) => TypedResults.Problem(Details(status, error, title, detail));
+
+    /// <summary>The problem document every error of the hub answers with.</summary>
+    public static Microsoft.AspNetCore.Mvc.ProblemDetails Details(int status, string error, string title, string detail) => new()
+    {
+        Status = status,
+        Title = title,
+        Detail = detail,
+        Extensions = { ["error"] = error, ["message"] = detail },
+    };
 
     public static IResult NotAWebSocket(string path) =>
         BadRequest("websocket_required", "WebSocket endpoint", $"{path} is a WebSocket: connect with an Upgrade request (ws://…), not a plain GET.");
