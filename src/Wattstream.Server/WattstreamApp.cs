@@ -30,6 +30,7 @@ public static class WattstreamApp
             // twice its limit, Kestrel's empty answer beyond.
             kestrel.Limits.MaxRequestHeadersTotalSize = Endpoints.HeaderLimits.KestrelMaxTotalBytes;
             kestrel.AddServerHeader = false;
+            builder.Configuration.GetSection("Kestrel:Limits").Bind(kestrel.Limits); // e.g. --Kestrel:Limits:MaxRequestBodySize=1048576
         });
 
         builder.Services.AddWattstream(builder.Configuration)

@@ -299,12 +299,12 @@ public sealed class SimulatedSite
     private Measurement[] AcSide(double watts, double powerFactor)
     {
         var volts = GridMeter.Volts;
-        var vln = (volts.L1 + volts.L2 + volts.L3) / 3;
+        var vln = Math.Round((volts.L1 + volts.L2 + volts.L3) / 3, 1);
         var apparent = Math.Abs(watts) / powerFactor;
         var reactive = Math.Sqrt(Math.Max(0, (apparent * apparent) - (watts * watts)));
         return
         [
-            new(Quantity.Voltage, Math.Round(vln, 1), Unit.Volt),
+            new(Quantity.Voltage, vln, Unit.Volt),
             new(Quantity.VoltageLineToLine, Math.Round(vln * Math.Sqrt(3), 1), Unit.Volt),
             new(Quantity.Current, Math.Round(apparent / (3 * vln), 2), Unit.Ampere),
             new(Quantity.Frequency, Math.Round(GridMeter.Frequency, 2), Unit.Hertz),

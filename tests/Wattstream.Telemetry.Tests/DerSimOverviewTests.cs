@@ -99,3 +99,51 @@ public class DerSimOverviewTests
         Assert.Throws<ArgumentException>(() => DerSimOverview.ToUtf8(meter, 0));
     }
 }
+
+public class DerSimSnapshotShapeTests
+{
+    private static readonly string[] MetricKeys =
+    [
+        "power_kw", "reactive_power_kvar", "apparent_power_kva", "voltage_ll_v", "voltage_ln_v", "current_a", "frequency_hz",
+        "power_factor", "dc_power_kw", "dc_voltage_v", "dc_current_a", "state_of_charge_pct", "soc_reserve_min_pct",
+        "soc_reserve_max_pct", "soc_min_pct", "soc_max_pct", "timestamp",
+    ];
+
+    [Fact]
+    public void Every_documented_key_is_present_with_null_where_nothing_is_known()
+    {
+        var reading = new Reading(Samples.Pv, DerType.Pv, 1_795_000_000_000, null, [new Measurement(Quantity.ActivePower, -2000, Unit.Watt)]);
+
+        var snapshot = JsonNode.Parse(DerSimOverview.ToUtf8(reading, deviceIndex: 0))!;
+
+        var metrics = snapshot["metrics"]!.AsObject();
+        Assert.Equal(MetricKeys.Order(), metrics.Select(m => m.Key).Order());
+        Assert.Equal(2.0, (double)metrics["power_kw"]!);
+        Assert.Null(metrics["frequency_hz"]);
+        Assert.Null(metrics["state_of_charge_pct"]);
+        Assert.Equal(["active_kw", "angle_deg", "apparent_kva", "reactive_kvar"], snapshot["pq"]!.AsObject().Select(m => m.Key).Order());
+        Assert.Null(snapshot["pq"]!["angle_deg"]);
+    }
+
+    [Fact]
+    public void Missing_ac_values_are_derived_from_the_others()
+    {
+        var reading = new Reading(Samples.Pv, DerType.Pv, 1_795_000_000_000, null,
+        [
+            new Measurement(Quantity.ActivePower, -3000, Unit.Watt),
+            new Measurement(Quantity.ReactivePower, 400, Unit.Var),
+            new Measurement(Quantity.Voltage, 230, Unit.Volt),
+            new Measurement(Quantity.DcVoltage, 400, Unit.Volt),
+            new Measurement(Quantity.DcCurrent, 8, Unit.Ampere),
+        ]);
+
+        var m = JsonNode.Parse(DerSimOverview.ToUtf8(reading, deviceIndex: 0))!["metrics"]!;
+
+        var s = Math.Sqrt((3.0 * 3.0) + (0.4 * 0.4));
+        Assert.Equal(Math.Round(s, 3), (double)m["apparent_power_kva"]!, 3);
+        Assert.Equal(Math.Round(3.0 / s, 3), (double)m["power_factor"]!, 3);
+        Assert.Equal(Math.Round(230 * Math.Sqrt(3), 1), (double)m["voltage_ll_v"]!, 1);
+        Assert.Equal(Math.Round(s * 1000 / (3 * 230), 2), (double)m["current_a"]!, 2);
+        Assert.Equal(3.2, (double)m["dc_power_kw"]!, 3);
+    }
+}

@@ -246,10 +246,11 @@ public static class NovacoreReading
             }
         }
 
-        // Values another type's table names (a pv reading that carries Hz, say) are written too, not dropped.
+        // Values another type's table names (a pv reading that carries Hz, say) are written too, not dropped, unless
+        // the type uses that key for something else (a battery's V is its DC voltage, so its AC voltage has no key).
         foreach (var m in reading.Measurements)
         {
-            if (ByQuantity.TryGetValue(m.Quantity, out var field) && !Array.Exists(typeFields, f => f.Quantity == m.Quantity)
+            if (ByQuantity.TryGetValue(m.Quantity, out var field) && !Array.Exists(typeFields, f => f.Quantity == m.Quantity || f.Key == field.Key)
                 && Units.TryConvert(m.Value, m.Unit, field.Unit, out var v))
             {
                 writer.WriteNumber(field.Key, v);
