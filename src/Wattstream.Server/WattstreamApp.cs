@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Wattstream.Hub;
 using Wattstream.Server.Composition;
+using Wattstream.Server.Endpoints;
 using Wattstream.Server.Families.DerSim;
 using Wattstream.Server.Families.General;
 using Wattstream.Server.Families.Hes;
@@ -26,11 +27,11 @@ public static class WattstreamApp
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // Oversized request headers get a 431 instead of being buffered: a problem document from HeaderLimits up to
-            // twice its limit, Kestrel's empty answer beyond.
-            kestrel.Limits.MaxRequestHeadersTotalSize = Endpoints.HeaderLimits.KestrelMaxTotalBytes;
+            // Oversized request headers get a 431 instead of being buffered (as a problem document: see KestrelRejections).
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
             kestrel.AddServerHeader = false;
             builder.Configuration.GetSection("Kestrel:Limits").Bind(kestrel.Limits); // e.g. --Kestrel:Limits:MaxRequestBodySize=1048576
+            kestrel.ConfigureEndpointDefaults(listen => listen.UseProblemRejections()); // Kestrel's own 400/414/431 as problem documents
         });
 
         builder.Services.AddWattstream(builder.Configuration)

@@ -135,6 +135,36 @@ public class CompatibilityTests(SharedHost shared) : IClassFixture<SharedHost>
         Assert.Equal("headers_too_large", (string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]);
     }
 
+    [Theory]
+    [InlineData("GET /api/sites HTTP/1.1 extra\r\nHost: h\r\n\r\n", 400, "bad_request")] // a malformed request line
+    [InlineData("GET /api/sites HTTP/1.1\r\nBad Header: x\r\nHost: h\r\n\r\n", 400, "bad_request")] // a malformed header line
+    [InlineData("GET /{long} HTTP/1.1\r\nHost: h\r\n\r\n", 414, "uri_too_long")]
+    public async Task Requests_kestrel_rejects_before_the_hub_sees_them_get_problem_documents_too(string raw, int status, string error)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(Host.BaseAddress.Host, Host.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(raw.Replace("{long}", new string('a', 20_000), StringComparison.Ordinal)));
+
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        var response = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10)); // Kestrel closes after a rejection
+
+        Assert.StartsWith($"HTTP/1.1 {status} ", response, StringComparison.Ordinal);
+        Assert.Contains("\r\nContent-Type: application/problem+json\r\n", response, StringComparison.Ordinal);
+        var body = JsonNode.Parse(response[(response.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..])!;
+        Assert.Equal(status, (int)body["status"]!);
+        Assert.Equal(error, (string?)body["error"]);
+    }
+
+    [Fact]
+    public async Task A_normal_request_on_the_same_server_is_untouched_by_the_rejection_check()
+    {
+        using var response = await Host.Client.GetAsync("/api/no-such-thing");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+    }
+
     private async Task<List<SseItem<string>>> PostSseAsync(string path, string body)
     {
         using var response = await Host.Client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));

@@ -18,6 +18,7 @@ const timer = setTimeout(() => { console.error("timed out"); process.exit(2); },
 
 const ws = new WebSocket(url);
 ws.on("message", (raw) => {
+  if (messages >= Number(count)) return; // closing: what is still in flight is not counted
   const payload = JSON.parse(raw);
   console.log(`${payload.clock_time}: ${payload.metrics.power_kw.toFixed(2)} kW`);
   for (const k of topKeys) if (!(k in payload)) missing.add(k);

@@ -3,7 +3,6 @@ using Scalar.AspNetCore;
 using Wattstream.Hub;
 using Wattstream.Hub.Status;
 using Wattstream.Server.Access;
-using Wattstream.Server.Endpoints;
 using Wattstream.Server.Endpoints.Dashboard;
 using Wattstream.Server.Endpoints.History;
 using Wattstream.Server.Endpoints.Ingest;
@@ -18,7 +17,6 @@ public static class WattstreamEndpoints
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseExceptionHandler();
-        app.UseHeaderLimits();
         app.UseStatusCodePages();
         app.UseCors(CorsSetup.PolicyName);
         app.UseWebSocketWriteBatching(); // before UseWebSockets, which takes the upgrade features it wraps

@@ -8,31 +8,18 @@ using Wattstream.Telemetry.Formats;
 namespace Wattstream.Server.Families.General;
 
 /// <summary><c>{"type":"reading","id":…,"subject":…,"format":…,"data":{…}}</c>: the same bytes for every <c>/ws</c> client of a format.</summary>
-internal sealed class WsReadingEncoder(PayloadFormat payload) : WireEncoder
+internal sealed class WsReadingEncoder(PayloadFormat payload) : FramedPayloadEncoder(payload, $"ws-{payload.Name}")
 {
-    public override string Name { get; } = $"ws-{payload.Name}";
-
-    public PayloadFormat Payload => payload;
-
-    public override bool CanEncode(HubEvent hubEvent) => payload.CanEncode(hubEvent);
-
-    protected override byte[] Encode(HubEvent hubEvent)
+    protected override void WriteFrame(HubEvent hubEvent, ReadOnlySpan<byte> payload, IBufferWriter<byte> output)
     {
-        var data = new ArrayBufferWriter<byte>(1024);
-        payload.Write(hubEvent, data);
-        var buffer = new ArrayBufferWriter<byte>(data.WrittenCount + 160);
-        using (var writer = new Utf8JsonWriter(buffer, JsonWriting.Options))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("type", WsProtocol.ServerMessage.Reading);
-            writer.WriteString("id", HubEventId.Format(hubEvent.Epoch, hubEvent.Id));
-            writer.WriteString("subject", hubEvent.Subject);
-            writer.WriteString("format", payload.Name);
-            writer.WritePropertyName("data");
-            writer.WriteRawValue(data.WrittenSpan, skipInputValidation: true);
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
+        using var writer = new Utf8JsonWriter(output, JsonWriting.Options);
+        writer.WriteStartObject();
+        writer.WriteString("type", WsProtocol.ServerMessage.Reading);
+        writer.WriteString("id", HubEventId.Format(hubEvent.Epoch, hubEvent.Id));
+        writer.WriteString("subject", hubEvent.Subject);
+        writer.WriteString("format", Payload.Name);
+        writer.WritePropertyName("data");
+        writer.WriteRawValue(payload, skipInputValidation: true);
+        writer.WriteEndObject();
     }
 }
