@@ -8,4 +8,5 @@ public readonly record struct HubCounters(
     long LastEventId,
     int Subscribers,
     int Ders,
-    long DroppedByUnsubscribed);
+    long DroppedByUnsubscribed,
+    long Rejected = 0);

@@ -14,7 +14,22 @@ public sealed class HubOptions
     [Range(1, 1 << 20)]
     public int SubscriberQueueCapacity { get; set; } = 1_024;
 
-    /// <summary>How many recent timestamps per DER are remembered to drop duplicates.</summary>
-    [Range(1, 1 << 20)]
-    public int DedupWindow { get; set; } = 4_096;
+    /// <summary>
+    /// How many recent timestamps per DER are remembered to drop duplicates that arrive out of order (a reading newer
+    /// than the DER's newest is never a duplicate; one older than the window is caught by history's primary key).
+    /// </summary>
+    [Range(1, 4096)]
+    public int DedupWindow { get; set; } = 32;
+
+    /// <summary>DERs the hub keeps track of in all; a reading of a new DER past it is refused. Existing DERs keep working.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxDers { get; set; } = 100_000;
+
+    /// <summary>DERs one organisation may have.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxDersPerOrg { get; set; } = 20_000;
+
+    /// <summary>Sites one organisation may have.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxSitesPerOrg { get; set; } = 10_000;
 }

@@ -10,10 +10,13 @@ public enum PublishOutcome
 
     /// <summary>The same (DER, timestamp) was accepted before: dropped.</summary>
     Duplicate,
+
+    /// <summary>A new DER past one of the hub's limits (<see cref="PublishResult.Rejection"/> names it): dropped.</summary>
+    Rejected,
 }
 
-/// <summary>What became of one published reading; <see cref="Event"/> is null for a duplicate.</summary>
-public readonly record struct PublishResult(PublishOutcome Outcome, HubEvent? Event)
+/// <summary>What became of one published reading; <see cref="Event"/> is null unless it was accepted.</summary>
+public readonly record struct PublishResult(PublishOutcome Outcome, HubEvent? Event, string? Rejection = null)
 {
-    public bool IsAccepted => Outcome != PublishOutcome.Duplicate;
+    public bool IsAccepted => Outcome is PublishOutcome.Accepted or PublishOutcome.AcceptedOutOfOrder;
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
 using Wattstream.Telemetry;
 
@@ -19,6 +20,7 @@ public sealed class TelemetryHub
     private readonly HubOptions _options;
     private readonly Dictionary<string, DerState> _ders = new(StringComparer.Ordinal);
     private readonly List<DerState> _derOrder = [];
+    private readonly Dictionary<string, OrgState> _orgs = new(StringComparer.Ordinal);
     private readonly HubEvent?[] _ring;
     private readonly long _ringMask;
     // A set, not an array copied on every change: a burst of 10 000 reconnects is 20 000 changes. The array each DER
@@ -30,6 +32,7 @@ public sealed class TelemetryHub
     private long _duplicates;
     private long _outOfOrder;
     private long _droppedByUnsubscribed;
+    private long _rejected;
 
     public TelemetryHub(IOptions<HubOptions> options)
         : this(options?.Value ?? new HubOptions())
@@ -59,9 +62,18 @@ public sealed class TelemetryHub
         {
             if (!_ders.TryGetValue(reading.Der.Subject, out var der))
             {
+                if (LimitReached(reading.Der, 1, 0) is { } limit)
+                {
+                    _rejected++;
+                    return new PublishResult(PublishOutcome.Rejected, null, limit);
+                }
+
                 der = new DerState(reading.Der, reading.Type, _options.DedupWindow);
                 _ders.Add(reading.Der.Subject, der);
                 _derOrder.Add(der);
+                var org = CollectionsMarshal.GetValueRefOrAddDefault(_orgs, reading.Der.Org, out _) ??= new OrgState();
+                org.Ders++;
+                org.Sites.Add(reading.Der.Site);
             }
 
             if (!der.Remember(reading.Timestamp))
@@ -93,6 +105,67 @@ public sealed class TelemetryHub
 
             return new PublishResult(outcome, hubEvent);
         }
+    }
+
+    /// <summary>
+    /// Whether readings of <paramref name="ders"/> would be refused by the hub's limits (the number of DERs in all and per
+    /// organisation, of sites per organisation): the limit that would be passed, or null. For callers that want all of a
+    /// batch or nothing (the push API); <see cref="Publish"/> checks again, one reading at a time.
+    /// </summary>
+    public string? CheckLimits(IEnumerable<DerAddress> ders)
+    {
+        ArgumentNullException.ThrowIfNull(ders);
+        lock (_gate)
+        {
+            var added = new HashSet<string>(StringComparer.Ordinal);
+            var addedPerOrg = new Dictionary<string, (int Ders, HashSet<string> Sites)>(StringComparer.Ordinal);
+            foreach (var der in ders)
+            {
+                if (_ders.ContainsKey(der.Subject) || !added.Add(der.Subject))
+                {
+                    continue;
+                }
+
+                ref var org = ref CollectionsMarshal.GetValueRefOrAddDefault(addedPerOrg, der.Org, out var exists);
+                if (!exists)
+                {
+                    org = (0, new HashSet<string>(StringComparer.Ordinal));
+                }
+
+                org.Ders++;
+                if (!(_orgs.GetValueOrDefault(der.Org)?.Sites.Contains(der.Site) ?? false))
+                {
+                    org.Sites.Add(der.Site);
+                }
+
+                if (LimitReached(der, org.Ders, org.Sites.Count, added.Count) is { } limit)
+                {
+                    return limit;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    // Called under the lock: would adding these many new DERs (and sites) of der's org pass a limit?
+    private string? LimitReached(DerAddress der, int newDersOfOrg, int newSitesOfOrg, int newDers = 1)
+    {
+        var org = _orgs.GetValueOrDefault(der.Org);
+        if (_ders.Count + newDers > _options.MaxDers)
+        {
+            return $"the hub keeps at most {_options.MaxDers} DERs (Hub:MaxDers)";
+        }
+
+        if ((org?.Ders ?? 0) + newDersOfOrg > _options.MaxDersPerOrg)
+        {
+            return $"organisation '{der.Org}' may have at most {_options.MaxDersPerOrg} DERs (Hub:MaxDersPerOrg)";
+        }
+
+        var sites = (org?.Sites.Count ?? 0) + (newSitesOfOrg > 0 ? newSitesOfOrg : org?.Sites.Contains(der.Site) == true ? 0 : 1);
+        return sites > _options.MaxSitesPerOrg
+            ? $"organisation '{der.Org}' may have at most {_options.MaxSitesPerOrg} sites (Hub:MaxSitesPerOrg)"
+            : null;
     }
 
     /// <summary>Subscribes to every event whose subject matches <paramref name="pattern"/>.</summary>
@@ -209,7 +282,7 @@ public sealed class TelemetryHub
         {
             lock (_gate)
             {
-                return new HubCounters(_accepted, _duplicates, _outOfOrder, _nextId - 1, _subscriptions.Count, _ders.Count, _droppedByUnsubscribed);
+                return new HubCounters(_accepted, _duplicates, _outOfOrder, _nextId - 1, _subscriptions.Count, _ders.Count, _droppedByUnsubscribed, _rejected);
             }
         }
     }
@@ -253,11 +326,21 @@ public sealed class TelemetryHub
         return (replay.ToArray(), resume);
     }
 
+    private sealed class OrgState
+    {
+        public int Ders { get; set; }
+
+        public HashSet<string> Sites { get; } = new(StringComparer.Ordinal);
+    }
+
     private sealed class DerState
     {
-        private readonly HashSet<long> _recent;
-        private readonly Queue<long> _recentOrder;
-        private readonly int _window;
+        // The newest timestamp, and a small ring of recent ones: readings mostly arrive in order, so a reading newer
+        // than the newest is new without a look-up, and only an out-of-order one is compared with the ring.
+        private readonly long[] _recent;
+        private int _next;
+        private int _count;
+        private long _newest = long.MinValue;
         private HubSubscription[] _matching = [];
         private int _matchingVersion = -1;
 
@@ -265,9 +348,7 @@ public sealed class TelemetryHub
         {
             Address = address;
             Type = type;
-            _window = window;
-            _recent = new HashSet<long>(Math.Min(window, 1024));
-            _recentOrder = new Queue<long>(Math.Min(window, 1024));
+            _recent = new long[window];
         }
 
         public DerAddress Address { get; }
@@ -281,17 +362,15 @@ public sealed class TelemetryHub
         /// <summary>False when the timestamp was seen within the window (a duplicate).</summary>
         public bool Remember(long timestamp)
         {
-            if (!_recent.Add(timestamp))
+            if (timestamp <= _newest && Array.IndexOf(_recent, timestamp, 0, _count) >= 0)
             {
                 return false;
             }
 
-            _recentOrder.Enqueue(timestamp);
-            if (_recentOrder.Count > _window)
-            {
-                _recent.Remove(_recentOrder.Dequeue());
-            }
-
+            _newest = Math.Max(_newest, timestamp);
+            _recent[_next] = timestamp;
+            _next = (_next + 1) % _recent.Length;
+            _count = Math.Min(_count + 1, _recent.Length);
             return true;
         }
 

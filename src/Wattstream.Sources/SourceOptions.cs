@@ -29,6 +29,12 @@ public sealed class SourceOptions
     /// <summary>The whatwatt Web UI password. Prefer an environment variable (<c>Sources__0__Password</c>) to a file.</summary>
     public string? Password { get; set; }
 
+    /// <summary>
+    /// How the password may be sent: <c>digest</c> (default; a device that offers only Basic is refused as AUTH_FAILED),
+    /// <c>basic</c> (firmware before 1.10) or <c>auto</c> (the first scheme offered, never downgraded to Basic later).
+    /// </summary>
+    public Http.AuthScheme AuthScheme { get; set; } = Http.AuthScheme.Digest;
+
     /// <summary>The Bearer token of an sse source.</summary>
     public string? Token { get; set; }
 

@@ -29,6 +29,9 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
     private readonly CancellationTokenSource _stopping = new();
     private HubSubscription? _subscription;
     private Task _loop = Task.CompletedTask;
+    private readonly List<(long EventId, TaskCompletionSource Stored)> _waiters = [];
+    private TaskCompletionSource _flushNow = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _storedThrough;
     private long _written;
     private long _duplicates;
     private long _batches;
@@ -83,7 +86,13 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
             // Let a batch fill for up to the flush interval, unless it is already full.
             if (subscription.Backlog < options.BatchSize && !stoppingToken.IsCancellationRequested)
             {
-                await Task.Delay(options.FlushInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                // …or until someone waits for a reading to be stored (a durable push).
+                var flushNow = Volatile.Read(ref _flushNow);
+                await Task.WhenAny(Task.Delay(options.FlushInterval, time, stoppingToken), flushNow.Task); // never throws: it returns the task that ended
+                if (flushNow.Task.IsCompleted)
+                {
+                    Interlocked.Exchange(ref _flushNow, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                }
             }
 
             while (subscription.TryRead(out var e))
@@ -110,6 +119,43 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
 
     public void Dispose() => _stopping.Dispose();
 
+    /// <summary>
+    /// Completes once the event <paramref name="eventId"/> of this run (and every one before it) is committed to the
+    /// store; asks for a flush now rather than at the end of the flush interval.
+    /// </summary>
+    public Task WaitUntilStoredAsync(long eventId, CancellationToken cancellationToken = default)
+    {
+        var stored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_waiters)
+        {
+            if (_storedThrough >= eventId)
+            {
+                return Task.CompletedTask;
+            }
+
+            _waiters.Add((eventId, stored));
+        }
+
+        Volatile.Read(ref _flushNow).TrySetResult();
+        return stored.Task.WaitAsync(cancellationToken);
+    }
+
+    private void Stored(long throughEventId)
+    {
+        lock (_waiters)
+        {
+            _storedThrough = Math.Max(_storedThrough, throughEventId);
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].EventId <= _storedThrough)
+                {
+                    _waiters[i].Stored.TrySetResult();
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+    }
+
     private async Task FlushAsync(List<StoredReading> batch)
     {
         if (batch.Count == 0)
@@ -124,6 +170,7 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
             {
                 var inserted = await store.WriteAsync(batch, CancellationToken.None);
                 Interlocked.Add(ref _written, inserted);
+                Stored(batch[^1].Event.Sequence); // batches are in event order
                 Interlocked.Add(ref _duplicates, batch.Count - inserted);
                 Interlocked.Increment(ref _batches);
                 Volatile.Write(ref _lastBatchMs, Stopwatch.GetElapsedTime(started).TotalMilliseconds);

@@ -8,17 +8,27 @@ public static class Subjects
     public static string Telemetry(string org, string site, string device, string der) =>
         $"orgs.{org}.sites.{site}.devices.{device}.ders.{der}.{TelemetrySuffix}";
 
-    /// <summary>A token of a published subject: not empty, no dot, no wildcard, no white space or control character.</summary>
+    /// <summary>The longest id (org, site, device, DER) the hub accepts.</summary>
+    public const int MaxTokenLength = 64;
+
+    /// <summary>The id grammar, for messages: what <see cref="IsValidToken(ReadOnlySpan{char})"/> accepts.</summary>
+    public const string TokenRule = "1 to 64 characters from A-Z, a-z, 0-9, '-', '_' and ':'";
+
+    /// <summary>
+    /// A token of a published subject (an org, site, device or DER id): 1 to <see cref="MaxTokenLength"/> ASCII letters,
+    /// digits, <c>-</c>, <c>_</c> or <c>:</c>. Strict on purpose: ids end up in subjects, URLs, SQL parameters, CSV,
+    /// log lines and web pages, and none of those characters means anything in any of them.
+    /// </summary>
     public static bool IsValidToken(ReadOnlySpan<char> token)
     {
-        if (token.IsEmpty)
+        if (token.IsEmpty || token.Length > MaxTokenLength)
         {
             return false;
         }
 
         foreach (var c in token)
         {
-            if (c is '.' or '*' or '>' || char.IsWhiteSpace(c) || char.IsControl(c))
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or ':'))
             {
                 return false;
             }
@@ -33,7 +43,7 @@ public static class Subjects
     {
         if (!IsValidToken(token))
         {
-            throw new ArgumentException($"'{token}' is not a valid subject token: it must be non-empty and hold no '.', '*', '>' or white space.", paramName);
+            throw new ArgumentException($"'{token}' is not a valid id: {TokenRule}.", paramName);
         }
     }
 

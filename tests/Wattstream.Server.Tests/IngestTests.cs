@@ -58,9 +58,14 @@ public class IngestTests
 
         // The emulator stops: the meter's status stream says so; it starts again: connected again.
         using var statusCts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var statusOpen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var statuses = SseClient.ReadAsync(host.Client, "/api/sse/meter-status/99900011122", 20, TimeSpan.FromSeconds(30),
-            until: i => (string?)JsonNode.Parse(i.Data)!["status"] == "CONNECTED" && seenDown);
-        await Eventually.UntilAsync(() => host.Service<Wattstream.Streaming.Sessions.StreamSupervisor>().SessionsOf("sse") > 0, "the status stream open");
+            until: i =>
+            {
+                statusOpen.TrySetResult(); // the present status arrived: the stream is open
+                return (string?)JsonNode.Parse(i.Data)!["status"] == "CONNECTED" && seenDown;
+            });
+        await statusOpen.Task.WaitAsync(TimeSpan.FromSeconds(15));
         await emulator.DisposeAsync();
         await WaitAsync(() => (string?)JsonNode.Parse(host.Client.GetStringAsync("/api/meters").Result)![0]!["status"] is "DISCONNECTED" or "CONNECTING");
         seenDown = true;
@@ -96,26 +101,6 @@ public class IngestTests
 
         Assert.Contains("Sources:0", e.Message, StringComparison.Ordinal);
         Assert.Contains("Id", e.Message, StringComparison.Ordinal);
-    }
-
-    private sealed class CapturingLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new Logger(categoryName, lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                lines.Enqueue($"{category}: {formatter(state, exception)} {exception}");
-        }
     }
 }
 

@@ -35,7 +35,9 @@ public class WhatwattSourceTests
     public async Task Readings_flow_from_the_device_with_its_own_time(DeviceAuth auth)
     {
         await using var emulator = await EmulatorAsync(auth: auth);
-        await using var harness = new SourceHarness(Options(emulator));
+        var options = Options(emulator);
+        options.AuthScheme = auth == DeviceAuth.Basic ? Http.AuthScheme.Basic : Http.AuthScheme.Digest; // Basic only when allowed
+        await using var harness = new SourceHarness(options);
 
         var readings = await harness.ReadingsAsync(3);
 
@@ -211,5 +213,39 @@ public class WhatwattSourceTests
                 yield return s;
             }
         }
+    }
+
+    [Fact]
+    public async Task A_device_that_offers_only_basic_gets_no_password_unless_basic_is_allowed()
+    {
+        await using var emulator = await EmulatorAsync(auth: DeviceAuth.Basic);
+        await using var harness = new SourceHarness(Options(emulator), new SourceTimingOptions { AuthFailedRetry = TimeSpan.FromSeconds(30) });
+
+        await harness.WaitForStatusAsync(ConnectionStatus.AuthFailed);
+
+        Assert.Contains("Basic", harness.Source.State.LastError, StringComparison.Ordinal);
+        Assert.Contains("AuthScheme", harness.Source.State.LastError, StringComparison.Ordinal);
+        Assert.Equal(0, emulator.Authenticator.CredentialsSeen); // the password was not sent at all
+    }
+
+    [Fact]
+    public async Task Auto_keeps_to_digest_and_refuses_a_later_downgrade_to_basic()
+    {
+        var handler = new Http.DeviceAuthHandler("secret", scheme: Http.AuthScheme.Auto);
+        await using (var digestDevice = await EmulatorAsync(auth: DeviceAuth.Digest))
+        {
+            handler.InnerHandler = new SocketsHttpHandler();
+            using var client = new HttpClient(handler, disposeHandler: false) { BaseAddress = digestDevice.BaseAddress };
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync("/api/v1/report")).StatusCode);
+        }
+
+        // The same handler now meets a device at a new address that offers only Basic: it must not answer.
+        await using var basicDevice = await EmulatorAsync(auth: DeviceAuth.Basic);
+        using var downgraded = new HttpClient(handler) { BaseAddress = basicDevice.BaseAddress };
+        var response = await downgraded.GetAsync("/api/v1/report");
+
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains("downgrade", handler.Refusal, StringComparison.Ordinal);
+        Assert.Equal(1, basicDevice.Authenticator.CredentialsSeen); // only the up-front Digest answer, never a Basic one
     }
 }

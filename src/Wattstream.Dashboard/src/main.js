@@ -137,6 +137,14 @@ function onMeter(e) {
   renderPhases(m);
 }
 
+// Everything from the network goes into the page as text, never as markup: an id like
+// `<img src=x onerror=…>` is shown, not run.
+function cell(tag, text) {
+  const el = document.createElement(tag);
+  el.textContent = text == null ? '' : String(text);
+  return el;
+}
+
 function renderPhases(m) {
   const rows = [1, 2, 3].map((p) => {
     const power = m ? (m[`P_P${p}_In`] ?? 0) - (m[`P_P${p}_Out`] ?? 0) : null;
@@ -148,7 +156,11 @@ function renderPhases(m) {
   $('phases').replaceChildren(...rows.map((r) => {
     const tr = document.createElement('tr');
     const off = imbalance > 0.25 && Math.abs((r.a ?? 0) - mean) / mean > 0.25;
-    tr.innerHTML = `<th scope="row">L${r.p}</th><td>${fixed(r.v, 1)}</td><td class="${off ? 'imbalanced' : ''}">${fixed(r.a, 2)}</td><td>${fixed(r.power, 3)}</td>`;
+    const th = cell('th', `L${r.p}`);
+    th.scope = 'row';
+    const current = cell('td', fixed(r.a, 2));
+    if (off) current.className = 'imbalanced';
+    tr.append(th, cell('td', fixed(r.v, 1)), current, cell('td', fixed(r.power, 3)));
     return tr;
   }));
   $('imbalance').textContent = !m ? '' : mean <= 0.5
@@ -260,8 +272,15 @@ function renderMeters() {
     const tr = document.createElement('tr');
     tr.dataset.meter = m.meterNo;
     const status = m.status ?? 'UNKNOWN';
-    tr.innerHTML = `<td>${m.meterNo}</td><td>${m.site ?? ''}</td><td><span class="status" data-status="${status}">${status}</span></td>`
-      + `<td>${m.lastSeen ? new Date(m.lastSeen).toLocaleString() : '–'}</td><td>${fixed(m.power, 3)}</td><td>${fixed(m.l1v, 1)}</td><td>${fixed(m.ein, 1)}</td>`;
+    const badge = cell('span', status);
+    badge.className = 'status';
+    badge.dataset.status = status;
+    const statusCell = document.createElement('td');
+    statusCell.append(badge);
+    tr.append(
+      cell('td', m.meterNo), cell('td', m.site ?? ''), statusCell,
+      cell('td', m.lastSeen ? new Date(m.lastSeen).toLocaleString() : '–'),
+      cell('td', fixed(m.power, 3)), cell('td', fixed(m.l1v, 1)), cell('td', fixed(m.ein, 1)));
     return tr;
   }));
 }

@@ -15,8 +15,12 @@ public sealed class DeviceAuthenticator(WhatwattEmulatorOptions options, TimePro
     private readonly string _opaque = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
     private long _failures;
     private long _staleAnswers;
+    private long _credentialsSeen;
 
     public long Failures => Interlocked.Read(ref _failures);
+
+    /// <summary>Requests that carried credentials of any scheme (a client that refuses to answer a challenge sends none).</summary>
+    public long CredentialsSeen => Interlocked.Read(ref _credentialsSeen);
 
     public long StaleAnswers => Interlocked.Read(ref _staleAnswers);
 
@@ -38,6 +42,11 @@ public sealed class DeviceAuthenticator(WhatwattEmulatorOptions options, TimePro
         }
 
         var header = context.Request.Headers.Authorization.ToString();
+        if (header.Length > 0)
+        {
+            Interlocked.Increment(ref _credentialsSeen);
+        }
+
         var stale = false;
         if (options.Auth == DeviceAuth.Basic && header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {

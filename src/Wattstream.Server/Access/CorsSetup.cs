@@ -7,6 +7,7 @@ public static class CorsSetup
     public static IServiceCollection AddWattstreamCors(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection(CrossOriginOptions.SectionName).Get<CrossOriginOptions>() ?? new CrossOriginOptions();
+        options.AllowLocalhost ??= Binding.LoopbackOnly(configuration);
         services.AddCors(cors => cors.AddPolicy(PolicyName, policy => policy
             .SetIsOriginAllowed(origin => IsAllowed(origin, options))
             .AllowCredentials() // EventSource with { withCredentials: true } and cookies
@@ -14,6 +15,14 @@ public static class CorsSetup
             .WithMethods("GET", "POST", "OPTIONS")
             .WithExposedHeaders("Last-Event-ID")
             .SetPreflightMaxAge(TimeSpan.FromSeconds(options.PreflightMaxAgeSeconds))));
+        // DNS rebinding: a page of evil.example whose name resolves to 127.0.0.1 reaches the hub as "same origin" but
+        // sends Host: evil.example. While the hub listens on loopback only, only loopback names are answered
+        // (ASP.NET Core's host filtering; AllowedHosts overrides).
+        if (string.IsNullOrEmpty(configuration["AllowedHosts"]) && Binding.LoopbackOnly(configuration))
+        {
+            services.PostConfigure<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>(o => o.AllowedHosts = ["localhost", "127.0.0.1", "[::1]"]);
+        }
+
         return services;
     }
 
@@ -24,7 +33,7 @@ public static class CorsSetup
             return true;
         }
 
-        return options.AllowLocalhost
+        return options.AllowLocalhost == true
             && Uri.TryCreate(origin, UriKind.Absolute, out var uri)
             && uri.Scheme is "http" or "https"
             && (uri.IsLoopback || uri.Host == "localhost");

@@ -10,8 +10,12 @@ public sealed class CrossOriginOptions
     /// <summary>Origins allowed besides the local ones, e.g. "https://dashboard.example.com"; "*" allows any.</summary>
     public string[] AllowedOrigins { get; set; } = [];
 
-    /// <summary>Allow http(s)://localhost, 127.0.0.1 and [::1] on any port (browser dev servers such as the HES frontend's :3000).</summary>
-    public bool AllowLocalhost { get; set; } = true;
+    /// <summary>
+    /// Allow http(s)://localhost, 127.0.0.1 and [::1] on any port (browser dev servers such as the HES frontend's :3000).
+    /// Unset, it is on while the hub listens on loopback only and off once it listens on other addresses (where a page
+    /// on a user's own machine is not necessarily the user's).
+    /// </summary>
+    public bool? AllowLocalhost { get; set; }
 
     [Range(0, 86_400)]
     public int PreflightMaxAgeSeconds { get; set; } = 600;

@@ -3,6 +3,7 @@ using Scalar.AspNetCore;
 using Wattstream.Hub;
 using Wattstream.Hub.Status;
 using Wattstream.Server.Access;
+using Wattstream.Server.Endpoints;
 using Wattstream.Server.Endpoints.Dashboard;
 using Wattstream.Server.Endpoints.History;
 using Wattstream.Server.Endpoints.Ingest;
@@ -18,7 +19,8 @@ public static class WattstreamEndpoints
         ArgumentNullException.ThrowIfNull(app);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.UseCors(CorsSetup.PolicyName);
+        app.UseCors(CorsSetup.PolicyName); // before the browser checks: a preflight is answered here
+        app.UseBrowserSafety();
         app.UseWebSocketWriteBatching(); // before UseWebSockets, which takes the upgrade features it wraps
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = app.Services.GetRequiredService<IOptions<WebSocketStreamingOptions>>().Value.KeepAliveInterval });
 

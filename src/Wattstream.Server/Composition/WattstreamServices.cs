@@ -31,6 +31,9 @@ public static class WattstreamServices
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestProblems>();
+        services.AddExceptionHandler<UnexpectedErrors>(); // last: what nothing else answered
+        // The handlers log (rate-limited); the middleware's own log line per exception would defeat that.
+        services.Configure<ExceptionHandlerOptions>(o => o.SuppressDiagnosticsCallback = _ => true);
         services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Wattstream";

@@ -18,12 +18,22 @@ namespace Wattstream.Sources.Http;
 /// HttpClient's own Digest support is not used: it does not send an empty user name, and a test against the emulator
 /// cannot make it show the stale-nonce retry the device needs.
 /// </remarks>
-public sealed class DeviceAuthHandler(string password, string user = "") : DelegatingHandler
+/// <para>
+/// The scheme is not the server's choice alone: a fake device that offers Basic would get the password in clear text.
+/// With <see cref="AuthScheme.Digest"/> (the default) only Digest is answered; <see cref="AuthScheme.Basic"/> is for
+/// firmware before 1.10; <see cref="AuthScheme.Auto"/> answers the first scheme offered and keeps to it, refusing a later
+/// downgrade to Basic. A refused challenge is answered with nothing: the 401 is returned and <see cref="Refusal"/> says why.
+/// </para>
+public sealed class DeviceAuthHandler(string password, string user = "", AuthScheme scheme = AuthScheme.Digest) : DelegatingHandler
 {
     private readonly Lock _gate = new();
     private DigestChallenge? _digest;
     private bool _basic;
     private int _nc;
+    private AuthScheme? _pinned = scheme == AuthScheme.Auto ? null : scheme;
+
+    /// <summary>Why the last challenge was not answered (a scheme the settings do not allow), or null.</summary>
+    public string? Refusal { get; private set; }
 
     /// <summary>Requests answered with a stale-nonce challenge and retried.</summary>
     public int StaleRetries { get; private set; }
@@ -40,6 +50,26 @@ public sealed class DeviceAuthHandler(string password, string user = "") : Deleg
         var sent = request.Headers.Authorization?.Scheme;
         var digest = response.Headers.WwwAuthenticate.FirstOrDefault(h => h.Scheme.Equals("Digest", StringComparison.OrdinalIgnoreCase));
         var basic = response.Headers.WwwAuthenticate.Any(h => h.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase));
+        if (digest is not null && _pinned == AuthScheme.Basic)
+        {
+            digest = null; // configured for Basic: answer the Basic offer, if there is one
+        }
+
+        if (digest is null && basic && _pinned == AuthScheme.Digest)
+        {
+            Refusal = scheme == AuthScheme.Auto
+                ? "the device asked for Basic authentication after Digest had been used: refusing the downgrade (the password would travel in clear text)"
+                : "the device offers only Basic authentication, which sends the password in clear text; set the source's AuthScheme to basic (firmware before 1.10) or auto to allow it";
+            return response;
+        }
+
+        if (digest is null && !basic && _pinned == AuthScheme.Basic)
+        {
+            Refusal = "the source's AuthScheme is basic but the device does not offer Basic authentication";
+            return response;
+        }
+
+        Refusal = null;
         if (digest is not null)
         {
             // Answered either unauthenticated or with a digest computed for an earlier challenge (a stale nonce, or a
@@ -50,6 +80,7 @@ public sealed class DeviceAuthHandler(string password, string user = "") : Deleg
                 _digest = challenge;
                 _basic = false;
                 _nc = 0;
+                _pinned ??= AuthScheme.Digest;
             }
 
             if (challenge.Stale)
@@ -63,6 +94,7 @@ public sealed class DeviceAuthHandler(string password, string user = "") : Deleg
             {
                 _basic = true;
                 _digest = null;
+                _pinned ??= AuthScheme.Basic;
             }
         }
         else
@@ -203,4 +235,17 @@ public static class AuthParameters
 
         return result;
     }
+}
+
+/// <summary>Which HTTP authentication a source may answer a device's challenge with.</summary>
+public enum AuthScheme
+{
+    /// <summary>Digest only (whatwatt firmware 1.10 and later): the password never leaves in clear text.</summary>
+    Digest,
+
+    /// <summary>Basic only (firmware before 1.10; the password is only base64-encoded: use it on a trusted network).</summary>
+    Basic,
+
+    /// <summary>The first scheme the device offers, kept from then on: a later offer of Basic after Digest is refused.</summary>
+    Auto,
 }

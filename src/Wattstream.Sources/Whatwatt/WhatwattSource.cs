@@ -26,7 +26,7 @@ public sealed class WhatwattSource : TelemetrySource
     {
         _meter = new DerAddress(options.Org, options.Site, options.DeviceId, options.DerId);
         _timeZone = string.IsNullOrEmpty(options.TimeZone) ? TimeZoneInfo.Local : TimeZoneInfo.FindSystemTimeZoneById(options.TimeZone);
-        _auth = options.Password is null ? null : new DeviceAuthHandler(options.Password);
+        _auth = options.Password is null ? null : new DeviceAuthHandler(options.Password, scheme: options.AuthScheme);
         _http = context.Http.Create(_auth);
         Declare(_meter, DerType.Meter);
     }
@@ -48,7 +48,7 @@ public sealed class WhatwattSource : TelemetrySource
             {
                 if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
                 {
-                    throw new SourceAuthenticationException("the device refused the password");
+                    throw new SourceAuthenticationException(_auth?.Refusal ?? "the device refused the password");
                 }
 
                 response.EnsureSuccessStatusCode(); // 404 on a device without the licence: reported as the last error
@@ -86,7 +86,7 @@ public sealed class WhatwattSource : TelemetrySource
         {
             throw new SourceAuthenticationException(Options.Password is null
                 ? "the device asks for a password and none is configured"
-                : "the device refused the password");
+                : _auth?.Refusal ?? "the device refused the password");
         }
 
         response.EnsureSuccessStatusCode();

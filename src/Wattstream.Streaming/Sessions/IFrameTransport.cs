@@ -50,6 +50,9 @@ public enum CloseKind
 
     /// <summary>The client sent a message over the size limit (WebSocket 1009).</summary>
     MessageTooBig,
+
+    /// <summary>The client held a connection without using it (a <c>/ws</c> connection with no subscription; WebSocket 1008).</summary>
+    Idle,
 }
 
 public sealed record CloseReason(CloseKind Kind, string Message);

@@ -24,8 +24,18 @@ public static class DashboardEndpoints
         return app;
     }
 
+    /// <summary>
+    /// The dashboard's pages may run only the dashboard's own script and talk only to this origin: an injected
+    /// <c>&lt;img onerror&gt;</c> or inline script is not run, and no other page may frame it.
+    /// </summary>
+    public const string ContentSecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
     private static IResult Serve(HttpContext context, string file)
     {
+        context.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        context.Response.Headers.XFrameOptions = "DENY";
         if (!IsBuilt && file == "index.html")
         {
             return TypedResults.Content(

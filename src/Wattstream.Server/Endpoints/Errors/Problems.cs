@@ -33,7 +33,10 @@ public static class Problems
             return true;
         }
 
-        problem = BadRequest("invalid_id", $"Malformed {what}", $"'{id}' is not a valid {what}: it must be non-empty and hold no '.', '*', '>' or white space.");
+        problem = BadRequest("invalid_id", $"Malformed {what}", $"'{Truncate(id)}' is not a valid {what}: {Telemetry.Subjects.TokenRule}.");
         return false;
     }
+
+    /// <summary>A client's value quoted in a message: at most 64 characters.</summary>
+    public static string Truncate(string? value) => value is null ? "" : value.Length <= 64 ? value : value[..64] + "…";
 }

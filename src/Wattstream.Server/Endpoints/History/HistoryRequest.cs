@@ -59,7 +59,7 @@ internal sealed record HistoryRequest(
 
         if (!TryTime(To, now, out var to) || !TryTime(From, to.AddHours(-1), out var from))
         {
-            problem = Problems.BadRequest("invalid_time", "Malformed time", "from and to are ISO-8601 times (2026-01-01T00:00:00Z) or Unix epoch milliseconds.");
+            problem = Problems.BadRequest("invalid_time", "Malformed time", "from and to are ISO-8601 times (2026-01-01T00:00:00Z) or Unix epoch milliseconds, from 1970 to 9999.");
             return false;
         }
 
@@ -100,6 +100,12 @@ internal sealed record HistoryRequest(
             fields.Add(field);
         }
 
+        if (fields.Count == 0)
+        {
+            problem = Problems.BadRequest("invalid_field", "No field", $"fields lists at least one of {string.Join(", ", HistoryFields.All.Select(f => f.Column()))}.");
+            return false;
+        }
+
         if (!Enum.TryParse<Aggregate>(Agg ?? "avg", ignoreCase: true, out var agg) || !Enum.IsDefined(agg) || int.TryParse(Agg, out _))
         {
             problem = Problems.BadRequest("invalid_agg", "Unknown aggregate", "agg is avg, min, max or last.");
@@ -110,9 +116,13 @@ internal sealed record HistoryRequest(
         return true;
     }
 
+    /// <summary>Times a query may name: from the Unix epoch to the end of year 9999 (less an hour, so a default "from" exists).</summary>
+    private static readonly DateTimeOffset Earliest = DateTimeOffset.UnixEpoch;
+    private static readonly DateTimeOffset Latest = new(9999, 12, 31, 22, 0, 0, TimeSpan.Zero);
+
     private static bool TryTime(string? text, DateTimeOffset fallback, out DateTimeOffset time)
     {
-        time = fallback;
+        time = fallback < Earliest ? Earliest : fallback;
         if (string.IsNullOrEmpty(text))
         {
             return true;
@@ -120,11 +130,16 @@ internal sealed record HistoryRequest(
 
         if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var ms))
         {
+            if (ms > Latest.ToUnixTimeMilliseconds())
+            {
+                return false;
+            }
+
             time = DateTimeOffset.FromUnixTimeMilliseconds(ms);
             return true;
         }
 
-        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out time);
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out time) && time >= Earliest && time <= Latest;
     }
 
     internal static bool TryStep(string text, out TimeSpan step)

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Wattstream.Hub;
 using Wattstream.Hub.Resume;
 using Wattstream.Sources;
+using Wattstream.Storage;
 using Wattstream.Telemetry;
 using Wattstream.Telemetry.Formats;
 
@@ -32,8 +33,14 @@ public static class IngestEndpoints
         return app;
     }
 
-    private static async Task<IResult> PushAsync(HttpContext context, TelemetryHub hub, TimeProvider time)
+    private static async Task<IResult> PushAsync(HttpContext context, TelemetryHub hub, TimeProvider time, [Microsoft.AspNetCore.Mvc.FromServices] HistoryWriter? history)
     {
+        var durable = context.Request.Query["durable"].FirstOrDefault() is "true" or "1";
+        if (durable && history is null)
+        {
+            return Problems.Problem(StatusCodes.Status503ServiceUnavailable, "history_off", "History is off", "durable=true needs history (Storage:Enabled is false).");
+        }
+
         if (context.Request.ContentLength > MaxPushBytes)
         {
             return Problems.Problem(StatusCodes.Status413PayloadTooLarge, "too_large", "Request too large", $"At most {MaxPushBytes} bytes per request.");
@@ -81,8 +88,15 @@ public static class IngestEndpoints
             return TypedResults.ValidationProblem(errors, title: "Invalid readings", detail: $"{errors.Count} of {items.Count} readings are invalid; none was accepted.", extensions: new Dictionary<string, object?> { ["error"] = "invalid_readings" });
         }
 
+        // New DERs past the hub's limits refuse the whole request, before anything is accepted.
+        if (hub.CheckLimits(readings.Select(r => r.Der)) is { } limit)
+        {
+            return Problems.Problem(StatusCodes.Status422UnprocessableEntity, "der_limit", "Too many DERs", $"Refused: {limit}. Readings of DERs the hub already has are still accepted.");
+        }
+
         var accepted = new List<AcceptedReading>();
         var duplicates = new List<int>();
+        var rejected = new List<RejectedReading>();
         for (var i = 0; i < readings.Count; i++)
         {
             var result = hub.Publish(readings[i]);
@@ -90,14 +104,37 @@ public static class IngestEndpoints
             {
                 accepted.Add(new AcceptedReading(i, HubEventId.Format(hub.Epoch, result.Event!.Id), readings[i].Der.Subject));
             }
+            else if (result.Outcome == PublishOutcome.Rejected)
+            {
+                rejected.Add(new RejectedReading(i, result.Rejection!)); // a limit reached by another request meanwhile
+            }
             else
             {
                 duplicates.Add(i);
             }
         }
 
-        return TypedResults.Ok(new PushResponse(accepted.ToArray(), duplicates.ToArray()));
+        if (durable)
+        {
+            // Answer only once every reading of the request is committed (a duplicate was accepted earlier: wait for
+            // everything accepted so far).
+            var through = accepted.Count > 0 ? accepted.Max(a => HubEventId.TryParse(a.EventId, out var id) ? id.Sequence : 0) : hub.Counters.LastEventId;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            timeout.CancelAfter(DurableTimeout);
+            try
+            {
+                await history!.WaitUntilStoredAsync(through, timeout.Token);
+            }
+            catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+            {
+                return Problems.Problem(StatusCodes.Status504GatewayTimeout, "not_durable", "Not stored in time", $"The readings were accepted but not committed to the store within {DurableTimeout.TotalSeconds:0} s; GET /api/storage shows the writer.");
+            }
+        }
+
+        return TypedResults.Ok(new PushResponse(accepted.ToArray(), duplicates.ToArray(), rejected.Count == 0 ? null : rejected.ToArray()));
     }
+
+    private static readonly TimeSpan DurableTimeout = TimeSpan.FromSeconds(10);
 
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request)
     {
@@ -117,17 +154,20 @@ public static class IngestEndpoints
         return buffer.ToArray();
     }
 
+    // A member given twice is ambiguous (which W?): refused, as is nesting deeper than a reading needs.
+    private static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false, MaxDepth = 16 };
+
     private static List<JsonNode?> Split(byte[] body, bool ndjson)
     {
         if (ndjson)
         {
             return Encoding.UTF8.GetString(body)
                 .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(line => JsonNode.Parse(line))
+                .Select(line => JsonNode.Parse(line, documentOptions: StrictJson))
                 .ToList();
         }
 
-        var node = JsonNode.Parse(body);
+        var node = JsonNode.Parse(body, documentOptions: StrictJson);
         return node is JsonArray array ? [.. array] : [node];
     }
 
@@ -149,7 +189,7 @@ public static class IngestEndpoints
             ids[k] = value is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
             if (!Subjects.IsValidToken(ids[k]))
             {
-                problems.Add($"'{AddressKeys[k]}' must be a non-empty id without '.', '*', '>' or white space");
+                problems.Add($"'{AddressKeys[k]}' must be an id of {Subjects.TokenRule}");
             }
         }
 
@@ -180,4 +220,6 @@ public static class IngestEndpoints
 
 public sealed record AcceptedReading(int Index, string EventId, string Subject);
 
-public sealed record PushResponse(AcceptedReading[] Accepted, int[] Duplicates);
+public sealed record PushResponse(AcceptedReading[] Accepted, int[] Duplicates, RejectedReading[]? Rejected = null);
+
+public sealed record RejectedReading(int Index, string Reason);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Wattstream.Hub;
 using Wattstream.Server.Access;
 using Wattstream.Server.Endpoints;
@@ -78,23 +77,32 @@ internal static class DerSimEndpoints
 
     private static IResult Devices(HttpContext context, TelemetryHub hub, DerSimFamily family, ITelemetryAccess access)
     {
-        var devices = family.Devices;
-        var scope = access.Resolve(context);
-        var body = new StringBuilder("[");
-        foreach (var (der, _) in devices.Devices)
+        if (!Paging.TryRead(context, out var offset, out var limit, out var problem))
         {
-            if (scope.CanSee(der) && hub.GetLast(der) is { } last)
-            {
-                if (body.Length > 1)
-                {
-                    body.Append(',');
-                }
-
-                body.Append(Encoding.UTF8.GetString(last.GetEncoded(family.Payload).Span));
-            }
+            return problem!;
         }
 
-        return TypedResults.Text(body.Append(']').ToString(), "application/json");
+        var scope = access.Resolve(context);
+        var snapshots = family.Devices.Devices
+            .Where(d => scope.CanSee(d.Address))
+            .Select(d => hub.GetLast(d.Address))
+            .OfType<HubEvent>()
+            .ToArray();
+        var page = Paging.Page(context, snapshots, offset, limit);
+        var body = new MemoryStream();
+        body.WriteByte((byte)'[');
+        for (var i = 0; i < page.Length; i++)
+        {
+            if (i > 0)
+            {
+                body.WriteByte((byte)',');
+            }
+
+            body.Write(page[i].GetEncoded(family.Payload).Span);
+        }
+
+        body.WriteByte((byte)']');
+        return TypedResults.Bytes(body.ToArray(), "application/json");
     }
 
     private static IResult ServerInfo(DerSimDevices devices) => TypedResults.Ok(new DerSimServerInfo(

@@ -13,14 +13,23 @@ internal static class DiscoveryEndpoints
     {
         var group = app.MapGroup("/api").WithTags("discovery");
         group.MapGet("/sites", Sites)
-            .WithSummary("Every site the caller may see, with its devices and their DERs (ids, types, subjects)");
+            .WithSummary("Every site the caller may see, with its devices and their DERs (ids, types, subjects); paged with ?limit= and ?offset=")
+            .Produces<SiteInfo[]>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/meters", Meters)
-            .WithSummary("Every meter with its status and when it was last seen");
+            .WithSummary("Every meter with its status and when it was last seen; paged with ?limit= and ?offset=")
+            .Produces<MeterInfo[]>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
     }
 
-    private static SiteInfo[] Sites(HttpContext context, DerDirectory ders, ITelemetryAccess access)
+    private static IResult Sites(HttpContext context, DerDirectory ders, ITelemetryAccess access)
     {
-        return ders.All(access.Resolve(context))
+        if (!Paging.TryRead(context, out var offset, out var limit, out var problem))
+        {
+            return problem!;
+        }
+
+        var sites = ders.All(access.Resolve(context))
             .GroupBy(d => (d.Address.Org, d.Address.Site))
             .Select(site => new SiteInfo(
                 site.Key.Org,
@@ -32,11 +41,17 @@ internal static class DiscoveryEndpoints
                         device.Select(d => new DerInfo(d.Address.Der, d.Type.ToWireName(), d.Address.Subject)).ToArray()))
                     .ToArray()))
             .ToArray();
+        return TypedResults.Ok(Paging.Page(context, sites, offset, limit));
     }
 
-    private static MeterInfo[] Meters(HttpContext context, DerDirectory ders, StatusBoard board, ITelemetryAccess access)
+    private static IResult Meters(HttpContext context, DerDirectory ders, StatusBoard board, ITelemetryAccess access)
     {
-        return ders.Meters(access.Resolve(context))
+        if (!Paging.TryRead(context, out var offset, out var limit, out var problem))
+        {
+            return problem!;
+        }
+
+        var meters = ders.Meters(access.Resolve(context))
             .Select(address =>
             {
                 var status = board.Get(address);
@@ -50,6 +65,7 @@ internal static class DiscoveryEndpoints
                     status?.LastSeen is { } seen ? WireTime.Format(seen) : null);
             })
             .ToArray();
+        return TypedResults.Ok(Paging.Page(context, meters, offset, limit));
     }
 }
 

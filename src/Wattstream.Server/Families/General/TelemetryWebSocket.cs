@@ -36,7 +36,8 @@ internal static class TelemetryWebSocket
         StatusBoard board,
         ITelemetryAccess access,
         WebSocketStreams webSockets,
-        IOptions<WebSocketStreamingOptions> options)
+        IOptions<WebSocketStreamingOptions> options,
+        TimeProvider time)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -44,7 +45,7 @@ internal static class TelemetryWebSocket
         }
 
         using var socket = await webSockets.AcceptAsync(context);
-        var connection = new Connection(socket.Session, family, readings, board, access.Resolve(context), options.Value, context.RequestAborted);
+        var connection = new Connection(socket.Session, family, readings, board, access.Resolve(context), options.Value, time, context.RequestAborted);
         try
         {
             await socket.Session.SendAsync(Message(w =>
@@ -61,7 +62,11 @@ internal static class TelemetryWebSocket
 
                 w.WriteEndArray();
             }));
+            using var closed = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            var idle = CloseWhenIdleAsync(connection, socket, options.Value.IdleWithoutSubscription, time, closed.Token);
             await socket.ReceiveAsync(connection.HandleAsync);
+            await closed.CancelAsync();
+            await idle;
         }
         finally
         {
@@ -69,6 +74,29 @@ internal static class TelemetryWebSocket
         }
 
         return TypedResults.Empty;
+    }
+
+    // A connection without a subscription holds a socket, a session and a receive buffer for nothing: it gets the
+    // timeout to subscribe (and again after its last unsubscribe), then it is closed.
+    private static async Task CloseWhenIdleAsync(Connection connection, WebSocketStream socket, TimeSpan timeout, TimeProvider time, CancellationToken closed)
+    {
+        try
+        {
+            while (true)
+            {
+                var idleFor = connection.IdleSince is { } since ? time.GetUtcNow() - since : TimeSpan.Zero;
+                if (connection.IdleSince is not null && idleFor >= timeout)
+                {
+                    await socket.Session.CloseAsync(new CloseReason(CloseKind.Idle, $"no subscription for {timeout.TotalSeconds:0.#} s"));
+                    return;
+                }
+
+                await Task.Delay(connection.IdleSince is null ? timeout : timeout - idleFor, time, closed);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     private static byte[] Message(Action<Utf8JsonWriter> write)
@@ -91,9 +119,14 @@ internal static class TelemetryWebSocket
         StatusBoard board,
         TelemetryScope scope,
         WebSocketStreamingOptions options,
+        TimeProvider time,
         CancellationToken aborted) : IAsyncDisposable
     {
         private readonly ConcurrentDictionary<string, (IDisposable Subscription, Task Pump)> _subscriptions = new(StringComparer.Ordinal);
+        private long _idleSinceTicks = time.GetUtcNow().UtcTicks;
+
+        /// <summary>Since when the connection has held no subscription; null while it holds one.</summary>
+        public DateTimeOffset? IdleSince => _subscriptions.IsEmpty ? new DateTimeOffset(Interlocked.Read(ref _idleSinceTicks), TimeSpan.Zero) : null;
 
         public async ValueTask HandleAsync(ReadOnlyMemory<byte> text)
         {
@@ -232,6 +265,11 @@ internal static class TelemetryWebSocket
             }
 
             entry.Subscription.Dispose();
+            if (_subscriptions.IsEmpty)
+            {
+                Interlocked.Exchange(ref _idleSinceTicks, time.GetUtcNow().UtcTicks);
+            }
+
             await entry.Pump;
             await session.SendAsync(Message(w =>
             {

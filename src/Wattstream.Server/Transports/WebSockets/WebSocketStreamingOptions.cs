@@ -15,6 +15,10 @@ public sealed class WebSocketStreamingOptions
     [Range(1, 1000)]
     public int MaxSubscriptionsPerConnection { get; set; } = 64;
 
+    /// <summary>A <c>/ws</c> connection that holds no subscription this long is closed (1008); it holds resources for nothing.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
+    public TimeSpan IdleWithoutSubscription { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>WebSocket-level pings keep idle connections open through proxies.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);

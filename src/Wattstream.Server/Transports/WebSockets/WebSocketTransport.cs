@@ -47,7 +47,7 @@ internal sealed class WebSocketTransport(WebSocket socket, HttpContext context) 
     private static WebSocketCloseStatus StatusOf(CloseKind kind) => kind switch
     {
         CloseKind.ShuttingDown => WebSocketCloseStatus.EndpointUnavailable,
-        CloseKind.TooSlow => WebSocketCloseStatus.PolicyViolation,
+        CloseKind.TooSlow or CloseKind.Idle => WebSocketCloseStatus.PolicyViolation,
         CloseKind.MessageTooBig => WebSocketCloseStatus.MessageTooBig,
         _ => WebSocketCloseStatus.NormalClosure,
     };

@@ -1,0 +1,34 @@
+namespace Wattstream.Server.Endpoints;
+
+/// <summary>
+/// What keeps a browser from being turned against the hub: no content sniffing, no referrer (a URL may carry an access
+/// token), and state-changing requests only with a JSON body — a cross-site form or a <c>fetch</c> without a
+/// preflight can send text/plain or form data, never <c>application/json</c>, so the CORS policy always gets a say.
+/// </summary>
+internal static class BrowserSafety
+{
+    private static readonly string[] JsonTypes = ["application/json", "application/x-ndjson", "application/ndjson"];
+
+    public static IApplicationBuilder UseBrowserSafety(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        context.Response.Headers.XContentTypeOptions = "nosniff";
+        context.Response.Headers["Referrer-Policy"] = "no-referrer";
+        var method = context.Request.Method;
+        if ((HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method) || HttpMethods.IsDelete(method))
+            && !HasJsonBody(context.Request) && !(HttpMethods.IsDelete(method) && context.Request.ContentLength is null or 0))
+        {
+            await Problems.Problem(
+                    StatusCodes.Status415UnsupportedMediaType,
+                    "unsupported_media_type",
+                    "JSON expected",
+                    $"{method} requests need Content-Type: application/json (or application/x-ndjson where a stream of readings is accepted).")
+                .ExecuteAsync(context);
+            return;
+        }
+
+        await next(context);
+    });
+
+    private static bool HasJsonBody(HttpRequest request) =>
+        request.ContentType is { } type && Array.Exists(JsonTypes, t => type.StartsWith(t, StringComparison.OrdinalIgnoreCase));
+}
