@@ -126,7 +126,7 @@ public sealed class PostgresReadingStore(string connectionString) : IReadingStor
         ArgumentNullException.ThrowIfNull(ders);
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         var ids = await DerIdsAsync(connection, ders, cancellationToken);
-        return await HistoryQueries.ReadEventsAsync(connection, ids, ders, after, before, limit, cancellationToken);
+        return await HistoryQueries.ReadEventsAsync(connection, postgres: true, ids, ders, after, before, limit, cancellationToken);
     }
 
     public async Task<long> DeleteOlderThanAsync(long timestamp, CancellationToken cancellationToken = default)

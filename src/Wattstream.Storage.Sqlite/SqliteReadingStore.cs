@@ -125,7 +125,7 @@ public sealed class SqliteReadingStore : IReadingStore
         ArgumentNullException.ThrowIfNull(ders);
         await using var connection = Open();
         var ids = await DerIdsAsync(connection, ders, cancellationToken);
-        return await HistoryQueries.ReadEventsAsync(connection, ids, ders, after, before, limit, cancellationToken);
+        return await HistoryQueries.ReadEventsAsync(connection, postgres: false, ids, ders, after, before, limit, cancellationToken);
     }
 
     public Task<long> DeleteOlderThanAsync(long timestamp, CancellationToken cancellationToken = default)
@@ -201,17 +201,15 @@ public sealed class SqliteReadingStore : IReadingStore
 
     private static async Task<Dictionary<string, long>> DerIdsAsync(SqliteConnection connection, IReadOnlyList<DerAddress> ders, CancellationToken cancellationToken)
     {
+        // One statement with the subjects as one JSON array parameter, however many DERs.
         var result = new Dictionary<string, long>(StringComparer.Ordinal);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id FROM ders WHERE subject = @s";
-        var subject = command.Parameters.Add("@s", SqliteType.Text);
-        foreach (var der in ders)
+        command.CommandText = "SELECT subject, id FROM ders WHERE subject IN (SELECT value FROM json_each(@s))";
+        command.Parameters.AddWithValue("@s", System.Text.Json.JsonSerializer.Serialize(ders.Select(d => d.Subject).ToArray()));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            subject.Value = der.Subject;
-            if (await command.ExecuteScalarAsync(cancellationToken) is long id)
-            {
-                result[der.Subject] = id;
-            }
+            result[reader.GetString(0)] = reader.GetInt64(1);
         }
 
         return result;

@@ -24,7 +24,7 @@ public static class HistoryQueries
             Add(command, "@from", query.From);
             Add(command, "@to", query.To);
             Add(command, "@step", query.StepMs);
-            AddDers(command, known, derIds);
+            AddDers(command, known, derIds, postgres);
             var byId = known.ToDictionary(d => derIds[d.Subject], d => d.Subject);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
@@ -57,6 +57,12 @@ public static class HistoryQueries
                 continue; // a type a later version wrote
             }
 
+            if (!Subjects.IsValidToken(reader.GetString(0)) || !Subjects.IsValidToken(reader.GetString(1))
+                || !Subjects.IsValidToken(reader.GetString(2)) || !Subjects.IsValidToken(reader.GetString(3)))
+            {
+                continue; // written outside the hub, or by a version with a looser grammar: never served
+            }
+
             result.Add(new StoredDer(
                 new DerAddress(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3)),
                 type,
@@ -68,6 +74,7 @@ public static class HistoryQueries
 
     public static async Task<IReadOnlyList<StoredReading>> ReadEventsAsync(
         DbConnection connection,
+        bool postgres,
         IReadOnlyDictionary<string, long> derIds,
         IReadOnlyList<DerAddress> ders,
         EventPosition after,
@@ -85,8 +92,8 @@ public static class HistoryQueries
         }
 
         await using var command = connection.CreateCommand();
-        command.CommandText = HistorySql.Events(known.Length);
-        AddDers(command, known, derIds);
+        command.CommandText = HistorySql.Events(postgres);
+        AddDers(command, known, derIds, postgres);
         Add(command, "@ae", after.Epoch);
         Add(command, "@as", after.Sequence);
         Add(command, "@be", before.Epoch);
@@ -105,12 +112,13 @@ public static class HistoryQueries
         return result;
     }
 
-    private static void AddDers(DbCommand command, IReadOnlyList<DerAddress> ders, IReadOnlyDictionary<string, long> derIds)
+    private static void AddDers(DbCommand command, IReadOnlyList<DerAddress> ders, IReadOnlyDictionary<string, long> derIds, bool postgres)
     {
-        for (var i = 0; i < ders.Count; i++)
-        {
-            Add(command, $"@d{i}", derIds[ders[i].Subject]);
-        }
+        var ids = ders.Select(d => derIds[d.Subject]).ToArray();
+        var p = command.CreateParameter();
+        p.ParameterName = "@ders";
+        p.Value = postgres ? ids : "[" + string.Join(',', ids.Select(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]";
+        command.Parameters.Add(p);
     }
 
     private static void Add(DbCommand command, string name, long value)

@@ -45,13 +45,19 @@ public static class HistorySql
     }
 
     /// <summary>
-    /// One row per (DER, bucket): <c>der_id, bucket, field…</c>. Parameters: @from, @to, @step, and @d0…@dN for the DER ids.
+    /// The DER ids a statement is about, as one parameter <c>@ders</c> however many there are (a variable per DER would
+    /// pass SQLite's limit of 32 766 at that many DERs): a PostgreSQL <c>bigint[]</c>, a JSON array for SQLite.
+    /// </summary>
+    public static string DerIdIn(string column, bool postgres) =>
+        postgres ? $"{column} = ANY(@ders)" : $"{column} IN (SELECT value FROM json_each(@ders))";
+
+    /// <summary>
+    /// One row per (DER, bucket): <c>der_id, bucket, field…</c>. Parameters: @from, @to, @step, and @ders.
     /// </summary>
     public static string Buckets(HistoryQuery query, bool postgres)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var ids = string.Join(", ", Enumerable.Range(0, query.Ders.Count).Select(i => $"@d{i}"));
-        var where = $"der_id IN ({ids}) AND ts >= @from AND ts < @to";
+        var where = $"{DerIdIn("der_id", postgres)} AND ts >= @from AND ts < @to";
         var bucket = "(ts / @step) * @step";
         var sql = new StringBuilder();
         if (query.Aggregate == Aggregate.Last)
@@ -77,14 +83,13 @@ public static class HistorySql
         return sql.ToString();
     }
 
-    /// <summary>Parameters: @d0…@dN, @ae, @as (after), @be, @bs (before), @limit.</summary>
-    public static string Events(int ders)
+    /// <summary>Parameters: @ders, @ae, @as (after), @be, @bs (before), @limit.</summary>
+    public static string Events(bool postgres)
     {
-        var ids = string.Join(", ", Enumerable.Range(0, ders).Select(i => $"@d{i}"));
         return $"""
             SELECT d.org, d.site, d.device, d.der, r.epoch, r.seq, r.payload
             FROM readings r JOIN ders d ON d.id = r.der_id
-            WHERE r.der_id IN ({ids})
+            WHERE {DerIdIn("r.der_id", postgres)}
               AND (r.epoch > @ae OR (r.epoch = @ae AND r.seq > @as))
               AND (r.epoch < @be OR (r.epoch = @be AND r.seq < @bs))
             ORDER BY r.epoch, r.seq

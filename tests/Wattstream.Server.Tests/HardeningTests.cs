@@ -267,6 +267,57 @@ public class HardeningHostTests
     }
 
     [Fact]
+    public async Task Pushes_beyond_the_concurrency_limit_get_429_with_retry_after_while_others_go_on()
+    {
+        await using var host = await WattstreamHost.StartAsync("--Ingest:MaxConcurrentPushes=1");
+        var release = new TaskCompletionSource();
+        var slow = new SlowContent($$"""[{"org":"o","site":"s","device":"d","der":"slow","type":"meter","timestamp":{{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}},"W":1}]""", release.Task);
+        var first = host.Client.PostAsync("/api/readings", slow);
+        await slow.Started.WaitAsync(TimeSpan.FromSeconds(10));
+
+        using var second = await host.Client.PostAsync("/api/readings", Ndjson([$$"""{"org":"o","site":"s","device":"d","der":"fast","type":"meter","timestamp":{{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}},"W":1}"""]));
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        Assert.Equal("1", second.Headers.GetValues("Retry-After").Single());
+        Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("/api/sites")).StatusCode); // reading is not limited
+
+        release.SetResult();
+        using var firstResponse = await first;
+        Assert.Equal(HttpStatusCode.OK, firstResponse.StatusCode);
+    }
+
+    /// <summary>A JSON body that sends its first byte, then waits: a push held open.</summary>
+    private sealed class SlowContent : HttpContent
+    {
+        private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly byte[] _bytes;
+        private readonly Task _release;
+
+        public SlowContent(string json, Task release)
+        {
+            _bytes = Encoding.UTF8.GetBytes(json);
+            _release = release;
+            Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        }
+
+        public Task Started => _started.Task;
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(_bytes.AsMemory(0, 1));
+            await stream.FlushAsync();
+            _started.SetResult();
+            await _release;
+            await stream.WriteAsync(_bytes.AsMemory(1));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false; // chunked: the server cannot know the size up front
+        }
+    }
+
+    [Fact]
     public async Task A_durable_push_answers_only_once_the_readings_are_in_the_store()
     {
         await using var host = await WattstreamHost.StartAsync("--Simulation:Enabled=false", "--Sources:0:Id=none", "--Sources:0:Kind=Sse", "--Sources:0:Url=http://127.0.0.1:9/", "--Storage:FlushInterval=00:00:30");

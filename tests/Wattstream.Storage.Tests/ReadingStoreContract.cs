@@ -127,6 +127,24 @@ public abstract class ReadingStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reads_about_more_ders_than_a_statement_may_have_variables()
+    {
+        // SQLite allows 32 766 variables in a statement: one per DER would fail here.
+        var ders = Enumerable.Range(0, 40_000).Select(i => new DerAddress("big", "s", "d", $"m{i}")).ToArray();
+        await Store.WriteAsync(ders.Select((d, i) => new StoredReading(new EventPosition(1, i + 1), new Reading(d, DerType.Meter, T0 + i, null, [new Measurement(Quantity.ActivePower, i, Unit.Watt)]))).ToArray());
+
+        var events = await Store.ReadEventsAsync(ders, new EventPosition(0, 0), EventPosition.Max, 100);
+        var series = await Store.QueryAsync(new HistoryQuery(ders, T0, T0 + 60_000, 60_000, [HistoryField.W], Aggregate.Avg));
+        var listed = await Store.ListDersAsync();
+
+        Assert.Equal(Enumerable.Range(1, 100).Select(i => (long)i), events.Select(e => e.Event.Sequence));
+        Assert.Equal(40_000, series.Count(s => s.Points.Count == 1));
+        Assert.Equal(39_999, series.Single(s => s.Der.Der == "m39999").Points.Single().Values[0]);
+        Assert.Equal(40_000, listed.Count(d => d.Der.Org == "big"));
+        Assert.Equal(T0 + 7, listed.Single(d => d.Der.Der == "m7").LastTimestamp);
+    }
+
+    [Fact]
     public async Task The_writer_flushes_everything_queued_at_shutdown()
     {
         var hub = new TelemetryHub();

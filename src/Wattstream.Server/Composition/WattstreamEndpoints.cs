@@ -21,6 +21,7 @@ public static class WattstreamEndpoints
         app.UseStatusCodePages();
         app.UseCors(CorsSetup.PolicyName); // before the browser checks: a preflight is answered here
         app.UseBrowserSafety();
+        app.UseRateLimiter();
         app.UseWebSocketWriteBatching(); // before UseWebSockets, which takes the upgrade features it wraps
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = app.Services.GetRequiredService<IOptions<WebSocketStreamingOptions>>().Value.KeepAliveInterval });
 

@@ -4,6 +4,7 @@ using Wattstream.Hub.Resume;
 using Wattstream.Hub.Status;
 using Wattstream.Server.Access;
 using Wattstream.Server.Endpoints;
+using Wattstream.Server.Endpoints.Ingest;
 using Wattstream.Server.Simulation;
 using Wattstream.Server.Status;
 using Wattstream.Server.Storage;
@@ -41,6 +42,7 @@ public static class WattstreamServices
             return Task.CompletedTask;
         }));
         services.AddWattstreamCors(configuration);
+        services.AddIngestLimits(configuration);
         services.AddSingleton(TimeProvider.System);
 
         services.AddValidatedOptions<HubOptions>(configuration, HubOptions.SectionName);

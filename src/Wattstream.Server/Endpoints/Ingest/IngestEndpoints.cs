@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.RateLimiting;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -17,6 +18,35 @@ public static class IngestEndpoints
 
     private static readonly string[] AddressKeys = ["org", "site", "device", "der"];
 
+    /// <summary>The rate-limiter policy that bounds the push bodies held at once.</summary>
+    public const string PushLimiter = "push";
+
+    /// <summary>At most <see cref="IngestOptions.MaxConcurrentPushes"/> push bodies at once; the next gets 429 at once, not a queue.</summary>
+    public static IServiceCollection AddIngestLimits(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<IngestOptions>().Bind(configuration.GetSection(IngestOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        var options = configuration.GetSection(IngestOptions.SectionName).Get<IngestOptions>() ?? new IngestOptions();
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.AddConcurrencyLimiter(PushLimiter, o =>
+            {
+                o.PermitLimit = options.MaxConcurrentPushes;
+                o.QueueLimit = 0;
+            });
+            limiter.OnRejected = async (context, cancellationToken) =>
+            {
+                context.HttpContext.Response.Headers.RetryAfter = "1";
+                await Problems.Problem(
+                        StatusCodes.Status429TooManyRequests,
+                        "too_many_requests",
+                        "Too many pushes at once",
+                        $"At most {options.MaxConcurrentPushes} push requests are read at once (Ingest:MaxConcurrentPushes); retry after a second.")
+                    .ExecuteAsync(context.HttpContext);
+            };
+        });
+        return services;
+    }
+
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/sources", (SourceHost sources) => sources.Statuses())
@@ -29,6 +59,11 @@ public static class IngestEndpoints
             .Accepts<JsonObject>("application/json", "application/x-ndjson")
             .Produces<PushResponse>()
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .RequireRateLimiting(PushLimiter)
             .DisableAntiforgery();
         return app;
     }

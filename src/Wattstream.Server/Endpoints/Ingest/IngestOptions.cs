@@ -1,0 +1,13 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Wattstream.Server.Endpoints.Ingest;
+
+/// <summary>The push API's limits (section <c>Ingest</c>).</summary>
+public sealed class IngestOptions
+{
+    public const string SectionName = "Ingest";
+
+    /// <summary>Push requests whose bodies may be read at once; more get 429 with <c>Retry-After</c> (bodies are held whole while validated).</summary>
+    [Range(1, 1024)]
+    public int MaxConcurrentPushes { get; set; } = 8;
+}
