@@ -85,4 +85,47 @@ public class DashboardTests
         Assert.StartsWith("Data is stale since", (string?)r["banner"], StringComparison.Ordinal);
         Assert.Empty(r["pageErrors"]!.AsArray());
     }
+
+    [Fact]
+    public async Task Markup_planted_in_the_store_is_neither_served_nor_run_in_the_dashboard()
+    {
+        // An attacker with write access to the database plants a DER whose id is an XSS payload. The id grammar keeps
+        // it from ever being accepted through the hub; here it goes straight into SQLite.
+        var data = Path.Combine(Path.GetTempPath(), $"wattstream-hostile-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(data);
+        try
+        {
+            const string Payload = "<img/src=\"x\"/onerror=\"alert(document['domain'])\"";
+            await using (var store = new Wattstream.Storage.Sqlite.SqliteReadingStore(Path.Combine(data, "wattstream.db")))
+            {
+                await store.MigrateAsync();
+                await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(data, "wattstream.db")}");
+                await connection.OpenAsync();
+                await using var insert = connection.CreateCommand();
+                insert.CommandText = "INSERT INTO ders (subject, org, site, device, der, type) VALUES (@s, 'demo', 'site-1', 'meter-x', @d, 'meter')";
+                insert.Parameters.AddWithValue("@s", $"orgs.demo.sites.site-1.devices.meter-x.ders.{Payload}.telemetry.json.v1");
+                insert.Parameters.AddWithValue("@d", Payload);
+                await insert.ExecuteNonQueryAsync();
+            }
+
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            await using var host = await WattstreamHost.StartAsync($"--Storage:DataDirectory={data}");
+            Assert.DoesNotContain("onerror", await host.Client.GetStringAsync("/api/meters"), StringComparison.Ordinal);
+
+            var (exit, output) = await BrowserTests.RunNodeAsync("dashboard.mjs", host.BaseAddress.ToString(), "hostile");
+
+            Assert.True(exit == 0, output);
+            var r = Result(output);
+            Assert.Empty(r["dialogs"]!.AsArray());
+            Assert.Empty(r["pageErrors"]!.AsArray());
+            Assert.Equal(0, (int)r["plantedElements"]!);
+            Assert.False((bool)r["bodyHasPayload"]!);
+            Assert.Equal(3, r["meters"]!.AsArray().Count); // the simulator's meters are shown as usual
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(data, recursive: true);
+        }
+    }
 }

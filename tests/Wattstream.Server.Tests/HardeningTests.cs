@@ -232,7 +232,7 @@ public class HardeningHostTests
     [Fact]
     public async Task New_ders_past_the_limit_are_refused_with_a_4xx_and_memory_stays_bounded()
     {
-        await using var host = await WattstreamHost.StartAsync("--Storage:Enabled=false", "--Simulation:Enabled=false", "--Sources:0:Id=none", "--Sources:0:Kind=Sse", "--Sources:0:Url=http://127.0.0.1:9/", "--Hub:MaxDersPerOrg=5000", "--Hub:ReplayCapacity=16"); // a small ring: what is measured is per DER
+        await using var host = await WattstreamHost.StartAsync("--Storage:Enabled=false", "--Simulation:Enabled=false", "--Hub:MaxDersPerOrg=5000", "--Hub:ReplayCapacity=16"); // a small ring: what is measured is per DER
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var before = GC.GetTotalMemory(forceFullCollection: true); // what is retained, not what the GC keeps in reserve
         var refused = 0;
@@ -320,7 +320,7 @@ public class HardeningHostTests
     [Fact]
     public async Task A_durable_push_answers_only_once_the_readings_are_in_the_store()
     {
-        await using var host = await WattstreamHost.StartAsync("--Simulation:Enabled=false", "--Sources:0:Id=none", "--Sources:0:Kind=Sse", "--Sources:0:Url=http://127.0.0.1:9/", "--Storage:FlushInterval=00:00:30");
+        await using var host = await WattstreamHost.StartAsync("--Simulation:Enabled=false", "--Storage:FlushInterval=00:00:30");
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var lines = Enumerable.Range(0, 10).Select(i => $$"""{"org":"o","site":"s","device":"d","der":"durable","type":"meter","timestamp":{{now + i}},"W":{{i}}}""");
 
@@ -331,6 +331,52 @@ public class HardeningHostTests
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "a durable push flushes at once, not after the 30 s flush interval");
         var stored = await host.Service<IReadingStore>().ReadEventsAsync([new Telemetry.DerAddress("o", "s", "d", "durable")], new EventPosition(0, 0), EventPosition.Max, 100);
         Assert.Equal(10, stored.Count);
+    }
+
+    [Fact]
+    public async Task A_durable_push_survives_kill_9_right_after_its_answer()
+    {
+        var data = Path.Combine(Path.GetTempPath(), $"wattstream-durable-{Guid.NewGuid():N}");
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "wattstream.dll"), "--urls", $"http://127.0.0.1:{port}", $"--Storage:DataDirectory={data}", "--Storage:FlushInterval=00:01:00", "--Simulation:Enabled=false" })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+            await Eventually.UntilAsync(async () => { try { return (await client.GetAsync("/healthz")).IsSuccessStatusCode; } catch (HttpRequestException) { return false; } }, "the hub up", TimeSpan.FromSeconds(60));
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var lines = Enumerable.Range(0, 50).Select(i => $$"""{"org":"o","site":"s","device":"d","der":"kept","type":"meter","timestamp":{{now + i}},"W":{{i}}}""");
+
+            using var response = await client.PostAsync("/api/readings?durable=true", Ndjson(lines));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            process.Kill(entireProcessTree: true); // SIGKILL, at once: the flush interval (a minute) never came
+            await process.WaitForExitAsync();
+
+            await using var store = new Wattstream.Storage.Sqlite.SqliteReadingStore(Path.Combine(data, "wattstream.db"));
+            var kept = await store.ReadEventsAsync([new Telemetry.DerAddress("o", "s", "d", "kept")], new EventPosition(0, 0), EventPosition.Max, 100);
+            Assert.Equal(50, kept.Count);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            if (Directory.Exists(data))
+            {
+                Directory.Delete(data, recursive: true);
+            }
+        }
     }
 
     [Fact]

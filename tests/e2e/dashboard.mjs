@@ -1,5 +1,5 @@
 // Drives the dashboard in Chromium and reports what a person would see, as JSON on stdout.
-// Usage: node dashboard.mjs <url> live <screenshot-dir>   |   node dashboard.mjs <url> stale <meter-no>
+// Usage: node dashboard.mjs <url> live <screenshot-dir>   |   node dashboard.mjs <url> stale <meter-no>   |   node dashboard.mjs <url> hostile
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { launch } from './browser.mjs';
@@ -12,6 +12,8 @@ try {
   const page = await context.newPage();
   page.on('console', (m) => { if (m.type() === 'error') result.consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => result.pageErrors.push(String(e)));
+  result.dialogs = [];
+  page.on('dialog', async (d) => { result.dialogs.push(d.message()); await d.dismiss(); });
   await page.goto(url);
 
   if (mode === 'live') {
@@ -63,6 +65,13 @@ try {
     await page.waitForTimeout(500);
     result.phoneOverflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
     await page.screenshot({ path: path.join(arg, 'dashboard-phone.png'), fullPage: true });
+  } else if (mode === 'hostile') {
+    // Markup planted where the hub's data comes from must never become markup in the page: no element, no script.
+    await page.waitForSelector('#meters tr', { timeout: 20000 });
+    await page.waitForTimeout(1500); // a few re-renders
+    result.meters = await page.$$eval('#meters tr', (rows) => rows.map((r) => r.dataset.meter));
+    result.plantedElements = await page.evaluate(() => document.querySelectorAll('img[onerror], #meters img, #meters script').length);
+    result.bodyHasPayload = (await page.content()).includes('onerror');
   } else if (mode === 'stale') {
     await page.waitForSelector(`#meters tr[data-meter="${arg}"] .status[data-status="STALE"]`, { timeout: 20000 });
     result.staleShown = true;
