@@ -4,6 +4,7 @@
 # drift on the machine hits both alike. Server pinned to core 0, load generator to core 1. Loopback only.
 #
 # Usage: bench/run-pair.sh REV [repeats] [seconds] [clients]     (REV: the "before" commit, e.g. HEAD~3)
+#        SCENARIOS="a" bench/run-pair.sh REV …                   (only some scenarios: a, c; default both)
 # Prints a markdown table (medians, min–max, after/before ratios); raw lines in artifacts/bench/pair.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,7 @@ rev=${1:?usage: bench/run-pair.sh REV [repeats] [seconds] [clients]}
 repeats=${2:-3}
 seconds=${3:-6}
 clients=${4:-1000}
+scenarios=${SCENARIOS:-a c}
 mkdir -p artifacts/bench
 results=artifacts/bench/pair.jsonl
 : > "$results"
@@ -46,8 +48,8 @@ run() { # build target load-tool-arguments…
 for _ in $(seq 1 "$repeats"); do
   for build in before after; do
     for target in wattstream-sse wattstream-ws; do
-      run "$build" "$target" --scenario a --clients "$clients" --rate 0 --batch 50 --seconds "$seconds"
-      run "$build" "$target" --scenario c --clients 10000 --rate 1 --batch 1 --seconds 2 --warmup 1
+      case " $scenarios " in *" a "*) run "$build" "$target" --scenario a --clients "$clients" --rate 0 --batch 50 --seconds "$seconds" ;; esac
+      case " $scenarios " in *" c "*) run "$build" "$target" --scenario c --clients 10000 --rate 1 --batch 1 --seconds 2 --warmup 1 ;; esac
     done
   done
 done
