@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Options;
 using Wattstream.Emulators.DerSim;
 using Wattstream.Emulators.Faults;
 using Wattstream.Emulators.Whatwatt;
@@ -6,8 +7,8 @@ using Wattstream.Emulators.Whatwatt;
 namespace Wattstream.Server;
 
 /// <summary>
-/// The executable's commands: with none, the hub (every other argument goes to ASP.NET Core: <c>--urls</c>,
-/// <c>--Section:Key=value</c>); <c>emulate whatwatt</c> and <c>emulate dersim</c> run a device emulator.
+/// The executable's commands: <c>serve</c> (also with none), the hub (every other argument goes to ASP.NET Core:
+/// <c>--urls</c>, <c>--Section:Key=value</c>); <c>emulate whatwatt</c> and <c>emulate dersim</c> run a device emulator.
 /// </summary>
 public static class CommandLine
 {
@@ -17,12 +18,14 @@ public static class CommandLine
         {
             TreatUnmatchedTokensAsErrors = false,
         };
-        root.SetAction(async (result, _) =>
+        root.SetAction((result, cancellationToken) => ServeAsync([.. result.UnmatchedTokens], root, cancellationToken));
+
+        var serve = new Command("serve", "Run the hub (the default). Options such as --urls and --Simulation:Seed=42 go to the host.")
         {
-            var app = WattstreamApp.Build([.. result.UnmatchedTokens]);
-            await app.RunAsync();
-            return 0;
-        });
+            TreatUnmatchedTokensAsErrors = false,
+        };
+        serve.SetAction((result, cancellationToken) => ServeAsync([.. result.UnmatchedTokens], root, cancellationToken));
+        root.Subcommands.Add(serve);
 
         var emulate = new Command("emulate", "Run a device emulator: a real server that keeps the device's rules.");
         emulate.Subcommands.Add(WhatwattCommand());
@@ -31,6 +34,76 @@ public static class CommandLine
 
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    /// <summary>
+    /// Runs the hub with the host's arguments. A word that is not a setting (<c>wattstream token create</c>) is an
+    /// unknown command, and a setting that fails validation stops the start with its message: both exit non-zero
+    /// without starting a server and without a stack trace.
+    /// </summary>
+    private static async Task<int> ServeAsync(string[] hostArgs, RootCommand root, CancellationToken cancellationToken)
+    {
+        if (UnknownCommand(hostArgs) is { } word)
+        {
+            var commands = string.Join(", ", root.Subcommands.Select(c => c.Name));
+            await Console.Error.WriteLineAsync($"wattstream: unknown command '{word}'. Commands: {commands}. Settings look like --Section:Key=value; see 'wattstream --help'.");
+            return 2;
+        }
+
+        WebApplication app;
+        try
+        {
+            app = WattstreamApp.Build(hostArgs);
+
+            // Settings are checked before the host starts, so a bad one is our message and not the host's stack trace:
+            // every ValidateOnStart option, then every hosted service (their constructors bind their settings).
+            app.Services.GetService<IStartupValidator>()?.Validate();
+            _ = app.Services.GetServices<IHostedService>().ToArray();
+            await app.StartAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is OptionsValidationException or InvalidOperationException or ArgumentException or FormatException or IOException)
+        {
+            await Console.Error.WriteLineAsync($"wattstream: cannot start: {Describe(e)}");
+            return 1;
+        }
+
+        await app.WaitForShutdownAsync(cancellationToken);
+        await app.DisposeAsync();
+        return 0;
+    }
+
+    // The first bare word that is not the value of a preceding "--key value" option.
+    private static string? UnknownCommand(string[] args)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (arg.StartsWith('-'))
+            {
+                continue;
+            }
+
+            var previous = i > 0 ? args[i - 1] : null;
+            var isValue = previous is not null && previous.StartsWith('-') && !previous.Contains('=', StringComparison.Ordinal);
+            if (!isValue)
+            {
+                return arg;
+            }
+        }
+
+        return null;
+    }
+
+    // A configuration error's message names the setting; its inner exceptions say what was wrong with the value.
+    private static string Describe(Exception e)
+    {
+        var messages = new List<string>();
+        for (var current = e; current is not null; current = current.InnerException)
+        {
+            messages.Add(current is OptionsValidationException validation ? string.Join("; ", validation.Failures) : current.Message);
+        }
+
+        return string.Join(" — ", messages.Distinct());
     }
 
     private static Option<string?> FaultsOption() => new("--faults")
