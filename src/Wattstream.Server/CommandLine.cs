@@ -27,6 +27,34 @@ public static class CommandLine
         serve.SetAction((result, cancellationToken) => ServeAsync([.. result.UnmatchedTokens], root, cancellationToken));
         root.Subcommands.Add(serve);
 
+        var config = new Command("config", "Work with the configuration.");
+        var check = new Command("check", "Load the configuration exactly as serve would and check every section; exit 1 with each problem, 0 when it is sound.")
+        {
+            TreatUnmatchedTokensAsErrors = false,
+        };
+        check.SetAction(async (result, _) =>
+        {
+            var problems = CheckConfiguration([.. result.UnmatchedTokens], out var app);
+            if (problems.Count > 0)
+            {
+                foreach (var problem in problems)
+                {
+                    await Console.Error.WriteLineAsync($"wattstream: {problem}");
+                }
+
+                return 1;
+            }
+
+            await using (app)
+            {
+                Console.WriteLine($"The configuration is sound. The hub would listen on {string.Join(", ", Access.Binding.Urls(app!.Configuration))}.");
+            }
+
+            return 0;
+        });
+        config.Subcommands.Add(check);
+        root.Subcommands.Add(config);
+
         var emulate = new Command("emulate", "Run a device emulator: a real server that keeps the device's rules.");
         emulate.Subcommands.Add(WhatwattCommand());
         emulate.Subcommands.Add(DerSimCommand());
@@ -50,26 +78,51 @@ public static class CommandLine
             return 2;
         }
 
-        WebApplication app;
+        var problems = CheckConfiguration(hostArgs, out var app);
+        if (problems.Count > 0)
+        {
+            foreach (var problem in problems)
+            {
+                await Console.Error.WriteLineAsync($"wattstream: cannot start: {problem}");
+            }
+
+            return 1;
+        }
+
         try
         {
-            app = WattstreamApp.Build(hostArgs);
-
-            // Settings are checked before the host starts, so a bad one is our message and not the host's stack trace:
-            // every ValidateOnStart option, then every hosted service (their constructors bind their settings).
-            app.Services.GetService<IStartupValidator>()?.Validate();
-            _ = app.Services.GetServices<IHostedService>().ToArray();
-            await app.StartAsync(cancellationToken);
+            await app!.StartAsync(cancellationToken);
         }
-        catch (Exception e) when (e is OptionsValidationException or InvalidOperationException or ArgumentException or FormatException or IOException)
+        catch (IOException e)
         {
-            await Console.Error.WriteLineAsync($"wattstream: cannot start: {Describe(e)}");
+            await Console.Error.WriteLineAsync($"wattstream: cannot start: {e.Message}"); // an address in use, say
             return 1;
         }
 
         await app.WaitForShutdownAsync(cancellationToken);
         await app.DisposeAsync();
         return 0;
+    }
+
+    /// <summary>
+    /// Builds the host as <c>serve</c> does and checks its settings before anything starts: every ValidateOnStart
+    /// option, then every hosted service (their constructors bind their settings). Each problem is a line naming the
+    /// setting; none is a stack trace.
+    /// </summary>
+    private static List<string> CheckConfiguration(string[] hostArgs, out WebApplication? app)
+    {
+        app = null;
+        try
+        {
+            app = WattstreamApp.Build(hostArgs);
+            app.Services.GetService<IStartupValidator>()?.Validate();
+            _ = app.Services.GetServices<IHostedService>().ToArray();
+            return [];
+        }
+        catch (Exception e) when (e is OptionsValidationException or InvalidOperationException or ArgumentException or FormatException or AggregateException)
+        {
+            return e is AggregateException all ? [.. all.InnerExceptions.Select(Describe)] : [Describe(e)];
+        }
     }
 
     // The first bare word that is not the value of a preceding "--key value" option.

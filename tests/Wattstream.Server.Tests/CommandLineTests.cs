@@ -57,4 +57,18 @@ public class CommandLineTests
         Assert.Contains(named, output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Config_check_passes_a_sound_configuration_and_names_a_bad_setting()
+    {
+        var (okExit, okOutput) = await RunAsync("config", "check", "--urls", "http://127.0.0.1:9123");
+        var (badExit, badOutput) = await RunAsync("config", "check", "--Simulation:Interval=soon");
+
+        Assert.Equal(0, okExit);
+        Assert.Contains("sound", okOutput, StringComparison.Ordinal);
+        Assert.Contains("http://127.0.0.1:9123", okOutput, StringComparison.Ordinal);
+        Assert.Equal(1, badExit);
+        Assert.Contains("Simulation:Interval", badOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", badOutput, StringComparison.Ordinal);
+    }
 }

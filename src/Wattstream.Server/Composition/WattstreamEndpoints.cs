@@ -4,6 +4,7 @@ using Wattstream.Hub;
 using Wattstream.Hub.Status;
 using Wattstream.Server.Access;
 using Wattstream.Server.Endpoints;
+using Wattstream.Server.Health;
 using Wattstream.Server.Endpoints.Dashboard;
 using Wattstream.Server.Endpoints.History;
 using Wattstream.Server.Endpoints.Ingest;
@@ -32,7 +33,10 @@ public static class WattstreamEndpoints
 
         app.MapGet("/healthz", (TelemetryHub hub) => TypedResults.Ok(new HealthResponse("ok", hub.Counters.Accepted, hub.Counters.Subscribers)))
             .WithTags("general")
-            .WithSummary("200 while the hub is serving");
+            .WithSummary("200 while the hub is alive");
+        app.MapReadiness()
+            .WithTags("general")
+            .WithSummary("200 when ready to serve (store, feeds, not draining), 503 otherwise; JSON names each dependency's state");
         foreach (var family in app.Services.GetServices<IWireFamily>())
         {
             family.MapEndpoints(app);

@@ -5,6 +5,7 @@ using Wattstream.Hub.Status;
 using Wattstream.Server.Access;
 using Wattstream.Server.Endpoints;
 using Wattstream.Server.Endpoints.Ingest;
+using Wattstream.Server.Health;
 using Wattstream.Server.Simulation;
 using Wattstream.Server.Status;
 using Wattstream.Server.Storage;
@@ -43,6 +44,7 @@ public static class WattstreamServices
         }));
         services.AddWattstreamCors(configuration);
         services.AddIngestLimits(configuration);
+        services.AddReadiness();
         services.AddSingleton(TimeProvider.System);
 
         services.AddValidatedOptions<HubOptions>(configuration, HubOptions.SectionName);
