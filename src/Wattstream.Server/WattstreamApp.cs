@@ -34,6 +34,7 @@ public static class WattstreamApp
             kestrel.ConfigureEndpointDefaults(listen => listen.UseProblemRejections()); // Kestrel's own 400/414/431 as problem documents
         });
 
+        Access.Binding.RefuseOpenBindingUnlessInsecure(builder.Configuration);
         builder.Services.AddWattstream(builder.Configuration)
             .AddWhatwatt()
             .AddHes()
@@ -45,6 +46,12 @@ public static class WattstreamApp
         var app = builder.Build();
         app.MapWattstream();
         app.Lifetime.ApplicationStarted.Register(() => LogWhereToLook(app));
+        if (Access.Binding.IsInsecure(app.Configuration))
+        {
+            app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogWarning(
+                "Insecure: the hub listens on {Urls} without authentication; every caller can read and push everything",
+                string.Join(", ", Access.Binding.Urls(app.Configuration))));
+        }
         return app;
     }
 

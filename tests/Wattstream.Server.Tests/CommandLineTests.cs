@@ -71,4 +71,14 @@ public class CommandLineTests
         Assert.Contains("Simulation:Interval", badOutput, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", badOutput, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Listening_beyond_loopback_without_authentication_is_refused_unless_asked_for()
+    {
+        var (exit, output) = await RunAsync("config", "check", "--urls", "http://0.0.0.0:9124");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("no authentication", output, StringComparison.Ordinal);
+        Assert.Contains("--Insecure=true", output, StringComparison.Ordinal);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Options;
 
 namespace Wattstream.Server.Access;
 
@@ -25,4 +26,25 @@ internal static class Binding
 
         return uri.Host == "localhost" || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
     }
+
+    /// <summary>
+    /// Until tokens exist the hub serves everything to everyone who can reach it, so it listens on other addresses than
+    /// loopback only when the operator says so (<c>--Insecure=true</c>); the message says what to do.
+    /// </summary>
+    public static void RefuseOpenBindingUnlessInsecure(IConfiguration configuration)
+    {
+        if (LoopbackOnly(configuration) || configuration.GetValue<bool>("Insecure"))
+        {
+            return;
+        }
+
+        throw new OptionsValidationException("urls", typeof(string),
+        [
+            $"urls: {string.Join(", ", Urls(configuration))} is reachable from other machines, and the hub has no authentication yet: "
+            + "every caller would read and push everything. Listen on loopback (the default, http://127.0.0.1:8111) and put a reverse proxy "
+            + "with authentication in front, or pass --Insecure=true to accept it.",
+        ]);
+    }
+
+    public static bool IsInsecure(IConfiguration configuration) => !LoopbackOnly(configuration) && configuration.GetValue<bool>("Insecure");
 }

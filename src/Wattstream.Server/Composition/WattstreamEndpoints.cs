@@ -31,7 +31,10 @@ public static class WattstreamEndpoints
             .WithTitle("Wattstream API")
             .WithOpenApiRoutePattern("/openapi/{documentName}.json"));
 
-        app.MapGet("/healthz", (TelemetryHub hub) => TypedResults.Ok(new HealthResponse("ok", hub.Counters.Accepted, hub.Counters.Subscribers)))
+        var insecure = Binding.IsInsecure(app.Configuration)
+            ? "listening beyond loopback without authentication (--Insecure=true): every caller can read and push everything"
+            : null;
+        app.MapGet("/healthz", (TelemetryHub hub) => TypedResults.Ok(new HealthResponse("ok", hub.Counters.Accepted, hub.Counters.Subscribers, insecure)))
             .WithTags("general")
             .WithSummary("200 while the hub is alive");
         app.MapReadiness()
@@ -57,5 +60,5 @@ public static class WattstreamEndpoints
         return app;
     }
 
-    public sealed record HealthResponse(string Status, long ReadingsAccepted, int Subscribers);
+    public sealed record HealthResponse(string Status, long ReadingsAccepted, int Subscribers, [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Warning = null);
 }
