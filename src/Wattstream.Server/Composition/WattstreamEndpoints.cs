@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Prometheus;
 using Scalar.AspNetCore;
 using Wattstream.Hub;
 using Wattstream.Hub.Status;
@@ -37,6 +38,8 @@ public static class WattstreamEndpoints
         app.MapGet("/healthz", (TelemetryHub hub) => TypedResults.Ok(new HealthResponse("ok", hub.Counters.Accepted, hub.Counters.Subscribers, insecure)))
             .WithTags("general")
             .WithSummary("200 while the hub is alive");
+        _ = app.Services.GetRequiredService<Metrics.WattstreamMetrics>(); // its instruments exist from the start
+        app.MapMetrics("/metrics").WithTags("general").WithSummary("Prometheus metrics: the hub's, ASP.NET Core's and the runtime's");
         app.MapReadiness()
             .WithTags("general")
             .WithSummary("200 when ready to serve (store, feeds, not draining), 503 otherwise; JSON names each dependency's state");

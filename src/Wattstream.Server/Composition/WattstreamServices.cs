@@ -45,6 +45,8 @@ public static class WattstreamServices
         services.AddWattstreamCors(configuration);
         services.AddIngestLimits(configuration);
         services.AddReadiness();
+        services.AddMetrics();
+        services.AddSingleton<Metrics.WattstreamMetrics>();
         services.AddSingleton(TimeProvider.System);
 
         services.AddValidatedOptions<HubOptions>(configuration, HubOptions.SectionName);
