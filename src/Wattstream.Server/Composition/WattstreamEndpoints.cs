@@ -39,7 +39,7 @@ public static class WattstreamEndpoints
             .WithTags("general")
             .WithSummary("200 while the hub is alive");
         _ = app.Services.GetRequiredService<Metrics.WattstreamMetrics>(); // its instruments exist from the start
-        app.MapMetrics("/metrics").WithTags("general").WithSummary("Prometheus metrics: the hub's, ASP.NET Core's and the runtime's");
+        app.MapMetrics("/metrics").WithTags("general").WithSummary("Prometheus metrics: the hub's, the runtime's and the process's");
         app.MapReadiness()
             .WithTags("general")
             .WithSummary("200 when ready to serve (store, feeds, not draining), 503 otherwise; JSON names each dependency's state");

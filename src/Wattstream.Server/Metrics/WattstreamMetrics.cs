@@ -8,8 +8,7 @@ namespace Wattstream.Server.Metrics;
 
 /// <summary>
 /// The hub's instruments, on the .NET metrics API (so OpenTelemetry can export them too). They observe the state the
-/// hub keeps anyway: nothing is counted on the delivery path. <c>/metrics</c> exports them with ASP.NET Core's and the
-/// runtime's own meters in Prometheus' text format (prometheus-net's meter adapter: the meter's name is the prefix and
+/// hub keeps anyway: nothing is counted on the delivery path. <c>/metrics</c> exports them with the runtime's own meters in Prometheus' text format (prometheus-net's meter adapter: the meter's name is the prefix and
 /// dots become underscores, so <c>readings.accepted</c> is <c>wattstream_readings_accepted</c>).
 /// </summary>
 /// <remarks>
