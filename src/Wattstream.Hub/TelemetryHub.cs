@@ -62,7 +62,7 @@ public sealed class TelemetryHub
         {
             if (!_ders.TryGetValue(reading.Der.Subject, out var der))
             {
-                if (LimitReached(reading.Der, 1, 0) is { } limit)
+                if (LimitReached(reading.Der.Org, newDers: 1, newDersOfOrg: 1, newSitesOfOrg: IsNewSite(reading.Der) ? 1 : 0) is { } limit)
                 {
                     _rejected++;
                     return new PublishResult(PublishOutcome.Rejected, null, limit);
@@ -133,12 +133,12 @@ public sealed class TelemetryHub
                 }
 
                 org.Ders++;
-                if (!(_orgs.GetValueOrDefault(der.Org)?.Sites.Contains(der.Site) ?? false))
+                if (IsNewSite(der))
                 {
                     org.Sites.Add(der.Site);
                 }
 
-                if (LimitReached(der, org.Ders, org.Sites.Count, added.Count) is { } limit)
+                if (LimitReached(der.Org, added.Count, org.Ders, org.Sites.Count) is { } limit)
                 {
                     return limit;
                 }
@@ -148,25 +148,26 @@ public sealed class TelemetryHub
         }
     }
 
-    // Called under the lock: would adding these many new DERs (and sites) of der's org pass a limit?
-    private string? LimitReached(DerAddress der, int newDersOfOrg, int newSitesOfOrg, int newDers = 1)
+    // Under the lock: would adding these new DERs in all, and these new DERs and sites to the org, pass a limit?
+    private string? LimitReached(string org, int newDers, int newDersOfOrg, int newSitesOfOrg)
     {
-        var org = _orgs.GetValueOrDefault(der.Org);
+        var state = _orgs.GetValueOrDefault(org);
         if (_ders.Count + newDers > _options.MaxDers)
         {
             return $"the hub keeps at most {_options.MaxDers} DERs (Hub:MaxDers)";
         }
 
-        if ((org?.Ders ?? 0) + newDersOfOrg > _options.MaxDersPerOrg)
+        if ((state?.Ders ?? 0) + newDersOfOrg > _options.MaxDersPerOrg)
         {
-            return $"organisation '{der.Org}' may have at most {_options.MaxDersPerOrg} DERs (Hub:MaxDersPerOrg)";
+            return $"organisation '{org}' may have at most {_options.MaxDersPerOrg} DERs (Hub:MaxDersPerOrg)";
         }
 
-        var sites = (org?.Sites.Count ?? 0) + (newSitesOfOrg > 0 ? newSitesOfOrg : org?.Sites.Contains(der.Site) == true ? 0 : 1);
-        return sites > _options.MaxSitesPerOrg
-            ? $"organisation '{der.Org}' may have at most {_options.MaxSitesPerOrg} sites (Hub:MaxSitesPerOrg)"
+        return (state?.Sites.Count ?? 0) + newSitesOfOrg > _options.MaxSitesPerOrg
+            ? $"organisation '{org}' may have at most {_options.MaxSitesPerOrg} sites (Hub:MaxSitesPerOrg)"
             : null;
     }
+
+    private bool IsNewSite(DerAddress der) => !(_orgs.GetValueOrDefault(der.Org)?.Sites.Contains(der.Site) ?? false);
 
     /// <summary>Subscribes to every event whose subject matches <paramref name="pattern"/>.</summary>
     public HubSubscription Subscribe(SubjectPattern pattern, SubscribeOptions? options = null)

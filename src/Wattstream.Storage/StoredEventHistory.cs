@@ -5,7 +5,7 @@ using Wattstream.Hub.Status;
 namespace Wattstream.Storage;
 
 /// <summary>The hub's view of the store: events older than the replay ring, for resuming clients.</summary>
-/// <remarks>The DERs a pattern stands for are those the hub has seen and those the status board knows (from history).</remarks>
+/// <remarks>The DERs a pattern stands for are all the server knows (<see cref="KnownDers"/>), also those only history holds.</remarks>
 public sealed class StoredEventHistory(IReadingStore store, TelemetryHub hub, StatusBoard board) : IEventHistory
 {
     public bool IsAvailable => true;
@@ -13,11 +13,7 @@ public sealed class StoredEventHistory(IReadingStore store, TelemetryHub hub, St
     public async Task<IReadOnlyList<HubEvent>> ReadAsync(SubjectPattern pattern, HubEventId after, HubEventId before, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pattern);
-        var ders = hub.Ders.Select(d => d.Address)
-            .Concat(board.Snapshot().Select(s => s.Der))
-            .Distinct()
-            .Where(d => pattern.Matches(d.Subject))
-            .ToArray();
+        var ders = KnownDers.Of(hub, board).Select(d => d.Address).Where(d => pattern.Matches(d.Subject)).ToArray();
         if (ders.Length == 0)
         {
             return [];

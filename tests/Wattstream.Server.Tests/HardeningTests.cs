@@ -337,10 +337,7 @@ public class HardeningHostTests
     public async Task A_durable_push_survives_kill_9_right_after_its_answer()
     {
         var data = Path.Combine(Path.GetTempPath(), $"wattstream-durable-{Guid.NewGuid():N}");
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        var port = LoopbackPort.Free();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "wattstream.dll"), "--urls", $"http://127.0.0.1:{port}", $"--Storage:DataDirectory={data}", "--Storage:FlushInterval=00:01:00", "--Simulation:Enabled=false" })
         {

@@ -21,7 +21,7 @@ public sealed class NginxProxyTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _hub = await WattstreamHost.StartAsync("--Simulation:Interval=00:00:00.250");
-        _port = FreePort();
+        _port = LoopbackPort.Free();
         Directory.CreateDirectory(_directory);
         var site = await File.ReadAllTextAsync(Path.Combine(BrowserTests.RepoRoot(), "deploy", "nginx", "wattstream.conf"));
         site = Regex.Replace(site, @"server 127\.0\.0\.1:8111;", $"server 127.0.0.1:{_hub.BaseAddress.Port};");
@@ -67,15 +67,6 @@ public sealed class NginxProxyTests : IAsyncLifetime
         _nginx.Dispose();
         await _hub.DisposeAsync();
         Directory.Delete(_directory, recursive: true);
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     [Fact]

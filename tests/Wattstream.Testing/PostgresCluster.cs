@@ -46,7 +46,7 @@ public sealed class PostgresCluster : IAsyncLifetime
             await RunAsync("chown", "postgres:postgres", _directory); // initdb refuses to run as root
         }
 
-        _port = FreePort();
+        _port = LoopbackPort.Free();
         await RunPgAsync("initdb", "-D", Path.Combine(_directory, "data"), "-A", "trust", "-U", "wattstream", "--no-sync", "-E", "UTF8");
         await RunPgAsync("pg_ctl", "-D", Path.Combine(_directory, "data"), "-l", Path.Combine(_directory, "log"), "-w", "-t", "60",
             "-o", $"-p {_port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off", "start");
@@ -63,13 +63,6 @@ public sealed class PostgresCluster : IAsyncLifetime
         {
             Directory.Delete(_directory, recursive: true);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private Task RunPgAsync(string tool, params string[] args) =>

@@ -6,10 +6,10 @@ namespace Wattstream.Server.Access;
 /// <summary>Where the hub listens, as far as the configuration tells before Kestrel starts.</summary>
 internal static class Binding
 {
-    /// <summary>The addresses of <c>urls</c> (or <c>ASPNETCORE_URLS</c>; the hub's default when neither is set).</summary>
+    /// <summary>The addresses of <c>urls</c> (<c>--urls</c>, or <c>ASPNETCORE_URLS</c>, which the host reads as the same key); the hub's default when unset.</summary>
     public static IReadOnlyList<string> Urls(IConfiguration configuration)
     {
-        var urls = configuration["urls"] ?? configuration["ASPNETCORE_URLS"];
+        var urls = configuration["urls"];
         return string.IsNullOrWhiteSpace(urls) ? [WattstreamApp.DefaultUrl] : urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 
@@ -47,4 +47,19 @@ internal static class Binding
     }
 
     public static bool IsInsecure(IConfiguration configuration) => !LoopbackOnly(configuration) && configuration.GetValue<bool>("Insecure");
+
+    /// <summary>
+    /// DNS rebinding: a page of evil.example whose name resolves to 127.0.0.1 reaches the hub as "same origin" but sends
+    /// Host: evil.example. While the hub listens on loopback only, only loopback names are answered (ASP.NET Core's
+    /// host filtering; <c>AllowedHosts</c> overrides).
+    /// </summary>
+    public static IServiceCollection AddLoopbackHostNames(this IServiceCollection services, IConfiguration configuration)
+    {
+        if (string.IsNullOrEmpty(configuration["AllowedHosts"]) && LoopbackOnly(configuration))
+        {
+            services.PostConfigure<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>(o => o.AllowedHosts = ["localhost", "127.0.0.1", "[::1]"]);
+        }
+
+        return services;
+    }
 }

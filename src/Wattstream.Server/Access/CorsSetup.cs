@@ -15,14 +15,6 @@ public static class CorsSetup
             .WithMethods("GET", "POST", "OPTIONS")
             .WithExposedHeaders("Last-Event-ID")
             .SetPreflightMaxAge(TimeSpan.FromSeconds(options.PreflightMaxAgeSeconds))));
-        // DNS rebinding: a page of evil.example whose name resolves to 127.0.0.1 reaches the hub as "same origin" but
-        // sends Host: evil.example. While the hub listens on loopback only, only loopback names are answered
-        // (ASP.NET Core's host filtering; AllowedHosts overrides).
-        if (string.IsNullOrEmpty(configuration["AllowedHosts"]) && Binding.LoopbackOnly(configuration))
-        {
-            services.PostConfigure<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>(o => o.AllowedHosts = ["localhost", "127.0.0.1", "[::1]"]);
-        }
-
         return services;
     }
 

@@ -43,6 +43,7 @@ public static class WattstreamServices
             return Task.CompletedTask;
         }));
         services.AddWattstreamCors(configuration);
+        services.AddLoopbackHostNames(configuration);
         services.AddIngestLimits(configuration);
         services.AddReadiness();
         services.AddMetrics();
@@ -89,8 +90,4 @@ public static class WattstreamServices
         services.AddHostedService(sp => sp.GetRequiredService<SourceHost>());
         return new WattstreamBuilder(services, configuration);
     }
-
-    private static OptionsBuilder<T> AddValidatedOptions<T>(this IServiceCollection services, IConfiguration configuration, string section)
-        where T : class =>
-        services.AddOptions<T>().Bind(configuration.GetSection(section)).ValidateDataAnnotations().ValidateOnStart();
 }

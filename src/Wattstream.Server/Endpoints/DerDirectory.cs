@@ -15,11 +15,7 @@ public sealed class DerDirectory(TelemetryHub hub, StatusBoard statuses)
     public IReadOnlyList<(DerAddress Address, DerType Type)> All(TelemetryScope scope)
     {
         ArgumentNullException.ThrowIfNull(scope);
-        return hub.Ders
-            .Concat(statuses.Snapshot().Select(s => (Address: s.Der, s.Type)))
-            .DistinctBy(d => d.Address)
-            .Where(d => scope.CanSee(d.Address))
-            .ToArray();
+        return KnownDers.Of(hub, statuses).Where(d => scope.CanSee(d.Address)).ToArray();
     }
 
     public IEnumerable<DerAddress> Meters(TelemetryScope scope) => All(scope).Where(d => d.Type == DerType.Meter).Select(d => d.Address);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Wattstream.Server.Composition;
 using Wattstream.Storage;
 using Wattstream.Storage.Postgres;
 using Wattstream.Storage.Sqlite;
@@ -10,7 +11,7 @@ public static class StorageSetup
 {
     public static IServiceCollection AddWattstreamStorage(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddValidatedOptions<StorageOptions>(configuration, StorageOptions.SectionName);
         var options = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
         if (!options.Enabled)
         {

@@ -236,7 +236,7 @@ public static class DerSimOverview
         }
         else
         {
-            writer.WriteString("timestamp", reading.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+            writer.WriteString("timestamp", WireTime.Format(reading.Time));
         }
 
         WriteExtras(writer, reading, fromDerSim, "metrics.");

@@ -96,6 +96,6 @@ internal static class HistoryResponses
         return Results.Bytes(buffer.ToArray(), "application/json");
     }
 
-    private static string Iso(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+    private static string Iso(long ms) => Telemetry.WireTime.Format(DateTimeOffset.FromUnixTimeMilliseconds(ms));
 
 }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Wattstream.Hub;
+using Wattstream.Server.Composition;
 using Wattstream.Hub.Resume;
 using Wattstream.Sources;
 using Wattstream.Storage;
@@ -24,7 +25,7 @@ public static class IngestEndpoints
     /// <summary>At most <see cref="IngestOptions.MaxConcurrentPushes"/> push bodies at once; the next gets 429 at once, not a queue.</summary>
     public static IServiceCollection AddIngestLimits(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<IngestOptions>().Bind(configuration.GetSection(IngestOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddValidatedOptions<IngestOptions>(configuration, IngestOptions.SectionName);
         var options = configuration.GetSection(IngestOptions.SectionName).Get<IngestOptions>() ?? new IngestOptions();
         services.AddRateLimiter(limiter =>
         {

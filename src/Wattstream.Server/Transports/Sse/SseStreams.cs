@@ -34,7 +34,7 @@ public sealed class SseStreams(ReadingStreams readings, StreamSupervisor supervi
             return Problems.BadRequest(
                 "invalid_last_event_id",
                 "Malformed Last-Event-ID",
-                $"'{Truncate(lastEventId!)}' is not an event id of this server; ids look like '{{epoch}}-{{sequence}}', e.g. '1763900000000-42'.");
+                $"'{Problems.Truncate(lastEventId)}' is not an event id of this server; ids look like '{{epoch}}-{{sequence}}', e.g. '1763900000000-42'.");
         }
 
         var request = new ReadingStreamRequest(pattern, scope, filter is null ? encoder.CanEncode : e => encoder.CanEncode(e) && filter(e)) { ResumeAfter = resumeAfter };
@@ -92,8 +92,6 @@ public sealed class SseStreams(ReadingStreams readings, StreamSupervisor supervi
             SseJsonContext.Default.GapEvent);
         return SseFrame.Event(gap.ContinuesAfter, GapEventName, payload);
     }
-
-    private static string Truncate(string s) => s.Length <= 64 ? s : s[..64] + "…";
 }
 
 /// <summary>Sent as <c>event: gap</c> when a client resumes from an id the hub no longer holds.</summary>
