@@ -11,12 +11,14 @@ public class WebSocketResumeTests
     [Fact]
     public async Task A_subscription_older_than_the_ring_gets_the_stored_readings_in_order_without_duplicates_then_live()
     {
-        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=00:00:00.050", "--Hub:ReplayCapacity=16", "--Storage:FlushInterval=00:00:00.020");
+        // A ring of 64 events (about 6 ticks of 10 DERs, 300 ms) keeps what the history writer has not stored yet on a busy
+        // machine; the client's id is 25 ticks old, so most of what it missed comes from history.
+        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=00:00:00.050", "--Hub:ReplayCapacity=64", "--Storage:FlushInterval=00:00:00.020");
         var hub = host.Service<TelemetryHub>();
         var store = host.Service<IReadingStore>();
         var meter = host.Service<SimulatorService>().Simulator!.Sites[0].Meter;
         var firstId = hub.GetLast(meter)!.Id;
-        await Eventually.UntilAsync(() => hub.GetLast(meter)!.Id > firstId + 150, "15 ticks: far more than the ring's 16 events");
+        await Eventually.UntilAsync(() => hub.GetLast(meter)!.Id > firstId + 250, "25 ticks: far more than the ring's 64 events");
 
         await using var client = await WebSocketClient.ConnectAsync(host, "/ws");
         Assert.Equal("hello", (string?)(await client.ReceiveJsonAsync())["type"]);

@@ -108,6 +108,12 @@ public class WhatwattSourceTests
         {
         }
 
+        // Readings queued before the takeover do not count: wait for the reconnect's retry, then for new readings.
+        await Eventually.UntilAsync(() => ((Whatwatt.WhatwattSource)harness.Source).StaleNonceRetries >= 1, "the stale-nonce retry");
+        while (sub.TryRead(out _))
+        {
+        }
+
         await harness.ReadingsAsync(3, from: sub);
 
         Assert.True(((Whatwatt.WhatwattSource)harness.Source).StaleNonceRetries >= 1);
