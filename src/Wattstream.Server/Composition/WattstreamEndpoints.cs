@@ -38,8 +38,8 @@ public static class WattstreamEndpoints
         app.MapGet("/healthz", (TelemetryHub hub) => TypedResults.Ok(new HealthResponse("ok", hub.Counters.Accepted, hub.Counters.Subscribers, insecure)))
             .WithTags("general")
             .WithSummary("200 while the hub is alive");
-        _ = app.Services.GetRequiredService<Metrics.WattstreamMetrics>(); // its instruments exist from the start
-        app.MapMetrics("/metrics").WithTags("general").WithSummary("Prometheus metrics: the hub's, the runtime's and the process's");
+        var metrics = app.Services.GetRequiredService<Metrics.WattstreamMetrics>(); // its instruments exist from the start
+        app.MapMetrics("/metrics", metrics.Registry).WithTags("general").WithSummary("Prometheus metrics: the hub's, the runtime's and the process's");
         app.MapReadiness()
             .WithTags("general")
             .WithSummary("200 when ready to serve (store, feeds, not draining), 503 otherwise; JSON names each dependency's state");

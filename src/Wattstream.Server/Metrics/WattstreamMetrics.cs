@@ -8,8 +8,9 @@ namespace Wattstream.Server.Metrics;
 
 /// <summary>
 /// The hub's instruments, on the .NET metrics API (so OpenTelemetry can export them too). They observe the state the
-/// hub keeps anyway: nothing is counted on the delivery path. <c>/metrics</c> exports them with the runtime's own meters in Prometheus' text format (prometheus-net's meter adapter: the meter's name is the prefix and
-/// dots become underscores, so <c>readings.accepted</c> is <c>wattstream_readings_accepted</c>).
+/// hub keeps anyway: nothing is counted on the delivery path. <c>/metrics</c> exports them with ASP.NET Core's and the
+/// runtime's meters in Prometheus' text format (prometheus-net's meter adapter: the meter's name is the prefix and dots
+/// become underscores, so <c>readings.accepted</c> is <c>wattstream_readings_accepted</c>).
 /// </summary>
 /// <remarks>
 /// The adapter exports observable counters as gauges, so the cumulative series (readings accepted, duplicates, …) carry
@@ -20,11 +21,35 @@ public sealed class WattstreamMetrics : IDisposable
     public const string MeterName = "Wattstream";
 
     private readonly Meter _meter;
+    private readonly IDisposable _adapter;
+
+    static WattstreamMetrics() =>
+        // prometheus-net's static default registry listens to every meter of the process; /metrics uses a registry of its own.
+        Prometheus.Metrics.SuppressDefaultMetrics(new Prometheus.SuppressDefaultMetricOptions
+        {
+            SuppressMeters = true,
+            SuppressEventCounters = true,
+            SuppressDebugMetrics = true,
+            SuppressProcessMetrics = true,
+        });
 
     public WattstreamMetrics(IMeterFactory meters, TelemetryHub hub, StreamSupervisor sessions, SourceHost sources, IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(meters);
         _meter = meters.Create(MeterName);
+
+        // The registry /metrics exports: this host's meters (the hub's, ASP.NET Core's and Kestrel's, all created through
+        // this host's meter factory) and the process-wide runtime ones. Meters of another host in the same process (tests)
+        // carry the same names; without the scope check their values would overwrite this host's.
+        Registry = Prometheus.Metrics.NewCustomRegistry();
+        Prometheus.DotNetStats.Register(Registry);
+        _adapter = Prometheus.MeterAdapter.StartListening(new Prometheus.MeterAdapterOptions
+        {
+            Registry = Registry,
+            MetricFactory = null, // else the adapter writes to the default registry's factory and ignores Registry
+            InstrumentFilterPredicate = instrument => ReferenceEquals(instrument.Meter.Scope, meters)
+                || (instrument.Meter.Scope is null && instrument.Meter.Name.StartsWith("System.", StringComparison.Ordinal)),
+        });
         _meter.CreateObservableCounter("readings.accepted", () => hub.Counters.Accepted, description: "Readings the hub accepted");
         _meter.CreateObservableCounter("readings.duplicates", () => hub.Counters.Duplicates, description: "Readings dropped as duplicates");
         _meter.CreateObservableCounter("readings.rejected", () => hub.Counters.Rejected, description: "Readings of new DERs refused by a limit");
@@ -49,5 +74,12 @@ public sealed class WattstreamMetrics : IDisposable
         }
     }
 
-    public void Dispose() => _meter.Dispose();
+    /// <summary>What <c>/metrics</c> exports.</summary>
+    public Prometheus.CollectorRegistry Registry { get; }
+
+    public void Dispose()
+    {
+        _adapter.Dispose();
+        _meter.Dispose();
+    }
 }
