@@ -85,6 +85,28 @@ public sealed class SubjectPattern : IEquatable<SubjectPattern>
         return index == _tokens.Length && !_tail;
     }
 
+    /// <summary>
+    /// Whether some subject whose leading tokens are <paramref name="leading"/> could match (a null token stands for any
+    /// value): <c>orgs.*.sites.&gt;</c> could match under <c>["orgs", "acme"]</c>, <c>orgs.globex.&gt;</c> could not.
+    /// </summary>
+    public bool CouldMatch(ReadOnlySpan<string?> leading)
+    {
+        for (var i = 0; i < leading.Length; i++)
+        {
+            if (i == _tokens.Length)
+            {
+                return _tail;
+            }
+
+            if (_tokens[i] != "*" && leading[i] is { } token && _tokens[i] != token)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     public bool Equals(SubjectPattern? other) => other is not null && Pattern == other.Pattern;
 
     public override bool Equals(object? obj) => Equals(obj as SubjectPattern);

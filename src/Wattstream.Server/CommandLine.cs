@@ -55,6 +55,10 @@ public static class CommandLine
         config.Subcommands.Add(check);
         root.Subcommands.Add(config);
 
+        var token = new Command("token", "Work with access tokens (docs/security.md).");
+        token.Subcommands.Add(TokenCreateCommand());
+        root.Subcommands.Add(token);
+
         var emulate = new Command("emulate", "Run a device emulator: a real server that keeps the device's rules.");
         emulate.Subcommands.Add(WhatwattCommand());
         emulate.Subcommands.Add(DerSimCommand());
@@ -157,6 +161,76 @@ public static class CommandLine
         }
 
         return string.Join(" — ", messages.Distinct());
+    }
+
+    /// <summary>
+    /// <c>token create</c>: a token for the hub as configured (the same settings as serve, so <c>--Auth:HmacSecret=…</c>
+    /// and <c>Auth__HmacSecret</c> work), printed alone on standard output for scripts.
+    /// </summary>
+    private static Command TokenCreateCommand()
+    {
+        var orgs = new Option<string[]>("--org") { Description = "The org(s) the token may read or push to: repeat or comma-separate; * for every org.", Required = true };
+        var sites = new Option<string?>("--sites") { Description = "Comma-separated sites within those orgs; * or absent for every site." };
+        var scopes = new Option<string>("--scopes") { Description = "Comma- or space-separated: read, publish, admin.", DefaultValueFactory = _ => "read" };
+        var ttl = new Option<string>("--ttl") { Description = "Lifetime: 90s, 30m, 12h, 7d (at most 366d).", DefaultValueFactory = _ => "1h" };
+        var subject = new Option<string>("--subject") { Description = "Who the token is for (its sub claim; shown in logs).", DefaultValueFactory = _ => "wattstream-cli" };
+        var signingKey = new Option<string?>("--signing-key") { Description = "An EC P-256 private key (PEM) to sign with ES256; without it, Auth:HmacSecret signs (HS256)." };
+        var command = new Command("create", "Print a signed token for the hub as configured.")
+        {
+            orgs, sites, scopes, ttl, subject, signingKey,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (result, _) =>
+        {
+            var configuration = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [.. result.UnmatchedTokens], ContentRootPath = AppContext.BaseDirectory }).Configuration;
+            var auth = configuration.GetSection(Access.AuthOptions.SectionName).Get<Access.AuthOptions>() ?? new Access.AuthOptions();
+            static string[] Split(string? value) => value?.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+            var orgList = result.GetValue(orgs)!.SelectMany(Split).Distinct(StringComparer.Ordinal).ToArray();
+            var siteList = Split(result.GetValue(sites)).Where(s => s != "*").Distinct(StringComparer.Ordinal).ToArray();
+            var scopeList = Split(result.GetValue(scopes)).Distinct(StringComparer.Ordinal).ToArray();
+            var problems = new List<string>();
+            if (orgList.Length == 0 || orgList.Any(o => o != "*" && !Telemetry.Subjects.IsValidToken(o)))
+            {
+                problems.Add($"--org: give one or more org ids ({Telemetry.Subjects.TokenRule}) or *");
+            }
+
+            if (siteList.Any(s => !Telemetry.Subjects.IsValidToken(s)))
+            {
+                problems.Add($"--sites: site ids are comma-separated, each {Telemetry.Subjects.TokenRule}");
+            }
+
+            if (scopeList.Length == 0 || scopeList.Any(s => s is not ("read" or "publish" or "admin")))
+            {
+                problems.Add("--scopes: one or more of read, publish, admin");
+            }
+
+            if (!Access.TokenIssuer.TryParseLifetime(result.GetValue(ttl), out var lifetime))
+            {
+                problems.Add("--ttl: a lifetime such as 90s, 30m, 12h or 7d");
+            }
+
+            if (problems.Count == 0)
+            {
+                try
+                {
+                    var credentials = Access.SigningKeys.ForSigning(auth, result.GetValue(signingKey));
+                    Console.WriteLine(Access.TokenIssuer.Create(auth, credentials, result.GetValue(subject)!, orgList, siteList, scopeList, lifetime, TimeProvider.System));
+                    return 0;
+                }
+                catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+                {
+                    problems.Add(e.Message);
+                }
+            }
+
+            foreach (var problem in problems)
+            {
+                await Console.Error.WriteLineAsync($"wattstream token create: {problem}");
+            }
+
+            return 1;
+        });
+        return command;
     }
 
     private static Option<string?> FaultsOption() => new("--faults")

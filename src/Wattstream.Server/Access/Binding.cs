@@ -28,25 +28,30 @@ internal static class Binding
     }
 
     /// <summary>
-    /// Until tokens exist the hub serves everything to everyone who can reach it, so it listens on other addresses than
-    /// loopback only when the operator says so (<c>--Insecure=true</c>); the message says what to do.
+    /// Without tokens (<c>Auth:Mode=none</c>) the hub serves everything to everyone who can reach it, so it then listens
+    /// on other addresses than loopback only when the operator says so (<c>--Insecure=true</c>); the message says what to do.
     /// </summary>
     public static void RefuseOpenBindingUnlessInsecure(IConfiguration configuration)
     {
-        if (LoopbackOnly(configuration) || configuration.GetValue<bool>("Insecure"))
+        if (LoopbackOnly(configuration) || TokensRequired(configuration) || configuration.GetValue<bool>("Insecure"))
         {
             return;
         }
 
         throw new OptionsValidationException("urls", typeof(string),
         [
-            $"urls: {string.Join(", ", Urls(configuration))} is reachable from other machines, and the hub has no authentication yet: "
-            + "every caller would read and push everything. Listen on loopback (the default, http://127.0.0.1:8111) and put a reverse proxy "
-            + "with authentication in front, or pass --Insecure=true to accept it.",
+            $"urls: {string.Join(", ", Urls(configuration))} is reachable from other machines, and Auth:Mode is none: "
+            + "every caller would read and push everything. Require tokens (--Auth:Mode=token with --Auth:HmacSecret=<32+ bytes> "
+            + "or --Auth:PublicKeys:0=<key.pem>; 'wattstream token create' makes tokens; docs/security.md), listen on loopback "
+            + "(the default, http://127.0.0.1:8111) behind a reverse proxy that authenticates, or pass --Insecure=true to accept it.",
         ]);
     }
 
-    public static bool IsInsecure(IConfiguration configuration) => !LoopbackOnly(configuration) && configuration.GetValue<bool>("Insecure");
+    public static bool IsInsecure(IConfiguration configuration) =>
+        !LoopbackOnly(configuration) && !TokensRequired(configuration) && configuration.GetValue<bool>("Insecure");
+
+    private static bool TokensRequired(IConfiguration configuration) =>
+        string.Equals(configuration[$"{AuthOptions.SectionName}:{nameof(AuthOptions.Mode)}"], nameof(AuthMode.Token), StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// DNS rebinding: a page of evil.example whose name resolves to 127.0.0.1 reaches the hub as "same origin" but sends

@@ -23,24 +23,30 @@ public static class WattstreamEndpoints
         app.UseStatusCodePages();
         app.UseCors(CorsSetup.PolicyName); // before the browser checks: a preflight is answered here
         app.UseBrowserSafety();
-        app.UseRateLimiter();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter(); // after authentication: limits are per caller
         app.UseWebSocketWriteBatching(); // before UseWebSockets, which takes the upgrade features it wraps
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = app.Services.GetRequiredService<IOptions<WebSocketStreamingOptions>>().Value.KeepAliveInterval });
 
-        app.MapOpenApi("/openapi/{documentName}.json");
+        // Public whatever the auth mode: the API's description, health, and the dashboard's own files (it logs in itself).
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapScalarApiReference("/docs", options => options
             .WithTitle("Wattstream API")
-            .WithOpenApiRoutePattern("/openapi/{documentName}.json"));
+            .WithOpenApiRoutePattern("/openapi/{documentName}.json")).AllowAnonymous();
 
         var insecure = Binding.IsInsecure(app.Configuration)
             ? "listening beyond loopback without authentication (--Insecure=true): every caller can read and push everything"
             : null;
         app.MapGet("/healthz", (TelemetryHub hub) => TypedResults.Ok(new HealthResponse("ok", hub.Counters.Accepted, hub.Counters.Subscribers, insecure)))
             .WithTags("general")
-            .WithSummary("200 while the hub is alive");
+            .WithSummary("200 while the hub is alive")
+            .AllowAnonymous();
         var metrics = app.Services.GetRequiredService<Metrics.WattstreamMetrics>(); // its instruments exist from the start
-        app.MapMetrics("/metrics", metrics.Registry).WithTags("general").WithSummary("Prometheus metrics: the hub's, the runtime's and the process's");
+        app.MapMetrics("/metrics", metrics.Registry).WithTags("general").WithSummary("Prometheus metrics: the hub's, the runtime's and the process's")
+            .RequireAuthorization(AuthSetup.AdminPolicy);
         app.MapReadiness()
+            .AllowAnonymous()
             .WithTags("general")
             .WithSummary("200 when ready to serve (store, feeds, not draining), 503 otherwise; JSON names each dependency's state");
         foreach (var family in app.Services.GetServices<IWireFamily>())
@@ -48,6 +54,7 @@ public static class WattstreamEndpoints
             family.MapEndpoints(app);
         }
 
+        app.MapSession();
         app.MapIngest();
         app.MapHistory();
         app.MapDashboard();

@@ -65,7 +65,7 @@ public static class WattstreamServices
         services.AddSingleton(sp => new TelemetryHub(sp.GetRequiredService<IOptions<HubOptions>>())); // its other constructor is for tests
         services.AddSingleton<StatusBoard>();
         services.AddSingleton<DerDirectory>();
-        services.AddSingleton<ITelemetryAccess, OpenAccess>();
+        services.AddWattstreamAuth(configuration);
         services.AddSingleton<StatusTracker>();
         services.AddHostedService(sp => sp.GetRequiredService<StatusTracker>());
 

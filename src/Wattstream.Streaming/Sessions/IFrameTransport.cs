@@ -53,6 +53,12 @@ public enum CloseKind
 
     /// <summary>The client held a connection without using it (a <c>/ws</c> connection with no subscription; WebSocket 1008).</summary>
     Idle,
+
+    /// <summary>
+    /// The caller's token expired during the stream (SSE <c>event: auth</c>; WebSocket 4401). The client may reconnect with
+    /// a new token and resume from its last event id.
+    /// </summary>
+    TokenExpired,
 }
 
 public sealed record CloseReason(CloseKind Kind, string Message);

@@ -25,10 +25,11 @@ public sealed class StreamSession : IDisposable
     private long _droppedAtLastCheck;
     private CloseReason? _closedBecause;
 
-    internal StreamSession(IFrameTransport transport, StreamSupervisor supervisor)
+    internal StreamSession(IFrameTransport transport, StreamSupervisor supervisor, DateTimeOffset? expiresAt)
     {
         Transport = transport;
         _supervisor = supervisor;
+        ExpiresAt = expiresAt;
         _lastWrite = supervisor.Time.GetTimestamp();
     }
 
@@ -37,6 +38,9 @@ public sealed class StreamSession : IDisposable
     private TimeProvider Time => _supervisor.Time;
 
     public IFrameTransport Transport { get; }
+
+    /// <summary>When the caller's credentials expire; the supervisor ends the stream then. Null: they do not.</summary>
+    public DateTimeOffset? ExpiresAt { get; }
 
     /// <summary>Frames written to the client so far.</summary>
     public long FramesSent => Interlocked.Read(ref _framesSent);

@@ -7,7 +7,8 @@ namespace Wattstream.Streaming.Sessions;
 
 /// <summary>
 /// The one registry of open sessions and its one timer, for every transport: a session silent for the heartbeat
-/// interval gets its transport's heartbeat, and a session that has lost too many events is closed. The checks run
+/// interval gets its transport's heartbeat, a session that has lost too many events is closed, and so is one whose
+/// caller's token has expired. The checks run
 /// here rather than in the session's pump, because a client that stopped reading may hold its pump in a write that
 /// never completes.
 /// </summary>
@@ -26,11 +27,14 @@ public sealed class StreamSupervisor(IOptions<StreamingOptions> options, TimePro
     /// <summary>Open sessions of one transport ("sse", "websocket").</summary>
     public int SessionsOf(string transport) => _sessions.Keys.Count(s => s.Transport.Name == transport);
 
-    /// <summary>A session over <paramref name="transport"/>, supervised until it is disposed.</summary>
-    public StreamSession Open(IFrameTransport transport)
+    /// <summary>
+    /// A session over <paramref name="transport"/>, supervised until it is disposed; closed at <paramref name="expiresAt"/>
+    /// (when the caller's token expires) if it is still open then.
+    /// </summary>
+    public StreamSession Open(IFrameTransport transport, DateTimeOffset? expiresAt = null)
     {
         ArgumentNullException.ThrowIfNull(transport);
-        var session = new StreamSession(transport, this);
+        var session = new StreamSession(transport, this, expiresAt);
         _sessions.TryAdd(session, 0);
         return session;
     }
@@ -54,13 +58,20 @@ public sealed class StreamSupervisor(IOptions<StreamingOptions> options, TimePro
                     lastSlowCheck = time.GetTimestamp();
                 }
 
+                var now = time.GetUtcNow();
                 foreach (var session in _sessions.Keys)
                 {
-                    if (checkSlow && session.IsTooSlow())
+                    if (session.ExpiresAt <= now)
+                    {
+                        logger.LogInformation("Closing a {Transport} stream: the caller's token expired", session.Transport.Name);
+                        Untrack(session);
+                        _ = CloseAndCutAsync(session, new CloseReason(CloseKind.TokenExpired, "token expired: reconnect with a new token (and Last-Event-ID to resume)"));
+                    }
+                    else if (checkSlow && session.IsTooSlow())
                     {
                         logger.LogInformation("Closing a {Transport} stream: the client fell too far behind ({Dropped} events lost)", session.Transport.Name, session.Dropped);
                         Untrack(session);
-                        _ = CloseSlowAsync(session);
+                        _ = CloseAndCutAsync(session, new CloseReason(CloseKind.TooSlow, "too slow: events were dropped past the backlog limit"));
                     }
                     else if (session.Idle >= _options.HeartbeatInterval)
                     {
@@ -74,10 +85,10 @@ public sealed class StreamSupervisor(IOptions<StreamingOptions> options, TimePro
         }
     }
 
-    private async Task CloseSlowAsync(StreamSession session)
+    private async Task CloseAndCutAsync(StreamSession session, CloseReason reason)
     {
         // Try the polite close; a client that reads nothing will not read it either, so cut it off after a moment.
-        var close = session.CloseAsync(new CloseReason(CloseKind.TooSlow, "too slow: events were dropped past the backlog limit"));
+        var close = session.CloseAsync(reason);
         await Task.WhenAny(close, Task.Delay(_options.CloseTimeout, time));
         session.Transport.Abort();
     }

@@ -18,6 +18,7 @@ public static class HistoryEndpoints
         app.MapGet("/api/storage", ([FromServices] HistoryWriter? writer) => writer is not null
                 ? Results.Ok(writer.Status)
                 : HistoryOff())
+            .RequireAuthorization(Access.AuthSetup.AdminPolicy)
             .WithTags("history")
             .WithSummary("The store, the writer's queue depth and lag, and its counters");
         return app;

@@ -51,6 +51,7 @@ public static class IngestEndpoints
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/sources", (SourceHost sources) => sources.Statuses())
+            .RequireAuthorization(Access.AuthSetup.AdminPolicy)
             .WithTags("ingest")
             .WithSummary("Every configured source with its status, last-seen time, last error and counters");
         app.MapPost("/api/readings", PushAsync)
@@ -65,11 +66,12 @@ public static class IngestEndpoints
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .RequireRateLimiting(PushLimiter)
+            .RequireAuthorization(Access.AuthSetup.PublishPolicy)
             .DisableAntiforgery();
         return app;
     }
 
-    private static async Task<IResult> PushAsync(HttpContext context, TelemetryHub hub, TimeProvider time, [Microsoft.AspNetCore.Mvc.FromServices] HistoryWriter? history)
+    private static async Task<IResult> PushAsync(HttpContext context, TelemetryHub hub, TimeProvider time, Access.ITelemetryAccess access, [Microsoft.AspNetCore.Mvc.FromServices] HistoryWriter? history)
     {
         var durable = context.Request.Query["durable"].FirstOrDefault() is "true" or "1";
         if (durable && history is null)
@@ -122,6 +124,18 @@ public static class IngestEndpoints
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: "Invalid readings", detail: $"{errors.Count} of {items.Count} readings are invalid; none was accepted.", extensions: new Dictionary<string, object?> { ["error"] = "invalid_readings" });
+        }
+
+        // A reading outside the caller's orgs and sites refuses the whole request, before anything is accepted.
+        var scope = access.ResolvePublish(context);
+        var outside = readings.Select((r, i) => (r, i)).Where(x => !scope.CanSee(x.r.Der)).Select(x => x.i).ToArray();
+        if (outside.Length > 0)
+        {
+            return Problems.Problem(
+                StatusCodes.Status403Forbidden,
+                "outside_scope",
+                "Outside the token's orgs and sites",
+                $"Readings [{string.Join(", ", outside.Take(20))}] are for an org or site this token may not publish to; none was accepted.");
         }
 
         // New DERs past the hub's limits refuse the whole request, before anything is accepted.

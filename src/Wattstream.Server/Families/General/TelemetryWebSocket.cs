@@ -195,6 +195,12 @@ internal static class TelemetryWebSocket
                 return;
             }
 
+            if (!scope.CouldSee(pattern))
+            {
+                await ErrorAsync(request.Id, "forbidden_subject", $"'{pattern.Pattern}' matches nothing this token may read.");
+                return;
+            }
+
             var kind = ParseKind(request.Kind);
             if (kind == SubscriptionKind.Status)
             {

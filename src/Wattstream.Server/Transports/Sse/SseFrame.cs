@@ -18,6 +18,9 @@ public static class SseFrame
     /// <summary>The comment an idle stream gets.</summary>
     public static ReadOnlyMemory<byte> Heartbeat { get; } = Comment("heartbeat");
 
+    /// <summary>The last event of a stream whose caller's token expired: <c>event: auth</c>.</summary>
+    public static ReadOnlyMemory<byte> AuthExpired { get; } = Event(null, "auth", """{"error":"token_expired","message":"The token expired: reconnect with a new one; Last-Event-ID resumes the stream."}"""u8);
+
     public static void WriteEvent(IBufferWriter<byte> output, HubEventId? id, ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> data)
     {
         ArgumentNullException.ThrowIfNull(output);

@@ -52,7 +52,7 @@ public sealed class SseStreams(ReadingStreams readings, StreamSupervisor supervi
         using (reader)
         {
             StartResponse(context);
-            using var session = supervisor.Open(new SseTransport(context));
+            using var session = supervisor.Open(new SseTransport(context), Access.Caller.Of(context.User)?.ExpiresAt);
             await session.SendAsync([_retry, .. first]); // the headers leave now: the stream is open for the client
             await session.PumpAsync(reader, encode);
             logger.LogDebug("SSE stream {Path} ended after {Frames} frames", context.Request.Path, session.FramesSent);
@@ -65,7 +65,7 @@ public sealed class SseStreams(ReadingStreams readings, StreamSupervisor supervi
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(frames);
         StartResponse(context);
-        using var session = supervisor.Open(new SseTransport(context));
+        using var session = supervisor.Open(new SseTransport(context), Access.Caller.Of(context.User)?.ExpiresAt);
         await session.SendAsync([_retry, .. frames]);
     }
 

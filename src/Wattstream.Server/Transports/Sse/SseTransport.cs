@@ -43,11 +43,18 @@ internal sealed class SseTransport(HttpContext context) : IFrameTransport
         return flush.IsCompletedSuccessfully ? new ValueTask<bool>(IsOpen(flush.Result)) : AwaitFlushAsync(flush);
     }
 
-    // SSE has no goodbye a stalled client could read: closing is cutting the connection (the client may resume).
-    public Task CloseAsync(CloseReason reason, CancellationToken cancellationToken)
+    // SSE has no goodbye frame: closing is cutting the connection (the client may resume). An expired token is said
+    // first, as an event, so a client knows to fetch a new token rather than retry with the old one.
+    public async Task CloseAsync(CloseReason reason, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(reason);
+        if (reason.Kind == CloseKind.TokenExpired)
+        {
+            _writer.Write(SseFrame.AuthExpired.Span);
+            await _writer.FlushAsync(cancellationToken);
+        }
+
         context.Abort();
-        return Task.CompletedTask;
     }
 
     public void Abort() => context.Abort();

@@ -44,11 +44,15 @@ internal sealed class WebSocketTransport(WebSocket socket, HttpContext context) 
 
     public void Abort() => context.Abort();
 
+    /// <summary>An application close code (4000–4999) after HTTP's 401, as other WebSocket protocols use it.</summary>
+    public const WebSocketCloseStatus TokenExpiredStatus = (WebSocketCloseStatus)4401;
+
     private static WebSocketCloseStatus StatusOf(CloseKind kind) => kind switch
     {
         CloseKind.ShuttingDown => WebSocketCloseStatus.EndpointUnavailable,
         CloseKind.TooSlow or CloseKind.Idle => WebSocketCloseStatus.PolicyViolation,
         CloseKind.MessageTooBig => WebSocketCloseStatus.MessageTooBig,
+        CloseKind.TokenExpired => TokenExpiredStatus,
         _ => WebSocketCloseStatus.NormalClosure,
     };
 

@@ -1,0 +1,82 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Wattstream.Server.Access;
+
+/// <summary>How callers prove who they are (section <c>Auth</c>); see docs/security.md.</summary>
+public sealed class AuthOptions : IValidatableObject
+{
+    public const string SectionName = "Auth";
+
+    /// <summary>At least this many bytes of HMAC secret (HS256 is as strong as its key).</summary>
+    public const int MinHmacSecretBytes = 32;
+
+    /// <summary>
+    /// <c>none</c> (the default): every caller sees everything, allowed only while the hub listens on loopback.
+    /// <c>token</c>: every request but health, the API reference and the dashboard's files needs a token.
+    /// </summary>
+    public AuthMode Mode { get; set; } = AuthMode.None;
+
+    /// <summary>The shared secret of HS256 tokens (UTF-8, at least 32 bytes). Never logged.</summary>
+    public string? HmacSecret { get; set; }
+
+    /// <summary>Files with the public keys of ES256 tokens: PEM (<c>-----BEGIN PUBLIC KEY-----</c>) or a JWKS document.</summary>
+    public string[] PublicKeys { get; set; } = [];
+
+    /// <summary>When set, a token's <c>iss</c> must equal it.</summary>
+    public string? Issuer { get; set; }
+
+    /// <summary>When set, a token's <c>aud</c> must contain it.</summary>
+    public string? Audience { get; set; }
+
+    /// <summary>How far clocks may disagree when checking <c>exp</c> and <c>nbf</c>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The cookie <c>POST /api/session</c> sets (HttpOnly, SameSite=Strict, Secure on HTTPS).</summary>
+    [RegularExpression("^[A-Za-z0-9_-]{1,64}$")]
+    public string CookieName { get; set; } = "wattstream_session";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Mode != AuthMode.Token)
+        {
+            yield break;
+        }
+
+        if (HmacSecret is null && PublicKeys.Length == 0)
+        {
+            yield return new ValidationResult(
+                "Auth:Mode=token needs a way to check tokens: Auth:HmacSecret (at least 32 bytes, for HS256) or Auth:PublicKeys (PEM or JWKS files, for ES256).",
+                [nameof(HmacSecret)]);
+        }
+
+        if (HmacSecret is not null && System.Text.Encoding.UTF8.GetByteCount(HmacSecret) < MinHmacSecretBytes)
+        {
+            yield return new ValidationResult($"Auth:HmacSecret must be at least {MinHmacSecretBytes} bytes (it is shorter; its value is not shown).", [nameof(HmacSecret)]);
+        }
+
+        foreach (var file in PublicKeys)
+        {
+            string? problem;
+            try
+            {
+                problem = SigningKeys.LoadPublicKeys(file).Count == 0 ? "holds no EC P-256 public key" : null;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or System.Security.Cryptography.CryptographicException or System.Text.Json.JsonException or FormatException)
+            {
+                problem = e.Message;
+            }
+
+            if (problem is not null)
+            {
+                yield return new ValidationResult($"Auth:PublicKeys: '{file}': {problem}", [nameof(PublicKeys)]);
+            }
+        }
+    }
+}
+
+public enum AuthMode
+{
+    None,
+    Token,
+}

@@ -1,0 +1,121 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+using Wattstream.Server.Composition;
+using Wattstream.Server.Endpoints;
+
+namespace Wattstream.Server.Access;
+
+/// <summary>
+/// Authentication and authorization of every endpoint. With <c>Auth:Mode=token</c> a request needs a bearer token
+/// (header, <c>?access_token=</c>, or the session cookie) and each endpoint one of three policies; with <c>none</c> the
+/// same policies let everyone through, so endpoints declare what they need once and do not care which mode runs.
+/// </summary>
+public static class AuthSetup
+{
+    /// <summary>Read streams, discovery and history (what is read is then narrowed by <see cref="ITelemetryAccess"/>).</summary>
+    public const string ReadPolicy = "read";
+
+    /// <summary>Push readings.</summary>
+    public const string PublishPolicy = "publish";
+
+    /// <summary>The hub itself: sources, storage, metrics.</summary>
+    public const string AdminPolicy = "admin";
+
+    public static IServiceCollection AddWattstreamAuth(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedOptions<AuthOptions>(configuration, AuthOptions.SectionName);
+        QueryTokenScrubbingServer.Decorate(services);
+        var authentication = services.AddAuthentication();
+        // Nothing the hub does needs data protection (the session cookie is the token itself); without this, authentication's
+        // dependency on it would write a key ring to the user's profile, and warn about it, at every start.
+        services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        var tokens = (configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions()).Mode == AuthMode.Token;
+        if (!tokens)
+        {
+            services.AddSingleton<ITelemetryAccess, OpenAccess>();
+            services.AddAuthorization(o =>
+            {
+                o.AddPolicy(ReadPolicy, p => p.RequireAssertion(_ => true));
+                o.AddPolicy(PublishPolicy, p => p.RequireAssertion(_ => true));
+                o.AddPolicy(AdminPolicy, p => p.RequireAssertion(_ => true));
+            });
+            return services;
+        }
+
+        services.AddSingleton<ITelemetryAccess, TokenAccess>();
+        services.Configure<AuthenticationOptions>(o => o.DefaultScheme = JwtBearerDefaults.AuthenticationScheme);
+        authentication.AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<IOptions<AuthOptions>>((jwt, auth) => Configure(jwt, auth.Value));
+        services.AddAuthorization(o =>
+        {
+            o.AddPolicy(ReadPolicy, p => p.RequireAuthenticatedUser().RequireAssertion(c => Caller.Of(c.User)?.Can(CallerScopes.Read) == true));
+            o.AddPolicy(PublishPolicy, p => p.RequireAuthenticatedUser().RequireAssertion(c => Caller.Of(c.User)?.Can(CallerScopes.Publish) == true));
+            o.AddPolicy(AdminPolicy, p => p.RequireAuthenticatedUser().RequireAssertion(c => Caller.Of(c.User)?.Can(CallerScopes.Admin) == true));
+            o.FallbackPolicy = o.GetPolicy(ReadPolicy); // an endpoint that declares nothing is a read
+        });
+        return services;
+    }
+
+    /// <summary>Checks issued tokens the strict way: signed with a configured key by an allowed algorithm, in date.</summary>
+    internal static TokenValidationParameters ValidationParameters(AuthOptions auth) => new()
+    {
+        IssuerSigningKeys = SigningKeys.Load(auth),
+        ValidAlgorithms = SigningKeys.Algorithms,
+        RequireSignedTokens = true,
+        RequireExpirationTime = true,
+        ValidateLifetime = true,
+        ClockSkew = auth.ClockSkew,
+        ValidateIssuer = auth.Issuer is not null,
+        ValidIssuer = auth.Issuer,
+        ValidateAudience = auth.Audience is not null,
+        ValidAudience = auth.Audience,
+        NameClaimType = "sub",
+    };
+
+    private static void Configure(JwtBearerOptions jwt, AuthOptions auth)
+    {
+        jwt.MapInboundClaims = false; // org, sites, scope and sub keep their names
+        jwt.TokenValidationParameters = ValidationParameters(auth);
+        jwt.Events = new JwtBearerEvents
+        {
+            OnMessageReceived = context =>
+            {
+                // The Authorization header is read by the handler itself; otherwise the URL's token, then the cookie.
+                if (string.IsNullOrEmpty(context.Request.Headers.Authorization))
+                {
+                    context.Token = QueryToken.Of(context.HttpContext) ?? context.Request.Cookies[auth.CookieName];
+                }
+
+                return Task.CompletedTask;
+            },
+            OnChallenge = async context =>
+            {
+                context.HandleResponse();
+                var (error, detail) = Describe(context.AuthenticateFailure);
+                context.Response.Headers.WWWAuthenticate = context.AuthenticateFailure is null ? "Bearer" : $"Bearer error=\"invalid_token\", error_description=\"{detail}\"";
+                await Problems.Problem(StatusCodes.Status401Unauthorized, error, "Unauthorized", detail).ExecuteAsync(context.HttpContext);
+            },
+            OnForbidden = async context =>
+                await Problems.Problem(StatusCodes.Status403Forbidden, "forbidden", "Forbidden", "The token does not grant the scope this needs (read, publish or admin).")
+                    .ExecuteAsync(context.HttpContext),
+        };
+    }
+
+    // Why a token was refused, in words that name no key, no token and no claim value.
+    internal static (string Error, string Detail) Describe(Exception? failure) => failure switch
+    {
+        null => ("unauthorized", "A token is needed: Authorization: Bearer <token>, ?access_token=<token> (EventSource, WebSocket), or the session cookie (POST /api/session)."),
+        SecurityTokenExpiredException => ("token_expired", "The token has expired."),
+        SecurityTokenNotYetValidException => ("token_not_yet_valid", "The token is not valid yet (nbf)."),
+        SecurityTokenNoExpirationException => ("invalid_token", "The token has no expiry (exp)."),
+        SecurityTokenInvalidIssuerException => ("invalid_token", "The token's issuer is not accepted."),
+        SecurityTokenInvalidAudienceException => ("invalid_token", "The token's audience is not accepted."),
+        SecurityTokenInvalidAlgorithmException => ("invalid_token", "The token's signing algorithm is not accepted (HS256 or ES256)."),
+        SecurityTokenSignatureKeyNotFoundException or SecurityTokenInvalidSignatureException => ("invalid_token", "The token's signature does not verify."),
+        _ => ("invalid_token", "The token is malformed or not signed by a key this hub accepts."),
+    };
+}

@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Wattstream.Server.Endpoints;
+
+namespace Wattstream.Server.Access;
+
+/// <summary>
+/// A browser session: <c>POST /api/session</c> with a token sets it as an HttpOnly, SameSite=Strict cookie (Secure on
+/// HTTPS), so pages (the dashboard) need not keep the token in script; <c>DELETE</c> clears it.
+/// </summary>
+public static class SessionEndpoints
+{
+    public sealed record SessionRequest(string? Token);
+
+    public sealed record SessionResponse(string Caller, string[] Orgs, string[] Sites, string[] Scopes, DateTimeOffset? ExpiresAt);
+
+    public static IEndpointRouteBuilder MapSession(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/session").WithTags("auth").AllowAnonymous();
+        group.MapPost("", LoginAsync)
+            .WithSummary("Exchange a token for a session cookie (HttpOnly, SameSite=Strict)")
+            .Produces<SessionResponse>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .DisableAntiforgery();
+        group.MapDelete("", (HttpContext context, IOptions<AuthOptions> auth) =>
+        {
+            context.Response.Cookies.Delete(auth.Value.CookieName, Cookie(context, expires: null));
+            return TypedResults.NoContent();
+        }).WithSummary("End the session: the cookie is cleared");
+        return app;
+    }
+
+    private static async Task<IResult> LoginAsync(HttpContext context, SessionRequest request, IOptions<AuthOptions> auth)
+    {
+        if (auth.Value.Mode != AuthMode.Token)
+        {
+            return Problems.Problem(StatusCodes.Status409Conflict, "auth_off", "No tokens here", "Auth:Mode is none: every caller is served without a session.");
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Token) || request.Token.Length > 16 * 1024)
+        {
+            return Problems.BadRequest("missing_token", "No token", "The body must be {\"token\": \"<token>\"}.");
+        }
+
+        var result = await new JsonWebTokenHandler { MapInboundClaims = false }.ValidateTokenAsync(request.Token, AuthSetup.ValidationParameters(auth.Value));
+        if (!result.IsValid || Caller.Of(new System.Security.Claims.ClaimsPrincipal(result.ClaimsIdentity)) is not { } caller)
+        {
+            var (error, detail) = AuthSetup.Describe(result.Exception);
+            return Problems.Problem(StatusCodes.Status401Unauthorized, error, "Unauthorized", detail);
+        }
+
+        context.Response.Cookies.Append(auth.Value.CookieName, request.Token, Cookie(context, caller.ExpiresAt));
+        return TypedResults.Ok(new SessionResponse(
+            caller.Name,
+            caller.Orgs?.Order(StringComparer.Ordinal).ToArray() ?? ["*"],
+            caller.Sites?.Order(StringComparer.Ordinal).ToArray() ?? ["*"],
+            Enum.GetValues<CallerScopes>().Where(s => s != CallerScopes.None && caller.Can(s)).Select(s => s.ToString().ToLowerInvariant()).ToArray(),
+            caller.ExpiresAt));
+    }
+
+    private static CookieOptions Cookie(HttpContext context, DateTimeOffset? expires) => new()
+    {
+        HttpOnly = true,
+        SameSite = SameSiteMode.Strict,
+        Secure = context.Request.IsHttps,
+        Path = "/",
+        Expires = expires,
+        IsEssential = true,
+    };
+}
