@@ -32,7 +32,7 @@ public class CommandLineTests
     }
 
     [Theory]
-    [InlineData("token", "create")]
+    [InlineData("tokens", "create")]
     [InlineData("sevre")]
     [InlineData("--urls", "http://127.0.0.1:0", "tail")]
     public async Task An_unknown_command_is_an_error_and_no_server_starts(params string[] args)
@@ -78,7 +78,48 @@ public class CommandLineTests
         var (exit, output) = await RunAsync("config", "check", "--urls", "http://0.0.0.0:9124");
 
         Assert.Equal(1, exit);
-        Assert.Contains("no authentication", output, StringComparison.Ordinal);
+        Assert.Contains("Auth:Mode is none", output, StringComparison.Ordinal);
+        Assert.Contains("--Auth:Mode=token", output, StringComparison.Ordinal);
         Assert.Contains("--Insecure=true", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Listening_beyond_loopback_with_tokens_is_sound_and_token_mode_without_a_key_is_not()
+    {
+        var (exit, output) = await RunAsync("config", "check", "--urls", "http://0.0.0.0:9124", "--Auth:Mode=token", $"--Auth:HmacSecret={AuthTests.Secret}");
+        var (noKeyExit, noKeyOutput) = await RunAsync("config", "check", "--Auth:Mode=token");
+        var (shortExit, shortOutput) = await RunAsync("config", "check", "--Auth:Mode=token", "--Auth:HmacSecret=too-short-a-secret");
+
+        Assert.Equal(0, exit);
+        Assert.Contains("sound", output, StringComparison.Ordinal);
+        Assert.Equal(1, noKeyExit);
+        Assert.Contains("Auth:HmacSecret", noKeyOutput, StringComparison.Ordinal);
+        Assert.Equal(1, shortExit);
+        Assert.Contains("at least 32 bytes", shortOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("too-short-a-secret", shortOutput, StringComparison.Ordinal); // a secret is never echoed
+    }
+
+    [Fact]
+    public async Task Token_create_prints_a_token_the_hub_accepts_with_the_claims_asked_for()
+    {
+        var (exit, output) = await RunAsync("token", "create", "--org", "demo", "--sites", "site-2", "--scopes", "read,publish", "--ttl", "5m", $"--Auth:HmacSecret={AuthTests.Secret}");
+        var (badExit, badOutput) = await RunAsync("token", "create", "--org", "demo", "--scopes", "write", "--ttl", "soon", $"--Auth:HmacSecret={AuthTests.Secret}");
+        var (noKeyExit, noKeyOutput) = await RunAsync("token", "create", "--org", "demo");
+
+        Assert.Equal(0, exit);
+        var token = output.Trim();
+        Assert.Equal(3, token.Split('.').Length); // the token alone, nothing else on standard output
+        await using var host = await AuthTests.StartTokenHostAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/sites");
+        request.Headers.Authorization = new("Bearer", token);
+        var sites = await (await host.Client.SendAsync(request)).Content.ReadAsStringAsync();
+        Assert.Contains("\"site\":\"site-2\"", sites, StringComparison.Ordinal);
+        Assert.DoesNotContain("site-1", sites, StringComparison.Ordinal);
+
+        Assert.Equal(1, badExit);
+        Assert.Contains("--scopes", badOutput, StringComparison.Ordinal);
+        Assert.Contains("--ttl", badOutput, StringComparison.Ordinal);
+        Assert.Equal(1, noKeyExit);
+        Assert.Contains("Auth:HmacSecret", noKeyOutput, StringComparison.Ordinal);
     }
 }

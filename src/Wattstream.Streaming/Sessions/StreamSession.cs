@@ -24,6 +24,7 @@ public sealed class StreamSession : IDisposable
     private long _framesSent;
     private long _droppedAtLastCheck;
     private CloseReason? _closedBecause;
+    private bool _disposed;
 
     internal StreamSession(IFrameTransport transport, StreamSupervisor supervisor, DateTimeOffset? expiresAt)
     {
@@ -254,7 +255,30 @@ public sealed class StreamSession : IDisposable
         return false;
     }
 
-    public void Dispose() => _supervisor.Untrack(this);
+    /// <summary>True once the connection's owner has disposed the session (its request is over).</summary>
+    internal bool IsDisposed => Volatile.Read(ref _disposed);
+
+    /// <summary>Ends every pump of the session (after a goodbye): their readers end, so the owners' requests finish normally.</summary>
+    internal void EndPumps()
+    {
+        Volatile.Read(ref _queue)?.Dispose();
+        if (Volatile.Read(ref _moreQueues) is { } more)
+        {
+            lock (more)
+            {
+                foreach (var queue in more)
+                {
+                    queue.Dispose();
+                }
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        Volatile.Write(ref _disposed, true);
+        _supervisor.Untrack(this);
+    }
 
     /// <summary>The exceptions that mean the client went away mid-write.</summary>
     public static bool IsDisconnect(Exception e) => e is OperationCanceledException or IOException or ObjectDisposedException or WebSocketException;

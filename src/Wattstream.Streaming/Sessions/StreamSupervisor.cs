@@ -87,9 +87,22 @@ public sealed class StreamSupervisor(IOptions<StreamingOptions> options, TimePro
 
     private async Task CloseAndCutAsync(StreamSession session, CloseReason reason)
     {
-        // Try the polite close; a client that reads nothing will not read it either, so cut it off after a moment.
+        // The polite close, then the pumps end so the connection's request finishes the transport's way (an SSE response
+        // ends whole, after its last event). A client that reads nothing will not read the goodbye either, and a request
+        // still running after the close timeout is cut off. (Never cut after the request is over: its connection may
+        // already serve the client's next request.)
+        var deadline = time.GetTimestamp() + (long)(_options.CloseTimeout.TotalSeconds * time.TimestampFrequency);
         var close = session.CloseAsync(reason);
         await Task.WhenAny(close, Task.Delay(_options.CloseTimeout, time));
-        session.Transport.Abort();
+        session.EndPumps();
+        while (!session.IsDisposed && time.GetTimestamp() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), time);
+        }
+
+        if (!session.IsDisposed)
+        {
+            session.Transport.Abort();
+        }
     }
 }

@@ -43,8 +43,9 @@ internal sealed class SseTransport(HttpContext context) : IFrameTransport
         return flush.IsCompletedSuccessfully ? new ValueTask<bool>(IsOpen(flush.Result)) : AwaitFlushAsync(flush);
     }
 
-    // SSE has no goodbye frame: closing is cutting the connection (the client may resume). An expired token is said
-    // first, as an event, so a client knows to fetch a new token rather than retry with the old one.
+    // SSE has no goodbye frame: closing a stream of a client too slow to read is cutting the connection (the client may
+    // resume). An expired token is said as a last event, so a client knows to fetch a new token rather than retry with
+    // the old one; the response then ends normally when the session ends its pumps.
     public async Task CloseAsync(CloseReason reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reason);
@@ -52,6 +53,7 @@ internal sealed class SseTransport(HttpContext context) : IFrameTransport
         {
             _writer.Write(SseFrame.AuthExpired.Span);
             await _writer.FlushAsync(cancellationToken);
+            return;
         }
 
         context.Abort();
