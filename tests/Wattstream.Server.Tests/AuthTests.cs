@@ -63,6 +63,18 @@ public class AuthTests(TokenHubFixture fixture) : IClassFixture<TokenHubFixture>
             ttl ?? TimeSpan.FromMinutes(10),
             clock ?? TimeProvider.System);
 
+    /// <summary>A read token of every demo site for another subject (limits are per subject).</summary>
+    public static string TokenFor(string subject) =>
+        TokenIssuer.Create(
+            new AuthOptions(),
+            new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(Secret)), SecurityAlgorithms.HmacSha256),
+            subject,
+            ["demo"],
+            [],
+            ["read"],
+            TimeSpan.FromMinutes(10),
+            TimeProvider.System);
+
     public static HttpRequestMessage Request(HttpMethod method, string path, string? token)
     {
         var request = new HttpRequestMessage(method, path);

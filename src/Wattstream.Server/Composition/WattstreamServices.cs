@@ -45,6 +45,7 @@ public static class WattstreamServices
         services.AddWattstreamCors(configuration);
         services.AddLoopbackHostNames(configuration);
         services.AddIngestLimits(configuration);
+        services.AddCallerLimits(configuration);
         services.AddReadiness();
         services.AddMetrics();
         services.AddSingleton<Metrics.WattstreamMetrics>();

@@ -34,16 +34,7 @@ public static class IngestEndpoints
                 o.PermitLimit = options.MaxConcurrentPushes;
                 o.QueueLimit = 0;
             });
-            limiter.OnRejected = async (context, cancellationToken) =>
-            {
-                context.HttpContext.Response.Headers.RetryAfter = "1";
-                await Problems.Problem(
-                        StatusCodes.Status429TooManyRequests,
-                        "too_many_requests",
-                        "Too many pushes at once",
-                        $"At most {options.MaxConcurrentPushes} push requests are read at once (Ingest:MaxConcurrentPushes); retry after a second.")
-                    .ExecuteAsync(context.HttpContext);
-            };
+            // The 429 answer of every limiter is written in one place: Access/CallerLimits.
         });
         return services;
     }
