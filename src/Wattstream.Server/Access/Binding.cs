@@ -6,9 +6,19 @@ namespace Wattstream.Server.Access;
 /// <summary>Where the hub listens, as far as the configuration tells before Kestrel starts.</summary>
 internal static class Binding
 {
-    /// <summary>The addresses of <c>urls</c> (<c>--urls</c>, or <c>ASPNETCORE_URLS</c>, which the host reads as the same key); the hub's default when unset.</summary>
+    /// <summary>
+    /// The addresses Kestrel will listen on: its configured endpoints (<c>Kestrel:Endpoints:{name}:Url</c>, which take
+    /// precedence), else <c>urls</c> (<c>--urls</c>, or <c>ASPNETCORE_URLS</c>, which the host reads as the same key), else
+    /// the hub's default.
+    /// </summary>
     public static IReadOnlyList<string> Urls(IConfiguration configuration)
     {
+        var endpoints = configuration.GetSection("Kestrel:Endpoints").GetChildren().Select(e => e["Url"]).OfType<string>().ToArray();
+        if (endpoints.Length > 0)
+        {
+            return endpoints;
+        }
+
         var urls = configuration["urls"];
         return string.IsNullOrWhiteSpace(urls) ? [WattstreamApp.DefaultUrl] : urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
