@@ -5,11 +5,27 @@ using Microsoft.AspNetCore.Http;
 
 namespace Wattstream.Emulators.Whatwatt;
 
+/// <summary>What a device-style password check accepts: Digest (firmware 1.10+), Basic (older), or both.</summary>
+public sealed record DeviceCredentials(string Password, string Realm, bool Digest, bool Basic, TimeSpan NonceLifetime);
+
+/// <summary>The outcome of checking a request's credentials.</summary>
+public enum DeviceCheck
+{
+    /// <summary>The request carried no credentials of an accepted scheme.</summary>
+    None,
+    Accepted,
+
+    /// <summary>The right password on a nonce the device no longer honours: challenge again with <c>stale=true</c>.</summary>
+    Stale,
+    Refused,
+}
+
 /// <summary>
 /// The device's side of HTTP authentication: Digest (MD5-sess, qop=auth, realm = host name, opaque, nonces that expire
-/// and are then answered with <c>stale=true</c>) or Basic, both with an empty user name and the Web UI password.
+/// and are then answered with <c>stale=true</c>) or Basic, both with an empty user name and the Web UI password. The
+/// emulator uses it as the device does; the hub uses it for its device-compatible endpoints (Auth:Device).
 /// </summary>
-public sealed class DeviceAuthenticator(WhatwattEmulatorOptions options, TimeProvider time)
+public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, DateTimeOffset> _nonces = new();
     private readonly string _opaque = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
@@ -36,60 +52,84 @@ public sealed class DeviceAuthenticator(WhatwattEmulatorOptions options, TimePro
     /// <summary>True when the request may proceed; otherwise the 401 challenge is already written to the response.</summary>
     public bool Authenticate(HttpContext context)
     {
-        if (options.Password is null)
+        ArgumentNullException.ThrowIfNull(context);
+        if (credentials is null)
         {
             return true;
         }
 
-        var header = context.Request.Headers.Authorization.ToString();
+        var check = Check(context.Request);
+        if (check == DeviceCheck.Accepted)
+        {
+            return true;
+        }
+
+        Challenge(context.Response, stale: check == DeviceCheck.Stale);
+        return false;
+    }
+
+    /// <summary>Checks the request's Authorization header against the password.</summary>
+    public DeviceCheck Check(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (credentials is null)
+        {
+            return DeviceCheck.Accepted;
+        }
+
+        var header = request.Headers.Authorization.ToString();
         if (header.Length > 0)
         {
             Interlocked.Increment(ref _credentialsSeen);
         }
 
-        var stale = false;
-        if (options.Auth == DeviceAuth.Basic && header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        var result = DeviceCheck.None;
+        if (credentials.Basic && header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
-            if (CheckBasic(header[6..].Trim()))
-            {
-                return true;
-            }
+            result = CheckBasic(header[6..].Trim()) ? DeviceCheck.Accepted : DeviceCheck.Refused;
         }
-        else if (options.Auth == DeviceAuth.Digest && header.StartsWith("Digest ", StringComparison.OrdinalIgnoreCase))
+        else if (credentials.Digest && header.StartsWith("Digest ", StringComparison.OrdinalIgnoreCase))
         {
-            switch (CheckDigest(Wattstream.Sources.Http.AuthParameters.Parse(header[7..]), context.Request.Method))
-            {
-                case DigestResult.Ok:
-                    return true;
-                case DigestResult.Stale:
-                    stale = true;
-                    Interlocked.Increment(ref _staleAnswers);
-                    break;
-            }
+            result = CheckDigest(Wattstream.Sources.Http.AuthParameters.Parse(header[7..]), request.Method);
         }
 
-        if (header.Length > 0 && !stale)
+        if (result == DeviceCheck.Stale)
+        {
+            Interlocked.Increment(ref _staleAnswers);
+        }
+        else if (header.Length > 0 && result != DeviceCheck.Accepted)
         {
             Interlocked.Increment(ref _failures);
         }
 
-        Challenge(context, stale);
-        return false;
+        return result;
     }
 
-    private void Challenge(HttpContext context, bool stale)
+    /// <summary>A 401 with the device's challenges: Digest with a fresh nonce (stale when asked), and/or Basic.</summary>
+    public void Challenge(HttpResponse response, bool stale)
     {
-        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-        if (options.Auth == DeviceAuth.Basic)
+        ArgumentNullException.ThrowIfNull(response);
+        if (credentials is null)
         {
-            context.Response.Headers.WWWAuthenticate = $"Basic realm=\"{options.HostName}\"";
             return;
         }
 
-        var nonce = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
-        _nonces[nonce] = time.GetUtcNow();
-        context.Response.Headers.WWWAuthenticate =
-            $"Digest realm=\"{options.HostName}\", qop=\"auth\", algorithm=MD5-sess, nonce=\"{nonce}\", opaque=\"{_opaque}\"{(stale ? ", stale=true" : "")}";
+        response.StatusCode = StatusCodes.Status401Unauthorized;
+        var challenges = new List<string>(2);
+        if (credentials.Digest)
+        {
+            var nonce = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
+            _nonces[nonce] = time.GetUtcNow();
+            challenges.Add($"Digest realm=\"{credentials.Realm}\", qop=\"auth\", algorithm=MD5-sess, nonce=\"{nonce}\", opaque=\"{_opaque}\"{(stale ? ", stale=true" : "")}");
+        }
+
+        if (credentials.Basic)
+        {
+            challenges.Add($"Basic realm=\"{credentials.Realm}\"");
+        }
+
+        response.Headers.WWWAuthenticate = challenges.ToArray();
+        ForgetOldNonces();
     }
 
     private bool CheckBasic(string encoded)
@@ -98,7 +138,7 @@ public sealed class DeviceAuthenticator(WhatwattEmulatorOptions options, TimePro
         {
             var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(encoded));
             var colon = decoded.IndexOf(':', StringComparison.Ordinal);
-            return colon >= 0 && FixedTimeEquals(decoded[(colon + 1)..], options.Password!);
+            return colon >= 0 && FixedTimeEquals(decoded[(colon + 1)..], credentials!.Password);
         }
         catch (FormatException)
         {
@@ -106,36 +146,48 @@ public sealed class DeviceAuthenticator(WhatwattEmulatorOptions options, TimePro
         }
     }
 
-    private enum DigestResult
+    private DeviceCheck CheckDigest(Dictionary<string, string> p, string method)
     {
-        Ok,
-        Stale,
-        Wrong,
-    }
-
-    private DigestResult CheckDigest(Dictionary<string, string> p, string method)
-    {
+        var realm = credentials!.Realm;
         if (!p.TryGetValue("nonce", out var nonce) || !p.TryGetValue("response", out var response) || !p.TryGetValue("uri", out var uri)
             || !p.TryGetValue("cnonce", out var cnonce) || !p.TryGetValue("nc", out var nc)
-            || p.GetValueOrDefault("realm") != options.HostName || p.GetValueOrDefault("opaque") != _opaque
+            || p.GetValueOrDefault("realm") != realm || p.GetValueOrDefault("opaque") != _opaque
             || p.GetValueOrDefault("qop") != "auth")
         {
-            return DigestResult.Wrong;
+            return DeviceCheck.Refused;
         }
 
         var user = p.GetValueOrDefault("username", "");
-        var ha1 = Md5($"{Md5($"{user}:{options.HostName}:{options.Password}")}:{nonce}:{cnonce}");
+        var ha1 = Md5($"{Md5($"{user}:{realm}:{credentials.Password}")}:{nonce}:{cnonce}");
         var ha2 = Md5($"{method}:{uri}");
         var expected = Md5($"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}");
         if (!FixedTimeEquals(expected, response.ToLowerInvariant()))
         {
-            return DigestResult.Wrong;
+            return DeviceCheck.Refused;
         }
 
         // Right password: a nonce the device no longer honours is stale, not wrong.
-        return _nonces.TryGetValue(nonce, out var issued) && time.GetUtcNow() - issued <= options.NonceLifetime
-            ? DigestResult.Ok
-            : DigestResult.Stale;
+        return _nonces.TryGetValue(nonce, out var issued) && time.GetUtcNow() - issued <= credentials.NonceLifetime
+            ? DeviceCheck.Accepted
+            : DeviceCheck.Stale;
+    }
+
+    // Nonces are issued to anyone who asks; those past their lifetime are only kept to answer stale, for a while.
+    private void ForgetOldNonces()
+    {
+        if (_nonces.Count < 10_000)
+        {
+            return;
+        }
+
+        var cutoff = time.GetUtcNow() - (credentials!.NonceLifetime * 2);
+        foreach (var (nonce, issued) in _nonces)
+        {
+            if (issued < cutoff)
+            {
+                _nonces.TryRemove(nonce, out _);
+            }
+        }
     }
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5351", Justification = "HTTP Digest MD5-sess is what the device speaks.")]

@@ -41,7 +41,9 @@ public sealed class WhatwattEmulator : IAsyncDisposable
         _boot = time.GetUtcNow();
         var simulation = new SimulationOptions { Sites = 1, Seed = options.Seed, EvChargerSites = [] };
         _site = new SiteSimulator(simulation, _boot).Sites[0];
-        Authenticator = new DeviceAuthenticator(options, time);
+        Authenticator = new DeviceAuthenticator(
+            options.Password is null ? null : new DeviceCredentials(options.Password, options.HostName, options.Auth == DeviceAuth.Digest, options.Auth == DeviceAuth.Basic, options.NonceLifetime),
+            time);
         Faults = new FaultPlan(options.Faults, options.FaultEvery);
     }
 

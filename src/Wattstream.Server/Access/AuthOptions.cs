@@ -36,6 +36,17 @@ public sealed class AuthOptions : IValidatableObject
     [RegularExpression("^[A-Za-z0-9_-]{1,64}$")]
     public string CookieName { get; set; } = "wattstream_session";
 
+    /// <summary>The device password of the whatwatt-compatible endpoints (with <c>Mode=token</c>).</summary>
+    public DeviceAuthOptions Device { get; set; } = new();
+
+    // Data annotations of a nested settings object are not checked by ValidateDataAnnotations; this checks them.
+    private static List<ValidationResult> ValidateNested(object nested)
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(nested, new ValidationContext(nested), results, validateAllProperties: true);
+        return [.. results.Select(r => new ValidationResult($"Auth:Device: {r.ErrorMessage}", r.MemberNames))];
+    }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Mode != AuthMode.Token)
@@ -53,6 +64,16 @@ public sealed class AuthOptions : IValidatableObject
         if (HmacSecret is not null && System.Text.Encoding.UTF8.GetByteCount(HmacSecret) < MinHmacSecretBytes)
         {
             yield return new ValidationResult($"Auth:HmacSecret must be at least {MinHmacSecretBytes} bytes (it is shorter; its value is not shown).", [nameof(HmacSecret)]);
+        }
+
+        if (Device.Password is not null && Device.Orgs.Length == 0)
+        {
+            yield return new ValidationResult("Auth:Device:Password needs Auth:Device:Orgs (the orgs, or *, that the device password may read).", [nameof(Device)]);
+        }
+
+        foreach (var result in ValidateNested(Device))
+        {
+            yield return result;
         }
 
         foreach (var file in PublicKeys)

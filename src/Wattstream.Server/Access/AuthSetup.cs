@@ -47,8 +47,23 @@ public static class AuthSetup
         }
 
         services.AddSingleton<ITelemetryAccess, TokenAccess>();
-        services.Configure<AuthenticationOptions>(o => o.DefaultScheme = JwtBearerDefaults.AuthenticationScheme);
         authentication.AddJwtBearer();
+        var device = configuration.GetSection($"{AuthOptions.SectionName}:Device").Get<DeviceAuthOptions>() ?? new DeviceAuthOptions();
+        if (device.Password is null)
+        {
+            services.Configure<AuthenticationOptions>(o => o.DefaultScheme = JwtBearerDefaults.AuthenticationScheme);
+        }
+        else
+        {
+            // The device endpoints take the device password (Digest/Basic) or a token; everything else tokens only.
+            services.AddSingleton(sp => DeviceAuthenticationHandler.CreateAuthenticator(sp.GetRequiredService<IOptions<AuthOptions>>().Value.Device, sp.GetRequiredService<TimeProvider>()));
+            authentication.AddScheme<AuthenticationSchemeOptions, DeviceAuthenticationHandler>(DeviceAuthenticationHandler.SchemeName, null);
+            authentication.AddPolicyScheme(CallerScheme, null, o => o.ForwardDefaultSelector = context =>
+                DeviceAuthenticationHandler.IsDevicePath(context.Request.Path) && UsesDeviceAuthentication(context)
+                    ? DeviceAuthenticationHandler.SchemeName
+                    : JwtBearerDefaults.AuthenticationScheme);
+            services.Configure<AuthenticationOptions>(o => o.DefaultScheme = CallerScheme);
+        }
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<IOptions<AuthOptions>>((jwt, auth) => Configure(jwt, auth.Value));
         services.AddAuthorization(o =>
         {
@@ -58,6 +73,21 @@ public static class AuthSetup
             o.FallbackPolicy = o.GetPolicy(ReadPolicy); // an endpoint that declares nothing is a read
         });
         return services;
+    }
+
+    private const string CallerScheme = "Caller";
+
+    // On a device path: Digest or Basic credentials, or no credentials at all (then the challenge is the device's).
+    private static bool UsesDeviceAuthentication(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        if (header.StartsWith("Digest ", StringComparison.OrdinalIgnoreCase) || header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        return header.Length == 0 && QueryToken.Of(context) is null && !context.Request.Cookies.ContainsKey(
+            context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.CookieName);
     }
 
     /// <summary>Checks issued tokens the strict way: signed with a configured key by an allowed algorithm, in date.</summary>
