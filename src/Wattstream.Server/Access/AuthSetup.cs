@@ -47,23 +47,33 @@ public static class AuthSetup
         }
 
         services.AddSingleton<ITelemetryAccess, TokenAccess>();
+        services.AddSingleton(sp => new ApiKeyStore(
+            sp.GetRequiredService<IOptions<Wattstream.Storage.StorageOptions>>().Value.ResolveDataDirectory(),
+            sp.GetRequiredService<TimeProvider>()));
         authentication.AddJwtBearer();
+        authentication.AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         var device = configuration.GetSection($"{AuthOptions.SectionName}:Device").Get<DeviceAuthOptions>() ?? new DeviceAuthOptions();
-        if (device.Password is null)
+        if (device.Password is not null)
         {
-            services.Configure<AuthenticationOptions>(o => o.DefaultScheme = JwtBearerDefaults.AuthenticationScheme);
-        }
-        else
-        {
-            // The device endpoints take the device password (Digest/Basic) or a token; everything else tokens only.
             services.AddSingleton(sp => DeviceAuthenticationHandler.CreateAuthenticator(sp.GetRequiredService<IOptions<AuthOptions>>().Value.Device, sp.GetRequiredService<TimeProvider>()));
             authentication.AddScheme<AuthenticationSchemeOptions, DeviceAuthenticationHandler>(DeviceAuthenticationHandler.SchemeName, null);
-            authentication.AddPolicyScheme(CallerScheme, null, o => o.ForwardDefaultSelector = context =>
-                DeviceAuthenticationHandler.IsDevicePath(context.Request.Path) && UsesDeviceAuthentication(context)
-                    ? DeviceAuthenticationHandler.SchemeName
-                    : JwtBearerDefaults.AuthenticationScheme);
-            services.Configure<AuthenticationOptions>(o => o.DefaultScheme = CallerScheme);
         }
+
+        // Which scheme checks a request: the device password on a device path (Digest/Basic, or nothing presented),
+        // an API key when the credential is one, a JWT otherwise.
+        authentication.AddPolicyScheme(CallerScheme, null, o => o.ForwardDefaultSelector = context =>
+        {
+            if (device.Password is not null && DeviceAuthenticationHandler.IsDevicePath(context.Request.Path) && UsesDeviceAuthentication(context))
+            {
+                return DeviceAuthenticationHandler.SchemeName;
+            }
+
+            var cookie = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.CookieName;
+            return ApiKeyAuthenticationHandler.Presented(context, cookie)?.StartsWith(ApiKeyStore.Prefix, StringComparison.Ordinal) == true
+                ? ApiKeyAuthenticationHandler.SchemeName
+                : JwtBearerDefaults.AuthenticationScheme;
+        });
+        services.Configure<AuthenticationOptions>(o => o.DefaultScheme = CallerScheme);
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<IOptions<AuthOptions>>((jwt, auth) => Configure(jwt, auth.Value));
         services.AddAuthorization(o =>
         {
@@ -86,8 +96,7 @@ public static class AuthSetup
             return true;
         }
 
-        return header.Length == 0 && QueryToken.Of(context) is null && !context.Request.Cookies.ContainsKey(
-            context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.CookieName);
+        return header.Length == 0 && ApiKeyAuthenticationHandler.Presented(context, context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.CookieName) is null;
     }
 
     /// <summary>Checks issued tokens the strict way: signed with a configured key by an allowed algorithm, in date.</summary>

@@ -30,7 +30,7 @@ public static class SessionEndpoints
         return app;
     }
 
-    private static async Task<IResult> LoginAsync(HttpContext context, SessionRequest request, IOptions<AuthOptions> auth)
+    private static async Task<IResult> LoginAsync(HttpContext context, SessionRequest request, IOptions<AuthOptions> auth, IServiceProvider services)
     {
         if (auth.Value.Mode != AuthMode.Token)
         {
@@ -42,11 +42,26 @@ public static class SessionEndpoints
             return Problems.BadRequest("missing_token", "No token", "The body must be {\"token\": \"<token>\"}.");
         }
 
-        var result = await new JsonWebTokenHandler { MapInboundClaims = false }.ValidateTokenAsync(request.Token, AuthSetup.ValidationParameters(auth.Value));
-        if (!result.IsValid || Caller.Of(new System.Security.Claims.ClaimsPrincipal(result.ClaimsIdentity)) is not { } caller)
+        Caller? caller;
+        if (request.Token.StartsWith(ApiKeyStore.Prefix, StringComparison.Ordinal))
         {
-            var (error, detail) = AuthSetup.Describe(result.Exception);
-            return Problems.Problem(StatusCodes.Status401Unauthorized, error, "Unauthorized", detail);
+            caller = services.GetRequiredService<ApiKeyStore>().TryVerify(request.Token, out var key)
+                ? Caller.Of(ApiKeyAuthenticationHandler.Principal(key, ApiKeyAuthenticationHandler.SchemeName))
+                : null;
+            if (caller is null)
+            {
+                return Problems.Problem(StatusCodes.Status401Unauthorized, "invalid_key", "Unauthorized", "The API key is unknown, revoked or expired.");
+            }
+        }
+        else
+        {
+            var result = await new JsonWebTokenHandler { MapInboundClaims = false }.ValidateTokenAsync(request.Token, AuthSetup.ValidationParameters(auth.Value));
+            caller = result.IsValid ? Caller.Of(new System.Security.Claims.ClaimsPrincipal(result.ClaimsIdentity)) : null;
+            if (caller is null)
+            {
+                var (error, detail) = AuthSetup.Describe(result.Exception);
+                return Problems.Problem(StatusCodes.Status401Unauthorized, error, "Unauthorized", detail);
+            }
         }
 
         context.Response.Cookies.Append(auth.Value.CookieName, request.Token, Cookie(context, caller.ExpiresAt));

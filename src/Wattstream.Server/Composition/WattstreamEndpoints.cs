@@ -55,6 +55,7 @@ public static class WattstreamEndpoints
         }
 
         app.MapSession();
+        app.MapApiKeys();
         app.MapIngest();
         app.MapHistory();
         app.MapDashboard();
