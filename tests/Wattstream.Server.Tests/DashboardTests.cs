@@ -87,6 +87,24 @@ public class DashboardTests
     }
 
     [Fact]
+    public async Task With_tokens_the_dashboard_asks_to_sign_in_and_then_shows_only_the_tokens_site()
+    {
+        await using var host = await AuthTests.StartTokenHostAsync("--Simulation:Interval=00:00:00.500");
+
+        var (exit, output) = await BrowserTests.RunNodeAsync("dashboard.mjs", host.BaseAddress.ToString(), "login", AuthTests.Token(sites: "site-2"));
+
+        Assert.True(exit == 0, output);
+        var r = Result(output);
+        Assert.True((bool)r["loginShown"]!);
+        Assert.Contains("token", (string?)r["loginError"], StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(["site-2"], r["sites"]!.AsArray().Select(s => (string?)s));
+        Assert.Equal("#62124022442", (string?)r["meter"]);
+        Assert.Equal("live", (string?)r["connection"]); // the EventSource carries the session cookie
+        Assert.False((bool)r["cookieVisibleToScript"]!); // HttpOnly
+        Assert.Empty(r["pageErrors"]!.AsArray());
+    }
+
+    [Fact]
     public async Task Markup_planted_in_the_store_is_neither_served_nor_run_in_the_dashboard()
     {
         // An attacker with write access to the database plants a DER whose id is an XSS payload. The id grammar keeps

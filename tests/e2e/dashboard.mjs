@@ -1,5 +1,6 @@
 // Drives the dashboard in Chromium and reports what a person would see, as JSON on stdout.
 // Usage: node dashboard.mjs <url> live <screenshot-dir>   |   node dashboard.mjs <url> stale <meter-no>   |   node dashboard.mjs <url> hostile
+//        node dashboard.mjs <url> login <token>
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { launch } from './browser.mjs';
@@ -16,7 +17,22 @@ try {
   page.on('dialog', async (d) => { result.dialogs.push(d.message()); await d.dismiss(); });
   await page.goto(url);
 
-  if (mode === 'live') {
+  if (mode === 'login') {
+    // A hub with tokens: the page asks to sign in, refuses a wrong token, then shows the token's sites live.
+    await page.waitForSelector('dialog#login[open]', { timeout: 10000 });
+    result.loginShown = true;
+    await page.fill('#login-token', 'not-a-token');
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('#login-error:not([hidden])', { timeout: 10000 });
+    result.loginError = await page.textContent('#login-error');
+    await page.fill('#login-token', arg);
+    await Promise.all([page.waitForNavigation(), page.click('#login-form button[type=submit]')]);
+    await page.waitForFunction(() => document.getElementById('m-import').textContent !== '–', null, { timeout: 10000 });
+    result.sites = await page.$$eval('#site option', (os) => os.map((o) => o.value));
+    result.meter = await page.textContent('#meter-no');
+    result.connection = await page.textContent('#connection');
+    result.cookieVisibleToScript = await page.evaluate(() => document.cookie.includes('wattstream_session'));
+  } else if (mode === 'live') {
     // Live values arrive and change.
     await page.waitForFunction(() => document.getElementById('m-import').textContent !== '–', null, { timeout: 10000 });
     const sample = () => page.evaluate(() => ['grid-kw', 'house-kw', 'm-import', 'm-export'].map((id) => document.getElementById(id).textContent).join('|')

@@ -42,8 +42,35 @@ function setConnection(source) {
 }
 
 // ---------- site ----------
+// ---------- sign-in ----------
+// With Auth:Mode=token the page itself is public but its data is not: the token or key goes to POST /api/session once,
+// which sets an HttpOnly cookie that every fetch and EventSource of this origin then carries; script never keeps it.
+function askToSignIn() {
+  const dialog = $('login');
+  if (!dialog.open) dialog.showModal();
+  return new Promise(() => {}); // the page reloads after a sign-in
+}
+
+$('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const res = await fetch('/api/session', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ token: $('login-token').value.trim() }),
+  });
+  if (res.ok) {
+    location.reload();
+    return;
+  }
+  const problem = await res.json().catch(() => ({}));
+  const error = $('login-error');
+  error.textContent = problem.detail || `Sign-in failed (${res.status}).`;
+  error.hidden = false;
+});
+
 async function loadSites() {
   const res = await fetch('/api/sites');
+  if (res.status === 401) return askToSignIn();
   state.sites = await res.json();
   const select = $('site');
   select.replaceChildren(...state.sites.map((s) => new Option(`${s.site} (${s.org})`, s.site)));
