@@ -116,6 +116,7 @@ public static class CommandLine
     private static List<string> CheckConfiguration(string[] hostArgs, out WebApplication? app)
     {
         app = null;
+        hostArgs = [.. hostArgs.Select(a => string.Equals(a, "--insecure", StringComparison.OrdinalIgnoreCase) ? "--Insecure=true" : a)]; // the flag form
         try
         {
             app = WattstreamApp.Build(hostArgs);

@@ -23,12 +23,17 @@ public sealed class TokenHubFixture : IAsyncLifetime
 
     public string PublicKeyFile { get; } = Path.Combine(Path.GetTempPath(), $"wattstream-es256-{Guid.NewGuid():N}.pem");
 
+    public NSec.Cryptography.Key EdKey { get; } = NSec.Cryptography.Key.Create(NSec.Cryptography.SignatureAlgorithm.Ed25519);
+
+    public string EdPublicKeyFile { get; } = Path.Combine(Path.GetTempPath(), $"wattstream-ed25519-{Guid.NewGuid():N}.pem");
+
     public WattstreamHost Host { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         await File.WriteAllTextAsync(PublicKeyFile, EsKey.ExportSubjectPublicKeyInfoPem());
-        Host = await AuthTests.StartTokenHostAsync($"--Auth:PublicKeys:0={PublicKeyFile}");
+        await File.WriteAllBytesAsync(EdPublicKeyFile, EdKey.PublicKey.Export(NSec.Cryptography.KeyBlobFormat.PkixPublicKeyText));
+        Host = await AuthTests.StartTokenHostAsync($"--Auth:PublicKeys:0={PublicKeyFile}", $"--Auth:PublicKeys:1={EdPublicKeyFile}");
         using var push = AuthTests.Request(HttpMethod.Post, "/api/readings", AuthTests.Token("acme", scopes: "publish"));
         push.Content = new StringContent(AuthTests.AcmeReading(), Encoding.UTF8, "application/json");
         (await Host.Client.SendAsync(push)).EnsureSuccessStatusCode();
@@ -38,7 +43,9 @@ public sealed class TokenHubFixture : IAsyncLifetime
     {
         await Host.DisposeAsync();
         File.Delete(PublicKeyFile);
+        File.Delete(EdPublicKeyFile);
         EsKey.Dispose();
+        EdKey.Dispose();
     }
 }
 
@@ -193,6 +200,35 @@ public class AuthTests(TokenHubFixture fixture) : IClassFixture<TokenHubFixture>
         Assert.Equal(HttpStatusCode.OK, ok);
         Assert.Contains("site-3", body, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Unauthorized, refused);
+    }
+
+    [Fact]
+    public async Task An_eddsa_token_of_a_configured_ed25519_key_is_accepted_from_pem_and_jwks_and_one_of_another_key_is_not()
+    {
+        using var stranger = NSec.Cryptography.Key.Create(NSec.Cryptography.SignatureAlgorithm.Ed25519);
+        var jwks = Path.Combine(Path.GetTempPath(), $"wattstream-jwks-{Guid.NewGuid():N}.json");
+        var x = Base64UrlEncoder.Encode(fixture.EdKey.PublicKey.Export(NSec.Cryptography.KeyBlobFormat.RawPublicKey));
+        await File.WriteAllTextAsync(jwks, $$"""{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"novacore-1","x":"{{x}}"}]}""");
+        try
+        {
+            await using var jwksHost = await StartTokenHostAsync($"--Auth:PublicKeys:0={jwks}");
+
+            var (ok, body) = await GetAsync("/api/sites", EdDsa(fixture.EdKey));
+            var (refused, refusedBody) = await GetAsync("/api/sites", EdDsa(stranger));
+            var (viaJwks, _) = await GetAsync("/api/sites", EdDsa(fixture.EdKey), jwksHost);
+            var (strangerViaJwks, _) = await GetAsync("/api/sites", EdDsa(stranger), jwksHost);
+
+            Assert.Equal(HttpStatusCode.OK, ok);
+            Assert.Contains("site-1", body, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused);
+            Assert.Equal("invalid_token", (string?)JsonNode.Parse(refusedBody)!["error"]);
+            Assert.Equal(HttpStatusCode.OK, viaJwks);
+            Assert.Equal(HttpStatusCode.Unauthorized, strangerViaJwks);
+        }
+        finally
+        {
+            File.Delete(jwks);
+        }
     }
 
     [Fact]
@@ -418,6 +454,80 @@ public class AuthTests(TokenHubFixture fixture) : IClassFixture<TokenHubFixture>
         Assert.True(SseClient.Sequence(resumed[0].EventId!) > SseClient.Sequence(lastId!));
     }
 
+    [Fact]
+    public async Task Hostile_credentials_and_bodies_get_4xx_never_5xx()
+    {
+        string[] headers =
+        [
+            "Bearer", "Bearer ", "Bearer " + new string('a', 10_000), "Bearer a.b.c", "Bearer ..", "Bearer wsk_", "Bearer wsk__", "Bearer wsk_x_y",
+            "Bearer " + Unsigned("""{"alg":"HS256","kid":"../../etc/passwd"}"""), "Digest", "Digest nonce=\"", "Basic !!!", "Basic " + Convert.ToBase64String(new byte[3000]),
+            "Negotiate abc", "Bearer \u0001",
+        ];
+        string[] queries = ["", "%00", "%FF", new string('x', 3000), "wsk_" + new string('1', 100), "a&access_token=b", "Bearer%20x"];
+        string[] bodies = ["", "{", "null", "[]", """{"token":null}""", """{"token":42}""", "{\"token\":\"" + new string('x', 20_000) + "\"}", """{"name":{},"orgs":"demo"}"""];
+        var failures = new List<string>();
+        foreach (var header in headers)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/sites");
+            request.Headers.TryAddWithoutValidation("Authorization", header);
+            using var response = await Host.Client.SendAsync(request);
+            if (response.StatusCode != HttpStatusCode.Unauthorized && (int)response.StatusCode != 400)
+            {
+                failures.Add($"Authorization: {header[..Math.Min(header.Length, 30)]} → {(int)response.StatusCode}");
+            }
+        }
+
+        foreach (var query in queries)
+        {
+            using var response = await Host.Client.GetAsync($"/api/sites?access_token={query}");
+            if ((int)response.StatusCode is < 400 or >= 500)
+            {
+                failures.Add($"?access_token={query[..Math.Min(query.Length, 30)]} → {(int)response.StatusCode}");
+            }
+        }
+
+        foreach (var path in new[] { "/api/session", "/api/keys" })
+        {
+            foreach (var body in bodies)
+            {
+                using var request = Request(HttpMethod.Post, path, path == "/api/keys" ? Token(scopes: "admin") : null);
+                request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+                using var response = await Host.Client.SendAsync(request);
+                if ((int)response.StatusCode is < 400 or >= 500)
+                {
+                    failures.Add($"POST {path} {body[..Math.Min(body.Length, 30)]} → {(int)response.StatusCode}");
+                }
+            }
+        }
+
+        Assert.Empty(failures);
+    }
+
+    [Fact]
+    public async Task Nothing_another_org_holds_appears_in_any_answer_to_an_acme_caller()
+    {
+        var acme = Token("acme", scopes: "read publish admin");
+        var (_, demoMeters) = await GetAsync("/api/meters", Token());
+        string[] demoIds = ["demo", "site-1", "site-2", "site-3", .. JsonNode.Parse(demoMeters)!.AsArray().Select(m => m!["meterNo"]!.ToString())];
+        string[] paths =
+        [
+            "/api/sites", "/api/meters", "/api/dersim/devices", "/api/dersim/overview", "/api/dersim/server-info", "/api/v1/report", "/api/v1/system",
+            "/api/history?site=plant&from=2026-11-01T10:00:00Z&to=2026-11-01T10:02:00Z", "/api/keys", "/api/history?der=62124022441",
+            "/stream/sites/site-1", "/api/sse/real-time-data/62124022441",
+        ];
+
+        foreach (var path in paths)
+        {
+            var (status, body) = await GetAsync(path, acme);
+            Assert.True((int)status < 500, $"{path}: {status}");
+            Assert.DoesNotContain(demoIds, id => body.Contains($"\"{id}\"", StringComparison.Ordinal) || body.Contains($".{id}.", StringComparison.Ordinal));
+        }
+
+        using var client = Client(acme);
+        var hes = await SseClient.ReadAsync(client, "/api/sse/meters", 1, TimeSpan.FromSeconds(3)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : []);
+        Assert.Empty(hes); // acme has no meter: its meter stream stays silent
+    }
+
     private HttpClient Client(string token, WattstreamHost? host = null)
     {
         var client = new HttpClient { BaseAddress = (host ?? Host).BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
@@ -449,6 +559,13 @@ public class AuthTests(TokenHubFixture fixture) : IClassFixture<TokenHubFixture>
 
     private static string NoExpiry() =>
         new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken("""{"sub":"x","org":"demo","scope":"read"}""", new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(Secret)), SecurityAlgorithms.HmacSha256));
+
+    private static string EdDsa(NSec.Cryptography.Key key)
+    {
+        var signed = $"{Base64Url("""{"alg":"EdDSA","typ":"JWT"}""")}.{Base64Url(Claims())}";
+        var signature = NSec.Cryptography.SignatureAlgorithm.Ed25519.Sign(key, Encoding.ASCII.GetBytes(signed));
+        return $"{signed}.{Base64UrlEncoder.Encode(signature)}";
+    }
 
     private static string Es256(ECDsa key) =>
         new JsonWebTokenHandler().CreateToken(Claims(), new SigningCredentials(new ECDsaSecurityKey(key), SecurityAlgorithms.EcdsaSha256));

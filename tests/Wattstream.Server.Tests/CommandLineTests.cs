@@ -80,7 +80,11 @@ public class CommandLineTests
         Assert.Equal(1, exit);
         Assert.Contains("Auth:Mode is none", output, StringComparison.Ordinal);
         Assert.Contains("--Auth:Mode=token", output, StringComparison.Ordinal);
-        Assert.Contains("--Insecure=true", output, StringComparison.Ordinal);
+        Assert.Contains("--insecure", output, StringComparison.Ordinal);
+
+        var (insecureExit, insecureOutput) = await RunAsync("config", "check", "--urls", "http://0.0.0.0:9124", "--insecure");
+        Assert.Equal(0, insecureExit);
+        Assert.Contains("sound", insecureOutput, StringComparison.Ordinal);
     }
 
     [Fact]

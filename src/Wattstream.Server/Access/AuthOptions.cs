@@ -19,7 +19,7 @@ public sealed class AuthOptions : IValidatableObject
     /// <summary>The shared secret of HS256 tokens (UTF-8, at least 32 bytes). Never logged.</summary>
     public string? HmacSecret { get; set; }
 
-    /// <summary>Files with the public keys of ES256 tokens: PEM (<c>-----BEGIN PUBLIC KEY-----</c>) or a JWKS document.</summary>
+    /// <summary>Files with the public keys of ES256 (P-256) and EdDSA (Ed25519) tokens: PEM (<c>-----BEGIN PUBLIC KEY-----</c>) or a JWKS document.</summary>
     public string[] PublicKeys { get; set; } = [];
 
     /// <summary>When set, a token's <c>iss</c> must equal it.</summary>
@@ -81,7 +81,7 @@ public sealed class AuthOptions : IValidatableObject
             string? problem;
             try
             {
-                problem = SigningKeys.LoadPublicKeys(file).Count == 0 ? "holds no EC P-256 public key" : null;
+                problem = SigningKeys.LoadPublicKeys(file).Count == 0 ? "holds no EC P-256 or Ed25519 public key" : null;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or System.Security.Cryptography.CryptographicException or System.Text.Json.JsonException or FormatException)
             {

@@ -153,7 +153,7 @@ public static class AuthSetup
         SecurityTokenNoExpirationException => ("invalid_token", "The token has no expiry (exp)."),
         SecurityTokenInvalidIssuerException => ("invalid_token", "The token's issuer is not accepted."),
         SecurityTokenInvalidAudienceException => ("invalid_token", "The token's audience is not accepted."),
-        SecurityTokenInvalidAlgorithmException => ("invalid_token", "The token's signing algorithm is not accepted (HS256 or ES256)."),
+        SecurityTokenInvalidAlgorithmException => ("invalid_token", "The token's signing algorithm is not accepted (HS256, ES256 or EdDSA)."),
         SecurityTokenSignatureKeyNotFoundException or SecurityTokenInvalidSignatureException => ("invalid_token", "The token's signature does not verify."),
         _ => ("invalid_token", "The token is malformed or not signed by a key this hub accepts."),
     };

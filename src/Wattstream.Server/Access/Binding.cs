@@ -53,14 +53,14 @@ internal static class Binding
             $"urls: {string.Join(", ", Urls(configuration))} is reachable from other machines, and Auth:Mode is none: "
             + "every caller would read and push everything. Require tokens (--Auth:Mode=token with --Auth:HmacSecret=<32+ bytes> "
             + "or --Auth:PublicKeys:0=<key.pem>; 'wattstream token create' makes tokens; docs/security.md), listen on loopback "
-            + "(the default, http://127.0.0.1:8111) behind a reverse proxy that authenticates, or pass --Insecure=true to accept it.",
+            + "(the default, http://127.0.0.1:8111) behind a reverse proxy that authenticates, or pass --insecure to accept it.",
         ]);
     }
 
     public static bool IsInsecure(IConfiguration configuration) =>
         !LoopbackOnly(configuration) && !TokensRequired(configuration) && configuration.GetValue<bool>("Insecure");
 
-    private static bool TokensRequired(IConfiguration configuration) =>
+    public static bool TokensRequired(IConfiguration configuration) =>
         string.Equals(configuration[$"{AuthOptions.SectionName}:{nameof(AuthOptions.Mode)}"], nameof(AuthMode.Token), StringComparison.OrdinalIgnoreCase);
 
     /// <summary>

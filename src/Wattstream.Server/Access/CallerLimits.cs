@@ -46,13 +46,19 @@ internal static class CallerLimits
         var ratePerIp = options.RequestsPerSecondPerIp ?? (loopbackOnly ? 0 : 200);
         var ingest = configuration.GetSection(IngestOptions.SectionName).Get<IngestOptions>() ?? new IngestOptions();
 
+        var tokens = Binding.TokensRequired(configuration);
         services.AddRateLimiter(limiter =>
         {
-            limiter.GlobalLimiter = PartitionedRateLimiter.CreateChained(
-                Streams(options.MaxStreamsPerCaller, CallerKey),
-                Streams(streamsPerIp, IpKey),
-                Rate(options.RequestsPerSecondPerCaller, CallerKey),
-                Rate(ratePerIp, IpKey));
+            // Without tokens there are no callers; on loopback no address limits either: then no global limiter at all.
+            if (tokens || streamsPerIp > 0 || ratePerIp > 0)
+            {
+                limiter.GlobalLimiter = PartitionedRateLimiter.CreateChained(
+                    Streams(options.MaxStreamsPerCaller, CallerKey),
+                    Streams(streamsPerIp, IpKey),
+                    Rate(options.RequestsPerSecondPerCaller, CallerKey),
+                    Rate(ratePerIp, IpKey));
+            }
+
             limiter.OnRejected = async (context, cancellationToken) =>
             {
                 var http = context.HttpContext;

@@ -8,7 +8,7 @@ namespace Wattstream.Server.Access;
 internal static class SigningKeys
 {
     /// <summary>Only these: never <c>none</c>, never an RSA or HMAC variant a key was not meant for.</summary>
-    public static readonly string[] Algorithms = [SecurityAlgorithms.HmacSha256, SecurityAlgorithms.EcdsaSha256];
+    public static readonly string[] Algorithms = [SecurityAlgorithms.HmacSha256, SecurityAlgorithms.EcdsaSha256, EdDsaSecurityKey.Algorithm];
 
     public static List<SecurityKey> Load(AuthOptions options)
     {
@@ -28,13 +28,32 @@ internal static class SigningKeys
 
     public static SymmetricSecurityKey Hmac(string secret) => new(Encoding.UTF8.GetBytes(secret)) { KeyId = "hmac" };
 
-    /// <summary>EC P-256 public keys from a PEM file or a JWKS document.</summary>
+    /// <summary>EC P-256 (ES256) and Ed25519 (EdDSA) public keys from a PEM file or a JWKS document.</summary>
     public static IReadOnlyList<SecurityKey> LoadPublicKeys(string file)
     {
         var text = File.ReadAllText(file);
         if (text.TrimStart().StartsWith('{'))
         {
-            return [.. new JsonWebKeySet(text).Keys.Where(k => k.Kty == JsonWebAlgorithmsKeyTypes.EllipticCurve && k.Crv == JsonWebKeyECTypes.P256)];
+            var keys = new List<SecurityKey>();
+            foreach (var jwk in new JsonWebKeySet(text).Keys)
+            {
+                if (jwk.Kty == JsonWebAlgorithmsKeyTypes.EllipticCurve && jwk.Crv == JsonWebKeyECTypes.P256)
+                {
+                    keys.Add(jwk);
+                }
+                else if (EdDsaSecurityKey.TryImportJwk(jwk, out var ed25519))
+                {
+                    keys.Add(ed25519);
+                }
+            }
+
+            return keys;
+        }
+
+        if (EdDsaSecurityKey.TryImportPem(text, out var edKey))
+        {
+            edKey.KeyId = Path.GetFileNameWithoutExtension(file);
+            return [edKey];
         }
 
         var ecdsa = ECDsa.Create();
