@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 log() { printf '\n== %s\n' "$*"; }
 
 # Debian packages the suite needs: Chromium for the browser tests (driven by playwright-core, which never downloads a
-# browser), Node.js and npm to run them, curl as an independent HTTP client of the device emulator, PostgreSQL's server.
+# browser), Node.js and npm to run them, curl as an independent HTTP client of the device emulator, PostgreSQL's server,
+# nginx and nats-server.
 missing=()
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 # PostgreSQL: the storage tests start a cluster of their own (initdb + pg_ctl on a free loopback port, in a temp folder).
@@ -17,6 +18,8 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # nginx: the reverse-proxy test runs deploy/nginx/wattstream.conf in front of the hub (its own process, loopback ports).
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
+# nats-server: the NATS tests start their own (JetStream in a temp folder, a loopback port).
+command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 if [ ${#missing[@]} -gt 0 ]; then
   log "install ${missing[*]}"
   sudo=""

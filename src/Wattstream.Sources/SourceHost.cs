@@ -14,21 +14,23 @@ public sealed class SourceHost : BackgroundService
 {
     private readonly TelemetrySource[] _sources;
 
-    public SourceHost(ConfiguredSources sources, TelemetryHub hub, StatusBoard statuses, IOptions<SourceTimingOptions> timing, TimeProvider time, ILoggerFactory loggers)
-        : this(sources?.All ?? throw new ArgumentNullException(nameof(sources)), hub, statuses, timing?.Value ?? throw new ArgumentNullException(nameof(timing)), time, loggers)
+    public SourceHost(ConfiguredSources sources, TelemetryHub hub, StatusBoard statuses, IOptions<SourceTimingOptions> timing, TimeProvider time, ILoggerFactory loggers, IEnumerable<SourceFactory> factories)
+        : this(sources?.All ?? throw new ArgumentNullException(nameof(sources)), hub, statuses, timing?.Value ?? throw new ArgumentNullException(nameof(timing)), time, loggers, factories)
     {
     }
 
-    public SourceHost(IReadOnlyList<SourceOptions> sources, TelemetryHub hub, StatusBoard statuses, SourceTimingOptions timing, TimeProvider time, ILoggerFactory loggers)
+    public SourceHost(IReadOnlyList<SourceOptions> sources, TelemetryHub hub, StatusBoard statuses, SourceTimingOptions timing, TimeProvider time, ILoggerFactory loggers, IEnumerable<SourceFactory>? factories = null)
     {
         ArgumentNullException.ThrowIfNull(sources);
         var context = new SourceContext(hub, statuses, timing, time, loggers, new SourceHttpClients());
-        _sources = sources.Select(o => Create(o, context)).ToArray();
+        var more = factories?.ToArray() ?? [];
+        _sources = sources.Select(o => Create(o, context, more)).ToArray();
     }
 
     public IReadOnlyList<TelemetrySource> Sources => _sources;
 
-    public static TelemetrySource Create(SourceOptions options, SourceContext context)
+    /// <summary>A source of a configured kind: the built-in ones, or one a plug-in registered (<see cref="SourceFactory"/>).</summary>
+    public static TelemetrySource Create(SourceOptions options, SourceContext context, IReadOnlyList<SourceFactory>? factories = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Url is { UserInfo.Length: > 0 })
@@ -41,7 +43,9 @@ public sealed class SourceHost : BackgroundService
             SourceKind.Whatwatt => new WhatwattSource(options, context),
             SourceKind.DerSim => new DerSimSource(options, context),
             SourceKind.Sse => new ReadingSseSource(options, context),
-            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Kind, "unknown source kind"),
+            _ => factories?.FirstOrDefault(f => f.Kind == options.Kind) is { } factory
+                ? factory.Create(options, context)
+                : throw new ArgumentException($"Source {options.Id}: kind {options.Kind.ToString().ToLowerInvariant()} needs its module (for nats: Nats:Url or the Wattstream.Nats package)."),
         };
     }
 
@@ -61,6 +65,9 @@ public sealed class SourceHost : BackgroundService
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(_sources.Select(s => Task.Run(() => s.RunAsync(stoppingToken), CancellationToken.None)));
 }
+
+/// <summary>A source kind a module adds (NATS lives in Wattstream.Nats, so the sources need no NATS client).</summary>
+public sealed record SourceFactory(SourceKind Kind, Func<SourceOptions, SourceContext, TelemetrySource> Create);
 
 /// <summary>One HttpClient per source, without a timeout (streams stay open for days) and with the source's auth handler.</summary>
 internal sealed class SourceHttpClients : IHttpClientFactoryLike

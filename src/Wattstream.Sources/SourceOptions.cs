@@ -12,6 +12,9 @@ public enum SourceKind
 
     /// <summary>An SSE stream whose events are reading JSON with <c>type</c> (Novacore's <c>/stream/sites/{id}</c>), Bearer token.</summary>
     Sse,
+
+    /// <summary>NATS subjects: Novacore's <c>orgs.….telemetry.json.v1</c> or gateway subjects (Wattstream.Nats).</summary>
+    Nats,
 }
 
 /// <summary>One configured source (<c>Sources:N:…</c> in appsettings.json, environment variables or the command line).</summary>
@@ -35,8 +38,26 @@ public sealed class SourceOptions
     /// </summary>
     public Http.AuthScheme AuthScheme { get; set; } = Http.AuthScheme.Digest;
 
-    /// <summary>The Bearer token of an sse source.</summary>
+    /// <summary>The Bearer token of an sse source; a nats source's server token.</summary>
     public string? Token { get; set; }
+
+    /// <summary>nats: the user name (with <see cref="Password"/>).</summary>
+    public string? User { get; set; }
+
+    /// <summary>nats: a <c>.creds</c> file (user JWT and NKey seed).</summary>
+    public string? CredsFile { get; set; }
+
+    /// <summary>nats: an NKey seed file.</summary>
+    public string? NKeySeedFile { get; set; }
+
+    /// <summary>
+    /// nats: the subject to read, Novacore's <c>orgs.*.sites.*.devices.*.ders.*.telemetry.json.v1</c> (the default) or
+    /// gateway subjects <c>gateways.*.devices.*.ders.*.telemetry.json.v1</c>.
+    /// </summary>
+    public string? Subject { get; set; }
+
+    /// <summary>nats, gateway subjects: each gateway serial's org and site, as "org/site".</summary>
+    public Dictionary<string, string> Gateways { get; set; } = [];
 
     [Required]
     public string Org { get; set; } = "default";

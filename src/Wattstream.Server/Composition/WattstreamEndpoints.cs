@@ -6,6 +6,7 @@ using Wattstream.Hub.Status;
 using Wattstream.Server.Access;
 using Wattstream.Server.Endpoints;
 using Wattstream.Server.Health;
+using Wattstream.Server.Nats;
 using Wattstream.Server.Endpoints.Dashboard;
 using Wattstream.Server.Endpoints.History;
 using Wattstream.Server.Endpoints.Ingest;
@@ -57,6 +58,7 @@ public static class WattstreamEndpoints
         app.MapSession();
         app.MapApiKeys();
         app.MapIngest();
+        app.MapNats();
         app.MapHistory();
         app.MapDashboard();
 

@@ -6,6 +6,7 @@ using Wattstream.Server.Access;
 using Wattstream.Server.Endpoints;
 using Wattstream.Server.Endpoints.Ingest;
 using Wattstream.Server.Health;
+using Wattstream.Server.Nats;
 using Wattstream.Server.Simulation;
 using Wattstream.Server.Status;
 using Wattstream.Server.Storage;
@@ -87,6 +88,7 @@ public static class WattstreamServices
         // What feeds the hub.
         services.AddSingleton<SimulatorService>();
         services.AddHostedService(sp => sp.GetRequiredService<SimulatorService>());
+        services.AddWattstreamNats(configuration);
         services.AddSingleton<SourceHost>();
         services.AddHostedService(sp => sp.GetRequiredService<SourceHost>());
         return new WattstreamBuilder(services, configuration);

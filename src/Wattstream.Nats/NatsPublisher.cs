@@ -1,0 +1,246 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using Wattstream.Hub;
+using Wattstream.Hub.Status;
+using Wattstream.Streaming.Formats;
+using Wattstream.Telemetry;
+
+namespace Wattstream.Nats;
+
+/// <summary>What the NATS link is doing, for /readyz and /api/nats.</summary>
+public sealed record NatsLinkStatus(string State, string Stream, long Published, long StatusesPublished, long Dropped, string? LastError);
+
+/// <summary>
+/// One more subscriber of the hub, like history: every accepted reading goes to its Novacore subject, as the bytes the
+/// Novacore SSE stream sends, with <c>Nats-Msg-Id: {der}:{timestamp}</c> so JetStream stores a reading published twice
+/// once; status changes go to <c>….status.json.v1</c>. The JetStream stream is created or updated at start. While NATS
+/// is away the hub goes on serving: readings wait in this subscriber's queue (the oldest dropped past its capacity)
+/// and go out when the connection is back.
+/// </summary>
+public sealed class NatsPublisher(
+    IOptions<NatsOptions> options,
+    TelemetryHub hub,
+    StatusBoard board,
+    PayloadFormats formats,
+    ILoggerFactory loggers) : IHostedLifecycleService, IAsyncDisposable
+{
+    private readonly NatsOptions _options = options.Value;
+    private readonly ILogger _log = loggers.CreateLogger<NatsPublisher>();
+    private readonly CancellationTokenSource _stopping = new();
+    private HubSubscription? _readings;
+    private StatusSubscription? _statuses;
+    private NatsConnection? _connection;
+    private Task _pumps = Task.CompletedTask;
+    private long _published;
+    private long _statusesPublished;
+    private string? _lastError;
+    private int _disposed;
+
+    public NatsLinkStatus Status => new(
+        _connection?.ConnectionState.ToString().ToLowerInvariant() ?? "off",
+        _options.Stream,
+        Interlocked.Read(ref _published),
+        Interlocked.Read(ref _statusesPublished),
+        _readings?.Dropped ?? 0,
+        Volatile.Read(ref _lastError));
+
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        // Subscribed before any source starts, so the first reading is published too.
+        _readings ??= hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = _options.QueueCapacity });
+        if (_options.PublishStatus)
+        {
+            _statuses ??= board.Subscribe(capacity: 4096);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await StartingAsync(cancellationToken);
+        _connection = NatsConnections.Create(
+            _options.Url!,
+            $"wattstream-{hub.Epoch}",
+            new NatsCredentials(_options.User, _options.Password, _options.Token, _options.CredsFile, _options.NKeySeedFile),
+            loggers);
+        var connect = _connection.ConnectAsync().AsTask();
+        if (await Task.WhenAny(connect, Task.Delay(_options.ConnectTimeout, cancellationToken)) == connect && connect.IsCompletedSuccessfully)
+        {
+            await EnsureStreamAsync(cancellationToken); // a server without JetStream stops the start here, with a message
+        }
+        else
+        {
+            Volatile.Write(ref _lastError, $"not connected to {SafeUrl} yet");
+            _log.LogWarning("NATS at {Url} is not reachable yet; the hub serves on and publishes once it is", SafeUrl);
+            _ = connect.ContinueWith(
+                async _ =>
+                {
+                    try
+                    {
+                        await EnsureStreamAsync(_stopping.Token);
+                    }
+                    catch (Exception e) when (e is NatsException or InvalidOperationException or OperationCanceledException)
+                    {
+                        Volatile.Write(ref _lastError, e.Message);
+                        _log.LogError("NATS: the JetStream stream {Stream} could not be set up: {Error}", _options.Stream, e.Message);
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnRanToCompletion,
+                TaskScheduler.Default);
+        }
+
+        _pumps = Task.WhenAll(
+            Task.Run(() => PublishReadingsAsync(_readings!, _connection, _stopping.Token), CancellationToken.None),
+            _statuses is null ? Task.CompletedTask : Task.Run(() => PublishStatusesAsync(_statuses, _connection, _stopping.Token), CancellationToken.None));
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _readings?.Dispose(); // the pumps drain what is queued, then end
+        _statuses?.Dispose();
+        await Task.WhenAny(_pumps, Task.Delay(TimeSpan.FromSeconds(5), cancellationToken));
+        await _stopping.CancelAsync();
+    }
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return; // the container disposes it as a singleton and as the hosted service it also is
+        }
+
+        await _stopping.CancelAsync();
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+        }
+
+        _stopping.Dispose();
+    }
+
+    private string SafeUrl => string.Join(",", _options.Url!.Split(',').Select(u => u.Trim()));
+
+    private async Task EnsureStreamAsync(CancellationToken cancellationToken)
+    {
+        var js = new NatsJSContext(_connection!);
+        var config = new StreamConfig(_options.Stream, [NatsSubjects.AllTelemetry])
+        {
+            Storage = StreamConfigStorage.File,
+            MaxAge = _options.Retention,
+            DuplicateWindow = _options.DuplicateWindow,
+            Description = "Wattstream: every accepted reading, Novacore reading JSON",
+        };
+        try
+        {
+            await js.CreateOrUpdateStreamAsync(config, cancellationToken);
+        }
+        catch (Exception e) when (e is NatsNoRespondersException or NatsJSApiNoResponseException or NatsJSApiException or NatsJSException)
+        {
+            throw new InvalidOperationException(
+                $"Nats: the server at {SafeUrl} did not accept the JetStream stream {_options.Stream} ({e.Message}). Start nats-server with JetStream (-js), "
+                + "or give the hub's NATS user the rights to manage that stream.",
+                e);
+        }
+    }
+
+    private async Task PublishReadingsAsync(HubSubscription readings, NatsConnection connection, CancellationToken stopping)
+    {
+        var novacore = formats.Find(NovacoreReadingFormat) ?? throw new InvalidOperationException("The Novacore payload format is not registered (AddNovacore).");
+        var origin = hub.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        while (await readings.WaitToReadAsync(CancellationToken.None))
+        {
+            while (readings.TryRead(out var e))
+            {
+                var reading = e.Reading;
+                var headers = new NatsHeaders
+                {
+                    [NatsSubjects.MessageIdHeader] = $"{reading.Der.Der}:{reading.Timestamp}",
+                    [NatsSubjects.OriginHeader] = origin,
+                };
+                await PublishWithRetryAsync(connection, reading.Der.Subject, e.GetEncoded(novacore), headers, stopping);
+                Interlocked.Increment(ref _published);
+            }
+        }
+    }
+
+    private async Task PublishStatusesAsync(StatusSubscription statuses, NatsConnection connection, CancellationToken stopping)
+    {
+        while (await statuses.WaitToReadAsync(CancellationToken.None))
+        {
+            while (statuses.TryRead(out var status))
+            {
+                await PublishWithRetryAsync(connection, NatsSubjects.Status(status.Der), StatusJson(status), null, stopping);
+                Interlocked.Increment(ref _statusesPublished);
+            }
+        }
+    }
+
+    // A publish that fails (NATS away past the client's own buffering) is tried again: nothing queued is skipped.
+    private async Task PublishWithRetryAsync(NatsConnection connection, string subject, ReadOnlyMemory<byte> payload, NatsHeaders? headers, CancellationToken stopping)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                await connection.PublishAsync(subject, payload, headers, cancellationToken: stopping);
+                return;
+            }
+            catch (NatsException e)
+            {
+                Volatile.Write(ref _lastError, e.Message);
+                await Task.Delay(delay, stopping);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+
+    private const string NovacoreReadingFormat = Telemetry.Formats.NovacoreReading.FormatName;
+
+    internal static byte[] StatusJson(DerStatus status)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("org", status.Der.Org);
+            json.WriteString("site", status.Der.Site);
+            json.WriteString("device", status.Der.Device);
+            json.WriteString("der", status.Der.Der);
+            json.WriteString("type", status.Type.ToWireName());
+            json.WriteString("status", status.Status.ToWireName());
+            if (status.LastSeen is { } lastSeen)
+            {
+                json.WriteString("lastSeen", WireTime.Format(lastSeen));
+            }
+
+            if (status.Since is { } since)
+            {
+                json.WriteString("since", WireTime.Format(since));
+            }
+
+            if (status.Detail is { } detail)
+            {
+                json.WriteString("detail", detail);
+            }
+
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+}

@@ -1,0 +1,25 @@
+using Wattstream.Telemetry;
+
+namespace Wattstream.Nats;
+
+/// <summary>The subjects the hub publishes on (docs/protocol.md).</summary>
+public static class NatsSubjects
+{
+    /// <summary>Every telemetry subject: what the JetStream stream captures.</summary>
+    public const string AllTelemetry = "orgs.*.sites.*.devices.*.ders.*.telemetry.json.v1";
+
+    /// <summary>Gateway telemetry: <c>gateways.{serial}.devices.{device}.ders.{type}.telemetry.json.v1</c>.</summary>
+    public const string AllGatewayTelemetry = "gateways.*.devices.*.ders.*.telemetry.json.v1";
+
+    /// <summary>The header that names the hub a message came from, so a hub that also reads NATS skips its own.</summary>
+    public const string OriginHeader = "Wattstream-Origin";
+
+    /// <summary>JetStream's de-duplication header: <c>{der}:{timestamp}</c> names a reading wherever it is published.</summary>
+    public const string MessageIdHeader = "Nats-Msg-Id";
+
+    public static string Status(DerAddress der)
+    {
+        ArgumentNullException.ThrowIfNull(der);
+        return $"orgs.{der.Org}.sites.{der.Site}.devices.{der.Device}.ders.{der.Der}.status.json.v1";
+    }
+}
