@@ -68,7 +68,8 @@ public abstract class LoadClient
         "wattstream-ws" => new WsClient("/ws", $$"""{"type":"subscribe","id":"b","subject":"orgs.bench.sites.{{site}}.>"}"""),
         "node-ws" => new WsClient($"/ws?site={site}", null),
         "signalr" => new SignalRClient(site),
-        "nats" => new NatsClient(site),
+        "nats" => new NatsClient(NatsClient.SubjectOf(site)),
+        "wattstream-nats" => new NatsClient($"orgs.bench.sites.{site}.>"), // the hub's Novacore subjects, through nats-server
         _ => throw new ArgumentException($"unknown target '{target}'"),
     };
 }
@@ -205,7 +206,7 @@ public sealed class SignalRClient(string site) : LoadClient
     }
 }
 
-public sealed class NatsClient(string site) : LoadClient
+public sealed class NatsClient(string subject) : LoadClient
 {
     private NatsConnection? _nats;
 
@@ -221,7 +222,7 @@ public sealed class NatsClient(string site) : LoadClient
     {
         try
         {
-            await foreach (var msg in _nats!.SubscribeAsync<byte[]>(SubjectOf(site), cancellationToken: cancellationToken))
+            await foreach (var msg in _nats!.SubscribeAsync<byte[]>(subject, cancellationToken: cancellationToken))
             {
                 OnMessage(msg.Data, latencies);
             }

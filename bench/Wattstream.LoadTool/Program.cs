@@ -6,8 +6,9 @@ using Wattstream.LoadTool;
 // Fan-out load: N clients of one transport subscribe; one publisher posts readings as fast as the server takes them
 // (or at --rate); the run reports delivered messages/s, latency percentiles (publish time travels in the payload,
 // one machine, one clock), losses, connection set-up rate, and the server's CPU seconds and peak RSS from /proc.
-var target = new Option<string>("--target") { Description = "wattstream-sse, wattstream-ws, signalr, node-ws or nats", Required = true };
+var target = new Option<string>("--target") { Description = "wattstream-sse, wattstream-ws, wattstream-nats, signalr, node-ws or nats", Required = true };
 var url = new Option<string>("--url") { Description = "The server's base URL (loopback only).", Required = true };
+var publishUrl = new Option<string?>("--publish-url") { Description = "wattstream-nats: the hub to push readings to, while clients subscribe at --url (its nats-server)." };
 var clients = new Option<int>("--clients") { DefaultValueFactory = _ => 100 };
 var seconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 10 };
 var rate = new Option<int>("--rate") { Description = "Readings per second to publish, evenly spaced; 0 = as fast as the server accepts.", DefaultValueFactory = _ => 0 };
@@ -19,11 +20,12 @@ var reconnect = new Option<bool>("--reconnect-burst") { Description = "A third o
 var scenario = new Option<string>("--scenario") { Description = "A label for the report (a, a-half, b, c, d).", DefaultValueFactory = _ => "a" };
 var pid = new Option<int?>("--server-pid") { Description = "Read the server's CPU and RSS from /proc." };
 var output = new Option<FileInfo?>("--json") { Description = "Append the result as one JSON line to this file." };
-var root = new RootCommand("Wattstream fan-out load generator") { target, url, clients, seconds, rate, batch, sites, meters, warmup, reconnect, scenario, pid, output };
+var root = new RootCommand("Wattstream fan-out load generator") { target, url, publishUrl, clients, seconds, rate, batch, sites, meters, warmup, reconnect, scenario, pid, output };
 root.SetAction(async (result, cancellationToken) =>
 {
     var server = new Uri(result.GetValue(url)!);
-    if (!server.IsLoopback)
+    var publishTo = result.GetValue(publishUrl) is { } p ? new Uri(p) : server;
+    if (!server.IsLoopback || !publishTo.IsLoopback)
     {
         Console.Error.WriteLine("Load only ever targets loopback addresses.");
         return 2;
@@ -32,7 +34,7 @@ root.SetAction(async (result, cancellationToken) =>
     var plan = new LoadPlan(
         result.GetValue(scenario)!, result.GetValue(target)!, server, result.GetValue(clients), TimeSpan.FromSeconds(result.GetValue(seconds)),
         result.GetValue(rate), Math.Max(1, result.GetValue(batch)), new Workload(Math.Max(1, result.GetValue(sites)), Math.Max(1, result.GetValue(meters))),
-        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid));
+        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid)) { PublishServer = publishTo };
     if (plan.ReconnectBurst && plan.Target != "wattstream-sse")
     {
         Console.Error.WriteLine("--reconnect-burst needs a transport that resumes: wattstream-sse.");
@@ -76,7 +78,11 @@ root.Subcommands.Add(half);
 return await root.Parse(args).InvokeAsync();
 
 internal sealed record LoadPlan(
-    string Scenario, string Target, Uri Server, int Clients, TimeSpan Duration, int Rate, int Batch, Workload Workload, TimeSpan Warmup, bool ReconnectBurst, int? ServerPid);
+    string Scenario, string Target, Uri Server, int Clients, TimeSpan Duration, int Rate, int Batch, Workload Workload, TimeSpan Warmup, bool ReconnectBurst, int? ServerPid)
+{
+    /// <summary>Where readings are published: the server, or the hub in front of a nats-server (wattstream-nats).</summary>
+    public Uri? PublishServer { get; init; }
+}
 
 internal sealed record LoadResult(
     string Scenario,
@@ -111,7 +117,7 @@ internal static class LoadRun
         var rssBefore = stats?.RssBytes() ?? 0;
         var workload = plan.Workload;
 
-        await using var publisher = await Publisher.CreateAsync(plan.Target, plan.Server);
+        await using var publisher = await Publisher.CreateAsync(plan.Target, plan.PublishServer ?? plan.Server);
 
         // One untimed reading per site before anyone connects, so the hub knows every site.
         var sequence = 0L;
