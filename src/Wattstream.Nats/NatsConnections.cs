@@ -6,12 +6,16 @@ namespace Wattstream.Nats;
 /// <summary>Connections with the credentials of the hub's settings (user/password, token, NKey seed file or .creds file).</summary>
 public static class NatsConnections
 {
+    /// <summary>The URLs for logs and status: scheme, host and port only.</summary>
+    public static string SafeUrl(string urls) => string.Join(",", urls.Split(',').Select(u =>
+        Uri.TryCreate(u.Trim(), UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Host}:{uri.Port}" : "(malformed)"));
+
     public static NatsConnection Create(string url, string name, NatsCredentials credentials, ILoggerFactory loggers, bool retryOnInitialConnect = true)
     {
         ArgumentNullException.ThrowIfNull(credentials);
-        if (Uri.TryCreate(url.Split(',')[0].Trim(), UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0)
+        if (url.Split(',').Any(u => !Uri.TryCreate(u.Trim(), UriKind.Absolute, out var uri) || uri.UserInfo.Length > 0))
         {
-            throw new ArgumentException("Put NATS credentials in User/Password, Token, CredsFile or NKeySeedFile, not in the URL (URLs are logged).");
+            throw new ArgumentException("Nats: every URL must be a nats:// address without credentials (put them in User/Password, Token, CredsFile or NKeySeedFile: URLs are logged).");
         }
 
         string? seed = null;

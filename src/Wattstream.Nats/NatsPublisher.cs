@@ -14,7 +14,7 @@ using Wattstream.Telemetry;
 namespace Wattstream.Nats;
 
 /// <summary>What the NATS link is doing, for /readyz and /api/nats.</summary>
-public sealed record NatsLinkStatus(string State, string Stream, long Published, long StatusesPublished, long Dropped, string? LastError);
+public sealed record NatsLinkStatus(string State, string Stream, long Published, long StatusesPublished, long Dropped, long Failed, string? LastError);
 
 /// <summary>
 /// One more subscriber of the hub, like history: every accepted reading goes to its Novacore subject, as the bytes the
@@ -37,8 +37,10 @@ public sealed class NatsPublisher(
     private StatusSubscription? _statuses;
     private NatsConnection? _connection;
     private Task _pumps = Task.CompletedTask;
+    private readonly TaskCompletionSource _streamReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _published;
     private long _statusesPublished;
+    private long _failed;
     private string? _lastError;
     private int _disposed;
 
@@ -48,6 +50,7 @@ public sealed class NatsPublisher(
         Interlocked.Read(ref _published),
         Interlocked.Read(ref _statusesPublished),
         _readings?.Dropped ?? 0,
+        Interlocked.Read(ref _failed),
         Volatile.Read(ref _lastError));
 
     public Task StartingAsync(CancellationToken cancellationToken)
@@ -88,7 +91,7 @@ public sealed class NatsPublisher(
                     }
                     catch (Exception e) when (e is NatsException or InvalidOperationException or OperationCanceledException)
                     {
-                        Volatile.Write(ref _lastError, e.Message);
+                        Volatile.Write(ref _lastError, $"the JetStream stream {_options.Stream} could not be set up");
                         _log.LogError("NATS: the JetStream stream {Stream} could not be set up: {Error}", _options.Stream, e.Message);
                     }
                 },
@@ -132,7 +135,7 @@ public sealed class NatsPublisher(
         _stopping.Dispose();
     }
 
-    private string SafeUrl => string.Join(",", _options.Url!.Split(',').Select(u => u.Trim()));
+    private string SafeUrl => NatsConnections.SafeUrl(_options.Url!);
 
     private async Task EnsureStreamAsync(CancellationToken cancellationToken)
     {
@@ -147,6 +150,7 @@ public sealed class NatsPublisher(
         try
         {
             await js.CreateOrUpdateStreamAsync(config, cancellationToken);
+            _streamReady.TrySetResult(); // readings go out only once the stream that keeps them exists
         }
         catch (Exception e) when (e is NatsNoRespondersException or NatsJSApiNoResponseException or NatsJSApiException or NatsJSException)
         {
@@ -161,6 +165,7 @@ public sealed class NatsPublisher(
     {
         var novacore = formats.Find(NovacoreReadingFormat) ?? throw new InvalidOperationException("The Novacore payload format is not registered (AddNovacore).");
         var origin = hub.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await _streamReady.Task.WaitAsync(stopping);
         while (await readings.WaitToReadAsync(CancellationToken.None))
         {
             while (readings.TryRead(out var e))
@@ -168,7 +173,7 @@ public sealed class NatsPublisher(
                 var reading = e.Reading;
                 var headers = new NatsHeaders
                 {
-                    [NatsSubjects.MessageIdHeader] = $"{reading.Der.Der}:{reading.Timestamp}",
+                    [NatsSubjects.MessageIdHeader] = NatsSubjects.MessageId(reading.Der, reading.Timestamp),
                     [NatsSubjects.OriginHeader] = origin,
                 };
                 await PublishWithRetryAsync(connection, reading.Der.Subject, e.GetEncoded(novacore), headers, stopping);
@@ -189,7 +194,8 @@ public sealed class NatsPublisher(
         }
     }
 
-    // A publish that fails (NATS away past the client's own buffering) is tried again: nothing queued is skipped.
+    // A publish that fails while NATS is away is tried again: nothing queued is skipped. One that fails on an open
+    // connection (a payload over the server's limit) never will succeed: it is counted and skipped.
     private async Task PublishWithRetryAsync(NatsConnection connection, string subject, ReadOnlyMemory<byte> payload, NatsHeaders? headers, CancellationToken stopping)
     {
         var delay = TimeSpan.FromMilliseconds(100);
@@ -200,9 +206,16 @@ public sealed class NatsPublisher(
                 await connection.PublishAsync(subject, payload, headers, cancellationToken: stopping);
                 return;
             }
-            catch (NatsException e)
+            catch (NatsException e) when (connection.ConnectionState == NatsConnectionState.Open)
             {
-                Volatile.Write(ref _lastError, e.Message);
+                Interlocked.Increment(ref _failed);
+                Volatile.Write(ref _lastError, "a publish failed on an open connection; skipped");
+                _log.LogWarning("NATS refused a publish on {Subject}: {Error}; skipped", subject, e.GetType().Name);
+                return;
+            }
+            catch (NatsException)
+            {
+                Volatile.Write(ref _lastError, $"disconnected from {SafeUrl}");
                 await Task.Delay(delay, stopping);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }

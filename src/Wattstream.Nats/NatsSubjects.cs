@@ -14,8 +14,19 @@ public static class NatsSubjects
     /// <summary>The header that names the hub a message came from, so a hub that also reads NATS skips its own.</summary>
     public const string OriginHeader = "Wattstream-Origin";
 
-    /// <summary>JetStream's de-duplication header: <c>{der}:{timestamp}</c> names a reading wherever it is published.</summary>
+    /// <summary>JetStream's de-duplication header (<see cref="MessageId"/>).</summary>
     public const string MessageIdHeader = "Nats-Msg-Id";
+
+    /// <summary>
+    /// Names a reading wherever it is published: <c>{org}.{site}.{device}.{der}:{timestamp}</c>. JetStream de-duplicates
+    /// across the whole stream, so the id carries the full address: two organisations' <c>pv-1</c> reporting in the same
+    /// millisecond are two readings.
+    /// </summary>
+    public static string MessageId(DerAddress der, long timestamp)
+    {
+        ArgumentNullException.ThrowIfNull(der);
+        return $"{der.Org}.{der.Site}.{der.Device}.{der.Der}:{timestamp}";
+    }
 
     public static string Status(DerAddress der)
     {

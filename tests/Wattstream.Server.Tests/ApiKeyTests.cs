@@ -35,7 +35,7 @@ public sealed class ApiKeyTests : IAsyncLifetime
 
     private async Task<(string Key, string Id)> CreateKeyAsync(object request)
     {
-        using var created = await SendAsync(HttpMethod.Post, "/api/keys", AuthTests.Token("demo", scopes: "admin"), request);
+        using var created = await SendAsync(HttpMethod.Post, "/api/keys", AuthTests.Token("demo", scopes: "admin read publish", ttl: TimeSpan.FromDays(30)), request);
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var body = JsonNode.Parse(await created.Content.ReadAsStringAsync())!;
         return ((string)body["key"]!, (string)body["details"]!["id"]!);
@@ -100,14 +100,30 @@ public sealed class ApiKeyTests : IAsyncLifetime
         using var everyOrg = await SendAsync(HttpMethod.Post, "/api/keys", AuthTests.Token("demo", scopes: "admin"), new { name = "x", orgs = new[] { "*" } });
         using var wider = await SendAsync(HttpMethod.Post, "/api/keys", AuthTests.Token("demo", sites: "site-1", scopes: "admin"), new { name = "x", orgs = new[] { "demo" } });
         using var invalid = await SendAsync(HttpMethod.Post, "/api/keys", AuthTests.Token("demo", scopes: "admin"), new { name = "", orgs = new[] { "bad org" }, scopes = new[] { "root" }, ttl = "soon" });
+        using var endless = await SendAsync(HttpMethod.Post, "/api/keys", AuthTests.Token("demo", scopes: "admin"), new { name = "x", orgs = new[] { "demo" }, ttl = "Infinityd" });
+        using var huge = await SendAsync(HttpMethod.Post, "/api/keys", AuthTests.Token("demo", scopes: "admin"), new { name = "x", orgs = new[] { "demo" }, ttl = "1e300d" });
+        using var moreScopes = await SendAsync(HttpMethod.Post, "/api/keys", AuthTests.Token("demo", scopes: "admin"), new { name = "x", orgs = new[] { "demo" }, scopes = new[] { "publish" } });
 
         Assert.Equal(HttpStatusCode.Forbidden, reader.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, otherOrg.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, everyOrg.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, wider.StatusCode); // a site-1 admin cannot grant every site
         Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, endless.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, huge.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, moreScopes.StatusCode); // an admin-only token cannot mint a publishing key
         var errors = JsonNode.Parse(await invalid.Content.ReadAsStringAsync())!["errors"]!.AsObject();
         Assert.Equal(["name", "orgs", "scopes", "ttl"], errors.Select(e => e.Key).Order());
+    }
+
+    [Fact]
+    public async Task A_key_made_by_an_expiring_token_expires_with_it()
+    {
+        using var created = await SendAsync(HttpMethod.Post, "/api/keys", AuthTests.Token("demo", scopes: "admin read", ttl: TimeSpan.FromMinutes(5)), new { name = "short", orgs = new[] { "demo" } });
+        var expires = DateTimeOffset.Parse((string)JsonNode.Parse(await created.Content.ReadAsStringAsync())!["details"]!["expires"]!, System.Globalization.CultureInfo.InvariantCulture);
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.InRange(expires, DateTimeOffset.UtcNow.AddMinutes(4), DateTimeOffset.UtcNow.AddMinutes(6));
     }
 
     [Fact]

@@ -84,6 +84,35 @@ public sealed class DeviceAuthTests : IAsyncLifetime
         Assert.Equal(0, device.Failures);
     }
 
+    [Fact]
+    public async Task A_captured_digest_answer_opens_no_other_path()
+    {
+        var recorder = new RecordingHandler { InnerHandler = new SocketsHttpHandler() };
+        using var client = new HttpClient(new DeviceAuthHandler(Password) { InnerHandler = recorder }) { BaseAddress = _host.BaseAddress };
+        using (var report = await client.GetAsync("/api/v1/report"))
+        {
+            Assert.Equal(HttpStatusCode.OK, report.StatusCode);
+        }
+
+        using var replay = new HttpRequestMessage(HttpMethod.Get, "/api/v1/system");
+        replay.Headers.TryAddWithoutValidation("Authorization", recorder.LastAuthorization);
+        using var replayed = await _host.Client.SendAsync(replay);
+
+        Assert.StartsWith("Digest ", recorder.LastAuthorization, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
+    }
+
+    private sealed class RecordingHandler : DelegatingHandler
+    {
+        public string? LastAuthorization { get; private set; }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            LastAuthorization = request.Headers.Authorization?.ToString() ?? LastAuthorization;
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
     private async Task<HttpResponseMessage> Get(string token, string path)
     {
         using var request = AuthTests.Request(HttpMethod.Get, path, token);

@@ -103,6 +103,27 @@ public class LimitsTests
         Array.ForEach(responses, r => r.Dispose());
     }
 
+    [Fact]
+    public async Task An_address_that_keeps_presenting_refused_credentials_gets_429_and_another_address_does_not()
+    {
+        await using var host = await AuthTests.StartTokenHostAsync("--Limits:AuthFailuresPerMinutePerIp=5");
+        using var guesser = Client(host, AuthTests.Token(secret: "a-secret-that-this-hub-does-not-know!!"));
+        using var honest = Client(host, AuthTests.Token(), from: "127.0.0.2");
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 8; i++)
+        {
+            using var response = await guesser.GetAsync("/api/sites");
+            statuses.Add(response.StatusCode);
+        }
+
+        using var honestResponse = await honest.GetAsync("/api/sites");
+
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.Unauthorized, 5), statuses.Take(5));
+        Assert.All(statuses.Skip(5), s => Assert.Equal(HttpStatusCode.TooManyRequests, s));
+        Assert.Equal(HttpStatusCode.OK, honestResponse.StatusCode);
+    }
+
     private static async Task<HttpResponseMessage> OpenStreamAsync(HttpClient client, string path)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, path);

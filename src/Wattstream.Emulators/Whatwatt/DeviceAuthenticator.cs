@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
@@ -25,9 +24,14 @@ public enum DeviceCheck
 /// and are then answered with <c>stale=true</c>) or Basic, both with an empty user name and the Web UI password. The
 /// emulator uses it as the device does; the hub uses it for its device-compatible endpoints (Auth:Device).
 /// </summary>
+/// <remarks>
+/// Nonces hold no state: each is its issue time and an HMAC of it under a key of this instance, so anyone may ask for
+/// challenges without growing a table. A Digest answer must be for the request it comes with (its <c>uri</c>).
+/// </remarks>
 public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProvider time)
 {
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _nonces = new();
+    private readonly byte[] _nonceKey = RandomNumberGenerator.GetBytes(32);
+    private long _expiredBeforeTicks = long.MinValue;
     private readonly string _opaque = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
     private long _failures;
     private long _staleAnswers;
@@ -41,13 +45,7 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
     public long StaleAnswers => Interlocked.Read(ref _staleAnswers);
 
     /// <summary>Makes the device forget its nonces' age: every nonce issued so far is now expired.</summary>
-    public void ExpireNonces()
-    {
-        foreach (var nonce in _nonces.Keys)
-        {
-            _nonces[nonce] = DateTimeOffset.MinValue;
-        }
-    }
+    public void ExpireNonces() => Interlocked.Exchange(ref _expiredBeforeTicks, time.GetUtcNow().UtcTicks + 1);
 
     /// <summary>True when the request may proceed; otherwise the 401 challenge is already written to the response.</summary>
     public bool Authenticate(HttpContext context)
@@ -90,7 +88,7 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
         }
         else if (credentials.Digest && header.StartsWith("Digest ", StringComparison.OrdinalIgnoreCase))
         {
-            result = CheckDigest(Wattstream.Sources.Http.AuthParameters.Parse(header[7..]), request.Method);
+            result = CheckDigest(Wattstream.Sources.Http.AuthParameters.Parse(header[7..]), request.Method, $"{request.PathBase}{request.Path}{request.QueryString}");
         }
 
         if (result == DeviceCheck.Stale)
@@ -118,8 +116,7 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
         var challenges = new List<string>(2);
         if (credentials.Digest)
         {
-            var nonce = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
-            _nonces[nonce] = time.GetUtcNow();
+            var nonce = Nonce(time.GetUtcNow().UtcTicks);
             challenges.Add($"Digest realm=\"{credentials.Realm}\", qop=\"auth\", algorithm=MD5-sess, nonce=\"{nonce}\", opaque=\"{_opaque}\"{(stale ? ", stale=true" : "")}");
         }
 
@@ -129,7 +126,25 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
         }
 
         response.Headers.WWWAuthenticate = challenges.ToArray();
-        ForgetOldNonces();
+    }
+
+    // {issue ticks, 16 hex}{HMAC-SHA256 of them, first 16 bytes, 32 hex}
+    private string Nonce(long ticks)
+    {
+        Span<byte> issued = stackalloc byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(issued, ticks);
+        return Convert.ToHexString(issued).ToLowerInvariant() + Convert.ToHexString(HMACSHA256.HashData(_nonceKey, issued)[..16]).ToLowerInvariant();
+    }
+
+    // The issue time of a nonce this instance made, or null for any other string.
+    private long? IssuedAt(string nonce)
+    {
+        if (nonce.Length != 48 || !long.TryParse(nonce.AsSpan(0, 16), System.Globalization.NumberStyles.HexNumber, null, out var ticks))
+        {
+            return null;
+        }
+
+        return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Nonce(ticks)), Encoding.ASCII.GetBytes(nonce.ToLowerInvariant())) ? ticks : null;
     }
 
     private bool CheckBasic(string encoded)
@@ -146,15 +161,15 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
         }
     }
 
-    private DeviceCheck CheckDigest(Dictionary<string, string> p, string method)
+    private DeviceCheck CheckDigest(Dictionary<string, string> p, string method, string target)
     {
         var realm = credentials!.Realm;
         if (!p.TryGetValue("nonce", out var nonce) || !p.TryGetValue("response", out var response) || !p.TryGetValue("uri", out var uri)
             || !p.TryGetValue("cnonce", out var cnonce) || !p.TryGetValue("nc", out var nc)
             || p.GetValueOrDefault("realm") != realm || p.GetValueOrDefault("opaque") != _opaque
-            || p.GetValueOrDefault("qop") != "auth")
+            || p.GetValueOrDefault("qop") != "auth" || uri != target)
         {
-            return DeviceCheck.Refused;
+            return DeviceCheck.Refused; // (an answer for another request, too: a captured header does not open other paths)
         }
 
         var user = p.GetValueOrDefault("username", "");
@@ -166,28 +181,12 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
             return DeviceCheck.Refused;
         }
 
-        // Right password: a nonce the device no longer honours is stale, not wrong.
-        return _nonces.TryGetValue(nonce, out var issued) && time.GetUtcNow() - issued <= credentials.NonceLifetime
+        // Right password: a nonce the device no longer honours (too old, or not its own) is stale, not wrong.
+        return IssuedAt(nonce) is { } issued
+            && issued >= Interlocked.Read(ref _expiredBeforeTicks)
+            && time.GetUtcNow().UtcTicks - issued <= credentials.NonceLifetime.Ticks
             ? DeviceCheck.Accepted
             : DeviceCheck.Stale;
-    }
-
-    // Nonces are issued to anyone who asks; those past their lifetime are only kept to answer stale, for a while.
-    private void ForgetOldNonces()
-    {
-        if (_nonces.Count < 10_000)
-        {
-            return;
-        }
-
-        var cutoff = time.GetUtcNow() - (credentials!.NonceLifetime * 2);
-        foreach (var (nonce, issued) in _nonces)
-        {
-            if (issued < cutoff)
-            {
-                _nonces.TryRemove(nonce, out _);
-            }
-        }
     }
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5351", Justification = "HTTP Digest MD5-sess is what the device speaks.")]

@@ -16,7 +16,7 @@ public static class ApiKeyEndpoints
 
     public static IEndpointRouteBuilder MapApiKeys(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/keys").WithTags("auth").RequireAuthorization(AuthSetup.AdminPolicy);
+        var group = app.MapGroup("/api/keys").WithTags("auth").RequireAuthorization(AuthSetup.OrgAdminPolicy);
         group.MapGet("", (HttpContext context, IServiceProvider services) =>
             Store(services) is { } keys
                 ? Results.Ok(keys.List().Where(k => Within(Caller.Of(context.User)!, k.Orgs, k.Sites)).Select(View))
@@ -89,7 +89,19 @@ public static class ApiKeyEndpoints
             return Problems.Problem(StatusCodes.Status403Forbidden, "outside_scope", "Outside the caller's orgs and sites", "A key can grant only orgs and sites the caller holds itself.");
         }
 
-        var (record, key) = keys.Create(request.Name!, orgs, sites, scopes, request.Ttl is null ? null : time.GetUtcNow() + lifetime);
+        if (scopes.Any(s => !caller.Can(Enum.Parse<CallerScopes>(s, ignoreCase: true))))
+        {
+            return Problems.Problem(StatusCodes.Status403Forbidden, "outside_scope", "More than the caller holds", "A key can grant only scopes the caller holds itself.");
+        }
+
+        // A key outlives no credential that made it: a token's expiry caps the key's.
+        DateTimeOffset? expires = request.Ttl is null ? null : time.GetUtcNow() + lifetime;
+        if (caller.ExpiresAt is { } callerExpires && (expires is null || expires > callerExpires))
+        {
+            expires = callerExpires;
+        }
+
+        var (record, key) = keys.Create(request.Name!, orgs, sites, scopes, expires);
         return TypedResults.Created($"/api/keys/{record.Id}", new CreatedKey(key, View(record)));
     }
 

@@ -22,8 +22,11 @@ public static class AuthSetup
     /// <summary>Push readings.</summary>
     public const string PublishPolicy = "publish";
 
-    /// <summary>The hub itself: sources, storage, metrics.</summary>
+    /// <summary>The hub itself: sources, storage, metrics, NATS. Needs <c>admin</c> over every org (<c>org: *</c>).</summary>
     public const string AdminPolicy = "admin";
+
+    /// <summary>An organisation's own administration (its API keys): <c>admin</c> over one or more orgs.</summary>
+    public const string OrgAdminPolicy = "org-admin";
 
     public static IServiceCollection AddWattstreamAuth(this IServiceCollection services, IConfiguration configuration)
     {
@@ -42,6 +45,7 @@ public static class AuthSetup
                 o.AddPolicy(ReadPolicy, p => p.RequireAssertion(_ => true));
                 o.AddPolicy(PublishPolicy, p => p.RequireAssertion(_ => true));
                 o.AddPolicy(AdminPolicy, p => p.RequireAssertion(_ => true));
+                o.AddPolicy(OrgAdminPolicy, p => p.RequireAssertion(_ => true));
             });
             return services;
         }
@@ -79,7 +83,8 @@ public static class AuthSetup
         {
             o.AddPolicy(ReadPolicy, p => p.RequireAuthenticatedUser().RequireAssertion(c => Caller.Of(c.User)?.Can(CallerScopes.Read) == true));
             o.AddPolicy(PublishPolicy, p => p.RequireAuthenticatedUser().RequireAssertion(c => Caller.Of(c.User)?.Can(CallerScopes.Publish) == true));
-            o.AddPolicy(AdminPolicy, p => p.RequireAuthenticatedUser().RequireAssertion(c => Caller.Of(c.User)?.Can(CallerScopes.Admin) == true));
+            o.AddPolicy(AdminPolicy, p => p.RequireAuthenticatedUser().RequireAssertion(c => Caller.Of(c.User)?.IsHubAdmin == true));
+            o.AddPolicy(OrgAdminPolicy, p => p.RequireAuthenticatedUser().RequireAssertion(c => Caller.Of(c.User)?.Can(CallerScopes.Admin) == true));
             o.FallbackPolicy = o.GetPolicy(ReadPolicy); // an endpoint that declares nothing is a read
         });
         return services;
@@ -139,7 +144,7 @@ public static class AuthSetup
                 await Problems.Problem(StatusCodes.Status401Unauthorized, error, "Unauthorized", detail).ExecuteAsync(context.HttpContext);
             },
             OnForbidden = async context =>
-                await Problems.Problem(StatusCodes.Status403Forbidden, "forbidden", "Forbidden", "The token does not grant the scope this needs (read, publish or admin).")
+                await Problems.Problem(StatusCodes.Status403Forbidden, "forbidden", "Forbidden", "The token does not grant the scope this needs (read, publish, admin; the hub's own endpoints need admin over every org).")
                     .ExecuteAsync(context.HttpContext),
         };
     }

@@ -26,6 +26,18 @@ public enum CallerScopes
 /// </summary>
 public sealed record Caller(string Name, IReadOnlySet<string>? Orgs, IReadOnlySet<string>? Sites, CallerScopes Scopes, DateTimeOffset? ExpiresAt)
 {
+    /// <summary>Who issued the caller's credential (a token's <c>iss</c>; null for keys and the device password).</summary>
+    public string? Issuer { get; init; }
+
+    /// <summary>
+    /// The partition of the per-caller limits: issuer, subject and orgs, so two organisations' tokens that happen to
+    /// share a subject ("gateway") do not share a limit.
+    /// </summary>
+    public string LimitKey => $"{Issuer}|{Name}|{(Orgs is null ? "*" : string.Join(',', Orgs.Order(StringComparer.Ordinal)))}";
+
+    /// <summary>An admin of every org: the hub's own endpoints (sources, storage, metrics, NATS) are for it alone.</summary>
+    public bool IsHubAdmin => Can(CallerScopes.Admin) && Orgs is null;
+
     public const string OrgClaim = "org";
     public const string SitesClaim = "sites";
     public const string ScopeClaim = "scope";
@@ -61,7 +73,10 @@ public sealed record Caller(string Name, IReadOnlySet<string>? Orgs, IReadOnlySe
             orgs.Contains("*") ? null : orgs.ToHashSet(StringComparer.Ordinal),
             sites.Count == 0 || sites.Contains("*") ? null : sites.ToHashSet(StringComparer.Ordinal),
             scopes,
-            expires);
+            expires)
+        {
+            Issuer = user.FindFirst("iss")?.Value,
+        };
     }
 
     public bool Can(CallerScopes scope) => (Scopes & scope) == scope;

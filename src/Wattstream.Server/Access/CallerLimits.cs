@@ -33,6 +33,10 @@ public sealed class LimitsOptions
     /// <summary>Requests per second from one client address, with bursts of twice that; 0 for no limit. Unset: as <see cref="MaxStreamsPerIp"/>, none on loopback, 200 beyond.</summary>
     [Range(0, 1_000_000)]
     public int? RequestsPerSecondPerIp { get; set; }
+
+    /// <summary>Refused credentials (401) one client address may cause per minute before it gets 429 (with tokens); 0 for no limit.</summary>
+    [Range(0, 1_000_000)]
+    public int AuthFailuresPerMinutePerIp { get; set; } = 300;
 }
 
 internal static class CallerLimits
@@ -47,6 +51,11 @@ internal static class CallerLimits
         var ingest = configuration.GetSection(IngestOptions.SectionName).Get<IngestOptions>() ?? new IngestOptions();
 
         var tokens = Binding.TokensRequired(configuration);
+        if (tokens && options.AuthFailuresPerMinutePerIp > 0)
+        {
+            services.AddSingleton(new AuthFailureThrottle(options.AuthFailuresPerMinutePerIp));
+        }
+
         services.AddRateLimiter(limiter =>
         {
             // Without tokens there are no callers; on loopback no address limits either: then no global limiter at all.
@@ -77,7 +86,7 @@ internal static class CallerLimits
     }
 
     // An authenticated caller is its token's subject; an anonymous one has no caller partition (the address limit applies).
-    private static string? CallerKey(HttpContext context) => Caller.Of(context.User) is { } caller ? caller.Name : null;
+    private static string? CallerKey(HttpContext context) => Caller.Of(context.User)?.LimitKey;
 
     private static string? IpKey(HttpContext context) => context.Connection.RemoteIpAddress?.ToString();
 

@@ -55,7 +55,10 @@ public static class SessionEndpoints
         }
         else
         {
-            var result = await new JsonWebTokenHandler { MapInboundClaims = false }.ValidateTokenAsync(request.Token, AuthSetup.ValidationParameters(auth.Value));
+            // The parameters the bearer handler uses, built once (keys loaded at the first use, not per login).
+            var bearer = services.GetRequiredService<IOptionsMonitor<Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerOptions>>()
+                .Get(Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerDefaults.AuthenticationScheme);
+            var result = await new JsonWebTokenHandler { MapInboundClaims = false }.ValidateTokenAsync(request.Token, bearer.TokenValidationParameters);
             caller = result.IsValid ? Caller.Of(new System.Security.Claims.ClaimsPrincipal(result.ClaimsIdentity)) : null;
             if (caller is null)
             {

@@ -61,18 +61,23 @@ public static class TokenIssuer
 
         text = text.Trim();
         var unit = text[^1];
-        if (char.IsLetter(unit) && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount > 0)
+        if (char.IsLetter(unit) && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount > 0 && double.IsFinite(amount))
         {
-            TimeSpan? parsed = unit switch
+            double? seconds = unit switch
             {
-                's' => TimeSpan.FromSeconds(amount),
-                'm' => TimeSpan.FromMinutes(amount),
-                'h' => TimeSpan.FromHours(amount),
-                'd' => TimeSpan.FromDays(amount),
+                's' => amount,
+                'm' => amount * 60,
+                'h' => amount * 3600,
+                'd' => amount * 86_400,
                 _ => null,
             };
-            lifetime = parsed ?? default;
-            return parsed is not null;
+            if (seconds is not { } s || s > MaxLifetime.TotalSeconds)
+            {
+                return false; // a unit we do not know, or longer than any lifetime we accept (and than TimeSpan holds)
+            }
+
+            lifetime = TimeSpan.FromSeconds(s);
+            return true;
         }
 
         return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out lifetime);

@@ -24,6 +24,11 @@ public static class WattstreamEndpoints
         app.UseStatusCodePages();
         app.UseCors(CorsSetup.PolicyName); // before the browser checks: a preflight is answered here
         app.UseBrowserSafety();
+        if (app.Services.GetService<AuthFailureThrottle>() is { } throttle)
+        {
+            app.Use(throttle.InvokeAsync); // before authentication: a refused guess is counted, the next one refused cheaply
+        }
+
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter(); // after authentication: limits are per caller

@@ -44,8 +44,9 @@ public static class NatsSetup
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
             var status = publisher.Status;
+            // /readyz is public: the state and counters only (the last error is on /api/nats, for admins).
             var detail = $"{status.State}; stream {status.Stream}; {status.Published} published, {status.Dropped} dropped";
-            return Task.FromResult(status.State == "open" ? HealthCheckResult.Healthy(detail) : HealthCheckResult.Degraded(detail + (status.LastError is { } e ? $"; {e}" : "")));
+            return Task.FromResult(status.State == "open" ? HealthCheckResult.Healthy(detail) : HealthCheckResult.Degraded(detail));
         }
     }
 }

@@ -99,6 +99,11 @@ public sealed class StreamSession : IDisposable
                 await _sendLock.WaitAsync();
                 try
                 {
+                    if (Volatile.Read(ref _closedBecause) is not null)
+                    {
+                        return; // the goodbye is said (an SSE stream's last event): nothing may follow it
+                    }
+
                     var written = 0;
                     bool open;
                     Transport.BeginBatch();
