@@ -59,6 +59,8 @@ public static class CommandLine
         token.Subcommands.Add(TokenCreateCommand());
         root.Subcommands.Add(token);
 
+        root.Subcommands.Add(Tail.TailCommand.Create());
+
         var emulate = new Command("emulate", "Run a device emulator: a real server that keeps the device's rules.");
         emulate.Subcommands.Add(WhatwattCommand());
         emulate.Subcommands.Add(DerSimCommand());

@@ -34,7 +34,7 @@ public class CommandLineTests
     [Theory]
     [InlineData("tokens", "create")]
     [InlineData("sevre")]
-    [InlineData("--urls", "http://127.0.0.1:0", "tail")]
+    [InlineData("--urls", "http://127.0.0.1:0", "tial")]
     public async Task An_unknown_command_is_an_error_and_no_server_starts(params string[] args)
     {
         var (exit, output) = await RunAsync(args);

@@ -131,7 +131,11 @@ public class LimitsTests
     }
 
     /// <summary>A client of the host, optionally with a token, optionally connecting from another loopback address.</summary>
-    private static HttpClient Client(WattstreamHost host, string? token, string? from = null, int maxConnections = int.MaxValue)
+    private static HttpClient Client(WattstreamHost host, string? token, string? from = null, int maxConnections = int.MaxValue) =>
+        Client(host.BaseAddress, token, from, maxConnections);
+
+    /// <summary>A client of <paramref name="baseAddress"/>, optionally with a token, optionally from another loopback address.</summary>
+    internal static HttpClient Client(Uri baseAddress, string? token, string? from = null, int maxConnections = int.MaxValue)
     {
         var handler = new SocketsHttpHandler { MaxConnectionsPerServer = maxConnections };
         if (from is not null)
@@ -153,7 +157,7 @@ public class LimitsTests
             };
         }
 
-        var client = new HttpClient(handler) { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var client = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
         if (token is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);

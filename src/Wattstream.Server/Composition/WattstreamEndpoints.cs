@@ -20,6 +20,7 @@ public static class WattstreamEndpoints
     public static WebApplication MapWattstream(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseTrustedProxies(); // first: everything after sees the client's own address
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseCors(CorsSetup.PolicyName); // before the browser checks: a preflight is answered here

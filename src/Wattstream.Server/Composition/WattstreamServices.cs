@@ -47,6 +47,7 @@ public static class WattstreamServices
         services.AddLoopbackHostNames(configuration);
         services.AddIngestLimits(configuration);
         services.AddCallerLimits(configuration);
+        services.AddTrustedProxies(configuration);
         services.AddReadiness();
         services.AddMetrics();
         services.AddSingleton<Metrics.WattstreamMetrics>();
