@@ -126,4 +126,56 @@ public class CommandLineTests
         Assert.Equal(1, noKeyExit);
         Assert.Contains("Auth:HmacSecret", noKeyOutput, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task With_the_json_formatter_every_log_line_is_json_and_no_secret_is_in_any()
+    {
+        const string secret = "json-log-test-secret-0123456789abcdef";
+        const string sourcePassword = "device-password-in-env";
+        var port = LoopbackPort.Free();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "wattstream.dll"), "--urls", $"http://127.0.0.1:{port}", "--Logging:Console:FormatterName=json",
+            "--Auth:Mode=token", "--Simulation:Enabled=true",
+            "--Sources:0:Id=home", "--Sources:0:Kind=whatwatt", $"--Sources:0:Url=http://127.0.0.1:{LoopbackPort.Free()}",
+        })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        start.Environment["Auth__HmacSecret"] = secret;
+        start.Environment["Sources__0__Password"] = sourcePassword;
+        start.Environment["Storage__DataDirectory"] = Path.Combine(Path.GetTempPath(), $"wattstream-cli-{Guid.NewGuid():N}");
+        using var process = Process.Start(start)!;
+        var lines = new List<string>();
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (DateTime.UtcNow < deadline && !lines.Any(l => l.Contains("listening", StringComparison.Ordinal)))
+            {
+                var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+                if (line is null)
+                {
+                    break;
+                }
+
+                lines.Add(line);
+            }
+
+            using var client = new HttpClient();
+            (await client.GetAsync($"http://127.0.0.1:{port}/api/sites?access_token={secret}")).Dispose(); // a refused request, logged
+            await Task.Delay(1500); // the source fails to connect, and says so
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        lines.AddRange((await process.StandardOutput.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(lines, l => l.Contains("listening", StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.NotNull(System.Text.Json.Nodes.JsonNode.Parse(l)));
+        Assert.DoesNotContain(lines, l => l.Contains(secret, StringComparison.Ordinal) || l.Contains(sourcePassword, StringComparison.Ordinal));
+    }
 }

@@ -172,6 +172,9 @@ public sealed class NatsTests : IAsyncLifetime
 
         await PushAsync(host, Reading("acme", "plant", "pv-l", Now));
         await Eventually.UntilAsync(async () => (long)JsonNode.Parse(await AdminGetAsync(host, "/api/nats"))!["published"]! >= 1, "published");
+        var metrics = await host.Client.GetStringAsync("/metrics");
+        Assert.Contains("wattstream_nats_connected 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("wattstream_nats_published ", metrics, StringComparison.Ordinal);
         await Task.Delay(500); // what would come back, would have come back by now
 
         var source = JsonNode.Parse(await host.Client.GetStringAsync("/api/sources"))!.AsArray().Single()!;

@@ -65,6 +65,15 @@ public sealed class WattstreamMetrics : IDisposable
             .GroupBy(s => s.Status)
             .Select(g => new Measurement<int>(g.Count(), new KeyValuePair<string, object?>("status", g.Key))), description: "Configured sources by status");
         _meter.CreateObservableCounter("source.reconnects", () => sources.Statuses().Sum(s => s.Reconnects), description: "Reconnects of all sources");
+        if (services.GetService<Wattstream.Nats.NatsPublisher>() is { } nats)
+        {
+            _meter.CreateObservableGauge("nats.connected", () => nats.Status.State == "open" ? 1 : 0, description: "1 while the NATS link is open");
+            _meter.CreateObservableCounter("nats.published", () => nats.Status.Published, description: "Readings published to NATS");
+            _meter.CreateObservableCounter("nats.statuses.published", () => nats.Status.StatusesPublished, description: "Status changes published to NATS");
+            _meter.CreateObservableCounter("nats.dropped", () => nats.Status.Dropped, description: "Readings dropped while NATS was away past the queue's capacity");
+            _meter.CreateObservableCounter("nats.failed", () => nats.Status.Failed, description: "Publishes NATS refused on an open connection (skipped)");
+        }
+
         if (services.GetService<HistoryWriter>() is { } writer)
         {
             _meter.CreateObservableGauge("storage.queue", () => writer.Status.Queued, description: "Readings waiting for the store");
