@@ -51,7 +51,7 @@ public sealed class NatsSource(SourceOptions options, SourceContext context) : T
                 {
                     if (connection.ConnectionState == NatsConnectionState.Open)
                     {
-                        session.Touch(Context.Time.GetUtcNow());
+                        session.KeepAlive();
                     }
                 }
             },
@@ -65,6 +65,7 @@ public sealed class NatsSource(SourceOptions options, SourceContext context) : T
                     continue; // this hub published it
                 }
 
+                session.Touch(Context.Time.GetUtcNow());
                 State.AddBytes(message.Data?.Length ?? 0);
                 if (Parse(message.Subject, message.Data) is { } reading)
                 {

@@ -210,6 +210,12 @@ public sealed class SourceSession : IDisposable
         _idle.CancelAfter(_idleTimeout);
     }
 
+    /// <summary>
+    /// The connection is known to be alive without an event (a NATS connection's own pings on a quiet subject): the
+    /// watchdog starts over, but nothing is counted and last-seen stays the last event's.
+    /// </summary>
+    public void KeepAlive() => _idle.CancelAfter(_idleTimeout);
+
     public void Publish(Reading reading) => _source.Publish(reading);
 
     public void Dispose()

@@ -159,6 +159,7 @@ public sealed class NatsTests : IAsyncLifetime
         Assert.Contains(sites, s => (string?)s!["org"] == "globex" && (string?)s["site"] == "hq");
         var gateways = sources.Single(s => (string?)s!["id"] == "gateways")!;
         Assert.Equal(2, (long)gateways["rejected"]!); // the malformed message and the unknown gateway; the stream went on
+        Assert.Equal(4, (long)gateways["events"]!);
         Assert.Equal("CONNECTED", (string?)gateways["status"]);
     }
 
