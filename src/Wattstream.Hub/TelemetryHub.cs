@@ -170,6 +170,21 @@ public sealed class TelemetryHub
     private bool IsNewSite(DerAddress der) => !(_orgs.GetValueOrDefault(der.Org)?.Sites.Contains(der.Site) ?? false);
 
     /// <summary>Subscribes to every event whose subject matches <paramref name="pattern"/>.</summary>
+    /// <summary>Events waiting in every subscription's queue (read at a scrape, not on the delivery path).</summary>
+    public long SubscriberBacklog()
+    {
+        lock (_gate)
+        {
+            long total = 0;
+            foreach (var subscription in _subscriptions)
+            {
+                total += subscription.Backlog;
+            }
+
+            return total;
+        }
+    }
+
     public HubSubscription Subscribe(SubjectPattern pattern, SubscribeOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(pattern);

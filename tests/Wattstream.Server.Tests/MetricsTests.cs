@@ -7,14 +7,23 @@ public class MetricsTests
     {
         await using var host = await WattstreamHost.StartAsync();
         await SseClient.ReadAsync(host.Client, "/api/v1/live", 1, TimeSpan.FromSeconds(10));
+        using (var open = await host.Client.GetAsync("/stream/sites/site-1", HttpCompletionOption.ResponseHeadersRead))
+        {
+            var during = await host.Client.GetStringAsync("/metrics");
+            Assert.Contains("wattstream_connections{family=\"novacore\",transport=\"sse\"} 1", during, StringComparison.Ordinal);
+        }
 
+        await Eventually.UntilAsync(async () => (await host.Client.GetStringAsync("/metrics")).Contains("family=\"novacore\",transport=\"sse\"} 0", StringComparison.Ordinal), "a closed stream's series goes to 0");
         var text = await host.Client.GetStringAsync("/metrics");
 
-        Assert.Contains("# TYPE wattstream_readings_accepted ", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE wattstream_readings_accepted_total ", text, StringComparison.Ordinal);
         // One series: other hosts of the test run share the process (and its meter names) but not this host's registry.
-        var accepted = Assert.Single(text.Split('\n'), l => l.StartsWith("wattstream_readings_accepted ", StringComparison.Ordinal));
+        var accepted = Assert.Single(text.Split('\n'), l => l.StartsWith("wattstream_readings_accepted_total ", StringComparison.Ordinal));
         Assert.True(double.Parse(accepted.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) > 0, accepted);
-        Assert.Contains("wattstream_connections{transport=\"sse\"}", text, StringComparison.Ordinal);
+        Assert.Contains("wattstream_connections{family=\"whatwatt\",transport=\"sse\"} 0", text, StringComparison.Ordinal);
+        Assert.Contains("wattstream_frames_sent_total ", text, StringComparison.Ordinal);
+        Assert.Contains("wattstream_dropped_total{reason=\"slow_client\"}", text, StringComparison.Ordinal);
+        Assert.Contains("wattstream_subscriber_backlog ", text, StringComparison.Ordinal);
         Assert.Contains("wattstream_ders ", text, StringComparison.Ordinal);
         Assert.Contains("wattstream_storage_queue", text, StringComparison.Ordinal);
         Assert.Contains("process_cpu_seconds_total", text, StringComparison.Ordinal); // the process's

@@ -175,7 +175,7 @@ public sealed class NatsTests : IAsyncLifetime
         await Eventually.UntilAsync(async () => (long)JsonNode.Parse(await AdminGetAsync(host, "/api/nats"))!["published"]! >= 1, "published");
         var metrics = await host.Client.GetStringAsync("/metrics");
         Assert.Contains("wattstream_nats_connected 1", metrics, StringComparison.Ordinal);
-        Assert.Contains("wattstream_nats_published ", metrics, StringComparison.Ordinal);
+        Assert.Contains("wattstream_nats_published_total ", metrics, StringComparison.Ordinal);
         await Task.Delay(500); // what would come back, would have come back by now
 
         var source = JsonNode.Parse(await host.Client.GetStringAsync("/api/sources"))!.AsArray().Single()!;

@@ -10,11 +10,11 @@ namespace Wattstream.Server.Metrics;
 /// The hub's instruments, on the .NET metrics API (so OpenTelemetry can export them too). They observe the state the
 /// hub keeps anyway: nothing is counted on the delivery path. <c>/metrics</c> exports them with ASP.NET Core's and the
 /// runtime's meters in Prometheus' text format (prometheus-net's meter adapter: the meter's name is the prefix and dots
-/// become underscores, so <c>readings.accepted</c> is <c>wattstream_readings_accepted</c>).
+/// become underscores, so <c>readings.accepted.total</c> is <c>wattstream_readings_accepted_total</c>).
 /// </summary>
 /// <remarks>
-/// The adapter exports observable counters as gauges, so the cumulative series (readings accepted, duplicates, …) carry
-/// the gauge type and no <c>_total</c> suffix; <c>rate()</c> works on them all the same.
+/// The adapter exports observable counters as gauges, so the cumulative series carry the gauge type; their names end in
+/// <c>_total</c> as Prometheus names counters, and <c>rate()</c> works on them all the same.
 /// </remarks>
 public sealed class WattstreamMetrics : IDisposable
 {
@@ -50,37 +50,61 @@ public sealed class WattstreamMetrics : IDisposable
             InstrumentFilterPredicate = instrument => ReferenceEquals(instrument.Meter.Scope, meters)
                 || (instrument.Meter.Scope is null && instrument.Meter.Name.StartsWith("System.", StringComparison.Ordinal)),
         });
-        _meter.CreateObservableCounter("readings.accepted", () => hub.Counters.Accepted, description: "Readings the hub accepted");
-        _meter.CreateObservableCounter("readings.duplicates", () => hub.Counters.Duplicates, description: "Readings dropped as duplicates");
-        _meter.CreateObservableCounter("readings.rejected", () => hub.Counters.Rejected, description: "Readings of new DERs refused by a limit");
-        _meter.CreateObservableCounter("subscriber.dropped", () => hub.Counters.DroppedByUnsubscribed, description: "Events that ended subscriptions had lost (slow clients)");
+        // Counters carry Prometheus' _total in their names (the adapter exports observable counters as gauges, so the
+        // suffix is ours); gauges are plain. Base units: seconds, counts.
+        _meter.CreateObservableCounter("readings.accepted.total", () => hub.Counters.Accepted, description: "Readings the hub accepted (messages in)");
+        _meter.CreateObservableCounter("frames.sent.total", () => sessions.FramesSent, description: "Frames written to clients over every transport (messages out)");
+        _meter.CreateObservableCounter("dropped.total", () => new[]
+        {
+            new Measurement<long>(hub.Counters.Duplicates, new KeyValuePair<string, object?>("reason", "duplicate")),
+            new Measurement<long>(hub.Counters.Rejected, new KeyValuePair<string, object?>("reason", "der_limit")),
+            new Measurement<long>(hub.Counters.DroppedByUnsubscribed, new KeyValuePair<string, object?>("reason", "slow_client")),
+        }, description: "Readings or events dropped, by reason (history and NATS drops: wattstream_storage_dropped_total, wattstream_nats_dropped_total)");
+        _meter.CreateObservableCounter("readings.duplicates.total", () => hub.Counters.Duplicates, description: "Readings dropped as duplicates (dedup hits)");
+        _meter.CreateObservableCounter("readings.rejected.total", () => hub.Counters.Rejected, description: "Readings of new DERs refused by a limit");
+        _meter.CreateObservableCounter("subscriber.dropped.total", () => hub.Counters.DroppedByUnsubscribed, description: "Events that ended subscriptions had lost (slow clients)");
+        _meter.CreateObservableGauge("subscriber.backlog", () => hub.SubscriberBacklog(), description: "Events waiting in subscriber queues");
         _meter.CreateObservableGauge("ders", () => hub.Counters.Ders, description: "DERs the hub knows");
         _meter.CreateObservableGauge("subscriptions", () => hub.Counters.Subscribers, description: "Hub subscriptions (clients' streams, history, status)");
-        _meter.CreateObservableGauge("connections", () => new[]
-        {
-            new Measurement<int>(sessions.SessionsOf("sse"), new KeyValuePair<string, object?>("transport", "sse")),
-            new Measurement<int>(sessions.SessionsOf("websocket"), new KeyValuePair<string, object?>("transport", "websocket")),
-        }, description: "Open streaming connections by transport");
+        _meter.CreateObservableGauge("connections", () => Connections(sessions), description: "Open streaming connections by transport and wire family");
         _meter.CreateObservableGauge("sources", () => sources.Statuses()
             .GroupBy(s => s.Status)
             .Select(g => new Measurement<int>(g.Count(), new KeyValuePair<string, object?>("status", g.Key))), description: "Configured sources by status");
-        _meter.CreateObservableCounter("source.reconnects", () => sources.Statuses().Sum(s => s.Reconnects), description: "Reconnects of all sources");
+        _meter.CreateObservableCounter("source.reconnects.total", () => sources.Statuses().Sum(s => s.Reconnects), description: "Reconnects of all sources");
         if (services.GetService<Wattstream.Nats.NatsPublisher>() is { } nats)
         {
             _meter.CreateObservableGauge("nats.connected", () => nats.Status.State == "open" ? 1 : 0, description: "1 while the NATS link is open");
-            _meter.CreateObservableCounter("nats.published", () => nats.Status.Published, description: "Readings published to NATS");
-            _meter.CreateObservableCounter("nats.statuses.published", () => nats.Status.StatusesPublished, description: "Status changes published to NATS");
-            _meter.CreateObservableCounter("nats.dropped", () => nats.Status.Dropped, description: "Readings dropped while NATS was away past the queue's capacity");
-            _meter.CreateObservableCounter("nats.failed", () => nats.Status.Failed, description: "Publishes NATS refused on an open connection (skipped)");
+            _meter.CreateObservableCounter("nats.published.total", () => nats.Status.Published, description: "Readings published to NATS");
+            _meter.CreateObservableCounter("nats.statuses.published.total", () => nats.Status.StatusesPublished, description: "Status changes published to NATS");
+            _meter.CreateObservableCounter("nats.dropped.total", () => nats.Status.Dropped, description: "Readings dropped while NATS was away past the queue's capacity");
+            _meter.CreateObservableCounter("nats.failed.total", () => nats.Status.Failed, description: "Publishes NATS refused on an open connection (skipped)");
         }
 
         if (services.GetService<HistoryWriter>() is { } writer)
         {
             _meter.CreateObservableGauge("storage.queue", () => writer.Status.Queued, description: "Readings waiting for the store");
-            _meter.CreateObservableGauge("storage.lag", () => writer.Status.LagSeconds, unit: "s", description: "Age of the newest stored reading when it was written");
-            _meter.CreateObservableCounter("storage.written", () => writer.Status.Written, description: "Readings written to the store");
-            _meter.CreateObservableCounter("storage.dropped", () => writer.Status.Dropped, description: "Readings dropped before the store could take them");
+            _meter.CreateObservableGauge("storage.lag.seconds", () => writer.Status.LagSeconds, unit: "s", description: "Age of the newest stored reading when it was written");
+            _meter.CreateObservableCounter("storage.written.total", () => writer.Status.Written, description: "Readings written to the store");
+            _meter.CreateObservableCounter("storage.dropped.total", () => writer.Status.Dropped, description: "Readings dropped before the store could take them");
         }
+    }
+
+    // Every (transport, family) seen so far is reported, at 0 once its last connection is gone: a series that stopped
+    // being reported would keep its last value in the exporter until it expires.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Transport, string Family), byte> _connectionSeries = new();
+
+    private IEnumerable<Measurement<int>> Connections(StreamSupervisor sessions)
+    {
+        var open = sessions.SessionsByFamily().ToDictionary(c => (c.Transport, c.Family), c => c.Count);
+        foreach (var key in open.Keys)
+        {
+            _connectionSeries.TryAdd(key, 0);
+        }
+
+        return _connectionSeries.Keys.Select(k => new Measurement<int>(
+            open.GetValueOrDefault(k),
+            new KeyValuePair<string, object?>("transport", k.Transport),
+            new KeyValuePair<string, object?>("family", k.Family))).ToArray();
     }
 
     /// <summary>What <c>/metrics</c> exports.</summary>

@@ -26,11 +26,12 @@ public sealed class StreamSession : IDisposable
     private CloseReason? _closedBecause;
     private bool _disposed;
 
-    internal StreamSession(IFrameTransport transport, StreamSupervisor supervisor, DateTimeOffset? expiresAt)
+    internal StreamSession(IFrameTransport transport, StreamSupervisor supervisor, DateTimeOffset? expiresAt, string family)
     {
         Transport = transport;
         _supervisor = supervisor;
         ExpiresAt = expiresAt;
+        Family = family;
         _lastWrite = supervisor.Time.GetTimestamp();
     }
 
@@ -39,6 +40,9 @@ public sealed class StreamSession : IDisposable
     private TimeProvider Time => _supervisor.Time;
 
     public IFrameTransport Transport { get; }
+
+    /// <summary>The wire family whose endpoint opened the session ("whatwatt", "hes", "general", …), for metrics.</summary>
+    public string Family { get; }
 
     /// <summary>When the caller's credentials expire; the supervisor ends the stream then. Null: they do not.</summary>
     public DateTimeOffset? ExpiresAt { get; }
@@ -281,7 +285,12 @@ public sealed class StreamSession : IDisposable
 
     public void Dispose()
     {
-        Volatile.Write(ref _disposed, true);
+        if (!Volatile.Read(ref _disposed))
+        {
+            Volatile.Write(ref _disposed, true);
+            _supervisor.Ended(this);
+        }
+
         _supervisor.Untrack(this);
     }
 

@@ -31,15 +31,26 @@ public sealed class StreamSupervisor(IOptions<StreamingOptions> options, TimePro
     /// A session over <paramref name="transport"/>, supervised until it is disposed; closed at <paramref name="expiresAt"/>
     /// (when the caller's token expires) if it is still open then.
     /// </summary>
-    public StreamSession Open(IFrameTransport transport, DateTimeOffset? expiresAt = null)
+    public StreamSession Open(IFrameTransport transport, DateTimeOffset? expiresAt = null, string family = "")
     {
         ArgumentNullException.ThrowIfNull(transport);
-        var session = new StreamSession(transport, this, expiresAt);
+        var session = new StreamSession(transport, this, expiresAt, family);
         _sessions.TryAdd(session, 0);
         return session;
     }
 
     internal void Untrack(StreamSession session) => _sessions.TryRemove(session, out _);
+
+    private long _framesOfEndedSessions;
+
+    internal void Ended(StreamSession session) => Interlocked.Add(ref _framesOfEndedSessions, session.FramesSent);
+
+    /// <summary>Frames written to clients by every session so far, ended or open (the "messages out" of the metrics).</summary>
+    public long FramesSent => Interlocked.Read(ref _framesOfEndedSessions) + _sessions.Keys.Sum(s => s.FramesSent);
+
+    /// <summary>Open sessions by transport and wire family.</summary>
+    public IEnumerable<(string Transport, string Family, int Count)> SessionsByFamily() =>
+        _sessions.Keys.GroupBy(s => (s.Transport.Name, s.Family)).Select(g => (g.Key.Name, g.Key.Family, g.Count()));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
