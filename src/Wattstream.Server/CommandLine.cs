@@ -121,6 +121,7 @@ public static class CommandLine
         hostArgs = [.. hostArgs.Select(a => string.Equals(a, "--insecure", StringComparison.OrdinalIgnoreCase) ? "--Insecure=true" : a)]; // the flag form
         try
         {
+            s_configuration = new ConfigurationBuilder().AddCommandLine(hostArgs).AddEnvironmentVariables().Build(); // for naming bad values
             app = WattstreamApp.Build(hostArgs);
             app.Services.GetService<IStartupValidator>()?.Validate();
             _ = app.Services.GetServices<IHostedService>().ToArray();
@@ -160,11 +161,29 @@ public static class CommandLine
         var messages = new List<string>();
         for (var current = e; current is not null; current = current.InnerException)
         {
-            messages.Add(current is OptionsValidationException validation ? string.Join("; ", validation.Failures) : current.Message);
+            messages.Add(current is OptionsValidationException validation ? string.Join("; ", validation.Failures.Select(f => Setting(validation.OptionsType, f))) : current.Message);
         }
 
         return string.Join(" — ", messages.Distinct());
     }
+
+    // "DataAnnotation validation failed for 'HubOptions' members: 'ReplayCapacity' with the error: '…'." names the type;
+    // an operator wants the setting, the value given (unless it is a secret) and the rule: "Hub:ReplayCapacity = '1': …".
+    private static string Setting(Type optionsType, string failure)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(failure, @"members: '(?<member>[^']+)' with the error: '(?<error>.*)'\.?$");
+        if (!match.Success || optionsType.GetField("SectionName")?.GetRawConstantValue() is not string section)
+        {
+            return failure;
+        }
+
+        var key = $"{section}:{match.Groups["member"].Value}";
+        var secret = System.Text.RegularExpressions.Regex.IsMatch(key, "Password|Secret|Token|Key|ConnectionString", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+        var value = secret ? null : s_configuration?[key];
+        return value is null ? $"{key}: {match.Groups["error"].Value}" : $"{key} = '{value}': {match.Groups["error"].Value}";
+    }
+
+    private static IConfiguration? s_configuration;
 
     /// <summary>
     /// <c>token create</c>: a token for the hub as configured (the same settings as serve, so <c>--Auth:HmacSecret=…</c>

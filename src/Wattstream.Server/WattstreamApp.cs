@@ -44,6 +44,8 @@ public static class WattstreamApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        // Every section's checks at once, before anything resolves a service (which would stop at the first bad one).
+        app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
         app.MapWattstream();
         app.Lifetime.ApplicationStarted.Register(() => LogWhereToLook(app));
         if (Access.Binding.IsInsecure(app.Configuration))

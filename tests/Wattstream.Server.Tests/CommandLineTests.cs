@@ -73,6 +73,20 @@ public class CommandLineTests
     }
 
     [Fact]
+    public async Task Config_check_lists_every_bad_setting_with_its_key_and_value_but_never_a_secrets_value()
+    {
+        var (exit, output) = await RunAsync("config", "check", "--Hub:ReplayCapacity=1", "--Limits:MaxStreamsPerCaller=-5", "--Auth:Mode=token", "--Auth:HmacSecret=short-secret-value", "--Nats:Retention=00:00:01");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("Hub:ReplayCapacity = '1'", output, StringComparison.Ordinal);
+        Assert.Contains("Limits:MaxStreamsPerCaller = '-5'", output, StringComparison.Ordinal);
+        Assert.Contains("Nats:Retention = '00:00:01'", output, StringComparison.Ordinal);
+        Assert.Contains("Auth:HmacSecret", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("short-secret-value", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Listening_beyond_loopback_without_authentication_is_refused_unless_asked_for()
     {
         var (exit, output) = await RunAsync("config", "check", "--urls", "http://0.0.0.0:9124");
