@@ -45,3 +45,26 @@ public class SseStreamTests
         await drained.WaitAsync(TimeSpan.FromSeconds(5));
     }
 }
+
+/// <summary>What an SSE client sees when the hub shuts down.</summary>
+public class SseShutdownTests
+{
+    [Fact]
+    public async Task Shutting_down_ends_a_stream_whole_with_a_last_retry_hint()
+    {
+        var host = await WattstreamHost.StartAsync();
+        using var client = new HttpClient { BaseAddress = host.BaseAddress };
+        using var response = await client.GetAsync("/stream/sites/site-1", HttpCompletionOption.ResponseHeadersRead);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        using var reader = new StreamReader(body);
+        var first = await reader.ReadLineAsync(); // "retry: 5000", the stream is open
+
+        var stopping = host.DisposeAsync().AsTask();
+        var rest = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(15)); // ends normally, not with a reset
+        await stopping.WaitAsync(TimeSpan.FromSeconds(15));
+
+        Assert.Equal("retry: 5000", first);
+        Assert.Contains("data: ", rest, StringComparison.Ordinal);
+        Assert.EndsWith("retry: 5000\n\n", rest, StringComparison.Ordinal);
+    }
+}

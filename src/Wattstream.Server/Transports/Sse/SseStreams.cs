@@ -14,7 +14,7 @@ namespace Wattstream.Server.Transports.Sse;
 /// Reading streams resume from <c>Last-Event-ID</c> (or <c>?lastEventId=</c>) through the core, with a <c>gap</c> event
 /// when what the client missed is gone.
 /// </summary>
-public sealed class SseStreams(ReadingStreams readings, StreamSupervisor supervisor, IOptions<SseOptions> options, ILogger<SseStreams> logger)
+public sealed class SseStreams(ReadingStreams readings, StreamSupervisor supervisor, IOptions<SseOptions> options, IHostApplicationLifetime lifetime, ILogger<SseStreams> logger)
 {
     public const string GapEventName = "gap";
 
@@ -55,6 +55,11 @@ public sealed class SseStreams(ReadingStreams readings, StreamSupervisor supervi
             using var session = supervisor.Open(new SseTransport(context), Access.Caller.Of(context.User)?.ExpiresAt, FamilyOf(context));
             await session.SendAsync([_retry, .. first]); // the headers leave now: the stream is open for the client
             await session.PumpAsync(reader, encode);
+            if (lifetime.ApplicationStopping.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested && _retry.Length > 0)
+            {
+                await session.SendAsync(_retry); // the hub is going: a last reminder of when to come back (and resume)
+            }
+
             logger.LogDebug("SSE stream {Path} ended after {Frames} frames", context.Request.Path, session.FramesSent);
         }
     }
