@@ -69,8 +69,9 @@ public class HesEndpointTests(SharedHost shared) : IClassFixture<SharedHost>
     [Fact]
     public async Task A_status_change_is_sent_when_it_happens()
     {
-        // The simulator steps once at start and then stays silent: the meters go STALE after half a second.
-        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=01:00:00", "--Status:StaleAfter=00:00:00.500", "--Status:SweepInterval=00:00:00.100");
+        // The simulator steps once at start and then stays silent: the meters go STALE after two seconds (time enough to
+        // connect first on a busy machine).
+        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=01:00:00", "--Status:StaleAfter=00:00:02", "--Status:SweepInterval=00:00:00.100");
         var meterNo = host.Service<SimulatorService>().Simulator!.Sites[0].MeterNumber;
 
         var items = await SseClient.ReadAsync(host.Client, $"/api/sse/meter-status/{meterNo}", 2, TimeSpan.FromSeconds(10));
