@@ -163,7 +163,7 @@ public sealed class NatsPublisher(
 
     private async Task PublishReadingsAsync(HubSubscription readings, NatsConnection connection, CancellationToken stopping)
     {
-        var novacore = formats.Find(NovacoreReadingFormat) ?? throw new InvalidOperationException("The Novacore payload format is not registered (AddNovacore).");
+        var novacore = formats.Find(Telemetry.Formats.NovacoreReading.FormatName) ?? throw new InvalidOperationException("The Novacore payload format is not registered (AddNovacore).");
         var origin = hub.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await _streamReady.Task.WaitAsync(stopping);
         while (await readings.WaitToReadAsync(CancellationToken.None))
@@ -221,8 +221,6 @@ public sealed class NatsPublisher(
             }
         }
     }
-
-    private const string NovacoreReadingFormat = Telemetry.Formats.NovacoreReading.FormatName;
 
     internal static byte[] StatusJson(DerStatus status)
     {

@@ -31,6 +31,6 @@ public static class NatsSubjects
     public static string Status(DerAddress der)
     {
         ArgumentNullException.ThrowIfNull(der);
-        return $"orgs.{der.Org}.sites.{der.Site}.devices.{der.Device}.ders.{der.Der}.status.json.v1";
+        return Subjects.Status(der.Org, der.Site, der.Device, der.Der);
     }
 }

@@ -5,8 +5,14 @@ public static class Subjects
 {
     public const string TelemetrySuffix = "telemetry.json.v1";
 
+    /// <summary>The last tokens of a DER's status subject (status changes, published beside its telemetry).</summary>
+    public const string StatusSuffix = "status.json.v1";
+
     public static string Telemetry(string org, string site, string device, string der) =>
         $"orgs.{org}.sites.{site}.devices.{device}.ders.{der}.{TelemetrySuffix}";
+
+    public static string Status(string org, string site, string device, string der) =>
+        $"orgs.{org}.sites.{site}.devices.{device}.ders.{der}.{StatusSuffix}";
 
     /// <summary>The longest id (org, site, device, DER) the hub accepts.</summary>
     public const int MaxTokenLength = 64;

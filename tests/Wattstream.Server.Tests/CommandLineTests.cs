@@ -7,28 +7,9 @@ public class CommandLineTests
 {
     private static async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "wattstream.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        start.Environment["Storage__DataDirectory"] = Path.Combine(Path.GetTempPath(), $"wattstream-cli-{Guid.NewGuid():N}");
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true); // it started a server instead of refusing
-            throw;
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
+        var (exit, output, errors) = await WattstreamProcess.RunAsync(
+            args, environment: new Dictionary<string, string> { ["Storage__DataDirectory"] = Path.Combine(Path.GetTempPath(), $"wattstream-cli-{Guid.NewGuid():N}") });
+        return (exit, output + errors);
     }
 
     [Theory]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Wattstream.Emulators.Faults;
 using Wattstream.Emulators.Whatwatt;
@@ -8,45 +7,8 @@ namespace Wattstream.Server.Tests;
 /// <summary><c>wattstream tail</c> as a person runs it: the table under a pseudo-terminal, raw lines with --json.</summary>
 public class TailTests
 {
-    // Runs the executable; with a terminal, under script(1), which gives it a pseudo-terminal and records the screen.
-    private static async Task<(int ExitCode, string Output, string Errors)> RunAsync(bool terminal, params string[] args)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "wattstream.dll");
-        ProcessStartInfo start;
-        if (terminal)
-        {
-            var command = string.Join(' ', new[] { "dotnet", dll }.Concat(args).Select(a => $"'{a.Replace("'", "'\\''", StringComparison.Ordinal)}'"));
-            start = new ProcessStartInfo("script") { ArgumentList = { "-q", "-e", "-c", command, "/dev/null" } };
-            start.Environment["COLUMNS"] = "120";
-            start.Environment["TERM"] = "xterm-256color";
-        }
-        else
-        {
-            start = new ProcessStartInfo("dotnet") { ArgumentList = { dll } };
-            foreach (var a in args)
-            {
-                start.ArgumentList.Add(a);
-            }
-        }
-
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.RedirectStandardInput = true;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int ExitCode, string Output, string Errors)> RunAsync(bool terminal, params string[] args) =>
+        WattstreamProcess.RunAsync(args, terminal);
 
     [Fact]
     public async Task Under_a_terminal_a_site_stream_is_a_table_with_a_row_per_der_and_units()

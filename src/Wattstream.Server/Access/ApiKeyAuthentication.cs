@@ -19,20 +19,6 @@ internal sealed class ApiKeyAuthenticationHandler(
 {
     public const string SchemeName = "ApiKey";
 
-    public const string HeaderName = "X-Api-Key";
-
-    /// <summary>The credential a request presents, wherever it came from; null when none.</summary>
-    public static string? Presented(HttpContext context, string cookieName)
-    {
-        var header = context.Request.Headers.Authorization.ToString();
-        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            return header[7..].Trim();
-        }
-
-        return context.Request.Headers[HeaderName].FirstOrDefault() ?? QueryToken.Of(context) ?? context.Request.Cookies[cookieName];
-    }
-
     public static ClaimsPrincipal Principal(ApiKeyRecord key, string scheme)
     {
         var claims = new List<Claim> { new("sub", $"key:{key.Id}"), new(Caller.ScopeClaim, string.Join(' ', key.Scopes)) };
@@ -48,7 +34,7 @@ internal sealed class ApiKeyAuthenticationHandler(
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        if (Presented(Context, auth.Value.CookieName) is not { } presented)
+        if (Credentials.Presented(Context, auth.Value.CookieName) is not { } presented)
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }

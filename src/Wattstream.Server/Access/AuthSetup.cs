@@ -73,7 +73,7 @@ public static class AuthSetup
             }
 
             var cookie = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.CookieName;
-            return ApiKeyAuthenticationHandler.Presented(context, cookie)?.StartsWith(ApiKeyStore.Prefix, StringComparison.Ordinal) == true
+            return Credentials.Presented(context, cookie)?.StartsWith(ApiKeyStore.Prefix, StringComparison.Ordinal) == true
                 ? ApiKeyAuthenticationHandler.SchemeName
                 : JwtBearerDefaults.AuthenticationScheme;
         });
@@ -101,7 +101,7 @@ public static class AuthSetup
             return true;
         }
 
-        return header.Length == 0 && ApiKeyAuthenticationHandler.Presented(context, context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.CookieName) is null;
+        return header.Length == 0 && Credentials.Presented(context, context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.CookieName) is null;
     }
 
     /// <summary>Checks issued tokens the strict way: signed with a configured key by an allowed algorithm, in date.</summary>
@@ -128,10 +128,10 @@ public static class AuthSetup
         {
             OnMessageReceived = context =>
             {
-                // The Authorization header is read by the handler itself; otherwise the URL's token, then the cookie.
+                // The Authorization header is read by the handler itself; without one, what a browser can send.
                 if (string.IsNullOrEmpty(context.Request.Headers.Authorization))
                 {
-                    context.Token = QueryToken.Of(context.HttpContext) ?? context.Request.Cookies[auth.CookieName];
+                    context.Token = Credentials.FromUrlOrCookie(context.HttpContext, auth.CookieName);
                 }
 
                 return Task.CompletedTask;

@@ -52,7 +52,7 @@ public sealed class SseStreams(ReadingStreams readings, StreamSupervisor supervi
         using (reader)
         {
             StartResponse(context);
-            using var session = supervisor.Open(new SseTransport(context), Access.Caller.Of(context.User)?.ExpiresAt, FamilyOf(context));
+            using var session = supervisor.Open(new SseTransport(context), Access.Caller.Of(context.User)?.ExpiresAt, StreamFamilies.Of(context));
             await session.SendAsync([_retry, .. first]); // the headers leave now: the stream is open for the client
             await session.PumpAsync(reader, encode);
             if (lifetime.ApplicationStopping.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested && _retry.Length > 0)
@@ -70,13 +70,9 @@ public sealed class SseStreams(ReadingStreams readings, StreamSupervisor supervi
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(frames);
         StartResponse(context);
-        using var session = supervisor.Open(new SseTransport(context), Access.Caller.Of(context.User)?.ExpiresAt, FamilyOf(context));
+        using var session = supervisor.Open(new SseTransport(context), Access.Caller.Of(context.User)?.ExpiresAt, StreamFamilies.Of(context));
         await session.SendAsync([_retry, .. frames]);
     }
-
-    /// <summary>The wire family of the endpoint serving the request: families tag their endpoints with their name.</summary>
-    internal static string FamilyOf(HttpContext context) =>
-        context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.ITagsMetadata>()?.Tags is { Count: > 0 } tags ? tags[0] : "";
 
     private static void StartResponse(HttpContext context)
     {

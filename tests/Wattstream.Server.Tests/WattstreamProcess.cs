@@ -1,0 +1,54 @@
+using System.Diagnostics;
+
+namespace Wattstream.Server.Tests;
+
+/// <summary>
+/// The executable as an operator runs it, in a process of its own: its exit code and what it printed. With a terminal
+/// it runs under script(1), which gives it a pseudo-terminal and records the screen.
+/// </summary>
+internal static class WattstreamProcess
+{
+    public static async Task<(int ExitCode, string Output, string Errors)> RunAsync(string[] args, bool terminal = false, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "wattstream.dll");
+        ProcessStartInfo start;
+        if (terminal)
+        {
+            var command = string.Join(' ', new[] { "dotnet", dll }.Concat(args).Select(a => $"'{a.Replace("'", "'\\''", StringComparison.Ordinal)}'"));
+            start = new ProcessStartInfo("script") { ArgumentList = { "-q", "-e", "-c", command, "/dev/null" } };
+            start.Environment["COLUMNS"] = "120";
+            start.Environment["TERM"] = "xterm-256color";
+        }
+        else
+        {
+            start = new ProcessStartInfo("dotnet") { ArgumentList = { dll } };
+            foreach (var a in args)
+            {
+                start.ArgumentList.Add(a);
+            }
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.RedirectStandardInput = true;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true); // it started a server instead of refusing, or a stream never ended
+            throw;
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
