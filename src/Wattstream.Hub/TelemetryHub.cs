@@ -28,6 +28,9 @@ public sealed class TelemetryHub
     private readonly HashSet<HubSubscription> _subscriptions = [];
     private int _subscriptionsVersion;
     private long _nextId = 1;
+    private long _firstId = 1;
+    private long _epoch;
+    private IReadingLog? _log;
     private long _accepted;
     private long _duplicates;
     private long _outOfOrder;
@@ -45,66 +48,144 @@ public sealed class TelemetryHub
         var capacity = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, _options.ReplayCapacity));
         _ring = new HubEvent?[capacity];
         _ringMask = capacity - 1;
-        Epoch = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        _epoch = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
     }
 
-    /// <summary>Identifies this run of the hub (its start time, epoch ms): event ids are only comparable within one epoch.</summary>
-    public long Epoch { get; }
+    /// <summary>
+    /// Identifies the sequence event ids count in: this run of the hub (its start time, epoch ms), or in cluster mode the
+    /// shared log's identity. Event ids are only comparable within one epoch.
+    /// </summary>
+    public long Epoch => Volatile.Read(ref _epoch);
+
+    /// <summary>The cluster's log, when readings made on this node go there first (<see cref="AttachLog"/>).</summary>
+    public IReadingLog? Log => Volatile.Read(ref _log);
+
+    /// <summary>
+    /// Cluster mode: from now on readings published here go to <paramref name="log"/>, and events enter the hub only
+    /// through <see cref="Deliver"/> with the log's sequence as their id, counted in <paramref name="epoch"/>. Every node
+    /// of the cluster then gives the same reading the same id. Only before the first event.
+    /// </summary>
+    public void AttachLog(IReadingLog log, long epoch, long firstSequence)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        ArgumentOutOfRangeException.ThrowIfLessThan(firstSequence, 1);
+        lock (_gate)
+        {
+            if (_accepted > 0 || _log is not null)
+            {
+                throw new InvalidOperationException("A log can only be attached to a hub that has accepted nothing yet.");
+            }
+
+            _epoch = epoch;
+            _nextId = firstSequence;
+            _firstId = firstSequence;
+            Volatile.Write(ref _log, log);
+        }
+    }
 
     /// <summary>How many events the replay ring keeps.</summary>
     public int ReplayCapacity => _ring.Length;
 
-    /// <summary>Accepts a reading, unless it duplicates one already accepted, and offers it to the matching subscribers.</summary>
+    /// <summary>
+    /// Accepts a reading, unless it duplicates one already accepted, and offers it to the matching subscribers. In cluster
+    /// mode the reading goes to the log instead (<see cref="PublishOutcome.Forwarded"/>) and comes back through
+    /// <see cref="Deliver"/> on every node.
+    /// </summary>
     public PublishResult Publish(Reading reading)
+    {
+        ArgumentNullException.ThrowIfNull(reading);
+        if (Log is { } log)
+        {
+            log.Append(reading);
+            return new PublishResult(PublishOutcome.Forwarded, null);
+        }
+
+        lock (_gate)
+        {
+            return Accept(reading, _nextId);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Publish"/> for a caller that wants the outcome, e.g. the push API: in cluster mode it waits for the log
+    /// to store the reading and answers with its sequence (or that the log had it already).
+    /// </summary>
+    public ValueTask<PublishResult> PublishAsync(Reading reading, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reading);
+        return Log is { } log ? log.AppendAsync(reading, cancellationToken) : ValueTask.FromResult(Publish(reading));
+    }
+
+    /// <summary>
+    /// Cluster mode: a reading the log delivers, with its sequence as the event id. Sequences only grow; one the hub has
+    /// passed already (a consumer delivering again after a reconnect) is a duplicate. A sequence the hub skips (a message
+    /// that was no reading) is simply no event.
+    /// </summary>
+    public PublishResult Deliver(Reading reading, long sequence)
     {
         ArgumentNullException.ThrowIfNull(reading);
         lock (_gate)
         {
-            if (!_ders.TryGetValue(reading.Der.Subject, out var der))
-            {
-                if (LimitReached(reading.Der.Org, newDers: 1, newDersOfOrg: 1, newSitesOfOrg: IsNewSite(reading.Der) ? 1 : 0) is { } limit)
-                {
-                    _rejected++;
-                    return new PublishResult(PublishOutcome.Rejected, null, limit);
-                }
-
-                der = new DerState(reading.Der, reading.Type, _options.DedupWindow);
-                _ders.Add(reading.Der.Subject, der);
-                _derOrder.Add(der);
-                var org = CollectionsMarshal.GetValueRefOrAddDefault(_orgs, reading.Der.Org, out _) ??= new OrgState();
-                org.Ders++;
-                org.Sites.Add(reading.Der.Site);
-            }
-
-            if (!der.Remember(reading.Timestamp))
+            if (sequence < _nextId)
             {
                 _duplicates++;
                 return new PublishResult(PublishOutcome.Duplicate, null);
             }
 
-            var hubEvent = new HubEvent(Epoch, _nextId++, reading);
-            _ring[hubEvent.Id & _ringMask] = hubEvent;
-            _accepted++;
-
-            var outcome = PublishOutcome.Accepted;
-            if (der.Last is null || reading.Timestamp >= der.Last.Reading.Timestamp)
-            {
-                der.Interval = der.Last is null ? null : TimeSpan.FromMilliseconds(reading.Timestamp - der.Last.Reading.Timestamp);
-                der.Last = hubEvent;
-            }
-            else
-            {
-                _outOfOrder++;
-                outcome = PublishOutcome.AcceptedOutOfOrder;
-            }
-
-            foreach (var subscription in der.MatchingSubscriptions(_subscriptions, _subscriptionsVersion))
-            {
-                subscription.Offer(hubEvent);
-            }
-
-            return new PublishResult(outcome, hubEvent);
+            var result = Accept(reading, sequence);
+            _nextId = sequence + 1; // a refused one too: that sequence is no event, on every node alike
+            return result;
         }
+    }
+
+    // Under the lock: the reading becomes event `id` unless a limit or the de-duplication refuses it.
+    private PublishResult Accept(Reading reading, long id)
+    {
+        if (!_ders.TryGetValue(reading.Der.Subject, out var der))
+        {
+            if (LimitReached(reading.Der.Org, newDers: 1, newDersOfOrg: 1, newSitesOfOrg: IsNewSite(reading.Der) ? 1 : 0) is { } limit)
+            {
+                _rejected++;
+                return new PublishResult(PublishOutcome.Rejected, null, limit);
+            }
+
+            der = new DerState(reading.Der, reading.Type, _options.DedupWindow);
+            _ders.Add(reading.Der.Subject, der);
+            _derOrder.Add(der);
+            var org = CollectionsMarshal.GetValueRefOrAddDefault(_orgs, reading.Der.Org, out _) ??= new OrgState();
+            org.Ders++;
+            org.Sites.Add(reading.Der.Site);
+        }
+
+        if (!der.Remember(reading.Timestamp))
+        {
+            _duplicates++;
+            return new PublishResult(PublishOutcome.Duplicate, null);
+        }
+
+        var hubEvent = new HubEvent(_epoch, id, reading);
+        _nextId = id + 1;
+        _ring[hubEvent.Id & _ringMask] = hubEvent;
+        _accepted++;
+
+        var outcome = PublishOutcome.Accepted;
+        if (der.Last is null || reading.Timestamp >= der.Last.Reading.Timestamp)
+        {
+            der.Interval = der.Last is null ? null : TimeSpan.FromMilliseconds(reading.Timestamp - der.Last.Reading.Timestamp);
+            der.Last = hubEvent;
+        }
+        else
+        {
+            _outOfOrder++;
+            outcome = PublishOutcome.AcceptedOutOfOrder;
+        }
+
+        foreach (var subscription in der.MatchingSubscriptions(_subscriptions, _subscriptionsVersion))
+        {
+            subscription.Offer(hubEvent);
+        }
+
+        return new PublishResult(outcome, hubEvent);
     }
 
     /// <summary>
@@ -320,7 +401,7 @@ public sealed class TelemetryHub
     private (HubEvent[] Replay, ResumeResult Resume) CollectReplay(SubjectPattern pattern, long after, Func<HubEvent, bool>? filter)
     {
         var last = _nextId - 1;
-        var oldest = Math.Max(1, last - _ring.Length + 1);
+        var oldest = Math.Max(_firstId, last - _ring.Length + 1);
         var resume = ResumeResult.Complete;
         if (after > last || after < oldest - 1)
         {
@@ -332,8 +413,10 @@ public sealed class TelemetryHub
         var replay = new List<HubEvent>();
         for (var id = after + 1; id <= last; id++)
         {
-            var e = _ring[id & _ringMask]!;
-            if (pattern.Matches(e.Subject) && (filter is null || filter(e)))
+            // In cluster mode ids are the log's sequences, which can skip (a message that was no reading): such a slot
+            // holds nothing or an older event.
+            var e = _ring[id & _ringMask];
+            if (e is not null && e.Id == id && pattern.Matches(e.Subject) && (filter is null || filter(e)))
             {
                 replay.Add(e);
             }

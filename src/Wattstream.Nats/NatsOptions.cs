@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Wattstream.Nats;
 
 /// <summary>The hub's NATS link (section <c>Nats</c>). Without <see cref="Url"/> nothing of NATS runs.</summary>
-public sealed class NatsOptions
+public sealed class NatsOptions : IValidatableObject
 {
     public const string SectionName = "Nats";
 
@@ -48,5 +48,31 @@ public sealed class NatsOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Several hub nodes as one service: JetStream is the log and every node a fan-out cache of it (docs/scaling.md).
+    /// Readings made on a node go to the stream first; every node's hub takes its events from the stream, with the
+    /// stream sequence as event id, so a client can resume on any node.
+    /// </summary>
+    public bool Cluster { get; set; }
+
+    /// <summary>This node's name in NATS (connection names, the origin header); unique per process when not set.</summary>
+    [RegularExpression("^[A-Za-z0-9_.-]{1,64}$")]
+    public string? NodeId { get; set; }
+
+    /// <summary>In cluster mode, how many readings may wait for JetStream's acknowledgement at once.</summary>
+    [Range(1, 4096)]
+    public int MaxPendingAcks { get; set; } = 256;
+
     public bool Enabled => !string.IsNullOrWhiteSpace(Url);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Cluster && !Enabled)
+        {
+            yield return new ValidationResult("Nats:Cluster needs Nats:Url: the nodes of a cluster share a JetStream stream.", [nameof(Cluster)]);
+        }
+    }
+
+    /// <summary>The node's name: <see cref="NodeId"/>, or one made up for this process and these options.</summary>
+    public string Node => NodeId ??= $"{Environment.MachineName}-{Environment.ProcessId}-{Random.Shared.Next(0x10000):x4}";
 }

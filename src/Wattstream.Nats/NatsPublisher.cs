@@ -55,8 +55,13 @@ public sealed class NatsPublisher(
 
     public Task StartingAsync(CancellationToken cancellationToken)
     {
-        // Subscribed before any source starts, so the first reading is published too.
-        _readings ??= hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = _options.QueueCapacity });
+        // Subscribed before any source starts, so the first reading is published too. In cluster mode readings reach
+        // the stream through the cluster's log instead, and only status changes are published here.
+        if (!_options.Cluster)
+        {
+            _readings ??= hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = _options.QueueCapacity });
+        }
+
         if (_options.PublishStatus)
         {
             _statuses ??= board.Subscribe(capacity: 4096);
@@ -70,7 +75,7 @@ public sealed class NatsPublisher(
         await StartingAsync(cancellationToken);
         _connection = NatsConnections.Create(
             _options.Url!,
-            $"wattstream-{hub.Epoch}",
+            $"wattstream-{_options.Node}",
             new NatsCredentials(_options.User, _options.Password, _options.Token, _options.CredsFile, _options.NKeySeedFile),
             loggers);
         var connect = _connection.ConnectAsync().AsTask();
@@ -101,7 +106,7 @@ public sealed class NatsPublisher(
         }
 
         _pumps = Task.WhenAll(
-            Task.Run(() => PublishReadingsAsync(_readings!, _connection, _stopping.Token), CancellationToken.None),
+            _readings is null ? Task.CompletedTask : Task.Run(() => PublishReadingsAsync(_readings, _connection, _stopping.Token), CancellationToken.None),
             _statuses is null ? Task.CompletedTask : Task.Run(() => PublishStatusesAsync(_statuses, _connection, _stopping.Token), CancellationToken.None));
     }
 
@@ -139,26 +144,8 @@ public sealed class NatsPublisher(
 
     private async Task EnsureStreamAsync(CancellationToken cancellationToken)
     {
-        var js = new NatsJSContext(_connection!);
-        var config = new StreamConfig(_options.Stream, [NatsSubjects.AllTelemetry])
-        {
-            Storage = StreamConfigStorage.File,
-            MaxAge = _options.Retention,
-            DuplicateWindow = _options.DuplicateWindow,
-            Description = "Wattstream: every accepted reading, Novacore reading JSON",
-        };
-        try
-        {
-            await js.CreateOrUpdateStreamAsync(config, cancellationToken);
-            _streamReady.TrySetResult(); // readings go out only once the stream that keeps them exists
-        }
-        catch (Exception e) when (e is NatsNoRespondersException or NatsJSApiNoResponseException or NatsJSApiException or NatsJSException)
-        {
-            throw new InvalidOperationException(
-                $"Nats: the server at {SafeUrl} did not accept the JetStream stream {_options.Stream} ({e.Message}). Start nats-server with JetStream (-js), "
-                + "or give the hub's NATS user the rights to manage that stream.",
-                e);
-        }
+        await TelemetryStream.EnsureAsync(_connection!, _options, cancellationToken);
+        _streamReady.TrySetResult(); // readings go out only once the stream that keeps them exists
     }
 
     private async Task PublishReadingsAsync(HubSubscription readings, NatsConnection connection, CancellationToken stopping)

@@ -60,9 +60,10 @@ public sealed class NatsSource(SourceOptions options, SourceContext context) : T
         {
             await foreach (var message in connection.SubscribeAsync<byte[]>(Subject, cancellationToken: cancellationToken))
             {
-                if (message.Headers?.TryGetValue(NatsSubjects.OriginHeader, out var origin) == true && origin.ToString() == _origin)
+                if (message.Headers?.TryGetValue(NatsSubjects.OriginHeader, out var origin) == true
+                    && (origin.ToString() == _origin || Context.Hub.Log is not null))
                 {
-                    continue; // this hub published it
+                    continue; // this hub published it, or (cluster mode) a node did, into the stream every node reads
                 }
 
                 session.Touch(Context.Time.GetUtcNow());
@@ -119,13 +120,12 @@ public sealed class NatsSource(SourceOptions options, SourceContext context) : T
     // gateways.{serial}.devices.{device}.ders.{type}.telemetry.json.v1 with the serial's org and site.
     private DerAddress? AddressOf(string subject)
     {
-        var t = subject.Split('.');
-        if (t is ["orgs", var org, "sites", var site, "devices", var device, "ders", var der, "telemetry", "json", "v1"])
+        if (NatsSubjects.TelemetryAddress(subject) is { } telemetry)
         {
-            return DerAddress.TryCreate(org, site, device, der, out var address) ? address : null;
+            return telemetry;
         }
 
-        if (t is ["gateways", var serial, "devices", var gatewayDevice, "ders", var type, "telemetry", "json", "v1"]
+        if (subject.Split('.') is ["gateways", var serial, "devices", var gatewayDevice, "ders", var type, "telemetry", "json", "v1"]
             && Options.Gateways.TryGetValue(serial, out var place) && place.Split('/') is [var gatewayOrg, var gatewaySite])
         {
             return DerAddress.TryCreate(gatewayOrg, gatewaySite, gatewayDevice, type, out var address) ? address : null;

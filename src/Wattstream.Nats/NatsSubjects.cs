@@ -28,6 +28,16 @@ public static class NatsSubjects
         return $"{der.Org}.{der.Site}.{der.Device}.{der.Der}:{timestamp}";
     }
 
+    /// <summary>The DER of a telemetry subject, <c>orgs.{org}.sites.{site}.devices.{device}.ders.{der}.telemetry.json.v1</c>.</summary>
+    public static DerAddress? TelemetryAddress(string subject)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        return subject.Split('.') is ["orgs", var org, "sites", var site, "devices", var device, "ders", var der, "telemetry", "json", "v1"]
+            && DerAddress.TryCreate(org, site, device, der, out var address)
+            ? address
+            : null;
+    }
+
     public static string Status(DerAddress der)
     {
         ArgumentNullException.ThrowIfNull(der);

@@ -34,4 +34,11 @@ public sealed class StreamingOptions
     /// <summary>At most this many stored events are replayed on one resume older than the replay ring.</summary>
     [Range(1, 10_000_000)]
     public int MaxHistoryReplay { get; set; } = 50_000;
+
+    /// <summary>
+    /// Cluster mode: how long a resuming client waits for this node to reach its id, when it comes from a node that was
+    /// a little ahead (both follow the same log).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
+    public TimeSpan ClusterCatchUp { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -14,6 +14,10 @@ public interface IEventHistory
     /// <paramref name="before"/>, oldest first, at most <paramref name="limit"/>.
     /// </summary>
     Task<IReadOnlyList<HubEvent>> ReadAsync(SubjectPattern pattern, HubEventId after, HubEventId before, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary><see cref="ReadAsync"/>, saying whether the answer is known to be every matching event of the range.</summary>
+    async Task<HistoryRange> ReadRangeAsync(SubjectPattern pattern, HubEventId after, HubEventId before, int limit, CancellationToken cancellationToken = default) =>
+        new(await ReadAsync(pattern, after, before, limit, cancellationToken), Complete: false);
 }
 
 /// <summary>No history: resume reaches only as far back as the replay ring.</summary>

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Wattstream.Hub.Resume;
 using Wattstream.Nats;
+using Wattstream.Nats.Cluster;
 using Wattstream.Server.Composition;
 using Wattstream.Server.Endpoints;
 
@@ -21,6 +23,19 @@ public static class NatsSetup
             return services;
         }
 
+        if (options.Cluster)
+        {
+            // Registered before the publisher: its StartingAsync attaches the log before anything else starts.
+            services.AddSingleton<ClusterNode>();
+            services.AddHostedService(sp => sp.GetRequiredService<ClusterNode>());
+            // Resume: the ring, then the stream (ids are its sequences), then the store.
+            var store = services.Last(d => d.ServiceType == typeof(IEventHistory));
+            services.Remove(store);
+            services.AddSingleton<IEventHistory>(sp => new JetStreamEventHistory(
+                sp.GetRequiredService<ClusterNode>(),
+                (IEventHistory)(store.ImplementationFactory?.Invoke(sp) ?? store.ImplementationInstance ?? NoEventHistory.Instance)));
+        }
+
         services.AddSingleton<NatsPublisher>();
         services.AddHostedService(sp => sp.GetRequiredService<NatsPublisher>());
         // Not a readiness failure: local clients are served while NATS is away (the state is shown, not enforced).
@@ -31,18 +46,27 @@ public static class NatsSetup
     public static IEndpointRouteBuilder MapNats(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/nats", (IServiceProvider services) => services.GetService<NatsPublisher>() is { } publisher
-                ? Results.Ok(publisher.Status)
+                ? Results.Ok(new NatsState(publisher.Status, services.GetService<ClusterNode>()?.Status))
                 : Problems.NotFound("nats_off", "NATS is off", "Nats:Url is not set: the hub runs on its in-process hub alone."))
             .RequireAuthorization(Access.AuthSetup.AdminPolicy)
             .WithTags("nats")
-            .WithSummary("The NATS link: connection state, stream, readings and statuses published, readings dropped while NATS was away");
+            .WithSummary("The NATS link: connection state, stream, readings and statuses published, readings dropped while NATS was away; in cluster mode the node's feed and log too");
         return app;
     }
 
-    private sealed class NatsCheck(NatsPublisher publisher) : IHealthCheck
+    /// <summary>What <c>/api/nats</c> answers: the publisher, and in cluster mode the node.</summary>
+    public sealed record NatsState(NatsLinkStatus Link, ClusterStatus? Cluster);
+
+    private sealed class NatsCheck(NatsPublisher publisher, IServiceProvider services) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
+            if (services.GetService<ClusterNode>()?.Status is { } node)
+            {
+                var nodeDetail = $"cluster node {node.Node}: {node.State}; stream {node.Stream} at sequence {node.NextSequence - 1}, {node.Pending} pending";
+                return Task.FromResult(node.State == "open" ? HealthCheckResult.Healthy(nodeDetail) : HealthCheckResult.Degraded(nodeDetail));
+            }
+
             var status = publisher.Status;
             // /readyz is public: the state and counters only (the last error is on /api/nats, for admins).
             var detail = $"{status.State}; stream {status.Stream}; {status.Published} published, {status.Dropped} dropped";

@@ -44,6 +44,10 @@ public sealed class ReadingStreams(TelemetryHub hub, IEventHistory history, IOpt
         {
             // An id of another run cannot be placed in this one: older than anything the ring holds.
             resumeAfter = after.Epoch == hub.Epoch ? after.Sequence : -1;
+            if (hub.Log is not null && after.Epoch == hub.Epoch)
+            {
+                await CatchUpAsync(after.Sequence, cancellationToken);
+            }
         }
 
         var subscription = hub.Subscribe(request.Pattern, new SubscribeOptions
@@ -70,6 +74,18 @@ public sealed class ReadingStreams(TelemetryHub hub, IEventHistory history, IOpt
         }
     }
 
+    // Cluster mode: a client coming from a node that is a little ahead of this one (both follow the same log) waits
+    // until this node has its id too, so the live events after it are exactly what it missed. Bounded: a node that
+    // lags longer answers with what it has.
+    private async Task CatchUpAsync(long sequence, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + _options.ClusterCatchUp;
+        while (hub.Counters.LastEventId < sequence && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20, cancellationToken);
+        }
+    }
+
     // Older than the ring: what history holds between the client's id and the ring, then the ring, then live.
     private async Task<ReadingStream> FromHistoryAsync(ReadingStreamRequest request, Func<HubEvent, bool>? accept, HubSubscription subscription, CancellationToken cancellationToken)
     {
@@ -78,10 +94,11 @@ public sealed class ReadingStreams(TelemetryHub hub, IEventHistory history, IOpt
         if (history.IsAvailable)
         {
             var before = new HubEventId(hub.Epoch, subscription.OldestReplayedId ?? ((subscription.ResumedFromId ?? 0) + 1));
-            var read = await history.ReadAsync(request.Pattern, after, before, _options.MaxHistoryReplay, cancellationToken);
+            var range = await history.ReadRangeAsync(request.Pattern, after, before, _options.MaxHistoryReplay, cancellationToken);
+            var read = range.Events;
             stored = accept is null ? read : read.Where(accept).ToArray();
             subscription.PrependHistory(stored);
-            if (stored.Count > 0 && read.Count < _options.MaxHistoryReplay)
+            if ((stored.Count > 0 || range.Complete) && read.Count < _options.MaxHistoryReplay)
             {
                 return new ReadingStream(subscription, ResumeOutcome.Complete, null, stored.Count);
             }

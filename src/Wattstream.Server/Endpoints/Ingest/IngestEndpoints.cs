@@ -138,12 +138,27 @@ public static class IngestEndpoints
         var accepted = new List<AcceptedReading>();
         var duplicates = new List<int>();
         var rejected = new List<RejectedReading>();
+        // All sent before any answer is awaited: in cluster mode each is a JetStream acknowledgement, and they come back
+        // pipelined; in-process they are already done.
+        var logged = hub.Log is null ? null : readings.Select(r => hub.PublishAsync(r, context.RequestAborted).AsTask()).ToArray();
+
         for (var i = 0; i < readings.Count; i++)
         {
-            var result = hub.Publish(readings[i]);
+            PublishResult result;
+            try
+            {
+                result = logged is null ? hub.Publish(readings[i]) : await logged[i];
+            }
+            catch (Exception e) when (e is not OperationCanceledException && hub.Log is not null)
+            {
+                // Cluster mode: the stream did not acknowledge. Those already answered are in; the client may send all again
+                // (the stream stores a reading it has once).
+                return Problems.Problem(StatusCodes.Status503ServiceUnavailable, "log_unavailable", "The cluster's stream is not reachable", $"Readings from [{i}] on were not confirmed by the JetStream stream; sending them again is safe.");
+            }
+
             if (result.IsAccepted)
             {
-                accepted.Add(new AcceptedReading(i, HubEventId.Format(hub.Epoch, result.Event!.Id), readings[i].Der.Subject));
+                accepted.Add(new AcceptedReading(i, HubEventId.Format(hub.Epoch, result.Sequence!.Value), readings[i].Der.Subject));
             }
             else if (result.Outcome == PublishOutcome.Rejected)
             {

@@ -1,0 +1,131 @@
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using Wattstream.Hub;
+using Wattstream.Telemetry;
+using Wattstream.Telemetry.Formats;
+
+namespace Wattstream.Nats.Cluster;
+
+/// <summary>
+/// Cluster mode's only way into a node's hub: an ordered consumer of the JetStream stream whose messages become events
+/// with the stream sequence as id (<see cref="TelemetryHub.Deliver"/>). Every node runs one, so every node holds the
+/// same events in the same order under the same ids. The consumer follows NATS across reconnects and server restarts;
+/// when it has to be made again, it starts after the last sequence delivered, so nothing is lost or delivered twice.
+/// </summary>
+public sealed class JetStreamFeed
+{
+    private readonly NatsConnection _connection;
+    private readonly NatsOptions _options;
+    private readonly TelemetryHub _hub;
+    private readonly ILogger _log;
+    private long _next;
+    private long _delivered;
+    private long _skipped;
+    private long _pending;
+    private DateTimeOffset _lastSkipLog;
+
+    internal JetStreamFeed(NatsConnection connection, NatsOptions options, TelemetryHub hub, long startSequence, ILogger log)
+    {
+        _connection = connection;
+        _options = options;
+        _hub = hub;
+        _log = log;
+        _next = startSequence;
+    }
+
+    /// <summary>The next stream sequence this node expects.</summary>
+    public long NextSequence => Interlocked.Read(ref _next);
+
+    public long Delivered => Interlocked.Read(ref _delivered);
+
+    /// <summary>Messages in the stream that were no reading (another publisher's malformed JSON): counted, skipped.</summary>
+    public long Skipped => Interlocked.Read(ref _skipped);
+
+    /// <summary>Messages the stream holds that this node has not taken yet, as the last message said.</summary>
+    public long Pending => Interlocked.Read(ref _pending);
+
+    internal async Task RunAsync(CancellationToken stopping)
+    {
+        var js = new NatsJSContext(_connection);
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                var consumer = await js.CreateOrderedConsumerAsync(
+                    _options.Stream,
+                    new NatsJSOrderedConsumerOpts
+                    {
+                        DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
+                        OptStartSeq = (ulong)NextSequence,
+                    },
+                    stopping);
+                await foreach (var message in consumer.ConsumeAsync<byte[]>(cancellationToken: stopping))
+                {
+                    delay = TimeSpan.FromMilliseconds(100);
+                    if (message.Metadata is not { } metadata)
+                    {
+                        continue;
+                    }
+
+                    var sequence = (long)metadata.Sequence.Stream;
+                    Interlocked.Exchange(ref _pending, (long)metadata.NumPending);
+                    if (Parse(message.Subject, message.Data) is { } reading)
+                    {
+                        _hub.Deliver(reading, sequence);
+                        Interlocked.Increment(ref _delivered);
+                    }
+
+                    Interlocked.Exchange(ref _next, sequence + 1);
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException or InvalidOperationException)
+            {
+                _log.LogWarning("The cluster feed from stream {Stream} stopped ({Error}); starting again at sequence {Sequence}", _options.Stream, e.Message, NextSequence);
+                await Task.Delay(delay, stopping).ContinueWith(_ => { }, TaskScheduler.Default);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+
+    internal static Reading? TryParse(string subject, byte[]? data) =>
+        NatsSubjects.TelemetryAddress(subject) is { } der && data is { Length: > 0 } ? ParseOrNull(data, der) : null;
+
+    private static Reading? ParseOrNull(byte[] data, DerAddress der)
+    {
+        try
+        {
+            return NovacoreReading.Parse(data, der);
+        }
+        catch (TelemetryFormatException)
+        {
+            return null;
+        }
+    }
+
+    private Reading? Parse(string subject, byte[]? data)
+    {
+        if (TryParse(subject, data) is { } reading)
+        {
+            return reading;
+        }
+
+        // Only another publisher writing into the stream's subjects can put a non-reading there: counted, logged at
+        // most once a minute, skipped; its sequence is simply no event on any node.
+        Interlocked.Increment(ref _skipped);
+        var now = DateTimeOffset.UtcNow;
+        if (now - _lastSkipLog > TimeSpan.FromMinutes(1))
+        {
+            _lastSkipLog = now;
+            _log.LogWarning("The cluster feed skipped a message on {Subject} that is no Novacore reading ({Skipped} so far)", subject.Length <= 120 ? subject : subject[..120], Skipped);
+        }
+
+        return null;
+    }
+}
