@@ -14,7 +14,11 @@ using Wattstream.Telemetry;
 namespace Wattstream.Nats;
 
 /// <summary>What the NATS link is doing, for /readyz and /api/nats.</summary>
-public sealed record NatsLinkStatus(string State, string Stream, long Published, long StatusesPublished, long Dropped, long Failed, string? LastError);
+public sealed record NatsLinkStatus(string State, string Stream, long Published, long StatusesPublished, long Dropped, long Failed, string? LastError)
+{
+    /// <summary>In cluster mode, the node's feed from the stream and its log writer.</summary>
+    public Cluster.ClusterStatus? Cluster { get; init; }
+}
 
 /// <summary>
 /// One more subscriber of the hub, like history: every accepted reading goes to its Novacore subject, as the bytes the

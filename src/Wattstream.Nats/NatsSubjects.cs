@@ -28,6 +28,41 @@ public static class NatsSubjects
         return $"{der.Org}.{der.Site}.{der.Device}.{der.Der}:{timestamp}";
     }
 
+    /// <summary>
+    /// The telemetry subjects <paramref name="pattern"/> stands for, written as a subset of <see cref="AllTelemetry"/>
+    /// (JetStream takes a consumer filter only in that form): <c>orgs.*.sites.plant.&gt;</c> becomes
+    /// <c>orgs.*.sites.plant.devices.*.ders.*.telemetry.json.v1</c>. Null when it stands for no telemetry subject.
+    /// </summary>
+    public static string? TelemetryFilter(string pattern)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        var template = AllTelemetry.Split('.');
+        var tokens = pattern.Split('.');
+        var filter = new string[template.Length];
+        for (var i = 0; i < template.Length; i++)
+        {
+            if (i >= tokens.Length)
+            {
+                return null; // shorter than a telemetry subject, without '>'
+            }
+
+            if (tokens[i] == ">")
+            {
+                template.AsSpan(i).CopyTo(filter.AsSpan(i));
+                return string.Join('.', filter);
+            }
+
+            if (tokens[i] != "*" && template[i] != "*" && tokens[i] != template[i])
+            {
+                return null;
+            }
+
+            filter[i] = tokens[i] == "*" ? template[i] : tokens[i];
+        }
+
+        return tokens.Length == template.Length ? string.Join('.', filter) : null;
+    }
+
     /// <summary>The DER of a telemetry subject, <c>orgs.{org}.sites.{site}.devices.{device}.ders.{der}.telemetry.json.v1</c>.</summary>
     public static DerAddress? TelemetryAddress(string subject)
     {

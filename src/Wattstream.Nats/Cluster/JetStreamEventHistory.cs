@@ -36,9 +36,9 @@ public sealed class JetStreamEventHistory(ClusterNode node, IEventHistory store)
         }
 
         var events = new List<HubEvent>();
-        if (after.Sequence + 1 >= before.Sequence)
+        if (after.Sequence + 1 >= before.Sequence || NatsSubjects.TelemetryFilter(pattern.Pattern) is not { } filter)
         {
-            return new HistoryRange(events, Complete: true);
+            return new HistoryRange(events, Complete: true); // nothing between, or nothing the stream keeps matches
         }
 
         var consumer = await js.CreateOrderedConsumerAsync(
@@ -47,7 +47,7 @@ public sealed class JetStreamEventHistory(ClusterNode node, IEventHistory store)
             {
                 DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
                 OptStartSeq = (ulong)(after.Sequence + 1),
-                FilterSubjects = pattern.Pattern == ">" ? [] : [pattern.Pattern],
+                FilterSubjects = filter == NatsSubjects.AllTelemetry ? [] : [filter],
             },
             cancellationToken);
         while (events.Count < limit)
@@ -62,7 +62,7 @@ public sealed class JetStreamEventHistory(ClusterNode node, IEventHistory store)
                     return new HistoryRange(events, Complete: true);
                 }
 
-                if (JetStreamFeed.TryParse(message.Subject, message.Data) is { } reading)
+                if (JetStreamFeed.TryParse(message.Subject, message.Data) is { } reading && pattern.Matches(reading.Der.Subject))
                 {
                     events.Add(HubEvent.FromHistory(node.Epoch, sequence, reading));
                 }

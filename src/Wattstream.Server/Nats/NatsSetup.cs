@@ -46,16 +46,13 @@ public static class NatsSetup
     public static IEndpointRouteBuilder MapNats(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/nats", (IServiceProvider services) => services.GetService<NatsPublisher>() is { } publisher
-                ? Results.Ok(new NatsState(publisher.Status, services.GetService<ClusterNode>()?.Status))
+                ? Results.Ok(publisher.Status with { Cluster = services.GetService<ClusterNode>()?.Status })
                 : Problems.NotFound("nats_off", "NATS is off", "Nats:Url is not set: the hub runs on its in-process hub alone."))
             .RequireAuthorization(Access.AuthSetup.AdminPolicy)
             .WithTags("nats")
             .WithSummary("The NATS link: connection state, stream, readings and statuses published, readings dropped while NATS was away; in cluster mode the node's feed and log too");
         return app;
     }
-
-    /// <summary>What <c>/api/nats</c> answers: the publisher, and in cluster mode the node.</summary>
-    public sealed record NatsState(NatsLinkStatus Link, ClusterStatus? Cluster);
 
     private sealed class NatsCheck(NatsPublisher publisher, IServiceProvider services) : IHealthCheck
     {
