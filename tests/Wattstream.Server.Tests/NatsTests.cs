@@ -272,5 +272,31 @@ public sealed class NatsTests : IAsyncLifetime
         Assert.DoesNotContain(user.GetSeed(), await host.Client.GetStringAsync("/api/nats"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_hub_authenticates_to_nats_with_a_creds_file_and_a_user_the_account_did_not_sign_is_refused()
+    {
+        using var nats = new NatsOperator();
+        await using var secured = await NatsServer.StartAsync(configuration: nats.ServerConfiguration());
+        var credsFile = Path.Combine(secured.Folder, "hub.creds");
+        var strangerFile = Path.Combine(secured.Folder, "stranger.creds");
+        var creds = nats.UserCreds("wattstream");
+        await File.WriteAllTextAsync(credsFile, creds);
+        using var otherAccount = NATS.NKeys.KeyPair.CreatePair(NATS.NKeys.PrefixByte.Account);
+        await File.WriteAllTextAsync(strangerFile, nats.UserCreds("stranger", otherAccount));
+
+        await using var host = await WattstreamHost.StartAsync("--Simulation:Enabled=false", $"--Nats:Url={secured.Url}", $"--Nats:CredsFile={credsFile}");
+        await PushAsync(host, Reading("acme", "plant", "pv-c", Now));
+        await Eventually.UntilAsync(async () => (long)JsonNode.Parse(await AdminGetAsync(host, "/api/nats"))!["published"]! >= 1, "published with the creds file");
+        await using var reader = new NatsConnection(new NatsOpts { Url = secured.Url, AuthOpts = new NatsAuthOpts { CredsFile = credsFile } });
+        var js = new NatsJSContext(reader);
+        await Eventually.UntilAsync(async () => (await js.GetStreamAsync("ENRICHED_TELEMETRY")).Info.State.Messages == 1, "the reading is in the account's stream");
+
+        await using var refused = await WattstreamHost.StartAsync(
+            "--Simulation:Enabled=false", "--Sources:0:Id=c", "--Sources:0:Kind=nats", $"--Sources:0:Url={secured.Url}", $"--Sources:0:CredsFile={strangerFile}");
+        await Eventually.UntilAsync(async () => (await refused.Client.GetStringAsync("/api/sources")).Contains("AUTH_FAILED", StringComparison.Ordinal), "the stranger's creds are refused");
+        var seed = creds.Split('\n').Single(l => l.StartsWith("SU", StringComparison.Ordinal));
+        Assert.DoesNotContain(seed, await host.Client.GetStringAsync("/api/nats"), StringComparison.Ordinal);
+    }
+
     private static Task<string> AdminGetAsync(WattstreamHost host, string path) => host.Client.GetStringAsync(path);
 }

@@ -125,7 +125,7 @@ public sealed class NatsServer : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"nats-server exited with {_process.ExitCode} ({string.Join(' ', _arguments)})");
+                throw new InvalidOperationException($"nats-server exited with {_process.ExitCode} ({string.Join(' ', _arguments)}): {Output}");
             }
 
             try
