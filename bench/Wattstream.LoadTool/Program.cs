@@ -9,6 +9,7 @@ using Wattstream.LoadTool;
 var target = new Option<string>("--target") { Description = "wattstream-sse, wattstream-ws, wattstream-nats, signalr, node-ws or nats", Required = true };
 var url = new Option<string>("--url") { Description = "The server's base URL (loopback only).", Required = true };
 var publishUrl = new Option<string?>("--publish-url") { Description = "wattstream-nats: the hub to push readings to, while clients subscribe at --url (its nats-server)." };
+var clientUrls = new Option<string?>("--client-urls") { Description = "Comma-separated servers the clients connect to in turn (several hub nodes of one cluster); default --url." };
 var clients = new Option<int>("--clients") { DefaultValueFactory = _ => 100 };
 var seconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 10 };
 var rate = new Option<int>("--rate") { Description = "Readings per second to publish, evenly spaced; 0 = as fast as the server accepts.", DefaultValueFactory = _ => 0 };
@@ -20,12 +21,13 @@ var reconnect = new Option<bool>("--reconnect-burst") { Description = "A third o
 var scenario = new Option<string>("--scenario") { Description = "A label for the report (a, a-half, b, c, d).", DefaultValueFactory = _ => "a" };
 var pid = new Option<int?>("--server-pid") { Description = "Read the server's CPU and RSS from /proc." };
 var output = new Option<FileInfo?>("--json") { Description = "Append the result as one JSON line to this file." };
-var root = new RootCommand("Wattstream fan-out load generator") { target, url, publishUrl, clients, seconds, rate, batch, sites, meters, warmup, reconnect, scenario, pid, output };
+var root = new RootCommand("Wattstream fan-out load generator") { target, url, publishUrl, clientUrls, clients, seconds, rate, batch, sites, meters, warmup, reconnect, scenario, pid, output };
 root.SetAction(async (result, cancellationToken) =>
 {
     var server = new Uri(result.GetValue(url)!);
     var publishTo = result.GetValue(publishUrl) is { } p ? new Uri(p) : server;
-    if (!server.IsLoopback || !publishTo.IsLoopback)
+    var clientServers = result.GetValue(clientUrls) is { } list ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(u => new Uri(u)).ToArray() : [server];
+    if (!server.IsLoopback || !publishTo.IsLoopback || clientServers.Any(u => !u.IsLoopback))
     {
         Console.Error.WriteLine("Load only ever targets loopback addresses.");
         return 2;
@@ -34,7 +36,7 @@ root.SetAction(async (result, cancellationToken) =>
     var plan = new LoadPlan(
         result.GetValue(scenario)!, result.GetValue(target)!, server, result.GetValue(clients), TimeSpan.FromSeconds(result.GetValue(seconds)),
         result.GetValue(rate), Math.Max(1, result.GetValue(batch)), new Workload(Math.Max(1, result.GetValue(sites)), Math.Max(1, result.GetValue(meters))),
-        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid)) { PublishServer = publishTo };
+        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid)) { PublishServer = publishTo, ClientServers = clientServers };
     if (plan.ReconnectBurst && plan.Target != "wattstream-sse")
     {
         Console.Error.WriteLine("--reconnect-burst needs a transport that resumes: wattstream-sse.");
@@ -82,6 +84,9 @@ internal sealed record LoadPlan(
 {
     /// <summary>Where readings are published: the server, or the hub in front of a nats-server (wattstream-nats).</summary>
     public Uri? PublishServer { get; init; }
+
+    /// <summary>Where clients connect, in turn: the server, or several nodes of a cluster.</summary>
+    public Uri[] ClientServers { get; init; } = [];
 }
 
 internal sealed record LoadResult(
@@ -129,7 +134,8 @@ internal static class LoadRun
         // Connect everyone first; the set-up rate is part of the result.
         var connect = Stopwatch.StartNew();
         var all = Enumerable.Range(0, plan.Clients).Select(i => LoadClient.Create(plan.Target, workload.SiteName(i % workload.Sites))).ToArray();
-        await ForAllAsync(all, 64, c => c.ConnectAsync(plan.Server, CancellationToken.None));
+        var servers = plan.ClientServers.Length > 0 ? plan.ClientServers : [plan.Server];
+        await ForAllAsync(all.Select((c, i) => (Client: c, Server: servers[i % servers.Length])).ToArray(), 64, x => x.Client.ConnectAsync(x.Server, CancellationToken.None));
         var connectSeconds = connect.Elapsed.TotalSeconds;
         await Task.Delay(500); // subscriptions settle
         var rssConnected = stats?.RssBytes() ?? 0;
@@ -199,7 +205,7 @@ internal static class LoadRun
         return clock.Elapsed.TotalSeconds;
     }
 
-    private static async Task ForAllAsync(LoadClient[] all, int concurrency, Func<LoadClient, Task> action)
+    private static async Task ForAllAsync<T>(T[] all, int concurrency, Func<T, Task> action)
     {
         using var throttle = new SemaphoreSlim(concurrency);
         await Task.WhenAll(all.Select(async c =>
