@@ -77,6 +77,12 @@ public sealed class NatsClusterTests : IAsyncLifetime
         Assert.Equal(epoch, b.Service<TelemetryHub>().Epoch);
         Assert.Equal(b.Service<ClusterNode>().Epoch, epoch);
         Assert.StartsWith($"{epoch}-", item.EventId, StringComparison.Ordinal);
+        var node = JsonNode.Parse(await b.Client.GetStringAsync("/api/nats"))!["cluster"]!;
+        Assert.Equal("node-b", (string?)node["node"]);
+        Assert.Equal("open", (string?)node["state"]);
+        Assert.True((long)node["delivered"]! >= 2);
+        var metrics = await b.Client.GetStringAsync("/metrics");
+        Assert.Contains($"wattstream_cluster_sequence {SseClient.Sequence(item.EventId!)}", metrics, StringComparison.Ordinal);
 
         // The push API's id is the stream sequence: the reading is where it says in JetStream.
         await using var client = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = _nats.Url });

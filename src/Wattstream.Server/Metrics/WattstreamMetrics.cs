@@ -80,6 +80,20 @@ public sealed class WattstreamMetrics : IDisposable
             _meter.CreateObservableCounter("nats.failed.total", () => nats.Status.Failed, description: "Publishes NATS refused on an open connection (skipped)");
         }
 
+        if (services.GetService<Wattstream.Nats.Cluster.ClusterNode>() is { } node)
+        {
+            // Cluster mode: where this node is in the stream, and what its log writer did.
+            _meter.CreateObservableGauge("cluster.connected", () => node.Status.State == "open" ? 1 : 0, description: "1 while this cluster node's NATS connection is open");
+            _meter.CreateObservableGauge("cluster.sequence", () => node.Status.NextSequence - 1, description: "The last stream sequence this node has taken into its hub");
+            _meter.CreateObservableGauge("cluster.pending", () => node.Status.Pending, description: "Messages of the stream this node has not taken yet");
+            _meter.CreateObservableCounter("cluster.delivered.total", () => node.Status.Delivered, description: "Readings the stream delivered into this node's hub");
+            _meter.CreateObservableCounter("cluster.skipped.total", () => node.Status.Skipped, description: "Messages of the stream that were no reading (skipped)");
+            _meter.CreateObservableCounter("cluster.appended.total", () => node.Status.Appended, description: "Readings this node appended to the stream");
+            _meter.CreateObservableCounter("cluster.duplicates.total", () => node.Status.Duplicates, description: "Readings this node appended that the stream already had");
+            _meter.CreateObservableGauge("cluster.waiting", () => node.Status.Waiting, description: "Readings of this node waiting to be appended to the stream");
+            _meter.CreateObservableCounter("cluster.dropped.total", () => node.Status.Dropped, description: "Readings of this node dropped while the stream was away, past Nats:QueueCapacity");
+        }
+
         if (services.GetService<HistoryWriter>() is { } writer)
         {
             _meter.CreateObservableGauge("storage.queue", () => writer.Status.Queued, description: "Readings waiting for the store");
