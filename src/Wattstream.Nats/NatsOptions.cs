@@ -65,6 +65,9 @@ public sealed class NatsOptions : IValidatableObject
 
     public bool Enabled => !string.IsNullOrWhiteSpace(Url);
 
+    /// <summary>The hub's own credentials, for every connection it makes (never logged).</summary>
+    public NatsCredentials Credentials => new(User, Password, Token, CredsFile, NKeySeedFile);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Cluster && !Enabled)

@@ -80,7 +80,7 @@ public sealed class NatsPublisher(
         _connection = NatsConnections.Create(
             _options.Url!,
             $"wattstream-{_options.Node}",
-            new NatsCredentials(_options.User, _options.Password, _options.Token, _options.CredsFile, _options.NKeySeedFile),
+            _options.Credentials,
             loggers);
         var connect = _connection.ConnectAsync().AsTask();
         if (await Task.WhenAny(connect, Task.Delay(_options.ConnectTimeout, cancellationToken)) == connect && connect.IsCompletedSuccessfully)

@@ -70,7 +70,7 @@ public sealed class ClusterNode(IOptions<NatsOptions> options, TelemetryHub hub,
         _connection = NatsConnections.Create(
             Options.Url!,
             $"wattstream-{Options.Node}",
-            new NatsCredentials(Options.User, Options.Password, Options.Token, Options.CredsFile, Options.NKeySeedFile),
+            Options.Credentials,
             loggers);
         var connect = _connection.ConnectAsync().AsTask();
         if (await Task.WhenAny(connect, Task.Delay(Options.ConnectTimeout, cancellationToken)) != connect || !connect.IsCompletedSuccessfully)

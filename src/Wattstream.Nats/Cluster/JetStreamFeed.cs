@@ -3,6 +3,7 @@ using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using Wattstream.Hub;
+using Wattstream.Sources;
 using Wattstream.Telemetry;
 using Wattstream.Telemetry.Formats;
 
@@ -24,7 +25,8 @@ public sealed class JetStreamFeed
     private long _delivered;
     private long _skipped;
     private long _pending;
-    private DateTimeOffset _lastSkipLog;
+    private readonly RateLimitedLog _faults;
+    private static readonly Backoff Retry = new(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5));
 
     internal JetStreamFeed(NatsConnection connection, NatsOptions options, TelemetryHub hub, long startSequence, ILogger log)
     {
@@ -32,6 +34,7 @@ public sealed class JetStreamFeed
         _options = options;
         _hub = hub;
         _log = log;
+        _faults = new RateLimitedLog(log, TimeProvider.System, TimeSpan.FromMinutes(1));
         _next = startSequence;
     }
 
@@ -49,7 +52,7 @@ public sealed class JetStreamFeed
     internal async Task RunAsync(CancellationToken stopping)
     {
         var js = new NatsJSContext(_connection);
-        var delay = TimeSpan.FromMilliseconds(100);
+        var attempt = 0;
         while (!stopping.IsCancellationRequested)
         {
             try
@@ -64,7 +67,7 @@ public sealed class JetStreamFeed
                     stopping);
                 await foreach (var message in consumer.ConsumeAsync<byte[]>(cancellationToken: stopping))
                 {
-                    delay = TimeSpan.FromMilliseconds(100);
+                    attempt = 0;
                     if (message.Metadata is not { } metadata)
                     {
                         continue;
@@ -88,8 +91,7 @@ public sealed class JetStreamFeed
             catch (Exception e) when (e is NatsException or TimeoutException or InvalidOperationException)
             {
                 _log.LogWarning("The cluster feed from stream {Stream} stopped ({Error}); starting again at sequence {Sequence}", _options.Stream, e.Message, NextSequence);
-                await Task.Delay(delay, stopping).ContinueWith(_ => { }, TaskScheduler.Default);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+                await Task.Delay(Retry.Delay(attempt++), stopping).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
     }
@@ -119,12 +121,7 @@ public sealed class JetStreamFeed
         // Only another publisher writing into the stream's subjects can put a non-reading there: counted, logged at
         // most once a minute, skipped; its sequence is simply no event on any node.
         Interlocked.Increment(ref _skipped);
-        var now = DateTimeOffset.UtcNow;
-        if (now - _lastSkipLog > TimeSpan.FromMinutes(1))
-        {
-            _lastSkipLog = now;
-            _log.LogWarning("The cluster feed skipped a message on {Subject} that is no Novacore reading ({Skipped} so far)", subject.Length <= 120 ? subject : subject[..120], Skipped);
-        }
+        _faults.Warn("cluster_not_a_reading", $"The cluster feed skipped a message on {(subject.Length <= 120 ? subject : subject[..120])} that is no Novacore reading ({Skipped} so far)");
 
         return null;
     }

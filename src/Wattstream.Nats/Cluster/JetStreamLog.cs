@@ -4,6 +4,7 @@ using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using Wattstream.Hub;
+using Wattstream.Sources;
 using Wattstream.Telemetry;
 using Wattstream.Telemetry.Formats;
 
@@ -26,6 +27,7 @@ public sealed class JetStreamLog : IReadingLog
     private readonly ILogger _log;
     private readonly Channel<Reading> _queue;
     private readonly NatsConnection _connection;
+    private static readonly Backoff Retry = new(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5));
     private long _appended;
     private long _duplicates;
     private long _dropped;
@@ -117,7 +119,7 @@ public sealed class JetStreamLog : IReadingLog
     // does, so nothing queued is skipped. One JetStream refuses for good (too large) is counted and skipped.
     private async Task SettleAsync((Reading Reading, Task<PubAckResponse> Ack) sent, CancellationToken stopping)
     {
-        var delay = TimeSpan.FromMilliseconds(100);
+        var attempt = 0;
         var ack = sent.Ack;
         while (true)
         {
@@ -136,8 +138,7 @@ public sealed class JetStreamLog : IReadingLog
             catch (Exception e) when (e is NatsException or TimeoutException && !stopping.IsCancellationRequested)
             {
                 Volatile.Write(ref _lastError, $"no acknowledgement from {NatsConnections.SafeUrl(_options.Url!)} ({e.GetType().Name}); sending again");
-                await Task.Delay(delay, stopping);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+                await Task.Delay(Retry.Delay(attempt++), stopping);
                 ack = SendAsync(sent.Reading, stopping).AsTask();
             }
         }
