@@ -2,6 +2,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Wattstream.Telemetry;
 using Wattstream.Telemetry.Formats;
+using Alerts = Wattstream.Storage.Alerts;
 
 namespace Wattstream.Storage.Postgres;
 
@@ -16,6 +17,9 @@ public sealed class PostgresReadingStore(string connectionString) : IReadingStor
     private readonly Dictionary<string, long> _derIds = new(StringComparer.Ordinal);
 
     public string Kind => "postgres";
+
+    /// <summary>Alert rules and alerts in the same database.</summary>
+    public Alerts.IAlertStore CreateAlertStore() => new Alerts.SqlAlertStore(async ct => await _dataSource.OpenConnectionAsync(ct), postgres: true);
 
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
     {

@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Wattstream.Telemetry;
 using Wattstream.Telemetry.Formats;
+using Alerts = Wattstream.Storage.Alerts;
 
 namespace Wattstream.Storage.Sqlite;
 
@@ -32,6 +33,9 @@ public sealed class SqliteReadingStore : IReadingStore
     public string Path { get; }
 
     public string Kind => "sqlite";
+
+    /// <summary>Alert rules and alerts in the same file.</summary>
+    public Alerts.IAlertStore CreateAlertStore() => new Alerts.SqlAlertStore(_ => ValueTask.FromResult<System.Data.Common.DbConnection>(Open()), postgres: false);
 
     public Task MigrateAsync(CancellationToken cancellationToken = default)
     {

@@ -1,3 +1,5 @@
+using Wattstream.Telemetry;
+
 namespace Wattstream.Simulation.Devices;
 
 /// <summary>
@@ -50,7 +52,7 @@ public sealed class PvArray
         _cloud = Math.Clamp(_cloud + ((_cloudTarget - _cloud) * pull) + (0.01 * ((_random.NextDouble() * 2) - 1)), 0, 1);
 
         var elevation = SolarPosition.ElevationDegrees(now, _latitude, _longitude);
-        var clearSky = elevation <= 0 ? 0 : RatedWatts * 0.88 * Math.Pow(Math.Sin(elevation * Math.PI / 180), 1.15);
+        var clearSky = RatedWatts * ClearSky.Fraction(now, _latitude, _longitude);
         var dc = clearSky * (1 - (0.75 * _cloud));
         GenerationWatts = dc < 5 ? 0 : dc * 0.97;
         TotalGenerationWh += GenerationWatts * seconds / 3600;

@@ -98,6 +98,22 @@ public static class NovacoreReading
     private static readonly string[] PropertyKeys =
         [PropertyNames.Status, PropertyNames.Protocol, PropertyNames.ControlMode, PropertyNames.PlugConnected];
 
+    /// <summary>Whether <paramref name="key"/> is a numeric key of the Novacore reading of any DER type ("W", "L1_V", "SoC_nom_fract", …).</summary>
+    public static bool IsNumericKey(string key) => AllByKey.ContainsKey(key);
+
+    /// <summary>The value <paramref name="reading"/> has under Novacore's <paramref name="key"/>, in that key's unit (W, V, fraction, …).</summary>
+    public static bool TryGetField(Reading reading, string key, out double value)
+    {
+        ArgumentNullException.ThrowIfNull(reading);
+        if (ByType[reading.Type].TryGetValue(key, out var field) || AllByKey.TryGetValue(key, out field))
+        {
+            return reading.TryGet(field.Quantity, field.Unit, out value);
+        }
+
+        value = 0;
+        return false;
+    }
+
     internal static NumericField[] FieldsOf(DerType type) => type switch
     {
         DerType.Pv => PvFields,

@@ -1,4 +1,4 @@
-namespace Wattstream.Simulation;
+namespace Wattstream.Telemetry;
 
 /// <summary>The sun's elevation for a place and time (NOAA's low-precision formulas, good to a fraction of a degree).</summary>
 public static class SolarPosition
@@ -20,5 +20,19 @@ public static class SolarPosition
         var lat = latitude * Math.PI / 180;
         var cosZenith = (Math.Sin(lat) * Math.Sin(declination)) + (Math.Cos(lat) * Math.Cos(declination) * Math.Cos(hourAngle));
         return 90 - (Math.Acos(Math.Clamp(cosZenith, -1, 1)) * 180 / Math.PI);
+    }
+}
+
+/// <summary>
+/// What a PV system can give under a clear sky, as a fraction of its rated power: the simulator's PV follows it and the
+/// <c>solar_drop</c> alert compares production with it, so the two agree on what "expected" means.
+/// </summary>
+public static class ClearSky
+{
+    /// <summary>0 at night, about 0.88 with the sun overhead (inverter and temperature losses included).</summary>
+    public static double Fraction(DateTimeOffset time, double latitude, double longitude)
+    {
+        var elevation = SolarPosition.ElevationDegrees(time, latitude, longitude);
+        return elevation <= 0 ? 0 : 0.88 * Math.Pow(Math.Sin(elevation * Math.PI / 180), 1.15);
     }
 }

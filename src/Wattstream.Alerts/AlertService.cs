@@ -1,0 +1,188 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Wattstream.Alerts.Delivery;
+using Wattstream.Alerts.Evaluation;
+using Wattstream.Alerts.Rules;
+using Wattstream.Hub;
+using Wattstream.Hub.Status;
+
+namespace Wattstream.Alerts;
+
+/// <summary>
+/// Runs evaluation in the hub: one more subscriber of every reading (with a queue of its own, so it never slows the
+/// hub), a subscriber of the status board, and a sweep for what changes with time alone. What the evaluator decides
+/// goes to the <see cref="AlertFeed"/>, which every transport reads.
+/// </summary>
+public sealed class AlertService(
+    TelemetryHub hub,
+    StatusBoard board,
+    AlertRuleSet rules,
+    AlertFeed feed,
+    IOptions<AlertsOptions> options,
+    TimeProvider time,
+    ILogger<AlertService> logger) : IHostedLifecycleService, IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly AlertEvaluator _evaluator = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private HubSubscription? _readings;
+    private StatusSubscription? _statuses;
+    private Task[] _loops = [];
+    private long _publishFailures;
+
+    /// <summary>What evaluation has done so far.</summary>
+    public AlertStats Stats()
+    {
+        lock (_gate)
+        {
+            return new AlertStats(
+                options.Value.Evaluate,
+                rules.Compiled.Count,
+                feed.Active(_ => true).Count,
+                _evaluator.Notified,
+                _evaluator.Suppressed,
+                _readings?.Dropped ?? 0,
+                feed.Published,
+                Interlocked.Read(ref _publishFailures));
+        }
+    }
+
+    public async Task StartingAsync(CancellationToken cancellationToken)
+    {
+        await feed.Store.MigrateAsync(cancellationToken);
+        await feed.InitializeAsync(cancellationToken);
+        rules.Changed += OnRulesChanged;
+        await rules.LoadAsync(cancellationToken);
+        if (options.Value.Evaluate)
+        {
+            // Subscribed before any source starts (StartingAsync runs before every StartAsync): the first reading is judged.
+            _readings = hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = options.Value.QueueCapacity });
+            _statuses = board.Subscribe(capacity: 4096);
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_readings is not null && _statuses is not null)
+        {
+            _loops = [JudgeReadingsAsync(_readings), JudgeStatusesAsync(_statuses), SweepAsync()];
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        rules.Changed -= OnRulesChanged;
+        _readings?.Dispose();
+        _statuses?.Dispose();
+        await _stopping.CancelAsync();
+        await Task.WhenAll(_loops).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        feed.CompleteAll();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    private async Task JudgeReadingsAsync(HubSubscription subscription)
+    {
+        var drafts = new List<AlertDraft>();
+        while (await subscription.WaitToReadAsync(CancellationToken.None))
+        {
+            lock (_gate)
+            {
+                var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+                while (subscription.TryRead(out var e))
+                {
+                    _evaluator.OnReading(e.Reading, now, drafts);
+                }
+            }
+
+            await PublishAsync(drafts);
+        }
+    }
+
+    private async Task JudgeStatusesAsync(StatusSubscription subscription)
+    {
+        var drafts = new List<AlertDraft>();
+        while (await subscription.WaitToReadAsync(CancellationToken.None))
+        {
+            lock (_gate)
+            {
+                var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+                while (subscription.TryRead(out var status))
+                {
+                    _evaluator.OnStatus(status.Der, status.Type, status.Status, status.Detail, now, drafts);
+                }
+            }
+
+            await PublishAsync(drafts);
+        }
+    }
+
+    private async Task SweepAsync()
+    {
+        var drafts = new List<AlertDraft>();
+        using var timer = new PeriodicTimer(options.Value.SweepInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                lock (_gate)
+                {
+                    _evaluator.Sweep(time.GetUtcNow().ToUnixTimeMilliseconds(), drafts);
+                }
+
+                await PublishAsync(drafts);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void OnRulesChanged(IReadOnlyList<CompiledRule> compiled)
+    {
+        var drafts = new List<AlertDraft>();
+        lock (_gate)
+        {
+            _evaluator.SetRules(compiled, time.GetUtcNow().ToUnixTimeMilliseconds(), drafts);
+        }
+
+        if (drafts.Count > 0)
+        {
+            _ = PublishAsync(drafts); // resolutions of a changed rule; the API call need not wait for their delivery
+        }
+    }
+
+    private async Task PublishAsync(List<AlertDraft> drafts)
+    {
+        foreach (var draft in drafts)
+        {
+            try
+            {
+                var alert = await feed.PublishAsync(draft);
+                logger.LogInformation("Alert {Id} {Type} {State} for {Org}/{Site}/{Der}: {Message}", alert.Id, alert.Type, draft.State.ToWireName(), alert.Org, alert.Site, alert.Der?.Der, draft.Message);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Interlocked.Increment(ref _publishFailures);
+                logger.LogError(e, "Publishing an alert failed");
+            }
+        }
+
+        drafts.Clear();
+    }
+}
+
+/// <summary>What evaluation has done: rules in force, alerts firing, notifications made and suppressed, readings skipped.</summary>
+public sealed record AlertStats(bool Evaluating, int Rules, int Firing, long Notifications, long Suppressed, long SkippedReadings, long Published, long PublishFailures);

@@ -1,0 +1,62 @@
+using System.ComponentModel.DataAnnotations;
+using Wattstream.Alerts.Rules;
+using Wattstream.Alerts.Webhooks;
+
+namespace Wattstream.Alerts;
+
+/// <summary>The <c>Alerts</c> section: rules from configuration, webhooks, and how evaluation runs.</summary>
+public sealed class AlertsOptions : IValidatableObject
+{
+    public const string SectionName = "Alerts";
+
+    /// <summary>Evaluate rules on this node. In cluster mode, leave it on for one node only (each would raise the same alerts).</summary>
+    public bool Evaluate { get; set; } = true;
+
+    /// <summary>
+    /// Load the example rule set (the seed's defaults: 5 kW, 220 V, 15 %, 5 minutes between repeats) for the simulator's
+    /// org. Null: on when the simulator runs, so the demo shows alerts.
+    /// </summary>
+    public bool? ExampleRules { get; set; }
+
+    /// <summary>Rules from configuration; read-only through the API (edit the configuration instead).</summary>
+    public List<AlertRule> Rules { get; set; } = [];
+
+    public List<WebhookOptions> Webhooks { get; set; } = [];
+
+    /// <summary>Readings waiting for evaluation; past it the oldest are skipped (and counted), never the hub slowed.</summary>
+    [Range(16, 10_000_000)]
+    public int QueueCapacity { get; set; } = 65_536;
+
+    /// <summary>How often silence (<c>stale</c>) and down sources are re-judged.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Rules made through the API, at most.</summary>
+    [Range(1, 100_000)]
+    public int MaxRules { get; set; } = 1000;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < Rules.Count; i++)
+        {
+            foreach (var (field, messages) in Rules[i].Validate())
+            {
+                yield return new ValidationResult($"Alerts:Rules:{i}:{field}: {string.Join(" ", messages)}", [$"Rules[{i}].{field}"]);
+            }
+
+            if (Rules[i].Id is { } id && !ids.Add(id))
+            {
+                yield return new ValidationResult($"Alerts:Rules:{i}:Id: '{id}' is used twice.", [$"Rules[{i}].Id"]);
+            }
+        }
+
+        for (var i = 0; i < Webhooks.Count; i++)
+        {
+            foreach (var problem in Webhooks[i].Validate())
+            {
+                yield return new ValidationResult($"Alerts:Webhooks:{i}:{problem}", [$"Webhooks[{i}]"]);
+            }
+        }
+    }
+}

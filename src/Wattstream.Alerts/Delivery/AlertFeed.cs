@@ -1,0 +1,273 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Wattstream.Alerts.Evaluation;
+using Wattstream.Hub;
+using Wattstream.Storage.Alerts;
+using Wattstream.Telemetry;
+
+namespace Wattstream.Alerts.Delivery;
+
+/// <summary>
+/// Where every alert goes once, whoever raised it (the evaluator, or a client through <c>POST /api/alerts</c>): the
+/// store gives it its id, the feed keeps the newest in a ring, knows which are firing, and offers each to every
+/// subscriber — SSE and <c>/ws</c> clients, the NATS publisher and the webhooks alike. Resume (ring, then store)
+/// lives here, once, for every transport.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The SemaphoreSlim is only awaited (WaitAsync), so it never creates a wait handle to dispose.")]
+public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
+{
+    public const int RingCapacity = 1024;
+
+    /// <summary>At most this many stored alerts are replayed to a resuming subscriber.</summary>
+    public const int MaxReplay = 10_000;
+
+    private readonly SemaphoreSlim _publishGate = new(1, 1);
+    private readonly Lock _gate = new();
+    private readonly Alert[] _ring = new Alert[RingCapacity];
+    private readonly HashSet<AlertSubscription> _subscribers = [];
+    private readonly Dictionary<(string Rule, string Org, string Site, string? Der), Alert> _active = [];
+    private int _ringStart;
+    private int _ringCount;
+    private long _lastId;
+    private long _published;
+
+    public IAlertStore Store => store;
+
+    /// <summary>Alerts published since start.</summary>
+    public long Published => Interlocked.Read(ref _published);
+
+    /// <summary>Learns the newest stored id, so ids continue even while the store is away later.</summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        var newest = await store.QueryAsync(new AlertQuery { NewestFirst = true, Limit = 1 }, cancellationToken);
+        lock (_gate)
+        {
+            _lastId = Math.Max(_lastId, newest.Count > 0 ? newest[0].Id : 0);
+        }
+    }
+
+    /// <summary>Stores the alert, then offers it to every subscriber; returns it with its id.</summary>
+    public async Task<Alert> PublishAsync(AlertDraft draft, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        var body = Alert.EncodeBody(draft);
+        await _publishGate.WaitAsync(cancellationToken);
+        try
+        {
+            long id;
+            try
+            {
+                id = await store.AppendAsync(
+                    new StoredAlert(0, draft.Rule, draft.Type, draft.State.ToWireName(), draft.Org, draft.Site, DerColumn(draft.Der), draft.Timestamp, body),
+                    cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Delivered anyway: a store that is away must not silence alerts. The id continues the sequence.
+                id = Interlocked.Read(ref _lastId) + 1;
+                logger.LogWarning(e, "Alert store write failed; alert {Id} is delivered but not stored", id);
+            }
+
+            var alert = Alert.FromBody(id, draft.Rule, draft.Type, draft.State, draft.Org, draft.Site, draft.Der, draft.Timestamp, body);
+            lock (_gate)
+            {
+                _lastId = Math.Max(_lastId, id);
+                _ring[(_ringStart + _ringCount) % RingCapacity] = alert;
+                if (_ringCount < RingCapacity)
+                {
+                    _ringCount++;
+                }
+                else
+                {
+                    _ringStart = (_ringStart + 1) % RingCapacity;
+                }
+
+                var key = (alert.Rule, alert.Org, alert.Site, alert.Der?.Subject);
+                if (draft.Rule != ReportedRule)
+                {
+                    if (alert.State == AlertState.Firing)
+                    {
+                        _active[key] = alert;
+                    }
+                    else
+                    {
+                        _active.Remove(key);
+                    }
+                }
+
+                foreach (var subscriber in _subscribers)
+                {
+                    subscriber.Offer(alert);
+                }
+            }
+
+            Interlocked.Increment(ref _published);
+            return alert;
+        }
+        finally
+        {
+            _publishGate.Release();
+        }
+    }
+
+    /// <summary>The rule name of alerts reported by clients (the seed's browser-side <c>PowerAlert</c>).</summary>
+    public const string ReportedRule = "reported";
+
+    /// <summary>Alerts firing now (announced and not yet resolved) that <paramref name="filter"/> lets through.</summary>
+    public IReadOnlyList<Alert> Active(Func<Alert, bool> filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        lock (_gate)
+        {
+            return [.. _active.Values.Where(filter).OrderBy(a => a.Id)];
+        }
+    }
+
+    /// <summary>Live alerts from now on.</summary>
+    public AlertSubscription Subscribe(Func<Alert, bool>? filter = null, int capacity = 1024)
+    {
+        var subscription = new AlertSubscription(this, filter, capacity, []);
+        lock (_gate)
+        {
+            _subscribers.Add(subscription);
+        }
+
+        return subscription;
+    }
+
+    /// <summary>
+    /// The alerts after <paramref name="resumeAfter"/> (the ring's, then the store's for older ones), then live ones:
+    /// nothing missed, nothing twice. <paramref name="stored"/> narrows the store's query the same way
+    /// <paramref name="filter"/> narrows the rest (the caller's orgs and sites).
+    /// </summary>
+    public async Task<AlertSubscription> SubscribeAsync(Func<Alert, bool> filter, AlertQuery stored, long resumeAfter, int capacity = 1024, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentNullException.ThrowIfNull(stored);
+        List<Alert> replay = [];
+        long oldestInRing;
+        lock (_gate)
+        {
+            oldestInRing = _ringCount == 0 ? long.MaxValue : _ring[_ringStart].Id;
+        }
+
+        if (resumeAfter < oldestInRing - 1)
+        {
+            // Older than the ring: the store has it (alerts are stored before they reach the ring).
+            var rows = await store.QueryAsync(stored with { AfterId = resumeAfter, Limit = MaxReplay }, cancellationToken);
+            replay.AddRange(rows.Select(FromStored).Where(filter));
+        }
+
+        var after = replay.Count > 0 ? Math.Max(resumeAfter, replay[^1].Id) : resumeAfter;
+        lock (_gate)
+        {
+            for (var i = 0; i < _ringCount; i++)
+            {
+                var alert = _ring[(_ringStart + i) % RingCapacity];
+                if (alert.Id > after && filter(alert))
+                {
+                    replay.Add(alert);
+                }
+            }
+
+            var subscription = new AlertSubscription(this, filter, capacity, replay);
+            _subscribers.Add(subscription);
+            return subscription;
+        }
+    }
+
+    /// <summary>The alert a stored row holds.</summary>
+    public static Alert FromStored(StoredAlert row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var state = AlertStates.TryParse(row.State, out var parsed) ? parsed : AlertState.Firing;
+        DerAddress? der = null;
+        if (row.Der?.Split('/') is [var device, var derId] && DerAddress.TryCreate(row.Org, row.Site, device, derId, out var address))
+        {
+            der = address;
+        }
+
+        return Alert.FromBody(row.Id, row.Rule, row.Type, state, row.Org, row.Site, der, row.Timestamp, row.Body);
+    }
+
+    internal void Unsubscribe(AlertSubscription subscription)
+    {
+        lock (_gate)
+        {
+            _subscribers.Remove(subscription);
+        }
+    }
+
+    /// <summary>Ends every subscription (shutdown).</summary>
+    public void CompleteAll()
+    {
+        AlertSubscription[] all;
+        lock (_gate)
+        {
+            all = [.. _subscribers];
+        }
+
+        foreach (var s in all)
+        {
+            s.Complete();
+        }
+    }
+
+    // "device/der": '/' is not a token character, so the two parts come back apart.
+    private static string? DerColumn(DerAddress? der) => der is null ? null : $"{der.Device}/{der.Der}";
+}
+
+/// <summary>A feed of alerts (a replay first, when resuming); dispose to stop. Slow readers lose the oldest.</summary>
+public sealed class AlertSubscription : IEventReader<Alert>
+{
+    private readonly AlertFeed _feed;
+    private readonly Func<Alert, bool>? _filter;
+    private readonly Queue<Alert> _replay;
+    private readonly Channel<Alert> _queue;
+    private long _dropped;
+
+    internal AlertSubscription(AlertFeed feed, Func<Alert, bool>? filter, int capacity, IEnumerable<Alert> replay)
+    {
+        _feed = feed;
+        _filter = filter;
+        _replay = new Queue<Alert>(replay);
+        Replayed = _replay.Count;
+        _queue = Channel.CreateBounded<Alert>(
+            new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+            _ => Interlocked.Increment(ref _dropped));
+    }
+
+    /// <summary>How many alerts the replay held at the start.</summary>
+    public int Replayed { get; }
+
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    internal void Offer(Alert alert)
+    {
+        if (_filter is null || _filter(alert))
+        {
+            _queue.Writer.TryWrite(alert);
+        }
+    }
+
+    internal void Complete() => _queue.Writer.TryComplete();
+
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
+        _replay.Count > 0 ? ValueTask.FromResult(true) : _queue.Reader.WaitToReadAsync(cancellationToken);
+
+    public bool TryRead(out Alert item)
+    {
+        if (_replay.TryDequeue(out item!))
+        {
+            return true;
+        }
+
+        return _queue.Reader.TryRead(out item!);
+    }
+
+    public void Dispose()
+    {
+        _feed.Unsubscribe(this);
+        Complete();
+    }
+}

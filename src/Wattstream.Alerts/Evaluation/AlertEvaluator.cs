@@ -1,0 +1,217 @@
+using Wattstream.Alerts.Rules;
+using Wattstream.Hub.Status;
+using Wattstream.Telemetry;
+
+namespace Wattstream.Alerts.Evaluation;
+
+/// <summary>
+/// The state machine of every (rule, DER): quiet → pending (the condition holds, for less than the rule's
+/// for-duration) → firing → resolved once the value is back past the threshold by the hysteresis. A firing
+/// transition within the rule's repeat window of the last notification for the same (rule, DER) is kept as state but
+/// not announced (and neither is its resolution), and counted in <see cref="Suppressed"/>.
+/// </summary>
+/// <remarks>
+/// Readings are judged by their own clocks (a device's timestamp), so pushed history and tests are deterministic;
+/// silence and statuses by the hub's clock. Not thread-safe: <see cref="AlertService"/> calls it under one lock.
+/// </remarks>
+public sealed class AlertEvaluator
+{
+    private readonly Dictionary<(string Rule, DerAddress Der), TargetState> _states = [];
+    private readonly Dictionary<DerAddress, (DerType Type, long ReceivedAt, Reading Last)> _seen = [];
+    private readonly Dictionary<DerAddress, (DerType Type, ConnectionStatus Status, string? Detail, long Since)> _statuses = [];
+    private CompiledRule[] _rules = [];
+
+    public IReadOnlyList<CompiledRule> Rules => _rules;
+
+    /// <summary>Firing transitions not announced because of a rule's repeat window.</summary>
+    public long Suppressed { get; private set; }
+
+    /// <summary>Notifications made (firing and resolved).</summary>
+    public long Notified { get; private set; }
+
+    /// <summary>
+    /// Replaces the rule set at once (a rule change takes effect without restart). A rule that is gone or changed
+    /// loses its state; its firing alerts are resolved ("rule removed" / "rule changed").
+    /// </summary>
+    public void SetRules(IEnumerable<CompiledRule> rules, long now, List<AlertDraft> output)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        ArgumentNullException.ThrowIfNull(output);
+        var next = rules.ToArray();
+        var byId = next.ToDictionary(r => r.Id, StringComparer.Ordinal);
+        foreach (var ((ruleId, der), state) in _states.ToArray())
+        {
+            var old = _rules.FirstOrDefault(r => r.Id == ruleId);
+            if (byId.TryGetValue(ruleId, out var kept) && ReferenceEquals(kept, old))
+            {
+                continue;
+            }
+
+            if (state.Firing && state.Notified && old is not null)
+            {
+                var why = kept is null ? "rule removed" : "rule changed";
+                output.Add(Draft(old, der, AlertState.Resolved, $"Resolved: {why}.", now, state.LastValue, _seen.GetValueOrDefault(der).Last));
+                Notified++;
+            }
+
+            _states.Remove((ruleId, der));
+        }
+
+        _rules = next;
+    }
+
+    /// <summary>Judges one accepted reading against every rule that applies to its DER.</summary>
+    public void OnReading(Reading reading, long receivedAt, List<AlertDraft> output)
+    {
+        ArgumentNullException.ThrowIfNull(reading);
+        ArgumentNullException.ThrowIfNull(output);
+        _seen[reading.Der] = (reading.Type, receivedAt, reading);
+        foreach (var rule in _rules)
+        {
+            if (rule.Type == AlertType.SourceDown || !rule.Applies(reading.Der, reading.Type))
+            {
+                continue;
+            }
+
+            if (Observation.Of(rule, reading) is { } observation)
+            {
+                var at = rule.Type == AlertType.Stale ? receivedAt : reading.Timestamp;
+                Step(rule, reading.Der, observation, at, reading, output);
+            }
+        }
+    }
+
+    /// <summary>A DER's connection status changed (from its source, or the status board's stale sweep).</summary>
+    public void OnStatus(DerAddress der, DerType type, ConnectionStatus status, string? detail, long now, List<AlertDraft> output)
+    {
+        ArgumentNullException.ThrowIfNull(der);
+        if (!_statuses.TryGetValue(der, out var known) || known.Status != status)
+        {
+            _statuses[der] = (type, status, detail, now);
+        }
+
+        EvaluateStatus(der, now, output);
+    }
+
+    /// <summary>Re-judges what changes with time alone: silence (<c>stale</c>) and how long a source has been down.</summary>
+    public void Sweep(long now, List<AlertDraft> output)
+    {
+        foreach (var rule in _rules)
+        {
+            if (rule.Type != AlertType.Stale)
+            {
+                continue;
+            }
+
+            foreach (var (der, seen) in _seen)
+            {
+                if (rule.Applies(der, seen.Type))
+                {
+                    Step(rule, der, Observation.Silence(rule, now - seen.ReceivedAt), now, seen.Last, output);
+                }
+            }
+        }
+
+        foreach (var der in _statuses.Keys)
+        {
+            EvaluateStatus(der, now, output);
+        }
+    }
+
+    /// <summary>How many DERs the silence check follows.</summary>
+    public int Tracked => _seen.Count;
+
+    private void EvaluateStatus(DerAddress der, long now, List<AlertDraft> output)
+    {
+        var (type, status, detail, since) = _statuses[der];
+        var down = status is ConnectionStatus.AuthFailed or ConnectionStatus.Disconnected;
+        var message = down
+            ? $"Source {status.ToWireName()}{(detail is null ? "" : $": {detail}")}"
+            : $"Source {status.ToWireName()}.";
+        var observation = new Observation(down ? 1 : 0, down, status == ConnectionStatus.Connected, message);
+        foreach (var rule in _rules)
+        {
+            if (rule.Type == AlertType.SourceDown && rule.Applies(der, type))
+            {
+                // The condition began when the status did: the for-duration counts from then.
+                Step(rule, der, observation, now, _seen.GetValueOrDefault(der).Last, output, pendingSince: since);
+            }
+        }
+    }
+
+    private void Step(CompiledRule rule, DerAddress der, Observation o, long at, Reading? data, List<AlertDraft> output, long? pendingSince = null)
+    {
+        var key = (rule.Id, der);
+        if (!_states.TryGetValue(key, out var state))
+        {
+            if (!o.Breach)
+            {
+                return;
+            }
+
+            state = new TargetState();
+            _states[key] = state;
+        }
+
+        if (state.Firing)
+        {
+            state.LastValue = o.Value;
+            if (o.Clear)
+            {
+                state.Firing = false;
+                state.PendingSince = null;
+                if (state.Notified)
+                {
+                    output.Add(Draft(rule, der, AlertState.Resolved, $"Resolved: {o.Message}", at, o.Value, data));
+                    Notified++;
+                }
+
+                state.Notified = false;
+            }
+
+            return;
+        }
+
+        if (!o.Breach)
+        {
+            state.PendingSince = null;
+            return;
+        }
+
+        state.PendingSince ??= pendingSince ?? at;
+        if (at - state.PendingSince.Value < rule.ForMs)
+        {
+            return;
+        }
+
+        state.Firing = true;
+        state.LastValue = o.Value;
+        if (state.LastNotifiedAt is { } last && at - last < rule.RepeatMs)
+        {
+            state.Notified = false;
+            Suppressed++;
+            return;
+        }
+
+        state.Notified = true;
+        state.LastNotifiedAt = at;
+        output.Add(Draft(rule, der, AlertState.Firing, o.Message, at, o.Value, data));
+        Notified++;
+    }
+
+    private static AlertDraft Draft(CompiledRule rule, DerAddress der, AlertState state, string message, long at, double value, Reading? data) =>
+        new(rule.Id, rule.Type.ToWireName(), state, message, at, der.Org, der.Site, der, value, rule.Type == AlertType.SourceDown ? null : rule.Threshold, data);
+
+    private sealed class TargetState
+    {
+        public bool Firing { get; set; }
+
+        public bool Notified { get; set; }
+
+        public long? PendingSince { get; set; }
+
+        public long? LastNotifiedAt { get; set; }
+
+        public double LastValue { get; set; }
+    }
+}

@@ -1,0 +1,153 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
+using Wattstream.Alerts.Evaluation;
+using Wattstream.Storage.Alerts;
+
+namespace Wattstream.Alerts.Rules;
+
+/// <summary>
+/// Every rule: from configuration (read-only), the example set, and those made through the API (kept in the alert
+/// store). A change is seen by evaluation at once, through <see cref="Changed"/>; unchanged rules keep their compiled
+/// form, so their state (pending, firing) survives another rule's edit.
+/// </summary>
+public sealed class AlertRuleSet(IAlertStore store, IReadOnlyList<AlertRule> fixedRules, TimeProvider time, ILogger<AlertRuleSet> logger)
+{
+    public const string ConfigSource = "config";
+    public const string ApiSource = "api";
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, AlertRule> _api = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, CompiledRule> _compiled = new(StringComparer.Ordinal);
+    private IReadOnlyList<CompiledRule> _active = [];
+
+    /// <summary>Raised after every change, with the rules evaluation should use now.</summary>
+    public event Action<IReadOnlyList<CompiledRule>>? Changed;
+
+    public IReadOnlyList<CompiledRule> Compiled
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _active;
+            }
+        }
+    }
+
+    /// <summary>Loads the API's rules from the store (a stored rule that no longer validates is skipped and logged).</summary>
+    public async Task LoadAsync(CancellationToken cancellationToken = default)
+    {
+        var stored = await store.ListRulesAsync(cancellationToken);
+        lock (_gate)
+        {
+            foreach (var row in stored)
+            {
+                AlertRule? rule = null;
+                try
+                {
+                    rule = JsonSerializer.Deserialize(row.Body, AlertRuleJson.Default.AlertRule);
+                }
+                catch (JsonException)
+                {
+                }
+
+                if (rule is null || rule.Validate().Count > 0 || IsFixed(row.Id))
+                {
+                    logger.LogWarning("Stored alert rule {Rule} is invalid or shadowed by configuration; skipped", row.Id);
+                    continue;
+                }
+
+                rule.Source = ApiSource;
+                _api[row.Id] = rule;
+            }
+
+            Recompile();
+        }
+
+        Changed?.Invoke(Compiled);
+    }
+
+    /// <summary>Every rule, configuration's first.</summary>
+    public IReadOnlyList<AlertRule> All()
+    {
+        lock (_gate)
+        {
+            return [.. fixedRules.Select(r => r.Copy()), .. _api.Values.OrderBy(r => r.Id, StringComparer.Ordinal).Select(r => r.Copy())];
+        }
+    }
+
+    public AlertRule? Find(string id)
+    {
+        lock (_gate)
+        {
+            return (fixedRules.FirstOrDefault(r => r.Id == id) ?? _api.GetValueOrDefault(id))?.Copy();
+        }
+    }
+
+    /// <summary>True when the id belongs to a rule of configuration or the example set, which the API cannot change.</summary>
+    public bool IsFixed(string id) => fixedRules.Any(r => r.Id == id);
+
+    public int ApiRuleCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _api.Count;
+            }
+        }
+    }
+
+    /// <summary>Creates or replaces an API rule (validated by the caller); stored first, then in force.</summary>
+    public async Task SaveAsync(AlertRule rule, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        var copy = rule.Copy();
+        copy.Source = null;
+        var body = JsonSerializer.Serialize(copy, AlertRuleJson.Default.AlertRule);
+        await store.SaveRuleAsync(new StoredAlertRule(copy.Id!, copy.Org, copy.Site, body, time.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken);
+        copy.Source = ApiSource;
+        IReadOnlyList<CompiledRule> now;
+        lock (_gate)
+        {
+            _api[copy.Id!] = copy;
+            _compiled.Remove(copy.Id!);
+            now = Recompile();
+        }
+
+        Changed?.Invoke(now);
+    }
+
+    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var deleted = await store.DeleteRuleAsync(id, cancellationToken);
+        IReadOnlyList<CompiledRule> now;
+        lock (_gate)
+        {
+            deleted |= _api.Remove(id);
+            _compiled.Remove(id);
+            now = Recompile();
+        }
+
+        Changed?.Invoke(now);
+        return deleted;
+    }
+
+    private IReadOnlyList<CompiledRule> Recompile()
+    {
+        var rules = fixedRules.Concat(_api.Values).ToArray();
+        foreach (var id in _compiled.Keys.Where(id => rules.All(r => r.Id != id)).ToArray())
+        {
+            _compiled.Remove(id);
+        }
+
+        _active = [.. rules.Select(r => _compiled.TryGetValue(r.Id!, out var c) ? c : _compiled[r.Id!] = new CompiledRule(r))];
+        return _active;
+    }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(AlertRule))]
+[JsonSerializable(typeof(AlertRule[]))]
+public sealed partial class AlertRuleJson : JsonSerializerContext;
