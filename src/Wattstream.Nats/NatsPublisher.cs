@@ -10,6 +10,7 @@ using Wattstream.Hub;
 using Wattstream.Hub.Status;
 using Wattstream.Streaming.Formats;
 using Wattstream.Telemetry;
+using Wattstream.Alerts.Delivery;
 
 namespace Wattstream.Nats;
 
@@ -18,6 +19,9 @@ public sealed record NatsLinkStatus(string State, string Stream, long Published,
 {
     /// <summary>In cluster mode, the node's feed from the stream and its log writer.</summary>
     public Cluster.ClusterStatus? Cluster { get; init; }
+
+    /// <summary>Alerts published on <c>orgs.{org}.sites.{site}.alerts.json.v1</c>.</summary>
+    public long AlertsPublished { get; init; }
 }
 
 /// <summary>
@@ -32,18 +36,21 @@ public sealed class NatsPublisher(
     TelemetryHub hub,
     StatusBoard board,
     PayloadFormats formats,
-    ILoggerFactory loggers) : IHostedLifecycleService, IAsyncDisposable
+    ILoggerFactory loggers,
+    AlertFeed? alertFeed = null) : IHostedLifecycleService, IAsyncDisposable
 {
     private readonly NatsOptions _options = options.Value;
     private readonly ILogger _log = loggers.CreateLogger<NatsPublisher>();
     private readonly CancellationTokenSource _stopping = new();
     private HubSubscription? _readings;
     private StatusSubscription? _statuses;
+    private AlertSubscription? _alerts;
     private NatsConnection? _connection;
     private Task _pumps = Task.CompletedTask;
     private readonly TaskCompletionSource _streamReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _published;
     private long _statusesPublished;
+    private long _alertsPublished;
     private long _failed;
     private string? _lastError;
     private int _disposed;
@@ -55,7 +62,10 @@ public sealed class NatsPublisher(
         Interlocked.Read(ref _statusesPublished),
         _readings?.Dropped ?? 0,
         Interlocked.Read(ref _failed),
-        Volatile.Read(ref _lastError));
+        Volatile.Read(ref _lastError))
+    {
+        AlertsPublished = Interlocked.Read(ref _alertsPublished),
+    };
 
     public Task StartingAsync(CancellationToken cancellationToken)
     {
@@ -70,6 +80,9 @@ public sealed class NatsPublisher(
         {
             _statuses ??= board.Subscribe(capacity: 4096);
         }
+
+        // Alerts go to their site's subject, orgs.{org}.sites.{site}.alerts.json.v1 (core NATS, not the stream).
+        _alerts ??= alertFeed?.Subscribe(capacity: 4096);
 
         return Task.CompletedTask;
     }
@@ -111,13 +124,15 @@ public sealed class NatsPublisher(
 
         _pumps = Task.WhenAll(
             _readings is null ? Task.CompletedTask : Task.Run(() => PublishReadingsAsync(_readings, _connection, _stopping.Token), CancellationToken.None),
-            _statuses is null ? Task.CompletedTask : Task.Run(() => PublishStatusesAsync(_statuses, _connection, _stopping.Token), CancellationToken.None));
+            _statuses is null ? Task.CompletedTask : Task.Run(() => PublishStatusesAsync(_statuses, _connection, _stopping.Token), CancellationToken.None),
+            _alerts is null ? Task.CompletedTask : Task.Run(() => PublishAlertsAsync(_alerts, _connection, _stopping.Token), CancellationToken.None));
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _readings?.Dispose(); // the pumps drain what is queued, then end
         _statuses?.Dispose();
+        _alerts?.Dispose();
         await Task.WhenAny(_pumps, Task.Delay(TimeSpan.FromSeconds(5), cancellationToken));
         await _stopping.CancelAsync();
     }
@@ -181,6 +196,18 @@ public sealed class NatsPublisher(
             {
                 await PublishWithRetryAsync(connection, NatsSubjects.Status(status.Der), StatusJson(status), null, stopping);
                 Interlocked.Increment(ref _statusesPublished);
+            }
+        }
+    }
+
+    private async Task PublishAlertsAsync(AlertSubscription alerts, NatsConnection connection, CancellationToken stopping)
+    {
+        while (await alerts.WaitToReadAsync(CancellationToken.None))
+        {
+            while (alerts.TryRead(out var alert))
+            {
+                await PublishWithRetryAsync(connection, alert.Subject, alert.Json, null, stopping);
+                Interlocked.Increment(ref _alertsPublished);
             }
         }
     }

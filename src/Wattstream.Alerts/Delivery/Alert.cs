@@ -26,6 +26,9 @@ public sealed class Alert
         Json = json;
     }
 
+    private readonly Lock _encodingsGate = new();
+    private readonly List<(object Framing, byte[] Bytes)> _encodings = new(2);
+
     public long Id { get; }
 
     public string Rule { get; }
@@ -104,6 +107,30 @@ public sealed class Alert
         prefix.CopyTo(json, 0);
         body[1..].CopyTo(json.AsSpan(prefix.Length));
         return new Alert(id, rule, type, state, org, site, der, timestamp, json);
+    }
+
+    /// <summary>
+    /// The alert in a transport's framing (an SSE event, a <c>/ws</c> message), made on first use and shared by every
+    /// client of that framing.
+    /// </summary>
+    public ReadOnlyMemory<byte> GetEncoded(object framing, Func<Alert, byte[]> encode)
+    {
+        ArgumentNullException.ThrowIfNull(framing);
+        ArgumentNullException.ThrowIfNull(encode);
+        lock (_encodingsGate)
+        {
+            foreach (var (key, bytes) in _encodings)
+            {
+                if (ReferenceEquals(key, framing))
+                {
+                    return bytes;
+                }
+            }
+
+            var made = encode(this);
+            _encodings.Add((framing, made));
+            return made;
+        }
     }
 
     public override string ToString() => $"#{Id} {Type} {State.ToWireName()} {Org}/{Site}/{Der?.Der}";

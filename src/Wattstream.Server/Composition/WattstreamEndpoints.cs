@@ -8,6 +8,7 @@ using Wattstream.Server.Endpoints;
 using Wattstream.Server.Health;
 using Wattstream.Server.Nats;
 using Wattstream.Server.Endpoints.Dashboard;
+using Wattstream.Server.Endpoints.Alerts;
 using Wattstream.Server.Endpoints.History;
 using Wattstream.Server.Endpoints.Ingest;
 using Wattstream.Server.Transports.WebSockets;
@@ -66,15 +67,19 @@ public static class WattstreamEndpoints
         app.MapIngest();
         app.MapNats();
         app.MapHistory();
+        app.MapAlerts();
+        app.MapAlertRules();
         app.MapDashboard();
 
         // Streams end when the host stops: their readers see the end, then the transports say goodbye.
         var hub = app.Services.GetRequiredService<TelemetryHub>();
         var board = app.Services.GetRequiredService<StatusBoard>();
+        var alerts = app.Services.GetRequiredService<Wattstream.Alerts.Delivery.AlertFeed>();
         app.Lifetime.ApplicationStopping.Register(() =>
         {
             hub.CompleteAll();
             board.CompleteAll();
+            alerts.CompleteAll();
         });
         return app;
     }

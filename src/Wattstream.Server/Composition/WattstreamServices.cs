@@ -3,6 +3,7 @@ using Wattstream.Hub;
 using Wattstream.Hub.Resume;
 using Wattstream.Hub.Status;
 using Wattstream.Server.Access;
+using Wattstream.Server.Alerts;
 using Wattstream.Server.Endpoints;
 using Wattstream.Server.Endpoints.Ingest;
 using Wattstream.Server.Health;
@@ -85,6 +86,9 @@ public static class WattstreamServices
         services.AddSingleton<IEventHistory>(sp => sp.GetService<Wattstream.Storage.IReadingStore>() is { } store
             ? new Wattstream.Storage.StoredEventHistory(store, sp.GetRequiredService<TelemetryHub>(), sp.GetRequiredService<StatusBoard>())
             : NoEventHistory.Instance);
+
+        // Alerts: evaluation is one more hub subscriber; rules and alerts live in the history store (memory without one).
+        services.AddWattstreamAlerts(configuration);
 
         // What feeds the hub.
         services.AddSingleton<SimulatorService>();

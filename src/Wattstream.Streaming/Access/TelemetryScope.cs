@@ -56,6 +56,14 @@ public sealed class TelemetryScope
     public bool CanSee(DerAddress der) => _canSee is null || _canSee(der);
 
     /// <summary>
+    /// Whether the caller may see what concerns a whole site (an alert reported for the site, a rule of it). A scope
+    /// restricted by a rule alone (one meter) sees no site as a whole.
+    /// </summary>
+    public bool CanSeeSite(string org, string site) =>
+        _canSee is null
+        || ((Orgs is not null || Sites is not null) && (Orgs is null || Orgs.Contains(org)) && (Sites is null || Sites.Contains(site)));
+
+    /// <summary>
     /// Whether a subscription to <paramref name="pattern"/> could deliver anything to this caller: false when every
     /// subject it matches lies outside the caller's orgs and sites (such a subscription is refused, not left silent).
     /// </summary>

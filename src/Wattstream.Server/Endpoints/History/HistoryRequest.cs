@@ -120,7 +120,7 @@ internal sealed record HistoryRequest(
     private static readonly DateTimeOffset Earliest = DateTimeOffset.UnixEpoch;
     private static readonly DateTimeOffset Latest = new(9999, 12, 31, 22, 0, 0, TimeSpan.Zero);
 
-    private static bool TryTime(string? text, DateTimeOffset fallback, out DateTimeOffset time)
+    internal static bool TryTime(string? text, DateTimeOffset fallback, out DateTimeOffset time)
     {
         time = fallback < Earliest ? Earliest : fallback;
         if (string.IsNullOrEmpty(text))

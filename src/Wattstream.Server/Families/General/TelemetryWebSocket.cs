@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Wattstream.Alerts.Delivery;
 using Wattstream.Hub;
 using Wattstream.Hub.Status;
 using Wattstream.Server.Access;
@@ -34,6 +35,7 @@ internal static class TelemetryWebSocket
         GeneralFamily family,
         ReadingStreams readings,
         StatusBoard board,
+        AlertFeed alerts,
         ITelemetryAccess access,
         WebSocketStreams webSockets,
         IOptions<WebSocketStreamingOptions> options,
@@ -45,7 +47,7 @@ internal static class TelemetryWebSocket
         }
 
         using var socket = await webSockets.AcceptAsync(context);
-        var connection = new Connection(socket.Session, family, readings, board, access.Resolve(context), options.Value, time, context.RequestAborted);
+        var connection = new Connection(socket.Session, family, readings, board, alerts, access.Resolve(context), options.Value, time, context.RequestAborted);
         try
         {
             await socket.Session.SendAsync(Message(w =>
@@ -117,6 +119,7 @@ internal static class TelemetryWebSocket
         GeneralFamily family,
         ReadingStreams readings,
         StatusBoard board,
+        AlertFeed alerts,
         TelemetryScope scope,
         WebSocketStreamingOptions options,
         TimeProvider time,
@@ -210,9 +213,15 @@ internal static class TelemetryWebSocket
                 return;
             }
 
+            if (kind == SubscriptionKind.Alerts)
+            {
+                await SubscribeAlertsAsync(request, pattern);
+                return;
+            }
+
             if (kind == SubscriptionKind.Unknown)
             {
-                await ErrorAsync(request.Id, "unknown_kind", $"kind must be \"{Name(SubscriptionKind.Readings)}\" (the default) or \"{Name(SubscriptionKind.Status)}\", not '{request.Kind}'.");
+                await ErrorAsync(request.Id, "unknown_kind", $"kind must be \"{Name(SubscriptionKind.Readings)}\" (the default), \"{Name(SubscriptionKind.Status)}\" or \"{Name(SubscriptionKind.Alerts)}\", not '{request.Kind}'.");
                 return;
             }
 
@@ -234,6 +243,36 @@ internal static class TelemetryWebSocket
             await AckAsync(request.Id, pattern, kind, format.Name, stream);
             _subscriptions[request.Id] = (stream.Subscription, session.PumpAsync(stream.Subscription, e => e.GetEncoded(encoder)));
         }
+
+        // Alerts of what the pattern covers (a site's, a DER's), resumable after an alert id: the feed's resume, as for SSE.
+        private async Task SubscribeAlertsAsync(Request request, SubjectPattern pattern)
+        {
+            long resumeAfter = 0;
+            if (request.LastEventId is { } text && !long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out resumeAfter))
+            {
+                await ErrorAsync(request.Id, "bad_last_event_id", $"'{text}' is not an alert id; alert ids are whole numbers.");
+                return;
+            }
+
+            var filter = Endpoints.Alerts.AlertAccess.Filter(scope, pattern);
+            var subscription = request.LastEventId is null
+                ? alerts.Subscribe(filter)
+                : await alerts.SubscribeAsync(filter, Endpoints.Alerts.AlertAccess.Query(scope), resumeAfter, cancellationToken: aborted);
+            await AckAsync(request.Id!, pattern, SubscriptionKind.Alerts, format: null, resumed: null);
+            _subscriptions[request.Id!] = (subscription, session.PumpAsync(subscription, AlertMessage));
+        }
+
+        private static readonly object AlertFraming = new();
+
+        /// <summary><c>{"type":"alert","id":"42","subject":"orgs.….alerts.json.v1","data":{…the alert…}}</c>, made once per alert.</summary>
+        private static ReadOnlyMemory<byte> AlertMessage(Alert alert) => alert.GetEncoded(AlertFraming, a => Message(w =>
+        {
+            w.WriteString("type", ServerMessage.Alert);
+            w.WriteString("id", a.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            w.WriteString("subject", a.Subject);
+            w.WritePropertyName("data");
+            w.WriteRawValue(a.Json.Span, skipInputValidation: true);
+        }));
 
         private ValueTask AckAsync(string id, SubjectPattern pattern, SubscriptionKind kind, string? format, ReadingStream? resumed) =>
             session.SendAsync(Message(w =>

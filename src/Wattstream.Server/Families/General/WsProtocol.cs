@@ -21,6 +21,7 @@ internal static class WsProtocol
         Unknown,
         Readings,
         Status,
+        Alerts,
     }
 
     public static class ServerMessage
@@ -32,6 +33,7 @@ internal static class WsProtocol
         public const string Error = "error";
         public const string Reading = "reading";
         public const string Status = "status";
+        public const string Alert = "alert";
     }
 
     public static ClientMessage ParseClientMessage(string? type) => type switch
@@ -48,8 +50,14 @@ internal static class WsProtocol
     {
         null or "readings" => SubscriptionKind.Readings,
         "status" => SubscriptionKind.Status,
+        "alerts" => SubscriptionKind.Alerts,
         _ => SubscriptionKind.Unknown,
     };
 
-    public static string Name(SubscriptionKind kind) => kind == SubscriptionKind.Status ? "status" : "readings";
+    public static string Name(SubscriptionKind kind) => kind switch
+    {
+        SubscriptionKind.Status => "status",
+        SubscriptionKind.Alerts => "alerts",
+        _ => "readings",
+    };
 }

@@ -65,6 +65,17 @@ public static class SseFrame
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>An event whose id is a plain number (alerts: ids the store assigns, across restarts).</summary>
+    public static byte[] Event(long id, string eventName, ReadOnlySpan<byte> data)
+    {
+        var buffer = new ArrayBufferWriter<byte>(data.Length + 64);
+        buffer.Write("id: "u8);
+        WriteNumber(buffer, id);
+        buffer.Write("\n"u8);
+        WriteEvent(buffer, null, Encoding.UTF8.GetBytes(eventName), data);
+        return buffer.WrittenSpan.ToArray();
+    }
+
     /// <summary><c>: text</c> and a blank line; clients ignore it.</summary>
     public static byte[] Comment(string text) => Encoding.UTF8.GetBytes($": {text.ReplaceLineEndings(" ")}\n\n");
 
