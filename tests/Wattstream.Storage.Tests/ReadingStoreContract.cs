@@ -162,6 +162,65 @@ public abstract class ReadingStoreContract : IAsyncLifetime
         Assert.Equal(2500, writer.Status.Written);
         Assert.Equal(0, writer.Status.Dropped);
     }
+
+    private Alerts.IAlertStore AlertStore() => Store switch
+    {
+        Sqlite.SqliteReadingStore sqlite => sqlite.CreateAlertStore(),
+        Postgres.PostgresReadingStore postgres => postgres.CreateAlertStore(),
+        _ => throw new InvalidOperationException(Store.Kind),
+    };
+
+    [Fact]
+    public async Task Alert_rules_are_saved_replaced_listed_and_deleted()
+    {
+        var alerts = AlertStore();
+        await alerts.MigrateAsync();
+        await alerts.MigrateAsync(); // idempotent
+        await alerts.SaveRuleAsync(new Alerts.StoredAlertRule("b", "acme", null, """{"id":"b"}""", 1));
+        await alerts.SaveRuleAsync(new Alerts.StoredAlertRule("a", "acme", "home", """{"id":"a"}""", 2));
+        await alerts.SaveRuleAsync(new Alerts.StoredAlertRule("b", "acme", "cabin", """{"id":"b","threshold":5}""", 3));
+
+        var rules = await alerts.ListRulesAsync();
+        Assert.Equal(["a", "b"], rules.Select(r => r.Id));
+        Assert.Equal(new Alerts.StoredAlertRule("b", "acme", "cabin", """{"id":"b","threshold":5}""", 3), rules[1]);
+        Assert.True(await alerts.DeleteRuleAsync("a"));
+        Assert.False(await alerts.DeleteRuleAsync("a"));
+        Assert.Equal(["b"], (await alerts.ListRulesAsync()).Select(r => r.Id));
+    }
+
+    [Fact]
+    public async Task Alerts_get_growing_ids_and_queries_filter_by_scope_state_type_time_and_id()
+    {
+        var alerts = AlertStore();
+        await alerts.MigrateAsync();
+        var ids = new List<long>();
+        foreach (var (org, site, state, type, ts) in new[]
+        {
+            ("acme", "home", "firing", "low_voltage", 1000L),
+            ("acme", "home", "resolved", "low_voltage", 2000L),
+            ("acme", "cabin", "firing", "stale", 3000L),
+            ("globex", "home", "firing", "low_voltage", 4000L),
+        })
+        {
+            ids.Add(await alerts.AppendAsync(new Alerts.StoredAlert(0, "r", type, state, org, site, "gw/m1", ts, System.Text.Encoding.UTF8.GetBytes($$"""{"ts":{{ts}}}"""))));
+        }
+
+        Assert.Equal(ids.Order(), ids);
+        Assert.Equal(4, ids.Distinct().Count());
+        async Task<long[]> Query(Alerts.AlertQuery q) => [.. (await alerts.QueryAsync(q)).Select(a => a.Id)];
+
+        Assert.Equal(ids.Take(3), await Query(new Alerts.AlertQuery { Orgs = ["acme"] }));
+        Assert.Equal([ids[0], ids[1]], await Query(new Alerts.AlertQuery { Orgs = ["acme"], Sites = ["home"] }));
+        Assert.Empty(await Query(new Alerts.AlertQuery { Orgs = [] }));
+        Assert.Equal([ids[0], ids[2], ids[3]], await Query(new Alerts.AlertQuery { State = "firing" }));
+        Assert.Equal([ids[2]], await Query(new Alerts.AlertQuery { Type = "stale" }));
+        Assert.Equal([ids[1], ids[2]], await Query(new Alerts.AlertQuery { From = 2000, To = 4000 }));
+        Assert.Equal([ids[3], ids[2]], await Query(new Alerts.AlertQuery { AfterId = ids[1], NewestFirst = true }));
+        Assert.Equal([ids[1]], await Query(new Alerts.AlertQuery { BeforeId = ids[2], NewestFirst = true, Limit = 1 }));
+        var one = (await alerts.QueryAsync(new Alerts.AlertQuery { Site = "cabin" })).Single();
+        Assert.Equal(new Alerts.StoredAlert(ids[2], "r", "stale", "firing", "acme", "cabin", "gw/m1", 3000, one.Body), one);
+        Assert.Equal("""{"ts":3000}""", System.Text.Encoding.UTF8.GetString(one.Body));
+    }
 }
 
 public sealed class SqliteStoreTests : ReadingStoreContract, IDisposable
