@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Wattstream.Emulators.Whatwatt;
 
 namespace Wattstream.Server.Tests;
@@ -336,5 +338,64 @@ public class AlertTests
         using var deliveries = new HttpRequestMessage(HttpMethod.Get, "/api/alerts/deliveries");
         deliveries.Headers.Authorization = new AuthenticationHeaderValue("Bearer", acmeAdmin);
         Assert.Equal(HttpStatusCode.Forbidden, (await host.Client.SendAsync(deliveries)).StatusCode); // webhooks are the hub admin's
+    }
+    [Fact]
+    public async Task Webhooks_get_signed_posts_and_a_failing_receiver_gets_retries_then_a_dead_letter()
+    {
+        const string secret = "whsec-test-0123456789";
+        var received = new System.Collections.Concurrent.ConcurrentQueue<(string Body, bool Valid, string? AlertId)>();
+        var failures = 0;
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var receiver = builder.Build();
+        receiver.MapPost("/hook", async (Microsoft.AspNetCore.Http.HttpContext context) =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            var body = await reader.ReadToEndAsync();
+            var valid = Wattstream.Alerts.Webhooks.WebhookSignature.Verify(
+                secret,
+                context.Request.Headers["Wattstream-Timestamp"],
+                context.Request.Headers["Wattstream-Signature"],
+                Encoding.UTF8.GetBytes(body),
+                DateTimeOffset.UtcNow,
+                TimeSpan.FromMinutes(5));
+            received.Enqueue((body, valid, context.Request.Headers["Wattstream-Alert-Id"]));
+            return Microsoft.AspNetCore.Http.Results.Ok();
+        });
+        receiver.MapPost("/broken", () =>
+        {
+            Interlocked.Increment(ref failures);
+            return Microsoft.AspNetCore.Http.Results.StatusCode(503);
+        });
+        await receiver.StartAsync();
+        var url = receiver.Urls.Single();
+
+        await using var host = await WattstreamHost.StartAsync(
+            "--Simulation:Enabled=false",
+            $"--Alerts:Webhooks:0:Url={url}/hook?token=kept-out-of-sight", $"--Alerts:Webhooks:0:Secret={secret}", "--Alerts:Webhooks:0:Name=ops",
+            $"--Alerts:Webhooks:1:Url={url}/broken", $"--Alerts:Webhooks:1:Secret={secret}", "--Alerts:Webhooks:1:Org=acme",
+            "--Alerts:WebhookDelivery:MaxAttempts=3", "--Alerts:WebhookDelivery:RetryDelay=00:00:00.020");
+        await PushAsync(host, MeterReading("acme", "home", Now, 230));
+        using var response = await SendJsonAsync(host.Client, HttpMethod.Post, "/api/alerts?site=home", """{"type":"high_consumption","message":"6.2 kW","data":{"P_In":6.2}}""");
+        var alert = await response.Content.ReadAsStringAsync();
+
+        await Eventually.UntilAsync(() => Task.FromResult(!received.IsEmpty), "the webhook is called");
+        var (body, valid, alertId) = Assert.Single(received);
+        Assert.True(valid, "the signature verifies");
+        Assert.Equal(alert, body); // the alert's own JSON
+        Assert.Equal((string?)JsonNode.Parse(alert)!["id"]!.ToString(), alertId);
+
+        await Eventually.UntilAsync(async () => JsonNode.Parse(await host.Client.GetStringAsync("/api/alerts/deliveries"))!["deadLetters"]!.AsArray().Count == 1, "the failing receiver's dead letter");
+        Assert.Equal(3, Volatile.Read(ref failures)); // three attempts, then given up
+        var deliveries = JsonNode.Parse(await host.Client.GetStringAsync("/api/alerts/deliveries"))!;
+        var dead = deliveries["deadLetters"]![0]!;
+        Assert.Equal(3, (int)dead["attempts"]!);
+        Assert.Equal(503, (int)dead["status"]!);
+        Assert.Equal((long)JsonNode.Parse(alert)!["id"]!, (long)dead["alertId"]!);
+        var hooks = deliveries["webhooks"]!.AsArray();
+        Assert.Equal(1, (long)hooks[0]!["delivered"]!);
+        Assert.Equal(1, (long)hooks[1]!["failed"]!);
+        Assert.DoesNotContain("kept-out-of-sight", deliveries.ToJsonString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, deliveries.ToJsonString(), StringComparison.Ordinal);
     }
 }

@@ -128,6 +128,38 @@ public sealed class NatsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Alerts_are_published_once_each_on_their_sites_alert_subject()
+    {
+        await using var host = await WattstreamHost.StartAsync("--Simulation:Enabled=false", $"--Nats:Url={_nats.Url}",
+            "--Alerts:Rules:0:Id=hot", "--Alerts:Rules:0:Type=threshold", "--Alerts:Rules:0:Org=acme", "--Alerts:Rules:0:Field=W",
+            "--Alerts:Rules:0:Operator=<", "--Alerts:Rules:0:Threshold=-1000");
+        await using var client = new NatsConnection(new NatsOpts { Url = _nats.Url });
+        var subscription = await client.SubscribeCoreAsync<byte[]>("orgs.*.sites.*.alerts.json.v1");
+        await client.PingAsync(); // the subscription is at the server before anything is published
+
+        var t = Now;
+        await PushAsync(host, Reading("acme", "plant", "pv-x", t - 3000, watts: -1500), Reading("acme", "plant", "pv-x", t - 2000, watts: -200), Reading("globex", "plant", "pv-x", t - 1000));
+        var messages = new List<NatsMsg<byte[]>>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await foreach (var message in subscription.Msgs.ReadAllAsync(cts.Token))
+        {
+            messages.Add(message);
+            if (messages.Count == 2)
+            {
+                break;
+            }
+        }
+
+        Assert.All(messages, m => Assert.Equal("orgs.acme.sites.plant.alerts.json.v1", m.Subject));
+        Assert.Equal(["firing", "resolved"], messages.Select(m => (string)JsonNode.Parse(m.Data)!["state"]!));
+        Assert.Equal(-1500, (double)JsonNode.Parse(messages[0].Data)!["value"]!);
+        using var quiet = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await subscription.Msgs.ReadAsync(quiet.Token)); // once each: nothing more
+        Assert.Equal(2, (long)JsonNode.Parse(await host.Client.GetStringAsync("/api/nats"))!["alertsPublished"]!);
+        await subscription.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Nats_subjects_feed_the_hub_as_a_source_and_a_malformed_message_is_counted_and_skipped()
     {
         await using var host = await WattstreamHost.StartAsync(
