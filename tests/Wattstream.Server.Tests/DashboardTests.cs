@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Wattstream.Emulators.Whatwatt;
 
@@ -29,6 +30,33 @@ public class DashboardTests
         Assert.Contains("/dashboard/app.js", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, script.StatusCode);
         Assert.True(script.Content.Headers.ContentLength > 10_000, "the bundle includes uPlot");
+    }
+
+    [Fact]
+    public async Task Firing_alerts_show_per_site_and_a_new_alert_arrives_live()
+    {
+        // A rule the simulated battery of site 2 always breaks, beside the example set.
+        await using var host = await WattstreamHost.StartAsync(
+            "--Alerts:Rules:0:Id=battery-watch", "--Alerts:Rules:0:Type=threshold", "--Alerts:Rules:0:Org=demo", "--Alerts:Rules:0:Site=site-2",
+            "--Alerts:Rules:0:Field=SoC_nom_fract", "--Alerts:Rules:0:Operator=>=", "--Alerts:Rules:0:Threshold=0");
+        const string marker = "dashboard-marker-7<img src=x onerror=alert(1)>";
+        var browser = BrowserTests.RunNodeAsync("dashboard.mjs", host.BaseAddress.ToString(), "alerts", "dashboard-marker-7");
+        await Task.Delay(TimeSpan.FromSeconds(3)); // the page has loaded and opened its alert stream
+        using var posted = await host.Client.PostAsync("/api/alerts?site=site-1", new StringContent(
+            JsonSerializer.Serialize(new { type = "high_consumption", message = marker }), System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, posted.StatusCode);
+
+        var (exit, output) = await browser;
+        Assert.True(exit == 0, output);
+        var r = Result(output);
+        Assert.Empty(r["pageErrors"]!.AsArray());
+        Assert.Empty(r["dialogs"]!.AsArray());
+        var firing = r["firing"]!.AsArray();
+        Assert.Contains(firing, f => (string?)f!["site"] == "site-2" && (string?)f["type"] == "threshold" && ((string?)f["text"])!.Contains("SoC_nom_fract", StringComparison.Ordinal));
+        Assert.Contains("firing", (string?)r["count"], StringComparison.Ordinal);
+        var newest = r["newest"]!.AsArray().Select(c => (string)c!).ToArray();
+        Assert.Equal(["site-1", "high_consumption", "firing", marker], newest[1..]);
+        Assert.Equal(0, (int)r["plantedElements"]!); // the markup stayed text
     }
 
     [Fact]

@@ -88,6 +88,15 @@ try {
     result.meters = await page.$$eval('#meters tr', (rows) => rows.map((r) => r.dataset.meter));
     result.plantedElements = await page.evaluate(() => document.querySelectorAll('img[onerror], #meters img, #meters script').length);
     result.bodyHasPayload = (await page.content()).includes('onerror');
+  } else if (mode === 'alerts') {
+    // Firing alerts per site at load, then a new alert arrives live over the alert stream; its text stays text.
+    await page.waitForSelector('#alerts-firing li', { timeout: 20000 });
+    result.firing = await page.$$eval('#alerts-firing li', (lis) => lis.map((li) => ({ site: li.dataset.site, type: li.dataset.type, here: li.classList.contains('here'), text: li.textContent })));
+    result.count = await page.textContent('#alerts-count');
+    await page.waitForFunction((marker) => document.getElementById('alerts-history').textContent.includes(marker), arg, { timeout: 20000 });
+    result.newest = await page.$eval('#alerts-history tr', (tr) => [...tr.children].map((td) => td.textContent));
+    result.plantedElements = await page.evaluate(() => document.querySelectorAll('#alerts-history img, #alerts-firing img').length);
+    await page.screenshot({ path: path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'artifacts', 'screenshots', 'dashboard-alerts.png'), fullPage: true }).catch(() => {});
   } else if (mode === 'stale') {
     await page.waitForSelector(`#meters tr[data-meter="${arg}"] .status[data-status="STALE"]`, { timeout: 20000 });
     result.staleShown = true;

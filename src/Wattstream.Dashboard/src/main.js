@@ -103,6 +103,7 @@ function selectSite(name) {
   if (meter) open(`/meters/${encodeURIComponent(meter.der)}/api/v1/live`, { live: onMeter });
   renderPhases(null);
   loadHistory();
+  renderAlerts();
 }
 
 // ---------- readings ----------
@@ -324,6 +325,60 @@ function exportMeters() {
   a.remove();
 }
 
+// ---------- alerts ----------
+// Firing alerts of every site the caller may see (this site's first), and the newest alerts; the alert stream keeps
+// both current and resumes after the newest id it has, so a reconnect misses nothing.
+const alerts = { firing: new Map(), recent: [], stream: null };
+const alertKey = (a) => `${a.rule}|${a.org}|${a.site}|${a.subject ?? ''}`;
+
+async function loadAlerts() {
+  const [active, recent] = await Promise.all([fetch('/api/alerts/active'), fetch('/api/alerts?limit=50')]);
+  if (!active.ok || !recent.ok) return;
+  alerts.firing = new Map((await active.json()).alerts.map((a) => [alertKey(a), a]));
+  alerts.recent = (await recent.json()).alerts;
+  renderAlerts();
+  const after = alerts.recent[0]?.id ?? 0;
+  alerts.stream = new EventSource(`/api/alerts/stream?lastEventId=${after}`);
+  alerts.stream.addEventListener('alert', onAlert);
+}
+
+function onAlert(e) {
+  const a = JSON.parse(e.data);
+  if (alerts.recent.some((x) => x.id === a.id)) return;
+  alerts.recent.unshift(a);
+  alerts.recent.length = Math.min(alerts.recent.length, 50);
+  if (a.rule !== 'reported') {
+    if (a.state === 'firing') alerts.firing.set(alertKey(a), a);
+    else alerts.firing.delete(alertKey(a));
+  }
+  renderAlerts();
+}
+
+function renderAlerts() {
+  const here = state.site?.site;
+  const firing = [...alerts.firing.values()].sort((x, y) => (x.site === here ? -1 : 0) - (y.site === here ? -1 : 0) || x.site.localeCompare(y.site) || x.id - y.id);
+  $('alerts-firing').replaceChildren(...firing.map((a) => {
+    const li = document.createElement('li');
+    li.dataset.site = a.site;
+    li.dataset.type = a.type;
+    li.classList.toggle('here', a.site === here);
+    const site = document.createElement('strong');
+    site.textContent = a.site;
+    li.append(site, ` ${a.type.replaceAll('_', ' ')}${a.der ? ` · ${a.der}` : ''}: ${a.message} `, cell('span', `since ${timeText(a.timestamp)}`));
+    li.lastChild.className = 'muted';
+    return li;
+  }));
+  $('alerts-none').hidden = firing.length > 0;
+  const onSite = firing.filter((a) => a.site === here).length;
+  $('alerts-count').textContent = firing.length ? `${firing.length} firing${here ? `, ${onSite} on ${here}` : ''}` : '';
+  $('alerts-history').replaceChildren(...alerts.recent.map((a) => {
+    const tr = document.createElement('tr');
+    tr.dataset.state = a.state;
+    tr.append(cell('td', timeText(a.timestamp)), cell('td', a.site), cell('td', a.type), cell('td', a.state), cell('td', a.message));
+    return tr;
+  }));
+}
+
 // ---------- stale banner ----------
 setInterval(() => {
   const banner = $('stale');
@@ -352,4 +407,4 @@ window.addEventListener('resize', () => {
 });
 setInterval(loadHistory, 60_000);
 
-loadSites().then(loadMeters);
+loadSites().then(loadMeters).then(loadAlerts);
