@@ -42,20 +42,20 @@ public sealed class AlertsOptions : IValidatableObject
         {
             foreach (var (field, messages) in Rules[i].Validate())
             {
-                yield return new ValidationResult($"Alerts:Rules:{i}:{field}: {string.Join(" ", messages)}", [$"Rules[{i}].{field}"]);
+                yield return new ValidationResult(string.Join(" ", messages), [$"Rules:{i}:{char.ToUpperInvariant(field[0])}{field[1..]}"]);
             }
 
             if (Rules[i].Id is { } id && !ids.Add(id))
             {
-                yield return new ValidationResult($"Alerts:Rules:{i}:Id: '{id}' is used twice.", [$"Rules[{i}].Id"]);
+                yield return new ValidationResult($"'{id}' is used twice.", [$"Rules:{i}:Id"]);
             }
         }
 
         for (var i = 0; i < Webhooks.Count; i++)
         {
-            foreach (var problem in Webhooks[i].Validate())
+            foreach (var (field, problem) in Webhooks[i].Validate())
             {
-                yield return new ValidationResult($"Alerts:Webhooks:{i}:{problem}", [$"Webhooks[{i}]"]);
+                yield return new ValidationResult(problem, [$"Webhooks:{i}:{field}"]);
             }
         }
     }

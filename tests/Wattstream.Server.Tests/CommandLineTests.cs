@@ -56,7 +56,8 @@ public class CommandLineTests
     [Fact]
     public async Task Config_check_lists_every_bad_setting_with_its_key_and_value_but_never_a_secrets_value()
     {
-        var (exit, output) = await RunAsync("config", "check", "--Hub:ReplayCapacity=1", "--Limits:MaxStreamsPerCaller=-5", "--Auth:Mode=token", "--Auth:HmacSecret=short-secret-value", "--Nats:Retention=00:00:01");
+        var (exit, output) = await RunAsync("config", "check", "--Hub:ReplayCapacity=1", "--Limits:MaxStreamsPerCaller=-5", "--Auth:Mode=token", "--Auth:HmacSecret=short-secret-value", "--Nats:Retention=00:00:01",
+            "--Alerts:Rules:0:Id=v", "--Alerts:Rules:0:Type=volts", "--Alerts:Webhooks:0:Url=https://127.0.0.1/hook", "--Alerts:Webhooks:0:Secret=hook-short");
 
         Assert.Equal(1, exit);
         Assert.Contains("Hub:ReplayCapacity = '1'", output, StringComparison.Ordinal);
@@ -64,6 +65,9 @@ public class CommandLineTests
         Assert.Contains("Nats:Retention = '00:00:01'", output, StringComparison.Ordinal);
         Assert.Contains("Auth:HmacSecret", output, StringComparison.Ordinal);
         Assert.DoesNotContain("short-secret-value", output, StringComparison.Ordinal);
+        Assert.Contains("Alerts:Rules:0:Type = 'volts': Must be one of high_consumption", output, StringComparison.Ordinal);
+        Assert.Contains("Alerts:Webhooks:0:Secret", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("hook-short", output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
     }
 

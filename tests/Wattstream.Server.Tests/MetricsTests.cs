@@ -26,6 +26,8 @@ public class MetricsTests
         Assert.Contains("wattstream_subscriber_backlog ", text, StringComparison.Ordinal);
         Assert.Contains("wattstream_ders ", text, StringComparison.Ordinal);
         Assert.Contains("wattstream_storage_queue", text, StringComparison.Ordinal);
+        Assert.Contains("wattstream_alerts_firing", text, StringComparison.Ordinal);
+        Assert.Contains("wattstream_alerts_suppressed_total", text, StringComparison.Ordinal);
         Assert.Contains("process_cpu_seconds_total", text, StringComparison.Ordinal); // the process's
         Assert.Contains("system_runtime_dotnet_gc_collections", text, StringComparison.Ordinal); // the runtime's meter
         Assert.Contains("microsoft_aspnetcore_server_kestrel_kestrel_active_connections", text, StringComparison.Ordinal); // this host's Kestrel

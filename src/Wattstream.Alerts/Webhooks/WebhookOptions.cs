@@ -32,21 +32,22 @@ public sealed class WebhookOptions
     /// <summary>The URL without query, fragment or user info: safe to show (a token in a query string stays hidden).</summary>
     public string SafeUrl => Uri.TryCreate(Url, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Path).Replace(uri.UserInfo + "@", "", StringComparison.Ordinal) : "";
 
-    public IEnumerable<string> Validate()
+    /// <summary>Each problem with the setting it concerns.</summary>
+    public IEnumerable<(string Field, string Problem)> Validate()
     {
         if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
-            yield return "Url: an absolute http or https URL is required.";
+            yield return ("Url", "an absolute http or https URL is required.");
         }
 
         if (Secret is not { Length: >= 16 })
         {
-            yield return "Secret: at least 16 characters (the HMAC key receivers verify signatures with).";
+            yield return ("Secret", "at least 16 characters (the HMAC key receivers verify signatures with).");
         }
 
         if (Org is not null && !Subjects.IsValidToken(Org))
         {
-            yield return "Org: not a valid id.";
+            yield return ("Org", "not a valid id.");
         }
     }
 }

@@ -94,6 +94,23 @@ public sealed class WattstreamMetrics : IDisposable
             _meter.CreateObservableCounter("cluster.dropped.total", () => node.Status.Dropped, description: "Readings of this node dropped while the stream was away, past Nats:QueueCapacity");
         }
 
+        if (services.GetService<Wattstream.Alerts.AlertService>() is { } alerts)
+        {
+            _meter.CreateObservableGauge("alerts.firing", () => alerts.Stats().Firing, description: "Alerts firing now (announced, not resolved)");
+            _meter.CreateObservableCounter("alerts.notifications.total", () => alerts.Stats().Notifications, description: "Alert notifications made by evaluation (firing and resolved)");
+            _meter.CreateObservableCounter("alerts.suppressed.total", () => alerts.Stats().Suppressed, description: "Firing transitions kept quiet by a rule's repeat window");
+            _meter.CreateObservableCounter("alerts.skipped.readings.total", () => alerts.Stats().SkippedReadings, description: "Readings evaluation skipped because its queue was full");
+        }
+
+        if (services.GetService<Wattstream.Alerts.Webhooks.WebhookDispatcher>() is { } webhooks)
+        {
+            _meter.CreateObservableCounter("alerts.webhook.deliveries.total", () => webhooks.Statuses().SelectMany(w => new[]
+            {
+                new Measurement<long>(w.Delivered, new KeyValuePair<string, object?>("webhook", w.Name), new KeyValuePair<string, object?>("outcome", "delivered")),
+                new Measurement<long>(w.Failed, new KeyValuePair<string, object?>("webhook", w.Name), new KeyValuePair<string, object?>("outcome", "failed")),
+            }), description: "Webhook deliveries by outcome (failed: in the dead-letter list)");
+        }
+
         if (services.GetService<HistoryWriter>() is { } writer)
         {
             _meter.CreateObservableGauge("storage.queue", () => writer.Status.Queued, description: "Readings waiting for the store");
