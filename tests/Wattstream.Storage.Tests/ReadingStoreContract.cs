@@ -220,6 +220,9 @@ public abstract class ReadingStoreContract : IAsyncLifetime
         var one = (await alerts.QueryAsync(new Alerts.AlertQuery { Site = "cabin" })).Single();
         Assert.Equal(new Alerts.StoredAlert(ids[2], "r", "stale", "firing", "acme", "cabin", "gw/m1", 3000, one.Body), one);
         Assert.Equal("""{"ts":3000}""", System.Text.Encoding.UTF8.GetString(one.Body));
+
+        Assert.Equal(2, await alerts.DeleteOlderThanAsync(3000)); // retention
+        Assert.Equal([ids[2], ids[3]], await Query(new Alerts.AlertQuery()));
     }
 }
 

@@ -145,6 +145,7 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentNullException.ThrowIfNull(stored);
         List<Alert> replay = [];
+        long rowsNewest = 0;
         long oldestInRing;
         lock (_gate)
         {
@@ -153,12 +154,20 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
 
         if (resumeAfter < oldestInRing - 1)
         {
-            // Older than the ring: the store has it (alerts are stored before they reach the ring).
-            var rows = await store.QueryAsync(stored with { AfterId = resumeAfter, Limit = MaxReplay }, cancellationToken);
-            replay.AddRange(rows.Select(FromStored).Where(filter));
+            // Older than the ring: the store has it (alerts are stored before they reach the ring). Past MaxReplay the
+            // newest are replayed, so what follows from the ring joins on without a hole.
+            var rows = await store.QueryAsync(stored with { AfterId = resumeAfter, Limit = MaxReplay, NewestFirst = true }, cancellationToken);
+            replay.AddRange(rows.Reverse().Select(FromStored).Where(filter));
+            rowsNewest = rows.Count > 0 ? rows[0].Id : 0;
         }
 
         var after = replay.Count > 0 ? Math.Max(resumeAfter, replay[^1].Id) : resumeAfter;
+        if (resumeAfter < oldestInRing - 1)
+        {
+            // An alert stored while we read may reach the ring and the live set only after we join: it came with the
+            // store's rows already, so the subscription skips live ids up to what the store gave.
+            after = Math.Max(after, rowsNewest);
+        }
         lock (_gate)
         {
             for (var i = 0; i < _ringCount; i++)
@@ -170,7 +179,7 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
                 }
             }
 
-            var subscription = new AlertSubscription(this, filter, capacity, replay);
+            var subscription = new AlertSubscription(this, filter, capacity, replay) { SkipUpTo = after };
             _subscribers.Add(subscription);
             return subscription;
         }
@@ -242,9 +251,12 @@ public sealed class AlertSubscription : IEventReader<Alert>
 
     public long Dropped => Interlocked.Read(ref _dropped);
 
+    /// <summary>Live alerts with an id up to this came with the replay already.</summary>
+    internal long SkipUpTo { get; init; }
+
     internal void Offer(Alert alert)
     {
-        if (_filter is null || _filter(alert))
+        if (alert.Id > SkipUpTo && (_filter is null || _filter(alert)))
         {
             _queue.Writer.TryWrite(alert);
         }

@@ -20,6 +20,9 @@ public interface IAlertStore
     /// <summary>Stores an alert and returns its id: ids grow with every alert, across restarts.</summary>
     Task<long> AppendAsync(StoredAlert alert, CancellationToken cancellationToken = default);
 
+    /// <summary>Deletes alerts older than <paramref name="timestamp"/> (epoch ms), as retention does for readings; returns how many.</summary>
+    Task<long> DeleteOlderThanAsync(long timestamp, CancellationToken cancellationToken = default);
+
     /// <summary>Alerts matching <paramref name="query"/>, in id order (newest first when <see cref="AlertQuery.NewestFirst"/>).</summary>
     Task<IReadOnlyList<StoredAlert>> QueryAsync(AlertQuery query, CancellationToken cancellationToken = default);
 }

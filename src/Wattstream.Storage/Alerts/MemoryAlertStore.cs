@@ -53,6 +53,27 @@ public sealed class MemoryAlertStore(int capacity = 10_000) : IAlertStore
         }
     }
 
+    public Task<long> DeleteOlderThanAsync(long timestamp, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            long deleted = 0;
+            for (var node = _alerts.First; node is not null;)
+            {
+                var next = node.Next;
+                if (node.Value.Timestamp < timestamp)
+                {
+                    _alerts.Remove(node);
+                    deleted++;
+                }
+
+                node = next;
+            }
+
+            return Task.FromResult(deleted);
+        }
+    }
+
     public Task<IReadOnlyList<StoredAlert>> QueryAsync(AlertQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);

@@ -108,6 +108,15 @@ public sealed class SqlAlertStore(Func<CancellationToken, ValueTask<DbConnection
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    public async Task<long> DeleteOlderThanAsync(long timestamp, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await open(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM alerts WHERE ts < @ts";
+        Add(command, "@ts", timestamp);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public async Task<IReadOnlyList<StoredAlert>> QueryAsync(AlertQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
