@@ -44,7 +44,7 @@ public sealed class NatsPublisher(
     private readonly CancellationTokenSource _stopping = new();
     private HubSubscription? _readings;
     private StatusSubscription? _statuses;
-    private AlertSubscription? _alerts;
+    private FeedSubscription<Alert>? _alerts;
     private NatsConnection? _connection;
     private Task _pumps = Task.CompletedTask;
     private readonly TaskCompletionSource _streamReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -200,7 +200,7 @@ public sealed class NatsPublisher(
         }
     }
 
-    private async Task PublishAlertsAsync(AlertSubscription alerts, NatsConnection connection, CancellationToken stopping)
+    private async Task PublishAlertsAsync(FeedSubscription<Alert> alerts, NatsConnection connection, CancellationToken stopping)
     {
         while (await alerts.WaitToReadAsync(CancellationToken.None))
         {

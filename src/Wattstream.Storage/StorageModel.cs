@@ -98,8 +98,21 @@ public static class HistoryFields
             HistoryField.L1W => reading.Get(Quantity.ActivePowerL1, Unit.Watt),
             HistoryField.L2W => reading.Get(Quantity.ActivePowerL2, Unit.Watt),
             HistoryField.L3W => reading.Get(Quantity.ActivePowerL3, Unit.Watt),
-            HistoryField.ImportWh => reading.Get(Quantity.EnergyImport, Unit.WattHour),
-            HistoryField.ExportWh => reading.Get(Quantity.EnergyExport, Unit.WattHour),
+            // A DER's energy in and out registers: a meter's import and export, a battery's or charger's charge and
+            // discharge, a PV's generation (out). Energy periods are computed from these (docs/protocol.md, Energy).
+            HistoryField.ImportWh => reading.Type switch
+            {
+                DerType.Meter => reading.Get(Quantity.EnergyImport, Unit.WattHour),
+                DerType.Battery or DerType.V2xCharger => reading.Get(Quantity.EnergyCharged, Unit.WattHour),
+                _ => null,
+            },
+            HistoryField.ExportWh => reading.Type switch
+            {
+                DerType.Meter => reading.Get(Quantity.EnergyExport, Unit.WattHour),
+                DerType.Battery or DerType.V2xCharger => reading.Get(Quantity.EnergyDischarged, Unit.WattHour),
+                DerType.Pv => reading.Get(Quantity.EnergyGenerated, Unit.WattHour),
+                _ => null,
+            },
             HistoryField.Soc => reading.Get(Quantity.StateOfCharge, Unit.Fraction),
             _ => throw new ArgumentOutOfRangeException(nameof(field), field, null),
         };

@@ -66,8 +66,9 @@ public sealed class NatsClusterTests : IAsyncLifetime
         await PushAsync(a, [t]);
         await WaitUntilNodeKnowsSiteAsync(b);
 
+        var subscribers = b.Service<TelemetryHub>().Counters.Subscribers;
         var read = SseClient.ReadAsync(b.Client, $"/stream/sites/{Site}", 1, TimeSpan.FromSeconds(15), until: i => i.Data.Contains($"{t + 1}", StringComparison.Ordinal));
-        await Task.Delay(300); // the client is subscribed (an SSE response starts only once it is)
+        await Eventually.UntilAsync(() => b.Service<TelemetryHub>().Counters.Subscribers > subscribers, "the client is subscribed on node B");
         var ids = await PushAsync(a, [t + 1]);
         var item = (await read).Last();
 
@@ -147,8 +148,9 @@ public sealed class NatsClusterTests : IAsyncLifetime
         await PushAsync(a, [t]);
         await WaitUntilNodeKnowsSiteAsync(a);
 
+        var subscribers = a.Service<TelemetryHub>().Counters.Subscribers;
         var onA = SseClient.ReadAsync(a.Client, $"/stream/sites/{Site}", 10, TimeSpan.FromSeconds(15));
-        await Task.Delay(300);
+        await Eventually.UntilAsync(() => a.Service<TelemetryHub>().Counters.Subscribers > subscribers, "the client is subscribed on node A");
         await PushAsync(a, Enumerable.Range(1, 10).Select(i => t + i));
         var seen = await onA;
         Assert.Equal(Enumerable.Range(1, 10).Select(i => t + i), seen.Select(Timestamp));
@@ -198,8 +200,9 @@ public sealed class NatsClusterTests : IAsyncLifetime
         await PushAsync(a, [t]);
         await WaitUntilNodeKnowsSiteAsync(b);
 
+        var subscribers = b.Service<TelemetryHub>().Counters.Subscribers;
         var onB = SseClient.ReadAsync(b.Client, $"/stream/sites/{Site}", 20, TimeSpan.FromSeconds(60));
-        await Task.Delay(300);
+        await Eventually.UntilAsync(() => b.Service<TelemetryHub>().Counters.Subscribers > subscribers, "the client is subscribed on node B");
         await PushAsync(a, Enumerable.Range(1, 10).Select(i => t + i));
         await Eventually.UntilAsync(() => (b.Service<TelemetryHub>().Counters.Accepted >= 11), "node B has the first ten");
         await _nats.RestartAsync(); // killed and started again on the same store: JetStream keeps what it acknowledged

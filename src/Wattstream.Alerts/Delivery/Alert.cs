@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Wattstream.Alerts.Evaluation;
+using Wattstream.Hub;
 using Wattstream.Telemetry;
 using Wattstream.Telemetry.Formats;
 
@@ -26,8 +27,7 @@ public sealed class Alert
         Json = json;
     }
 
-    private readonly Lock _encodingsGate = new();
-    private readonly List<(object Framing, byte[] Bytes)> _encodings = new(2);
+    private readonly FramedEncodings _encodings = new();
 
     public long Id { get; }
 
@@ -113,25 +113,7 @@ public sealed class Alert
     /// The alert in a transport's framing (an SSE event, a <c>/ws</c> message), made on first use and shared by every
     /// client of that framing.
     /// </summary>
-    public ReadOnlyMemory<byte> GetEncoded(object framing, Func<Alert, byte[]> encode)
-    {
-        ArgumentNullException.ThrowIfNull(framing);
-        ArgumentNullException.ThrowIfNull(encode);
-        lock (_encodingsGate)
-        {
-            foreach (var (key, bytes) in _encodings)
-            {
-                if (ReferenceEquals(key, framing))
-                {
-                    return bytes;
-                }
-            }
-
-            var made = encode(this);
-            _encodings.Add((framing, made));
-            return made;
-        }
-    }
+    public ReadOnlyMemory<byte> GetEncoded(object framing, Func<Alert, byte[]> encode) => _encodings.Get(this, framing, encode);
 
     public override string ToString() => $"#{Id} {Type} {State.ToWireName()} {Org}/{Site}/{Der?.Der}";
 

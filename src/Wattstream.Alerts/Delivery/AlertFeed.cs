@@ -1,9 +1,9 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Wattstream.Alerts.Evaluation;
 using Wattstream.Hub;
 using Wattstream.Storage.Alerts;
 using Wattstream.Telemetry;
+using AlertSubscription = Wattstream.Hub.FeedSubscription<Wattstream.Alerts.Delivery.Alert>;
 
 namespace Wattstream.Alerts.Delivery;
 
@@ -24,7 +24,7 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
     private readonly SemaphoreSlim _publishGate = new(1, 1);
     private readonly Lock _gate = new();
     private readonly Alert[] _ring = new Alert[RingCapacity];
-    private readonly HashSet<AlertSubscription> _subscribers = [];
+    private readonly HashSet<FeedSubscription<Alert>> _subscribers = [];
     private readonly Dictionary<(string Rule, string Org, string Site, string? Der), Alert> _active = [];
     private int _ringStart;
     private int _ringCount;
@@ -126,7 +126,7 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
     /// <summary>Live alerts from now on.</summary>
     public AlertSubscription Subscribe(Func<Alert, bool>? filter = null, int capacity = 1024)
     {
-        var subscription = new AlertSubscription(this, filter, capacity, []);
+        var subscription = new AlertSubscription(Unsubscribe, filter, capacity, []);
         lock (_gate)
         {
             _subscribers.Add(subscription);
@@ -179,7 +179,8 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
                 }
             }
 
-            var subscription = new AlertSubscription(this, filter, capacity, replay) { SkipUpTo = after };
+            // Live ids up to `after` came with the replay already (see above).
+            var subscription = new AlertSubscription(Unsubscribe, a => a.Id > after && filter(a), capacity, replay);
             _subscribers.Add(subscription);
             return subscription;
         }
@@ -199,7 +200,7 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
         return Alert.FromBody(row.Id, row.Rule, row.Type, state, row.Org, row.Site, der, row.Timestamp, row.Body);
     }
 
-    internal void Unsubscribe(AlertSubscription subscription)
+    private void Unsubscribe(AlertSubscription subscription)
     {
         lock (_gate)
         {
@@ -224,62 +225,4 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
 
     // "device/der": '/' is not a token character, so the two parts come back apart.
     private static string? DerColumn(DerAddress? der) => der is null ? null : $"{der.Device}/{der.Der}";
-}
-
-/// <summary>A feed of alerts (a replay first, when resuming); dispose to stop. Slow readers lose the oldest.</summary>
-public sealed class AlertSubscription : IEventReader<Alert>
-{
-    private readonly AlertFeed _feed;
-    private readonly Func<Alert, bool>? _filter;
-    private readonly Queue<Alert> _replay;
-    private readonly Channel<Alert> _queue;
-    private long _dropped;
-
-    internal AlertSubscription(AlertFeed feed, Func<Alert, bool>? filter, int capacity, IEnumerable<Alert> replay)
-    {
-        _feed = feed;
-        _filter = filter;
-        _replay = new Queue<Alert>(replay);
-        Replayed = _replay.Count;
-        _queue = Channel.CreateBounded<Alert>(
-            new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
-            _ => Interlocked.Increment(ref _dropped));
-    }
-
-    /// <summary>How many alerts the replay held at the start.</summary>
-    public int Replayed { get; }
-
-    public long Dropped => Interlocked.Read(ref _dropped);
-
-    /// <summary>Live alerts with an id up to this came with the replay already.</summary>
-    internal long SkipUpTo { get; init; }
-
-    internal void Offer(Alert alert)
-    {
-        if (alert.Id > SkipUpTo && (_filter is null || _filter(alert)))
-        {
-            _queue.Writer.TryWrite(alert);
-        }
-    }
-
-    internal void Complete() => _queue.Writer.TryComplete();
-
-    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
-        _replay.Count > 0 ? ValueTask.FromResult(true) : _queue.Reader.WaitToReadAsync(cancellationToken);
-
-    public bool TryRead(out Alert item)
-    {
-        if (_replay.TryDequeue(out item!))
-        {
-            return true;
-        }
-
-        return _queue.Reader.TryRead(out item!);
-    }
-
-    public void Dispose()
-    {
-        _feed.Unsubscribe(this);
-        Complete();
-    }
 }

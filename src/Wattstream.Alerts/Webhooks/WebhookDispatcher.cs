@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Wattstream.Alerts.Delivery;
 using Wattstream.Alerts.Evaluation;
+using Wattstream.Hub;
 
 namespace Wattstream.Alerts.Webhooks;
 
@@ -30,7 +31,7 @@ public sealed class WebhookDispatcher(
     private readonly List<Target> _targets = [.. options.Value.Webhooks.Select(w => new Target(w, delivery.Value.QueueCapacity))];
     private readonly LinkedList<DeadLetter> _deadLetters = new();
     private readonly CancellationTokenSource _stopping = new();
-    private AlertSubscription? _subscription;
+    private FeedSubscription<Alert>? _subscription;
     private Task _fanOut = Task.CompletedTask;
     private Task[] _senders = [];
 
@@ -68,7 +69,7 @@ public sealed class WebhookDispatcher(
 
     public void Dispose() => _stopping.Dispose();
 
-    private async Task FanOutAsync(AlertSubscription subscription)
+    private async Task FanOutAsync(FeedSubscription<Alert> subscription)
     {
         while (await subscription.WaitToReadAsync(CancellationToken.None))
         {

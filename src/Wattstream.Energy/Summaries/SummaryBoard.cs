@@ -1,0 +1,77 @@
+using Wattstream.Hub;
+
+namespace Wattstream.Energy.Summaries;
+
+/// <summary>
+/// Every site's newest summary, and a feed of new ones. A summary is state, like a status: a subscriber gets the
+/// present summary of each site it may see, then every new one.
+/// </summary>
+public sealed class SummaryBoard
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<(string Org, string Site), SiteSummary> _latest = [];
+    private readonly HashSet<FeedSubscription<SiteSummary>> _subscribers = [];
+
+    public SiteSummary? Get(string org, string site)
+    {
+        lock (_gate)
+        {
+            return _latest.GetValueOrDefault((org, site));
+        }
+    }
+
+    public IReadOnlyList<SiteSummary> All()
+    {
+        lock (_gate)
+        {
+            return [.. _latest.Values.OrderBy(s => s.Org, StringComparer.Ordinal).ThenBy(s => s.Site, StringComparer.Ordinal)];
+        }
+    }
+
+    public void Publish(SiteSummary summary)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        lock (_gate)
+        {
+            _latest[(summary.Org, summary.Site)] = summary;
+            foreach (var s in _subscribers)
+            {
+                s.Offer(summary);
+            }
+        }
+    }
+
+    /// <summary>The present summaries <paramref name="filter"/> admits, then every new one it admits.</summary>
+    public FeedSubscription<SiteSummary> Subscribe(Func<SiteSummary, bool>? filter = null, int capacity = 4096)
+    {
+        lock (_gate)
+        {
+            var present = _latest.Values.Where(s => filter is null || filter(s)).OrderBy(s => s.Version).ToArray();
+            var subscription = new FeedSubscription<SiteSummary>(Unsubscribe, filter, capacity, present);
+            _subscribers.Add(subscription);
+            return subscription;
+        }
+    }
+
+    public void CompleteAll()
+    {
+        FeedSubscription<SiteSummary>[] all;
+        lock (_gate)
+        {
+            all = [.. _subscribers];
+        }
+
+        foreach (var s in all)
+        {
+            s.Complete();
+        }
+    }
+
+    private void Unsubscribe(FeedSubscription<SiteSummary> subscription)
+    {
+        lock (_gate)
+        {
+            _subscribers.Remove(subscription);
+        }
+    }
+}

@@ -1,0 +1,194 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Wattstream.Energy.Balance;
+using Wattstream.Energy.Periods;
+using Wattstream.Hub;
+using Wattstream.Storage;
+using Wattstream.Telemetry;
+
+namespace Wattstream.Energy.Summaries;
+
+/// <summary>
+/// Computes every site's summary in the hub: one more subscriber of every reading keeps each DER's newest reading;
+/// a timer sends the summary of each site that changed (at most once per <see cref="EnergyOptions.SummaryInterval"/>);
+/// another recomputes today's energy from history (<see cref="EnergyOptions.TodayRefresh"/>).
+/// </summary>
+public sealed class SummaryService(
+    TelemetryHub hub,
+    SummaryBoard board,
+    IOptions<EnergyOptions> options,
+    IOptions<SitesOptions> sites,
+    TimeProvider time,
+    ILogger<SummaryService> logger,
+    IReadingStore? store = null) : IHostedLifecycleService, IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<(string Org, string Site), SiteState> _sites = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private HubSubscription? _readings;
+    private Task[] _loops = [];
+    private long _version;
+
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        _readings = hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = 65_536 });
+        return Task.CompletedTask;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loops = [TakeReadingsAsync(_readings!), SendSummariesAsync(), RefreshTodayAsync()];
+        return Task.CompletedTask;
+    }
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        _readings?.Dispose();
+        await _stopping.CancelAsync();
+        await Task.WhenAll(_loops).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        board.CompleteAll();
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose() => _stopping.Dispose();
+
+    /// <summary>The site's time zone and tariff (configured, or the machine's zone and none).</summary>
+    public (TimeZoneInfo Zone, Tariffs.Tariff? Tariff) SettingsOf(string site)
+    {
+        var settings = sites.Value.Find(site);
+        return (settings?.ResolveTimeZone() ?? TimeZoneInfo.Local, settings?.Tariff);
+    }
+
+    private async Task TakeReadingsAsync(HubSubscription readings)
+    {
+        while (await readings.WaitToReadAsync(CancellationToken.None))
+        {
+            lock (_gate)
+            {
+                while (readings.TryRead(out var e))
+                {
+                    var r = e.Reading;
+                    var key = (r.Der.Org, r.Der.Site);
+                    if (!_sites.TryGetValue(key, out var site))
+                    {
+                        site = new SiteState();
+                        _sites[key] = site;
+                    }
+
+                    // Older readings (a replay, a late push) do not move the present back.
+                    if (!site.Newest.TryGetValue(r.Der, out var known) || known.Timestamp <= r.Timestamp)
+                    {
+                        site.Newest[r.Der] = r;
+                        site.Changed = true;
+                    }
+                }
+            }
+        }
+    }
+
+    private async Task SendSummariesAsync()
+    {
+        using var timer = new PeriodicTimer(options.Value.SummaryInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                SendChanged();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Sends the summary of every site that changed since the last call.</summary>
+    internal void SendChanged()
+    {
+        List<SiteSummary> made = [];
+        lock (_gate)
+        {
+            foreach (var ((org, site), state) in _sites)
+            {
+                if (!state.Changed)
+                {
+                    continue;
+                }
+
+                state.Changed = false;
+                var (_, tariff) = SettingsOf(site);
+                made.Add(new SiteSummary(org, site, PowerBalance.Of(state.Newest.Values), state.Today, tariff?.Currency, ++_version));
+            }
+        }
+
+        foreach (var summary in made)
+        {
+            board.Publish(summary);
+        }
+    }
+
+    private async Task RefreshTodayAsync()
+    {
+        if (store is null)
+        {
+            return; // without history there are no registers to count from: summaries carry the live balance only
+        }
+
+        using var timer = new PeriodicTimer(options.Value.TodayRefresh, time);
+        try
+        {
+            do
+            {
+                await RefreshTodayOnceAsync(_stopping.Token);
+            }
+            while (await timer.WaitForNextTickAsync(_stopping.Token));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Recomputes today's energy of every site from history.</summary>
+    internal async Task RefreshTodayOnceAsync(CancellationToken cancellationToken)
+    {
+        (string Org, string Site, (DerAddress, DerType)[] Ders)[] sitesNow;
+        lock (_gate)
+        {
+            sitesNow = [.. _sites.Select(s => (s.Key.Org, s.Key.Site, s.Value.Newest.Values.Select(r => (r.Der, r.Type)).ToArray()))];
+        }
+
+        var now = time.GetUtcNow();
+        foreach (var (org, site, ders) in sitesNow)
+        {
+            try
+            {
+                var (zone, tariff) = SettingsOf(site);
+                var today = await EnergyQueries.PeriodsAsync(store!, ders, now, now, EnergyPeriodKind.Day, zone, tariff, now, cancellationToken);
+                lock (_gate)
+                {
+                    var state = _sites[(org, site)];
+                    state.Today = today.Count > 0 ? today[^1] : null;
+                    state.Changed = true;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning("Today's energy of {Org}/{Site} could not be computed: {Error}", org, site, e.Message);
+            }
+        }
+    }
+
+    private sealed class SiteState
+    {
+        public Dictionary<DerAddress, Reading> Newest { get; } = [];
+
+        public bool Changed { get; set; }
+
+        public EnergyPeriod? Today { get; set; }
+    }
+}

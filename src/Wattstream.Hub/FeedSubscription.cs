@@ -1,0 +1,57 @@
+using System.Threading.Channels;
+
+namespace Wattstream.Hub;
+
+/// <summary>
+/// A subscriber's queue of a feed beside the hub's readings (alerts, site summaries): what it was given at the start
+/// (a replay, or the present state), then what the feed offers and its filter admits. A reader that falls behind
+/// loses the oldest items (counted), and never slows the feed. Dispose to stop.
+/// </summary>
+public sealed class FeedSubscription<T> : IEventReader<T>
+{
+    private readonly Action<FeedSubscription<T>> _unsubscribe;
+    private readonly Func<T, bool>? _filter;
+    private readonly Queue<T> _first;
+    private readonly Channel<T> _queue;
+    private long _dropped;
+
+    public FeedSubscription(Action<FeedSubscription<T>> unsubscribe, Func<T, bool>? filter, int capacity, IEnumerable<T> first)
+    {
+        ArgumentNullException.ThrowIfNull(unsubscribe);
+        _unsubscribe = unsubscribe;
+        _filter = filter;
+        _first = new Queue<T>(first ?? []);
+        Replayed = _first.Count;
+        _queue = Channel.CreateBounded<T>(
+            new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+            _ => Interlocked.Increment(ref _dropped));
+    }
+
+    /// <summary>How many items came before the live ones.</summary>
+    public int Replayed { get; }
+
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Queues <paramref name="item"/> when the filter admits it; never waits.</summary>
+    public void Offer(T item)
+    {
+        if (_filter is null || _filter(item))
+        {
+            _queue.Writer.TryWrite(item);
+        }
+    }
+
+    /// <summary>Ends the subscription from the feed's side (shutdown): the reader sees the end after what is queued.</summary>
+    public void Complete() => _queue.Writer.TryComplete();
+
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
+        _first.Count > 0 ? ValueTask.FromResult(true) : _queue.Reader.WaitToReadAsync(cancellationToken);
+
+    public bool TryRead(out T item) => _first.TryDequeue(out item!) || _queue.Reader.TryRead(out item!);
+
+    public void Dispose()
+    {
+        _unsubscribe(this);
+        Complete();
+    }
+}
