@@ -11,6 +11,7 @@ using Wattstream.Hub.Status;
 using Wattstream.Streaming.Formats;
 using Wattstream.Telemetry;
 using Wattstream.Alerts.Delivery;
+using Wattstream.Energy.Summaries;
 
 namespace Wattstream.Nats;
 
@@ -22,6 +23,9 @@ public sealed record NatsLinkStatus(string State, string Stream, long Published,
 
     /// <summary>Alerts published on <c>orgs.{org}.sites.{site}.alerts.json.v1</c>.</summary>
     public long AlertsPublished { get; init; }
+
+    /// <summary>Site summaries published on <c>orgs.{org}.sites.{site}.summary.json.v1</c>.</summary>
+    public long SummariesPublished { get; init; }
 }
 
 /// <summary>
@@ -37,7 +41,8 @@ public sealed class NatsPublisher(
     StatusBoard board,
     PayloadFormats formats,
     ILoggerFactory loggers,
-    AlertFeed? alertFeed = null) : IHostedLifecycleService, IAsyncDisposable
+    AlertFeed? alertFeed = null,
+    SummaryBoard? summaryBoard = null) : IHostedLifecycleService, IAsyncDisposable
 {
     private readonly NatsOptions _options = options.Value;
     private readonly ILogger _log = loggers.CreateLogger<NatsPublisher>();
@@ -45,12 +50,14 @@ public sealed class NatsPublisher(
     private HubSubscription? _readings;
     private StatusSubscription? _statuses;
     private FeedSubscription<Alert>? _alerts;
+    private FeedSubscription<SiteSummary>? _summaries;
     private NatsConnection? _connection;
     private Task _pumps = Task.CompletedTask;
     private readonly TaskCompletionSource _streamReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _published;
     private long _statusesPublished;
     private long _alertsPublished;
+    private long _summariesPublished;
     private long _failed;
     private string? _lastError;
     private int _disposed;
@@ -65,6 +72,7 @@ public sealed class NatsPublisher(
         Volatile.Read(ref _lastError))
     {
         AlertsPublished = Interlocked.Read(ref _alertsPublished),
+        SummariesPublished = Interlocked.Read(ref _summariesPublished),
     };
 
     public Task StartingAsync(CancellationToken cancellationToken)
@@ -83,6 +91,9 @@ public sealed class NatsPublisher(
 
         // Alerts go to their site's subject, orgs.{org}.sites.{site}.alerts.json.v1 (core NATS, not the stream).
         _alerts ??= alertFeed?.Subscribe(capacity: 4096);
+
+        // Site summaries to orgs.{org}.sites.{site}.summary.json.v1, as they are made (at most once a second a site).
+        _summaries ??= summaryBoard?.Subscribe(capacity: 4096);
 
         return Task.CompletedTask;
     }
@@ -125,7 +136,8 @@ public sealed class NatsPublisher(
         _pumps = Task.WhenAll(
             _readings is null ? Task.CompletedTask : Task.Run(() => PublishReadingsAsync(_readings, _connection, _stopping.Token), CancellationToken.None),
             _statuses is null ? Task.CompletedTask : Task.Run(() => PublishStatusesAsync(_statuses, _connection, _stopping.Token), CancellationToken.None),
-            _alerts is null ? Task.CompletedTask : Task.Run(() => PublishAlertsAsync(_alerts, _connection, _stopping.Token), CancellationToken.None));
+            _alerts is null ? Task.CompletedTask : Task.Run(() => PublishAlertsAsync(_alerts, _connection, _stopping.Token), CancellationToken.None),
+            _summaries is null ? Task.CompletedTask : Task.Run(() => PublishSummariesAsync(_summaries, _connection, _stopping.Token), CancellationToken.None));
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -133,6 +145,7 @@ public sealed class NatsPublisher(
         _readings?.Dispose(); // the pumps drain what is queued, then end
         _statuses?.Dispose();
         _alerts?.Dispose();
+        _summaries?.Dispose();
         await Task.WhenAny(_pumps, Task.Delay(TimeSpan.FromSeconds(5), cancellationToken));
         await _stopping.CancelAsync();
     }
@@ -208,6 +221,18 @@ public sealed class NatsPublisher(
             {
                 await PublishWithRetryAsync(connection, alert.Subject, alert.Json, null, stopping);
                 Interlocked.Increment(ref _alertsPublished);
+            }
+        }
+    }
+
+    private async Task PublishSummariesAsync(FeedSubscription<SiteSummary> summaries, NatsConnection connection, CancellationToken stopping)
+    {
+        while (await summaries.WaitToReadAsync(CancellationToken.None))
+        {
+            while (summaries.TryRead(out var summary))
+            {
+                await PublishWithRetryAsync(connection, summary.Subject, summary.Json, null, stopping);
+                Interlocked.Increment(ref _summariesPublished);
             }
         }
     }

@@ -38,6 +38,16 @@ public class EnergyLedgerTests
     }
 
     [Fact]
+    public void Without_a_baseline_an_hour_counts_from_its_own_first_reading_and_is_marked_partial()
+    {
+        var hours = EnergyLedger.Hours([new RegisterSeries(DerType.Meter, [new RegisterPoint(T0, 1300, null, null, FirstInWh: 1000), P(1, 1500)])], T0, T0 + (2 * H));
+
+        Assert.Equal([300.0, 200], hours.Select(h => h.GridImport));
+        Assert.True(hours[0].Missing);
+        Assert.False(hours[1].Missing);
+    }
+
+    [Fact]
     public void A_day_sums_grid_pv_battery_and_ev_into_home_ratios_and_cost()
     {
         // Hour 10 and 11 of a day: PV makes 3 kWh per hour, the battery takes 1 kWh in hour 10 and gives 0.5 kWh in

@@ -160,6 +160,23 @@ public sealed class NatsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Site_summaries_are_published_on_their_sites_summary_subject()
+    {
+        await using var host = await WattstreamHost.StartAsync("--Simulation:Enabled=false", $"--Nats:Url={_nats.Url}", "--Energy:SummaryInterval=00:00:00.100");
+        await using var client = new NatsConnection(new NatsOpts { Url = _nats.Url });
+        var subscription = await client.SubscribeCoreAsync<byte[]>("orgs.*.sites.*.summary.json.v1");
+        await client.PingAsync();
+
+        await PushAsync(host, Reading("acme", "plant", "pv-s", Now, watts: -2500));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var message = await subscription.Msgs.ReadAsync(cts.Token);
+
+        Assert.Equal("orgs.acme.sites.plant.summary.json.v1", message.Subject);
+        Assert.Equal(2500, (double)JsonNode.Parse(message.Data)!["pvW"]!);
+        await subscription.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Nats_subjects_feed_the_hub_as_a_source_and_a_malformed_message_is_counted_and_skipped()
     {
         await using var host = await WattstreamHost.StartAsync(

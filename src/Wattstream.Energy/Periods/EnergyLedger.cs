@@ -7,7 +7,8 @@ namespace Wattstream.Energy.Periods;
 public sealed record RegisterSeries(DerType Type, IReadOnlyList<RegisterPoint> Points);
 
 /// <param name="Hour">The hour's start, epoch ms (UTC-aligned).</param>
-public sealed record RegisterPoint(long Hour, double? InWh, double? OutWh, double? AverageW);
+/// <param name="FirstInWh">The hour's first energy-in value: with no earlier value to count from, the hour counts from it.</param>
+public sealed record RegisterPoint(long Hour, double? InWh, double? OutWh, double? AverageW, double? FirstInWh = null, double? FirstOutWh = null);
 
 /// <summary>Energy of one hour across a site's DERs, in Wh, with what is known about its quality.</summary>
 public sealed class HourEnergy(long start)
@@ -108,8 +109,8 @@ public static class EnergyLedger
             var hasRegister = points.Any(p => p.InWh is not null || p.OutWh is not null);
             if (hasRegister)
             {
-                Count(der.Type, points, p => p.InWh, inward: true, hours, covered, fromHour);
-                Count(der.Type, points, p => p.OutWh, inward: false, hours, covered, fromHour);
+                Count(der.Type, points, p => p.InWh, p => p.FirstInWh, inward: true, hours, covered, fromHour);
+                Count(der.Type, points, p => p.OutWh, p => p.FirstOutWh, inward: false, hours, covered, fromHour);
             }
             else
             {
@@ -135,7 +136,7 @@ public static class EnergyLedger
     }
 
     // One register of one DER: consecutive hourly last values give each hour's energy.
-    private static void Count(DerType type, RegisterPoint[] points, Func<RegisterPoint, double?> register, bool inward, HourEnergy[] hours, bool[] covered, long fromHour)
+    private static void Count(DerType type, RegisterPoint[] points, Func<RegisterPoint, double?> register, Func<RegisterPoint, double?> first, bool inward, HourEnergy[] hours, bool[] covered, long fromHour)
     {
         var count = hours.Length;
         (long Hour, double Wh)? previous = null;
@@ -144,6 +145,13 @@ public static class EnergyLedger
             if (register(p) is not { } wh)
             {
                 continue;
+            }
+
+            if (previous is null && first(p) is { } start && wh >= start && Index(p.Hour, fromHour, count) is var at and >= 0)
+            {
+                // Nothing before this hour to count from (the device or the hub is new): the hour counts from its own
+                // first reading, and stays marked as missing a part.
+                Add(type, hours[at], inward, wh - start);
             }
 
             if (previous is { } prev)

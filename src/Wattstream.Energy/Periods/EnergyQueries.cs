@@ -40,12 +40,15 @@ public static class EnergyQueries
         var addresses = ders.Select(d => d.Address).ToArray();
         var queryFrom = fromHour - (long)Lookback.TotalMilliseconds;
         var registers = await store.QueryAsync(new HistoryQuery(addresses, queryFrom, toHour, EnergyLedger.HourMs, [HistoryField.ImportWh, HistoryField.ExportWh], Aggregate.Last), cancellationToken);
+        var firsts = await store.QueryAsync(new HistoryQuery(addresses, queryFrom, toHour, EnergyLedger.HourMs, [HistoryField.ImportWh, HistoryField.ExportWh], Aggregate.Min), cancellationToken);
         var power = await store.QueryAsync(new HistoryQuery(addresses, queryFrom, toHour, EnergyLedger.HourMs, [HistoryField.W], Aggregate.Avg), cancellationToken);
         var series = new List<RegisterSeries>(ders.Count);
         for (var i = 0; i < ders.Count; i++)
         {
             var averages = power[i].Points.ToDictionary(p => p.Time, p => p.Values[0]);
-            series.Add(new RegisterSeries(ders[i].Type, [.. registers[i].Points.Select(p => new RegisterPoint(p.Time, p.Values[0], p.Values[1], averages.GetValueOrDefault(p.Time)))]));
+            var minima = firsts[i].Points.ToDictionary(p => p.Time, p => p.Values); // registers only grow: an hour's minimum is its first value
+            series.Add(new RegisterSeries(ders[i].Type, [.. registers[i].Points.Select(p => new RegisterPoint(
+                p.Time, p.Values[0], p.Values[1], averages.GetValueOrDefault(p.Time), minima.GetValueOrDefault(p.Time)?[0], minima.GetValueOrDefault(p.Time)?[1]))]));
         }
 
         var hours = EnergyLedger.Hours(series, fromHour, toHour);

@@ -47,7 +47,7 @@ public sealed class SiteSummary
     private static byte[] Encode(string org, string site, PowerBalance b, EnergyPeriod? today, string? currency)
     {
         var buffer = new ArrayBufferWriter<byte>(768);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, EnergyJson.WriterOptions))
         {
             w.WriteStartObject();
             w.WriteString("org", org);
@@ -97,6 +97,9 @@ public sealed class SiteSummary
 /// <summary>The JSON of an energy period, the same in <c>/api/energy</c> and in a summary's <c>today</c>.</summary>
 public static class EnergyJson
 {
+    /// <summary>Times keep their offset's '+' as it is (the default encoder writes \u002B); the output is JSON, not HTML.</summary>
+    public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static void WritePeriod(Utf8JsonWriter w, EnergyPeriod p, string? currency)
     {
         ArgumentNullException.ThrowIfNull(w);

@@ -142,6 +142,8 @@ public sealed class SummaryService(
         using var timer = new PeriodicTimer(options.Value.TodayRefresh, time);
         try
         {
+            // The first sites report within a tick or two of the start; today's numbers should not wait a whole period.
+            await Task.Delay(options.Value.SummaryInterval * 2, time, _stopping.Token);
             do
             {
                 await RefreshTodayOnceAsync(_stopping.Token);

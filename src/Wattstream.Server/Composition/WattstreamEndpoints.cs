@@ -9,6 +9,7 @@ using Wattstream.Server.Health;
 using Wattstream.Server.Nats;
 using Wattstream.Server.Endpoints.Dashboard;
 using Wattstream.Server.Endpoints.Alerts;
+using Wattstream.Server.Endpoints.Energy;
 using Wattstream.Server.Endpoints.History;
 using Wattstream.Server.Endpoints.Ingest;
 using Wattstream.Server.Transports.WebSockets;
@@ -69,17 +70,20 @@ public static class WattstreamEndpoints
         app.MapHistory();
         app.MapAlerts();
         app.MapAlertRules();
+        app.MapEnergy();
         app.MapDashboard();
 
         // Streams end when the host stops: their readers see the end, then the transports say goodbye.
         var hub = app.Services.GetRequiredService<TelemetryHub>();
         var board = app.Services.GetRequiredService<StatusBoard>();
         var alerts = app.Services.GetRequiredService<Wattstream.Alerts.Delivery.AlertFeed>();
+        var summaries = app.Services.GetRequiredService<Wattstream.Energy.Summaries.SummaryBoard>();
         app.Lifetime.ApplicationStopping.Register(() =>
         {
             hub.CompleteAll();
             board.CompleteAll();
             alerts.CompleteAll();
+            summaries.CompleteAll();
         });
         return app;
     }

@@ -284,23 +284,7 @@ public static class AlertEndpoints
         return true;
     }
 
-    private static IResult JsonList(IReadOnlyList<Alert> alerts)
-    {
-        var buffer = new MemoryStream();
-        buffer.Write("{\"alerts\":["u8);
-        for (var i = 0; i < alerts.Count; i++)
-        {
-            if (i > 0)
-            {
-                buffer.WriteByte((byte)',');
-            }
-
-            buffer.Write(alerts[i].Json.Span);
-        }
-
-        buffer.Write("]}"u8);
-        return Results.Bytes(buffer.ToArray(), "application/json");
-    }
+    private static IResult JsonList(IReadOnlyList<Alert> alerts) => JsonLists.Of("alerts", alerts.Select(a => a.Json));
 
     private static IResult Csv(IReadOnlyList<Alert> alerts)
     {

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Wattstream.Alerts.Delivery;
+using Wattstream.Energy.Summaries;
 using Wattstream.Hub;
 using Wattstream.Hub.Status;
 using Wattstream.Server.Access;
@@ -36,6 +37,7 @@ internal static class TelemetryWebSocket
         ReadingStreams readings,
         StatusBoard board,
         AlertFeed alerts,
+        SummaryBoard summaries,
         ITelemetryAccess access,
         WebSocketStreams webSockets,
         IOptions<WebSocketStreamingOptions> options,
@@ -47,7 +49,7 @@ internal static class TelemetryWebSocket
         }
 
         using var socket = await webSockets.AcceptAsync(context);
-        var connection = new Connection(socket.Session, family, readings, board, alerts, access.Resolve(context), options.Value, time, context.RequestAborted);
+        var connection = new Connection(socket.Session, family, readings, board, alerts, summaries, access.Resolve(context), options.Value, time, context.RequestAborted);
         try
         {
             await socket.Session.SendAsync(Message(w =>
@@ -120,6 +122,7 @@ internal static class TelemetryWebSocket
         ReadingStreams readings,
         StatusBoard board,
         AlertFeed alerts,
+        SummaryBoard summaries,
         TelemetryScope scope,
         WebSocketStreamingOptions options,
         TimeProvider time,
@@ -219,9 +222,18 @@ internal static class TelemetryWebSocket
                 return;
             }
 
+            if (kind == SubscriptionKind.Summary)
+            {
+                // Summaries are state, like statuses: the present summary of each matching site, then every new one.
+                var feed = summaries.Subscribe(s => scope.CanSeeSite(s.Org, s.Site) && (pattern.Matches(s.Subject) || pattern.CouldMatch(["orgs", s.Org, "sites", s.Site])));
+                await AckAsync(request.Id, pattern, kind, format: null, resumed: null);
+                _subscriptions[request.Id] = (feed, session.PumpAsync(feed, SummaryMessage));
+                return;
+            }
+
             if (kind == SubscriptionKind.Unknown)
             {
-                await ErrorAsync(request.Id, "unknown_kind", $"kind must be \"{Name(SubscriptionKind.Readings)}\" (the default), \"{Name(SubscriptionKind.Status)}\" or \"{Name(SubscriptionKind.Alerts)}\", not '{request.Kind}'.");
+                await ErrorAsync(request.Id, "unknown_kind", $"kind must be \"{Name(SubscriptionKind.Readings)}\" (the default), \"{Name(SubscriptionKind.Status)}\", \"{Name(SubscriptionKind.Alerts)}\" or \"{Name(SubscriptionKind.Summary)}\", not '{request.Kind}'.");
                 return;
             }
 
@@ -263,6 +275,16 @@ internal static class TelemetryWebSocket
         }
 
         private static readonly object AlertFraming = new();
+        private static readonly object SummaryFraming = new();
+
+        /// <summary><c>{"type":"summary","subject":"orgs.….summary.json.v1","data":{…the summary…}}</c>, made once per summary.</summary>
+        private static ReadOnlyMemory<byte> SummaryMessage(SiteSummary summary) => summary.GetEncoded(SummaryFraming, s => Message(w =>
+        {
+            w.WriteString("type", ServerMessage.Summary);
+            w.WriteString("subject", s.Subject);
+            w.WritePropertyName("data");
+            w.WriteRawValue(s.Json.Span, skipInputValidation: true);
+        }));
 
         /// <summary><c>{"type":"alert","id":"42","subject":"orgs.….alerts.json.v1","data":{…the alert…}}</c>, made once per alert.</summary>
         private static ReadOnlyMemory<byte> AlertMessage(Alert alert) => alert.GetEncoded(AlertFraming, a => Message(w =>

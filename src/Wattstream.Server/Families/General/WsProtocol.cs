@@ -22,6 +22,7 @@ internal static class WsProtocol
         Readings,
         Status,
         Alerts,
+        Summary,
     }
 
     public static class ServerMessage
@@ -34,6 +35,7 @@ internal static class WsProtocol
         public const string Reading = "reading";
         public const string Status = "status";
         public const string Alert = "alert";
+        public const string Summary = "summary";
     }
 
     public static ClientMessage ParseClientMessage(string? type) => type switch
@@ -51,6 +53,7 @@ internal static class WsProtocol
         null or "readings" => SubscriptionKind.Readings,
         "status" => SubscriptionKind.Status,
         "alerts" => SubscriptionKind.Alerts,
+        "summary" => SubscriptionKind.Summary,
         _ => SubscriptionKind.Unknown,
     };
 
@@ -58,6 +61,7 @@ internal static class WsProtocol
     {
         SubscriptionKind.Status => "status",
         SubscriptionKind.Alerts => "alerts",
+        SubscriptionKind.Summary => "summary",
         _ => "readings",
     };
 }

@@ -1,0 +1,207 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Wattstream.Energy.Periods;
+using Wattstream.Energy.Summaries;
+using Wattstream.Server.Access;
+using Wattstream.Server.Endpoints.History;
+using Wattstream.Server.Transports.Sse;
+using Wattstream.Storage;
+using Wattstream.Streaming.Access;
+using Wattstream.Telemetry;
+
+namespace Wattstream.Server.Endpoints.Energy;
+
+/// <summary>
+/// What the energy means: each site's live summary (SSE, one site or every site in one stream) and energy per hour,
+/// day or month (REST, JSON or CSV). Every answer holds only the sites the caller may see.
+/// </summary>
+public static class EnergyEndpoints
+{
+    public const string SummaryEvent = "summary";
+
+    private static readonly object SseFraming = new();
+
+    public static IEndpointRouteBuilder MapEnergy(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("").WithTags("energy");
+        group.MapGet("/stream/sites/{site}/summary", OneSiteAsync)
+            .WithSummary("SSE: the site's summary (`event: summary`) at connect and whenever it changes (at most once a second)")
+            .WithDescription("`{org, site, timestamp, gridW, gridImportW, gridExportW, pvW, batteryW, batteryChargeW, batteryDischargeW, evW, homeW, selfSufficiency, selfConsumption, batterySoc, today}`; `today` is today's energy period (see `/api/energy`), refreshed every 30 s. `?org=` when several orgs have the site.")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/stream/summaries", EverySiteAsync)
+            .WithSummary("SSE: the summary of every site the caller may see, in one stream (a fleet view needs one connection, not one per site)")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+        group.MapGet("/api/summaries", (HttpContext context, SummaryBoard board, ITelemetryAccess access) =>
+            {
+                var scope = access.Resolve(context);
+                return JsonLists.Of("summaries", board.All().Where(s => scope.CanSeeSite(s.Org, s.Site)).Select(s => s.Json));
+            })
+            .WithSummary("The present summary of every site the caller may see");
+        group.MapGet("/api/energy", PeriodsAsync)
+            .WithSummary("Energy per period of a site: `?site=site-1&period=hour|day|month&from=&to=` (ISO-8601 or epoch ms; default today), JSON or CSV (`?format=csv`)")
+            .WithDescription("Each period: `{start, end, complete, gridImportKwh, gridExportKwh, pvKwh, batteryInKwh, batteryOutKwh, evInKwh, evOutKwh, homeKwh, selfSufficiency, selfConsumption, cost, earnings, net, currency, notes}`, from the devices' energy registers in history. `complete` is false for a period in progress or with a gap; `notes` say why.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        return app;
+    }
+
+    /// <summary>The SSE frame of a summary, made once per summary for every SSE client.</summary>
+    public static ReadOnlyMemory<byte> SseFrameOf(SiteSummary summary) =>
+        summary.GetEncoded(SseFraming, s => SseFrame.Event(s.Version, SummaryEvent, s.Json.Span));
+
+    private static async Task<IResult> OneSiteAsync(HttpContext context, string site, DerDirectory ders, ITelemetryAccess access, SummaryBoard board, SseStreams sse)
+    {
+        var scope = access.Resolve(context);
+        if (!TryFindSite(site, context.Request.Query["org"].FirstOrDefault(), scope, ders, out var org, out var problem))
+        {
+            return problem!;
+        }
+
+        await sse.StreamAsync(context, board.Subscribe(s => s.Org == org && s.Site == site), SseFrameOf);
+        return TypedResults.Empty;
+    }
+
+    private static async Task<IResult> EverySiteAsync(HttpContext context, ITelemetryAccess access, SummaryBoard board, SseStreams sse)
+    {
+        var scope = access.Resolve(context);
+        await sse.StreamAsync(context, board.Subscribe(s => scope.CanSeeSite(s.Org, s.Site)), SseFrameOf);
+        return TypedResults.Empty;
+    }
+
+    private static async Task<IResult> PeriodsAsync(HttpContext context, DerDirectory ders, ITelemetryAccess access, SummaryService summaries, TimeProvider time, [Microsoft.AspNetCore.Mvc.FromServices] IReadingStore? store)
+    {
+        if (store is null)
+        {
+            return Problems.Problem(StatusCodes.Status503ServiceUnavailable, "history_off", "History is off", "Energy periods are computed from the registers in history; Storage:Enabled is false.");
+        }
+
+        var q = context.Request.Query;
+        var scope = access.Resolve(context);
+        var site = q["site"].FirstOrDefault();
+        if (site is null)
+        {
+            return Problems.BadRequest("missing_site", "Which site?", "Name the site: ?site=site-1 (and ?org= when several orgs have it).");
+        }
+
+        if (!TryFindSite(site, q["org"].FirstOrDefault(), scope, ders, out var org, out var problem))
+        {
+            return problem!;
+        }
+
+        var kind = q["period"].FirstOrDefault() switch
+        {
+            null or "day" => EnergyPeriodKind.Day,
+            "hour" => EnergyPeriodKind.Hour,
+            "month" => EnergyPeriodKind.Month,
+            var other => (EnergyPeriodKind?)null,
+        };
+        if (kind is null)
+        {
+            return Problems.BadRequest("invalid_period", "Malformed period", $"period is hour, day or month, not '{Problems.Truncate(q["period"].FirstOrDefault())}'.");
+        }
+
+        var now = time.GetUtcNow();
+        var (zone, tariff) = summaries.SettingsOf(site);
+        var today = EnergyLedger.PeriodStart(now, EnergyPeriodKind.Day, zone);
+        if (!HistoryRequest.TryTime(q["from"].FirstOrDefault(), today, out var from) || !HistoryRequest.TryTime(q["to"].FirstOrDefault(), now, out var to))
+        {
+            return Problems.BadRequest("invalid_time", "Malformed from or to", "from and to are ISO-8601 times or epoch milliseconds.");
+        }
+
+        if (to <= from)
+        {
+            to = from.AddTicks(1); // the period holding `from`
+        }
+
+        var hours = (to - from).TotalHours;
+        if (hours > MaxHours)
+        {
+            return Problems.BadRequest("range_too_large", "Range too large", $"At most {MaxHours / 24:0} days per request.");
+        }
+
+        var siteDers = ders.All(scope).Where(d => d.Address.Org == org && d.Address.Site == site).ToArray();
+        var periods = await EnergyQueries.PeriodsAsync(store, siteDers, from, to, kind.Value, zone, tariff, now, context.RequestAborted);
+        var csv = q["format"].FirstOrDefault() == "csv" || context.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true);
+        return csv ? Csv(periods, tariff?.Currency) : Json(org, site, kind.Value, zone, tariff?.Currency, periods);
+    }
+
+    private const double MaxHours = 400 * 24;
+
+    /// <summary>The org of a site the caller may see; 404 when it sees none, 400 when several orgs have it and none is named.</summary>
+    private static bool TryFindSite(string site, string? org, TelemetryScope scope, DerDirectory ders, out string found, out IResult? problem)
+    {
+        found = "";
+        if (!Problems.TryValidateId(site, "site id", out problem))
+        {
+            return false;
+        }
+
+        var orgs = ders.All(scope).Select(d => d.Address).Where(a => a.Site == site && (org is null || a.Org == org)).Select(a => a.Org).Distinct().ToArray();
+        if (orgs.Length == 0)
+        {
+            problem = Problems.NotFound("site_not_found", "Unknown site", $"No site '{Problems.Truncate(site)}'. GET /api/sites lists the sites.");
+            return false;
+        }
+
+        if (orgs.Length > 1)
+        {
+            problem = Problems.BadRequest("ambiguous_site", "Several orgs have this site", $"Name the org: ?org={orgs[0]} (or {string.Join(", ", orgs.Skip(1))}).");
+            return false;
+        }
+
+        found = orgs[0];
+        return true;
+    }
+
+    private static IResult Json(string org, string site, EnergyPeriodKind kind, TimeZoneInfo zone, string? currency, IReadOnlyList<EnergyPeriod> periods)
+    {
+        var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, EnergyJson.WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WriteString("org", org);
+            w.WriteString("site", site);
+            w.WriteString("period", kind.ToString().ToLowerInvariant());
+            w.WriteString("timeZone", zone.Id);
+            if (currency is null)
+            {
+                w.WriteNull("currency");
+            }
+            else
+            {
+                w.WriteString("currency", currency);
+            }
+
+            w.WriteStartArray("periods");
+            foreach (var p in periods)
+            {
+                EnergyJson.WritePeriod(w, p, currency);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return Results.Bytes(buffer.ToArray(), "application/json");
+    }
+
+    private static IResult Csv(IReadOnlyList<EnergyPeriod> periods, string? currency)
+    {
+        var csv = new StringBuilder("start,end,complete,grid_import_kwh,grid_export_kwh,pv_kwh,battery_in_kwh,battery_out_kwh,ev_in_kwh,ev_out_kwh,home_kwh,self_sufficiency,self_consumption,cost,earnings,net,currency,notes\n");
+        foreach (var p in periods)
+        {
+            static string N(double? v) => v is { } x ? x.ToString("R", CultureInfo.InvariantCulture) : "";
+            csv.Append(p.Start.ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture)).Append(',')
+                .Append(p.End.ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture)).Append(',')
+                .Append(p.Complete ? "true" : "false").Append(',')
+                .AppendJoin(',', [N(p.GridImportKwh), N(p.GridExportKwh), N(p.PvKwh), N(p.BatteryInKwh), N(p.BatteryOutKwh), N(p.EvInKwh), N(p.EvOutKwh), N(p.HomeKwh), N(p.SelfSufficiency), N(p.SelfConsumption), N(p.Cost), N(p.Earnings), N(p.Net)])
+                .Append(',').Append(currency).Append(',')
+                .Append('"').Append(string.Join("; ", p.Notes)).Append("\"\n");
+        }
+
+        return Results.Text(csv.ToString(), "text/csv; charset=utf-8");
+    }
+}
