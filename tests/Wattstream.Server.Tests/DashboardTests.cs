@@ -33,6 +33,37 @@ public class DashboardTests
     }
 
     [Fact]
+    public async Task The_fleet_view_lists_every_site_live_and_opens_a_site_whose_flow_moves_and_whose_energy_matches_the_api()
+    {
+        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=00:00:00.500", "--Energy:SummaryInterval=00:00:00.300", "--Energy:TodayRefresh=00:00:02");
+        var screenshots = ScreenshotDirectory();
+
+        var (exit, output) = await BrowserTests.RunNodeAsync("dashboard.mjs", host.BaseAddress.ToString(), "v2", screenshots);
+
+        Assert.True(exit == 0, output);
+        var r = Result(output);
+        Assert.Empty(r["consoleErrors"]!.AsArray());
+        Assert.Empty(r["pageErrors"]!.AsArray());
+        Assert.Equal(["site-1", "site-2", "site-3"], r["fleetSites"]!.AsArray().Select(s => (string)s!).Order());
+        Assert.True((bool)r["fleetUpdates"]!, "the fleet updates live");
+        Assert.Equal("ascending", (string?)r["sortState"]);
+        Assert.Equal(["site-2"], r["filtered"]!.AsArray().Select(s => (string)s!));
+        Assert.Equal("#/sites/site-1", (string?)r["hash"]);
+        Assert.True((bool)r["flowMoves"]!, "the flow's dots move between two screenshots");
+        Assert.NotEmpty(r["movingLines"]!.AsArray());
+        Assert.Equal((int)r["apiHours"]!, (int)r["todayBars"]!);
+        // The current hour grows while we look: the bar (loaded a moment earlier) and the API agree to within 0.05 kWh.
+        Assert.InRange((double)r["lastBarGridIn"]!, (double)r["apiLastHourGridIn"]! - 0.05, (double)r["apiLastHourGridIn"]! + 0.05);
+        Assert.Equal($"{Math.Round((double)r["apiSufficiency"]! * 100)} %", (string?)r["gauge"]);
+        Assert.EndsWith("CHF", (string?)r["cost"], StringComparison.Ordinal);
+        Assert.True(r["fleetAxe"]!.AsArray().Count == 0, r["fleetAxe"]!.ToJsonString());
+        Assert.True(r["siteAxe"]!.AsArray().Count == 0, r["siteAxe"]!.ToJsonString());
+        Assert.Equal("light", (string?)r["theme"]);
+        Assert.False((bool)r["fleetPhoneOverflow"]!, "no horizontal scrolling of the fleet at phone width");
+        Assert.False((bool)r["sitePhoneOverflow"]!, "no horizontal scrolling of a site at phone width");
+    }
+
+    [Fact]
     public async Task Firing_alerts_show_per_site_and_a_new_alert_arrives_live()
     {
         // A rule the simulated battery of site 2 always breaks, beside the example set.

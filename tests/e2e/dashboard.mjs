@@ -3,7 +3,20 @@
 //        node dashboard.mjs <url> login <token>
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { launch } from './browser.mjs';
+
+const require = createRequire(import.meta.url);
+
+// Serious and critical accessibility violations axe-core finds on the page as it is now.
+async function axeViolations(page) {
+  // Evaluated through the DevTools protocol, not a <script>: the dashboard's CSP (script-src 'self') stays as it is.
+  await page.evaluate(await fs.readFile(require.resolve('axe-core/axe.min.js'), 'utf8'));
+  const found = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`));
+  return found;
+}
 
 const [url, mode, arg] = process.argv.slice(2);
 const browser = await launch();
@@ -88,6 +101,71 @@ try {
     result.meters = await page.$$eval('#meters tr', (rows) => rows.map((r) => r.dataset.meter));
     result.plantedElements = await page.evaluate(() => document.querySelectorAll('img[onerror], #meters img, #meters script').length);
     result.bodyHasPayload = (await page.content()).includes('onerror');
+  } else if (mode === 'v2') {
+    // The fleet: every site, live; sortable and filterable; then a click opens the site view.
+    await page.goto(`${url}#/`);
+    await page.waitForFunction(() => document.querySelectorAll('#fleet tr').length >= 3 && !document.getElementById('fleet-view').hidden, null, { timeout: 20000 });
+    result.fleetSites = await page.$$eval('#fleet tr', (rows) => rows.map((r) => r.dataset.site));
+    const fleetText = () => page.textContent('#fleet');
+    const before = await fleetText();
+    await page.waitForFunction((b) => document.getElementById('fleet').textContent !== b, before, { timeout: 15000 });
+    result.fleetUpdates = true;
+    await page.click('button[data-sort="pvW"]');
+    result.sortState = await page.getAttribute('button[data-sort="pvW"] >> xpath=..', 'aria-sort');
+    await page.fill('#fleet-filter', 'site-2');
+    await page.waitForFunction(() => document.querySelectorAll('#fleet tr').length === 1, null, { timeout: 5000 });
+    result.filtered = await page.$$eval('#fleet tr', (rows) => rows.map((r) => r.dataset.site));
+    await page.fill('#fleet-filter', '');
+    result.fleetAxe = await axeViolations(page);
+    await page.screenshot({ path: path.join(arg, 'fleet-desktop.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(400);
+    result.fleetPhoneOverflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+    await page.screenshot({ path: path.join(arg, 'fleet-phone.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
+
+    // Keyboard: the site's link takes focus and Enter opens it.
+    await page.focus('#fleet tr[data-site="site-1"] a');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => !document.getElementById('site-view').hidden && location.hash === '#/sites/site-1', null, { timeout: 10000 });
+    result.hash = await page.evaluate(() => location.hash);
+
+    // The flow animation runs: the dots are somewhere else a moment later.
+    await page.waitForSelector('.flow-lines line.moving', { state: 'attached', timeout: 15000 }); // a vertical line has no width: never "visible"
+    const flow = page.locator('.flow-grid');
+    const first = await flow.screenshot({ animations: 'allow' });
+    await page.waitForTimeout(350);
+    const second = await flow.screenshot({ animations: 'allow' });
+    result.flowMoves = !first.equals(second);
+    result.movingLines = await page.$$eval('.flow-lines line.moving', (ls) => ls.map((l) => l.id));
+
+    // Today's bars and gauges agree with the API.
+    await page.waitForFunction(() => document.querySelectorAll('#today-bars .col').length > 0, null, { timeout: 15000 });
+    await page.waitForFunction(() => document.querySelector('#gauge-sufficiency .gauge-value').textContent !== '–', null, { timeout: 20000 });
+    const api = await page.evaluate(async () => {
+      const hours = (await (await fetch('/api/energy?site=site-1&period=hour')).json()).periods;
+      const summary = (await (await fetch('/api/summaries')).json()).summaries.find((s) => s.site === 'site-1');
+      return { hours: hours.length, lastHour: hours[hours.length - 1], sufficiency: summary.today.selfSufficiency };
+    });
+    result.todayBars = await page.locator('#today-bars .col').count();
+    result.apiHours = api.hours;
+    const title = await page.getAttribute('#today-bars .col:last-child', 'title');
+    result.lastBarTitle = title;
+    result.lastBarGridIn = Number(title.match(/grid in ([0-9.]+)/)[1]);
+    result.apiLastHourGridIn = api.lastHour.gridImportKwh;
+    result.gauge = await page.textContent('#gauge-sufficiency .gauge-value');
+    result.apiSufficiency = api.sufficiency;
+    result.cost = await page.textContent('#today-cost');
+    result.siteAxe = await axeViolations(page);
+    await page.click('#theme');
+    result.theme = await page.evaluate(() => document.documentElement.dataset.theme ?? 'auto');
+    await page.screenshot({ path: path.join(arg, 'site-light.png'), fullPage: true });
+    await page.click('#theme');
+    await page.screenshot({ path: path.join(arg, 'site-desktop.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(400);
+    result.sitePhoneOverflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+    await page.screenshot({ path: path.join(arg, 'site-phone.png'), fullPage: true });
   } else if (mode === 'alerts') {
     // Firing alerts per site at load, then a new alert arrives live over the alert stream; its text stays text.
     await page.waitForSelector('#alerts-firing li', { timeout: 20000 });

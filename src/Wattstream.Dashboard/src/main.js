@@ -74,8 +74,33 @@ async function loadSites() {
   state.sites = await res.json();
   const select = $('site');
   select.replaceChildren(...state.sites.map((s) => new Option(`${s.site} (${s.org})`, s.site)));
-  const wanted = decodeURIComponent(location.hash.slice(1));
-  selectSite(state.sites.some((s) => s.site === wanted) ? wanted : state.sites[0]?.site);
+  route();
+}
+
+// ---------- views and deep links ----------
+// #/ is the fleet, #/sites/{site} a site (#{site}, the first version's links, still opens the site). Without a hash a
+// caller with a few sites sees the first one live, an operator with many sees the fleet.
+function route() {
+  const h = location.hash;
+  const site = h.match(/^#\/sites\/(.+)$/)?.[1] ?? (h.length > 1 && !h.startsWith('#/') ? h.slice(1) : null);
+  if (site != null && state.sites.some((s) => s.site === decodeURIComponent(site))) return selectSite(decodeURIComponent(site));
+  if (h === '#/' || h === '#/fleet' || state.sites.length > 3) return showFleet();
+  return selectSite(state.sites[0]?.site);
+}
+
+function showView(name) {
+  $('fleet-view').hidden = name !== 'fleet';
+  $('site-view').hidden = name !== 'site';
+  $('nav-fleet').setAttribute('aria-current', name === 'fleet' ? 'page' : 'false');
+}
+
+function showFleet() {
+  closeSiteStreams();
+  state.site = null;
+  showView('fleet');
+  if (location.hash !== '#/') history.replaceState(null, '', '#/');
+  document.title = 'Fleet — Wattstream';
+  renderFleet();
 }
 
 function dersOf(site, type) {
@@ -86,8 +111,11 @@ function selectSite(name) {
   const site = state.sites.find((s) => s.site === name);
   if (!site) return;
   state.site = site;
+  showView('site');
+  document.title = `${name} — Wattstream`;
   $('site').value = name;
-  history.replaceState(null, '', `#${encodeURIComponent(name)}`);
+  const link = `#/sites/${encodeURIComponent(name)}`;
+  if (location.hash !== link) history.replaceState(null, '', link);
   closeSiteStreams();
   state.latest = {};
   state.lastReadingAt = 0;
@@ -104,6 +132,10 @@ function selectSite(name) {
   renderPhases(null);
   loadHistory();
   renderAlerts();
+  prefillLive(site);
+  renderToday();
+  loadTodayBars();
+  loadEnergyHistory();
 }
 
 // ---------- readings ----------
@@ -137,6 +169,15 @@ function setNode(id, watts, noteId, positive, negative) {
   }
 }
 
+function flowLine(id, towardHouseWatts) {
+  const line = $(`line-${id}`);
+  const w = towardHouseWatts ?? 0;
+  const moving = Math.abs(w) > 20;
+  line.classList.toggle('moving', moving);
+  line.classList.toggle('reverse', moving && w < 0);
+  if (moving) line.style.setProperty('--flow-duration', `${Math.max(0.4, Math.min(6, 3 / Math.sqrt(Math.abs(w) / 1000 + 0.05))).toFixed(2)}s`);
+}
+
 function renderFlow() {
   const f = flows();
   setNode('grid', f.grid, 'grid-note', 'importing', 'exporting');
@@ -144,6 +185,11 @@ function renderFlow() {
   setNode('battery', f.battery, 'battery-note', 'charging', 'discharging');
   setNode('ev', f.ev, 'ev-note', 'charging', 'discharging');
   setNode('house', f.house, null);
+  // Dots move along each line at a speed that follows the power, toward the house when the house receives.
+  flowLine('pv', f.pv);
+  flowLine('grid', f.grid);
+  flowLine('battery', f.battery == null ? null : -f.battery);
+  flowLine('ev', f.ev == null ? null : -f.ev);
   const soc = state.latest.battery?.SoC_nom_fract;
   if (soc != null) {
     $('battery-soc').textContent = `SoC ${(soc * 100).toFixed(0)} %`;
@@ -200,7 +246,7 @@ function renderPhases(m) {
 function chartOptions(el, title, series, range) {
   return {
     title, width: Math.max(280, el.clientWidth), height: 260,
-    scales: { x: range ? { time: true, range: () => range } : { time: true } },
+    scales: { x: { time: true, range: typeof range === 'function' ? range : range ? () => range : undefined } },
     series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true }))],
     axes: [{}, { size: 60 }],
   };
@@ -214,13 +260,45 @@ function pushLive() {
   const cut = state.live.t.findIndex((x) => x >= t - WINDOW_S);
   if (cut > 0) for (const k of Object.keys(state.live)) state.live[k].splice(0, cut);
   const data = [state.live.t, ...TYPES.map((k) => state.live[k])];
+  drawLive();
+}
+
+// The window is always the last 15 minutes (ticks read as clock times), filled from history when a site opens.
+function drawLive() {
+  const data = [state.live.t, ...TYPES.map((k) => state.live[k])];
   if (!state.liveChart) {
     const el = $('live-chart');
-    state.liveChart = new uPlot(chartOptions(el, '', TYPES.map((k) => ({ label: k, color: COLORS[k] }))), data, el);
+    const range = () => { const now = Date.now() / 1000; return [now - WINDOW_S, now]; };
+    state.liveChart = new uPlot(chartOptions(el, '', TYPES.map((k) => ({ label: k, color: COLORS[k] })), range), data, el);
   } else {
     state.liveChart.setData(data);
   }
 }
+
+async function prefillLive(site) {
+  const to = new Date();
+  const q = new URLSearchParams({ site: site.site, from: new Date(to.getTime() - WINDOW_S * 1000).toISOString(), to: to.toISOString(), step: '10s', fields: 'w', agg: 'avg' });
+  const res = await fetch(`/api/history?${q}`);
+  if (!res.ok || state.site !== site) return;
+  const body = await res.json();
+  const typeOf = new Map(site.devices.flatMap((d) => d.ders).map((d) => [d.der, d.type]));
+  const byTime = new Map();
+  for (const s of body.series) {
+    for (const p of s.points) {
+      const t = Date.parse(p.time) / 1000;
+      const row = byTime.get(t) ?? {};
+      const key = { meter: 'grid', pv: 'pv', battery: 'battery', v2x_charger: 'ev' }[typeOf.get(s.der)];
+      if (key && p.w != null) row[key] = (row[key] ?? 0) + (key === 'pv' ? -p.w : p.w);
+      byTime.set(t, row);
+    }
+  }
+  const first = state.live.t[0] ?? Infinity;
+  const times = [...byTime.keys()].filter((t) => t < first).sort((a, b) => a - b);
+  for (const k of Object.keys(state.live)) state.live[k].unshift(...times.map((t) => (k === 't' ? t : k === 'house' ? house(byTime.get(t)) : byTime.get(t)[k] ?? null)));
+  drawLive();
+}
+
+const house = (r) => (r.grid == null ? null : r.grid + (r.pv ?? 0) - (r.battery ?? 0) - (r.ev ?? 0));
 
 // ---------- history ----------
 const RANGES = { hour: { s: 3600, step: '10s' }, day: { s: 86400, step: '5m' }, week: { s: 604800, step: '30m' } };
@@ -377,7 +455,140 @@ function renderAlerts() {
     tr.append(cell('td', timeText(a.timestamp)), cell('td', a.site), cell('td', a.type), cell('td', a.state), cell('td', a.message));
     return tr;
   }));
+  renderFleet();
 }
+
+// ---------- summaries: the fleet and today's energy ----------
+// One stream carries every visible site's summary: the fleet table and the site view's "Today" card both read it.
+const fleet = { summaries: new Map(), sort: { key: 'site', dir: 1 }, pending: false };
+
+function openSummaries() {
+  const source = new EventSource('/stream/summaries');
+  source.addEventListener('summary', (e) => {
+    const s = JSON.parse(e.data);
+    fleet.summaries.set(`${s.org}/${s.site}`, { ...s, receivedAt: Date.now() });
+    if (state.site?.site === s.site) renderToday();
+    if (!fleet.pending) {
+      fleet.pending = true;
+      setTimeout(() => { fleet.pending = false; renderFleet(); }, 300); // 1 000 sites: one render per 300 ms, not per event
+    }
+  });
+}
+
+const percent = (v) => (v == null ? '–' : `${Math.round(v * 100)} %`);
+const siteStatus = (s) => (Date.now() - s.receivedAt > 10_000 ? 'stale' : 'live');
+const firingOn = (site) => [...alerts.firing.values()].filter((a) => a.site === site).length;
+const sortValue = (s, key) => (key === 'status' ? siteStatus(s) : key === 'alerts' ? firingOn(s.site) : key === 'selfSufficiency' ? s.today?.selfSufficiency ?? s.selfSufficiency : s[key]);
+
+function renderFleet() {
+  if ($('fleet-view').hidden) return;
+  const filter = $('fleet-filter').value.trim().toLowerCase();
+  const { key, dir } = fleet.sort;
+  const rows = [...fleet.summaries.values()]
+    .filter((s) => !filter || s.site.toLowerCase().includes(filter) || s.org.toLowerCase().includes(filter))
+    .sort((a, b) => {
+      const x = sortValue(a, key), y = sortValue(b, key);
+      return (x == null) - (y == null) || (typeof x === 'string' ? x.localeCompare(y) : x - y) * dir || a.site.localeCompare(b.site);
+    });
+  $('fleet-count').textContent = `${rows.length} of ${fleet.summaries.size} sites`;
+  $('fleet').replaceChildren(...rows.map((s) => {
+    const tr = document.createElement('tr');
+    tr.dataset.site = s.site;
+    tr.dataset.alerts = String(firingOn(s.site));
+    const name = document.createElement('th');
+    name.scope = 'row';
+    const a = document.createElement('a');
+    a.href = `#/sites/${encodeURIComponent(s.site)}`;
+    a.textContent = s.site;
+    name.append(a);
+    const status = cell('td', siteStatus(s));
+    status.className = 'status';
+    status.dataset.status = siteStatus(s) === 'live' ? 'CONNECTED' : 'STALE';
+    const n = (v) => { const td = cell('td', v); td.className = 'num'; return td; };
+    tr.append(name, cell('td', s.org), n(kw(s.gridW)), n(kw(s.pvW)), n(percent(s.batterySoc)), n(percent(s.today?.selfSufficiency ?? null)), status, n(firingOn(s.site)));
+    return tr;
+  }));
+}
+
+function renderToday() {
+  const s = state.site && [...fleet.summaries.values()].find((x) => x.site === state.site.site && x.org === state.site.org);
+  const today = s?.today;
+  for (const [id, value] of [['gauge-sufficiency', today?.selfSufficiency], ['gauge-consumption', today?.selfConsumption]]) {
+    const g = $(id);
+    const pct = value == null ? null : Math.round(value * 100);
+    g.querySelector('.gauge-value').textContent = pct == null ? '–' : `${pct} %`;
+    g.querySelector('.value').style.strokeDasharray = `${pct ?? 0} 100`;
+    g.setAttribute('aria-valuenow', String(pct ?? 0));
+  }
+  const money = (v) => (v == null ? '–' : `${v.toFixed(2)} ${today?.currency ?? ''}`.trim());
+  $('today-cost').textContent = money(today?.cost);
+  $('today-earnings').textContent = money(today?.earnings);
+  $('today-net').textContent = money(today?.net);
+  $('today-home').textContent = today ? today.homeKwh.toFixed(2) : '–';
+  $('today-note').textContent = today && today.notes.includes('no data for part of the period') ? '(partial: the hub has not seen the whole day)' : '';
+}
+
+// Stacked bars: what came in above the line (solar, battery out, grid in), what went out below (export, battery in).
+function renderBars(el, periods, label) {
+  const up = (p) => p.pvKwh + p.batteryOutKwh + p.gridImportKwh;
+  const down = (p) => p.gridExportKwh + p.batteryInKwh;
+  const max = Math.max(0.001, ...periods.map(up), ...periods.map((p) => down(p) * 3));
+  el.replaceChildren(...periods.map((p) => {
+    const col = document.createElement('div');
+    col.className = 'col';
+    col.title = `${label(p)}: solar ${p.pvKwh} kWh, battery out ${p.batteryOutKwh}, grid in ${p.gridImportKwh}, export ${p.gridExportKwh}, battery in ${p.batteryInKwh}`;
+    const top = document.createElement('div');
+    top.className = 'up';
+    const bottom = document.createElement('div');
+    bottom.className = 'down';
+    const seg = (cls, kwh, scale) => { const d = document.createElement('span'); d.className = `seg-${cls}`; d.style.height = `${(kwh / max) * scale}%`; return d; };
+    top.append(seg('pv', p.pvKwh, 100), seg('battery', p.batteryOutKwh, 100), seg('grid', p.gridImportKwh, 100));
+    bottom.append(seg('export', p.gridExportKwh, 300), seg('charge', p.batteryInKwh, 300));
+    col.append(top, bottom, cell('span', label(p)));
+    col.lastChild.className = 'label';
+    return col;
+  }));
+  const total = periods.reduce((t, p) => t + p.homeKwh, 0);
+  el.setAttribute('aria-label', `${el.dataset.what ?? 'Energy'}: ${periods.length} periods, home used ${total.toFixed(1)} kWh in all`);
+}
+
+async function energy(params) {
+  const res = await fetch(`/api/energy?${new URLSearchParams({ site: state.site.site, org: state.site.org, ...params })}`);
+  return res.ok ? (await res.json()).periods : null;
+}
+
+async function loadTodayBars() {
+  if (!state.site) return;
+  const periods = await energy({ period: 'hour' });
+  if (periods) renderBars($('today-bars'), periods, (p) => p.start.slice(11, 13));
+}
+
+const ENERGY_RANGES = { week: { days: 7, period: 'day' }, month: { days: 30, period: 'day' }, year: { days: 365, period: 'month' } };
+state.energyRange = 'week';
+
+async function loadEnergyHistory() {
+  if (!state.site) return;
+  const r = ENERGY_RANGES[state.energyRange];
+  const params = { period: r.period, from: new Date(Date.now() - r.days * 86_400_000).toISOString(), to: new Date().toISOString() };
+  $('energy-csv').href = `/api/energy?${new URLSearchParams({ site: state.site.site, org: state.site.org, ...params, format: 'csv' })}`;
+  const periods = await energy(params);
+  if (periods) renderBars($('energy-bars'), periods, (p) => (r.period === 'month' ? p.start.slice(0, 7) : p.start.slice(5, 10)));
+}
+
+// ---------- theme ----------
+const THEMES = ['auto', 'light', 'dark'];
+function applyTheme(theme) {
+  if (theme === 'auto') delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = theme;
+  $('theme').setAttribute('aria-label', `Colour theme: ${theme === 'auto' ? 'follows the system' : theme}`);
+  $('theme').textContent = theme === 'auto' ? '◐' : theme === 'light' ? '☀' : '☾';
+}
+applyTheme(localStorage.getItem('wattstream-theme') ?? 'auto');
+$('theme').addEventListener('click', () => {
+  const next = THEMES[(THEMES.indexOf(localStorage.getItem('wattstream-theme') ?? 'auto') + 1) % THEMES.length];
+  localStorage.setItem('wattstream-theme', next);
+  applyTheme(next);
+});
 
 // ---------- stale banner ----------
 setInterval(() => {
@@ -385,7 +596,7 @@ setInterval(() => {
   const limit = Math.max(5000, 3 * state.interval);
   const since = state.lastReadingAt || state.watchingSince; // a site that has sent nothing since we looked is stale too
   const silent = since && Date.now() - since > limit;
-  banner.hidden = !silent;
+  banner.hidden = !silent || !state.site;
   if (silent) {
     banner.textContent = `Data is stale since ${timeText(since)}: ${state.lastReadingAt ? `no reading for ${Math.round((Date.now() - since) / 1000)} s` : 'no reading has arrived yet'}.`;
   }
@@ -393,6 +604,25 @@ setInterval(() => {
 
 // ---------- wiring ----------
 $('site').addEventListener('change', (e) => selectSite(e.target.value));
+window.addEventListener('hashchange', () => state.sites.length && route());
+$('fleet-filter').addEventListener('input', renderFleet);
+for (const b of document.querySelectorAll('[data-sort]')) {
+  b.addEventListener('click', () => {
+    const key = b.dataset.sort;
+    fleet.sort = { key, dir: fleet.sort.key === key ? -fleet.sort.dir : 1 };
+    for (const th of document.querySelectorAll('.fleet-table th')) th.setAttribute('aria-sort', 'none');
+    b.parentElement.setAttribute('aria-sort', fleet.sort.dir > 0 ? 'ascending' : 'descending');
+    renderFleet();
+  });
+}
+for (const b of document.querySelectorAll('[data-energy]')) {
+  b.addEventListener('click', () => {
+    state.energyRange = b.dataset.energy;
+    for (const o of document.querySelectorAll('[data-energy]')) o.setAttribute('aria-pressed', String(o === b));
+    loadEnergyHistory();
+  });
+}
+setInterval(loadTodayBars, 60_000);
 for (const b of document.querySelectorAll('[data-range]')) {
   b.addEventListener('click', () => {
     state.range = b.dataset.range;
@@ -407,4 +637,5 @@ window.addEventListener('resize', () => {
 });
 setInterval(loadHistory, 60_000);
 
+openSummaries();
 loadSites().then(loadMeters).then(loadAlerts);
