@@ -31,7 +31,9 @@ function closeSiteStreams() {
 
 function setConnection(source) {
   const el = $('connection');
+  state.connectionSource = source;
   const update = () => {
+    if (state.connectionSource !== source) return; // an earlier view's stream
     const st = source.readyState === EventSource.OPEN ? 'live' : source.readyState === EventSource.CONNECTING ? 'connecting' : 'down';
     el.dataset.state = st;
     el.textContent = st === 'live' ? 'live' : st === 'connecting' ? 'reconnecting…' : 'disconnected';
@@ -100,6 +102,7 @@ function showFleet() {
   showView('fleet');
   if (location.hash !== '#/') history.replaceState(null, '', '#/');
   document.title = 'Fleet — Wattstream';
+  if (fleet.source) setConnection(fleet.source); // the fleet's one stream is what "live" means here
   renderFleet();
 }
 
@@ -464,6 +467,7 @@ const fleet = { summaries: new Map(), sort: { key: 'site', dir: 1 }, pending: fa
 
 function openSummaries() {
   const source = new EventSource('/stream/summaries');
+  fleet.source = source;
   source.addEventListener('summary', (e) => {
     const s = JSON.parse(e.data);
     fleet.summaries.set(`${s.org}/${s.site}`, { ...s, receivedAt: Date.now() });
