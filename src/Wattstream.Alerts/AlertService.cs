@@ -24,7 +24,7 @@ public sealed class AlertService(
     ILogger<AlertService> logger) : IHostedLifecycleService, IDisposable
 {
     private readonly Lock _gate = new();
-    private readonly AlertEvaluator _evaluator = new();
+    private readonly AlertEvaluator _evaluator = new(der => hub.GetLast(der)?.Reading);
     private readonly CancellationTokenSource _stopping = new();
     private HubSubscription? _readings;
     private StatusSubscription? _statuses;

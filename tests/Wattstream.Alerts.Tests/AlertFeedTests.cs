@@ -10,7 +10,7 @@ public class AlertFeedTests
 {
     private static AlertDraft Draft(string site, int i) => new("r", "low_voltage", i % 2 == 0 ? AlertState.Firing : AlertState.Resolved, $"#{i}", 1_790_000_000_000 + i, "acme", site, new DerAddress("acme", site, "gw", "m1"), 210, 220, null);
 
-    private static List<Alert> Drain(AlertSubscription subscription)
+    private static List<Alert> Drain(Wattstream.Hub.FeedSubscription<Alert> subscription)
     {
         var items = new List<Alert>();
         while (subscription.TryRead(out var a))

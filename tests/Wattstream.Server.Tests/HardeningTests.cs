@@ -257,7 +257,8 @@ public class HardeningHostTests
         Assert.Equal(55, refused);
         Assert.Contains("Hub:MaxDersPerOrg", lastError, StringComparison.Ordinal);
         Assert.Equal(5000, host.Service<TelemetryHub>().Counters.Ders);
-        Assert.True(retained < 5000 * 2048, $"5 000 DERs retain {retained / 1024} KB: more than 2 KB each"); // refused requests retain nothing
+        // About 2 KB each (the hub's state, the summary's site index; docs/security.md); refused requests retain nothing.
+        Assert.True(retained < 5000 * 2560, $"5 000 DERs retain {retained / 1024} KB: more than 2.5 KB each");
 
         // A DER that exists keeps working; another organisation is not affected.
         using var existing = await host.Client.PostAsync("/api/readings", Ndjson([$$"""{"org":"flood","site":"s0","device":"d","der":"m0","type":"meter","timestamp":{{now + 1000}},"W":2}"""]));

@@ -14,10 +14,14 @@ namespace Wattstream.Alerts.Evaluation;
 /// Readings are judged by their own clocks (a device's timestamp), so pushed history and tests are deterministic;
 /// silence and statuses by the hub's clock. Not thread-safe: <see cref="AlertService"/> calls it under one lock.
 /// </remarks>
-public sealed class AlertEvaluator
+/// <param name="lastReading">A DER's newest reading, for the <c>data</c> of alerts that no reading triggered (the hub's last value).</param>
+public sealed class AlertEvaluator(Func<DerAddress, Reading?>? lastReading = null)
 {
     private readonly Dictionary<(string Rule, DerAddress Der), TargetState> _states = [];
-    private readonly Dictionary<DerAddress, (DerType Type, long ReceivedAt, Reading Last)> _seen = [];
+    // Silence is tracked only while a stale rule exists: a hub of many DERs and no such rule pays nothing per DER here.
+    private readonly Dictionary<DerAddress, (DerType Type, long ReceivedAt)> _seen = [];
+    private bool _watchesSilence;
+    private bool _watchesSources;
     private readonly Dictionary<DerAddress, (DerType Type, ConnectionStatus Status, string? Detail, long Since)> _statuses = [];
     private CompiledRule[] _rules = [];
 
@@ -50,7 +54,7 @@ public sealed class AlertEvaluator
             if (state.Firing && state.Notified && old is not null)
             {
                 var why = kept is null ? "rule removed" : "rule changed";
-                output.Add(Draft(old, der, AlertState.Resolved, $"Resolved: {why}.", now, state.LastValue, _seen.GetValueOrDefault(der).Last));
+                output.Add(Draft(old, der, AlertState.Resolved, $"Resolved: {why}.", now, state.LastValue, lastReading?.Invoke(der)));
                 Notified++;
             }
 
@@ -58,6 +62,17 @@ public sealed class AlertEvaluator
         }
 
         _rules = next;
+        _watchesSilence = next.Any(r => r.Type == AlertType.Stale);
+        _watchesSources = next.Any(r => r.Type == AlertType.SourceDown);
+        if (!_watchesSilence)
+        {
+            _seen.Clear();
+        }
+
+        if (!_watchesSources)
+        {
+            _statuses.Clear();
+        }
     }
 
     /// <summary>Judges one accepted reading against every rule that applies to its DER.</summary>
@@ -65,7 +80,11 @@ public sealed class AlertEvaluator
     {
         ArgumentNullException.ThrowIfNull(reading);
         ArgumentNullException.ThrowIfNull(output);
-        _seen[reading.Der] = (reading.Type, receivedAt, reading);
+        if (_watchesSilence)
+        {
+            _seen[reading.Der] = (reading.Type, receivedAt);
+        }
+
         foreach (var rule in _rules)
         {
             if (rule.Type == AlertType.SourceDown || !rule.Applies(reading.Der, reading.Type))
@@ -85,6 +104,11 @@ public sealed class AlertEvaluator
     public void OnStatus(DerAddress der, DerType type, ConnectionStatus status, string? detail, long now, List<AlertDraft> output)
     {
         ArgumentNullException.ThrowIfNull(der);
+        if (!_watchesSources)
+        {
+            return; // no source_down rule: statuses need no tracking (a rule added later sees the next change)
+        }
+
         if (!_statuses.TryGetValue(der, out var known) || known.Status != status)
         {
             _statuses[der] = (type, status, detail, now);
@@ -107,7 +131,7 @@ public sealed class AlertEvaluator
             {
                 if (rule.Applies(der, seen.Type))
                 {
-                    Step(rule, der, Observation.Silence(rule, now - seen.ReceivedAt), now, seen.Last, output);
+                    Step(rule, der, Observation.Silence(rule, now - seen.ReceivedAt), now, lastReading?.Invoke(der), output);
                 }
             }
         }
@@ -134,7 +158,7 @@ public sealed class AlertEvaluator
             if (rule.Type == AlertType.SourceDown && rule.Applies(der, type))
             {
                 // The condition began when the status did: the for-duration counts from then.
-                Step(rule, der, observation, now, _seen.GetValueOrDefault(der).Last, output, pendingSince: since);
+                Step(rule, der, observation, now, lastReading?.Invoke(der), output, pendingSince: since);
             }
         }
     }
