@@ -152,7 +152,7 @@ public sealed class AlertEvaluator(Func<DerAddress, Reading?>? lastReading = nul
         var message = down
             ? $"Source {status.ToWireName()}{(detail is null ? "" : $": {detail}")}"
             : $"Source {status.ToWireName()}.";
-        var observation = new Observation(down ? 1 : 0, down, status == ConnectionStatus.Connected, message);
+        var observation = new Observation(down ? 1 : 0, down, status == ConnectionStatus.Connected, Text: message);
         foreach (var rule in _rules)
         {
             if (rule.Type == AlertType.SourceDown && rule.Applies(der, type))
@@ -186,7 +186,7 @@ public sealed class AlertEvaluator(Func<DerAddress, Reading?>? lastReading = nul
                 state.PendingSince = null;
                 if (state.Notified)
                 {
-                    output.Add(Draft(rule, der, AlertState.Resolved, $"Resolved: {o.Message}", at, o.Value, data));
+                    output.Add(Draft(rule, der, AlertState.Resolved, $"Resolved: {o.Describe(rule)}", at, o.Value, data));
                     Notified++;
                 }
 
@@ -219,7 +219,7 @@ public sealed class AlertEvaluator(Func<DerAddress, Reading?>? lastReading = nul
 
         state.Notified = true;
         state.LastNotifiedAt = at;
-        output.Add(Draft(rule, der, AlertState.Firing, o.Message, at, o.Value, data));
+        output.Add(Draft(rule, der, AlertState.Firing, o.Describe(rule), at, o.Value, data));
         Notified++;
     }
 

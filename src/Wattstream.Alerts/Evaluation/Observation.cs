@@ -5,8 +5,15 @@ using Wattstream.Telemetry.Formats;
 
 namespace Wattstream.Alerts.Evaluation;
 
-/// <summary>What one reading says about one rule: the value the rule watches, and whether it breaches or clears.</summary>
-public readonly record struct Observation(double Value, bool Breach, bool Clear, string Message)
+/// <summary>
+/// What one reading says about one rule: the value the rule watches, and whether it breaches or clears. The message
+/// is written only when an alert is made (<see cref="Describe"/>): most readings make none, and judging one allocates
+/// nothing for it.
+/// </summary>
+/// <param name="Produced">A <c>solar_drop</c> observation's production (kW).</param>
+/// <param name="Expected">A <c>solar_drop</c> observation's clear-sky expectation (kW); 0 when the sun is too low.</param>
+/// <param name="Text">A fixed message (a status change, the end of a silence), used as it is.</param>
+public readonly record struct Observation(double Value, bool Breach, bool Clear, double Produced = 0, double Expected = 0, string? Text = null)
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
@@ -24,7 +31,7 @@ public readonly record struct Observation(double Value, bool Breach, bool Clear,
                     return null;
                 }
 
-                return Compare(rule, kw, string.Create(Invariant, $"High power consumption: {kw:0.00} kW (threshold {rule.Threshold:0.##} kW)"));
+                return Compare(rule, kw);
             }
 
             case AlertType.LowVoltage or AlertType.HighVoltage:
@@ -49,8 +56,7 @@ public readonly record struct Observation(double Value, bool Breach, bool Clear,
                 }
 
                 var value = rule.Type == AlertType.LowVoltage ? low : high;
-                var word = rule.Type == AlertType.LowVoltage ? "Low" : "High";
-                return Compare(rule, value, string.Create(Invariant, $"{word} voltage detected: {value:0.#} V (threshold {rule.Threshold:0.#} V)"));
+                return Compare(rule, value);
             }
 
             case AlertType.PhaseImbalance:
@@ -79,7 +85,7 @@ public readonly record struct Observation(double Value, bool Breach, bool Clear,
                 }
 
                 var percent = (max - min) / max * 100;
-                return Compare(rule, percent, string.Create(Invariant, $"Phase imbalance: {percent:0.0}% (threshold {rule.Threshold:0.#}%)"));
+                return Compare(rule, percent);
             }
 
             case AlertType.SolarDrop:
@@ -106,11 +112,11 @@ public readonly record struct Observation(double Value, bool Breach, bool Clear,
                 if (expected < ratedKw * MinExpectedFraction)
                 {
                     // Night, dawn or dusk: nothing worth expecting, so never an alarm (and a firing one resolves).
-                    return new Observation(0, Breach: false, Clear: true, "The sun is too low to expect production.");
+                    return new Observation(0, Breach: false, Clear: true, Produced: produced, Expected: 0);
                 }
 
                 var ratio = produced / expected;
-                return Compare(rule, ratio, string.Create(Invariant, $"Solar production below expected: {produced:0.00} kW, {ratio:P0} of the {expected:0.00} kW a clear sky gives now"));
+                return Compare(rule, ratio) with { Produced = produced, Expected = expected };
             }
 
             case AlertType.LowSoc:
@@ -122,12 +128,12 @@ public readonly record struct Observation(double Value, bool Breach, bool Clear,
                 }
 
                 var percent = fraction * 100;
-                return Compare(rule, percent, string.Create(Invariant, $"Low state of charge: {percent:0.#}% (threshold {rule.Threshold:0.#}%)"));
+                return Compare(rule, percent);
             }
 
             case AlertType.Stale:
                 // A reading is the end of any silence.
-                return new Observation(0, Breach: false, Clear: true, "Reporting again.");
+                return new Observation(0, Breach: false, Clear: true, Text: "Reporting again.");
 
             case AlertType.Threshold:
             {
@@ -137,7 +143,7 @@ public readonly record struct Observation(double Value, bool Breach, bool Clear,
                     return null;
                 }
 
-                return Compare(rule, value, string.Create(Invariant, $"{field} is {value:0.###} ({rule.Rule.Operator} {rule.Threshold:0.###})"));
+                return Compare(rule, value);
             }
 
             default:
@@ -150,7 +156,7 @@ public readonly record struct Observation(double Value, bool Breach, bool Clear,
     {
         ArgumentNullException.ThrowIfNull(rule);
         var seconds = silentMs / 1000.0;
-        return new Observation(seconds, rule.Breaches(seconds), Clear: false, string.Create(Invariant, $"No reading for {seconds:0} s (threshold {rule.Threshold:0} s)"));
+        return new Observation(seconds, rule.Breaches(seconds), Clear: false);
     }
 
     private const double MinPhaseLoadKw = 0.05;
@@ -158,8 +164,34 @@ public readonly record struct Observation(double Value, bool Breach, bool Clear,
     // Below a tenth of the rating the clear-sky estimate says little (low sun, shading): the rule waits for daylight.
     private const double MinExpectedFraction = 0.1;
 
-    private static Observation Compare(CompiledRule rule, double value, string message) =>
-        new(value, rule.Breaches(value), rule.Clears(value), message);
+    private static Observation Compare(CompiledRule rule, double value) =>
+        new(value, rule.Breaches(value), rule.Clears(value));
+
+    /// <summary>The alert's message for this observation of <paramref name="rule"/>.</summary>
+    public string Describe(CompiledRule rule)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        if (Text is not null)
+        {
+            return Text;
+        }
+
+        var t = rule.Threshold;
+        var v = Value;
+        return rule.Type switch
+        {
+            AlertType.HighConsumption => string.Create(Invariant, $"High power consumption: {v:0.00} kW (threshold {t:0.##} kW)"),
+            AlertType.LowVoltage => string.Create(Invariant, $"Low voltage detected: {v:0.#} V (threshold {t:0.#} V)"),
+            AlertType.HighVoltage => string.Create(Invariant, $"High voltage detected: {v:0.#} V (threshold {t:0.#} V)"),
+            AlertType.PhaseImbalance => string.Create(Invariant, $"Phase imbalance: {v:0.0}% (threshold {t:0.#}%)"),
+            AlertType.SolarDrop when Expected <= 0 => "The sun is too low to expect production.",
+            AlertType.SolarDrop => string.Create(Invariant, $"Solar production below expected: {Produced:0.00} kW, {v:P0} of the {Expected:0.00} kW a clear sky gives now"),
+            AlertType.LowSoc => string.Create(Invariant, $"Low state of charge: {v:0.#}% (threshold {t:0.#}%)"),
+            AlertType.Stale => string.Create(Invariant, $"No reading for {v:0} s (threshold {t:0} s)"),
+            AlertType.Threshold => string.Create(Invariant, $"{rule.Rule.Field} is {v:0.###} ({rule.Rule.Operator} {t:0.###})"),
+            _ => rule.Type.ToWireName(),
+        };
+    }
 
     private static bool TryImportKw(Reading reading, out double kw)
     {
