@@ -111,10 +111,26 @@ internal sealed record LoadResult(
     double ReconnectSeconds,
     double ServerCpuSeconds,
     long ServerPeakRssBytes,
-    long RssPerConnectionBytes);
+    long RssPerConnectionBytes)
+{
+    /// <summary>The load generator's own CPU over the measured window (publish, then the drain second).</summary>
+    public double ClientCpuSeconds { get; init; }
+
+    /// <summary>That CPU as a share of one core over the window: past <see cref="LoadRun.ClientBoundShare"/> the run is client-bound.</summary>
+    public double ClientCoreShare { get; init; }
+
+    /// <summary>
+    /// The load generator was busier than <see cref="LoadRun.ClientBoundShare"/> of a core: its latency figures measure
+    /// the client's queueing as much as the server's, and the report marks them.
+    /// </summary>
+    public bool ClientBound { get; init; }
+}
 
 internal static class LoadRun
 {
+    /// <summary>A load generator above this share of one core is the bottleneck, not the server.</summary>
+    public const double ClientBoundShare = 0.8;
+
     public static async Task<LoadResult> RunAsync(LoadPlan plan)
     {
         var latencies = new LatencyHistogram();
@@ -159,6 +175,8 @@ internal static class LoadRun
         }
 
         var cpuBefore = stats?.CpuSeconds() ?? 0;
+        var ownCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var window = Stopwatch.StartNew();
         var perSite = new long[workload.Sites];
         var burst = plan.ReconnectBurst ? ReconnectAllAsync(all, plan.Duration / 3) : Task.FromResult(0.0);
         var clock = Stopwatch.StartNew();
@@ -172,6 +190,8 @@ internal static class LoadRun
         var reconnectSeconds = await burst;
         await Task.Delay(1000); // let the last messages arrive
         var cpu = (stats?.CpuSeconds() ?? 0) - cpuBefore;
+        var ownCpu = (Process.GetCurrentProcess().TotalProcessorTime - ownCpuBefore).TotalSeconds;
+        var ownShare = ownCpu / Math.Max(1e-9, window.Elapsed.TotalSeconds);
         await stop.CancelAsync();
         await Task.WhenAll(readers.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default)));
         await sampler;
@@ -193,7 +213,12 @@ internal static class LoadRun
             reconnectSeconds,
             cpu,
             stats?.PeakRssBytes ?? 0,
-            plan.Clients == 0 ? 0 : (rssConnected - rssBefore) / plan.Clients);
+            plan.Clients == 0 ? 0 : (rssConnected - rssBefore) / plan.Clients)
+        {
+            ClientCpuSeconds = ownCpu,
+            ClientCoreShare = ownShare,
+            ClientBound = ownShare > ClientBoundShare,
+        };
     }
 
     /// <summary>Drops every client's connection at once and reconnects them with Last-Event-ID; the seconds until all are back.</summary>

@@ -16,6 +16,11 @@ internal static class Report
     {
         var runs = Runs(lines);
         var sb = new StringBuilder();
+        if (runs.Any(ClientBound))
+        {
+            sb.AppendLine(ClientBoundNote).AppendLine();
+        }
+
         var a = runs.Where(r => Scenario(r) is "a" or "a-half").ToArray();
         if (a.Length > 0)
         {
@@ -135,6 +140,12 @@ internal static class Report
     private static string Micros(JsonElement[] runs, string name)
     {
         var us = Median(Values(runs, name));
-        return us >= 1_000_000 ? "> 1 s" : us.ToString("N0", CultureInfo.InvariantCulture);
+        var text = us >= 1_000_000 ? "> 1 s" : us.ToString("N0", CultureInfo.InvariantCulture);
+        return runs.Any(ClientBound) ? text + " ‡" : text;
     }
+
+    /// <summary>A run whose load generator was the bottleneck (older result lines, without the field, are not marked).</summary>
+    private static bool ClientBound(JsonElement r) => r.TryGetProperty("ClientBound", out var bound) && bound.GetBoolean();
+
+    private const string ClientBoundNote = "‡ in at least one run the load generator used more than 80 % of a core: the latency is the client's as much as the server's.";
 }

@@ -19,6 +19,55 @@ public class LoadToolTests
         Assert.Equal(0, (long)result["Duplicates"]!);
         Assert.True((long)result["P99Micros"]! > 0);
         Assert.True((long)result["ServerPeakRssBytes"]! > 0);
+        Assert.True((double)result["ClientCpuSeconds"]! > 0, "the load tool reports its own CPU");
+        Assert.InRange((double)result["ClientCoreShare"]!, 0.0001, Environment.ProcessorCount);
+        Assert.Equal((double)result["ClientCoreShare"]! > 0.8, (bool)result["ClientBound"]!);
+    }
+
+    [Fact]
+    public async Task The_report_marks_latency_of_client_bound_runs()
+    {
+        static string Line(string target, bool bound) =>
+            $$"""{"Scenario":"b","Target":"{{target}}","Clients":10,"Sites":1,"Meters":1,"RequestedRate":10,"Batch":1,"Published":100,"Seconds":10,"Received":1000,"Expected":1000,"Lost":0,"Duplicates":0,"DeliveredPerSecond":100,"P50Micros":900,"P99Micros":4000,"P999Micros":9000,"ConnectionsPerSecond":100,"ReconnectSeconds":0,"ServerCpuSeconds":0.5,"ServerPeakRssBytes":100000000,"RssPerConnectionBytes":16000,"ClientCpuSeconds":9.5,"ClientCoreShare":{{(bound ? "0.95" : "0.2")}},"ClientBound":{{(bound ? "true" : "false")}}}""";
+        var file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllLinesAsync(file, [Line("wattstream-sse", bound: true), Line("nats", bound: false)]);
+            var (exit, output) = await RunToolAsync("report", file);
+
+            Assert.Equal(0, exit);
+            Assert.Contains("more than 80 % of a core", output, StringComparison.Ordinal);
+            var rows = output.Split('\n').Where(l => l.StartsWith("| 10 |", StringComparison.Ordinal)).ToArray();
+            Assert.Contains(rows, r => r.Contains("wattstream-sse", StringComparison.Ordinal) && r.Contains("4,000 ‡", StringComparison.Ordinal));
+            Assert.Contains(rows, r => r.Contains("| nats |", StringComparison.Ordinal) && !r.Contains('‡', StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    private static async Task<(int Exit, string Output)> RunToolAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { ToolPath() }.Concat(arguments))
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output + error);
+    }
+
+    private static string ToolPath()
+    {
+        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+        var tool = Path.Combine(BrowserTests.RepoRoot(), "bench", "Wattstream.LoadTool", "bin", configuration, "net10.0", "Wattstream.LoadTool.dll");
+        Assert.True(File.Exists(tool), $"{tool} is built with the solution");
+        return tool;
     }
 
     [Fact]
@@ -48,11 +97,8 @@ public class LoadToolTests
     private static async Task<JsonNode> RunAsync(string target, params string[] arguments)
     {
         await using var host = await WattstreamHost.StartAsync("--Simulation:Enabled=false", "--Storage:Enabled=false");
-        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        var tool = Path.Combine(BrowserTests.RepoRoot(), "bench", "Wattstream.LoadTool", "bin", configuration, "net10.0", "Wattstream.LoadTool.dll");
-        Assert.True(File.Exists(tool), $"{tool} is built with the solution");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { tool, "--target", target, "--url", host.BaseAddress.ToString(), "--server-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(arguments))
+        foreach (var a in new[] { ToolPath(), "--target", target, "--url", host.BaseAddress.ToString(), "--server-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(arguments))
         {
             start.ArgumentList.Add(a);
         }
