@@ -66,6 +66,9 @@ done
 echo "scenario (b): 1 000 meters at 1 reading/s on 10 sites, 1 000 clients each on one site" >&2
 each --scenario b --clients 1000 --sites 10 --meters 1000 --rate 1000 --batch 10 --seconds "$seconds"
 
+echo "latency (l): one meter at 20 readings/s to 1 000 clients (20 000 messages/s), where nothing should be saturated" >&2
+each --scenario l --clients 1000 --rate 20 --batch 1 --seconds "$seconds"
+
 echo "scenario (c): 10 000 idle connections" >&2
 each --scenario c --clients 10000 --rate 1 --batch 1 --seconds 2 --warmup 1
 

@@ -59,6 +59,22 @@ internal static class Report
             sb.AppendLine().AppendLine("(× peer here is the peer's CPU per message divided by this row's: above 1, this row costs less.)").AppendLine();
         }
 
+        var l = runs.Where(r => Scenario(r) == "l").ToArray();
+        if (l.Length > 0)
+        {
+            sb.AppendLine("Latency (l): a fixed, realistic delivered rate (one meter at 20 readings/s to 1 000 clients: 20 000 messages/s) at which no process should be saturated; latency from the publish time in the payload to each client's receipt.").AppendLine();
+            sb.AppendLine("| clients | publish rate | target | runs | delivered msgs/s | p50 µs | p99 µs | p99.9 µs | lost | server CPU, share of a core | load tool CPU, share of a core |");
+            sb.AppendLine("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var g in Groups(l, r => (Clients(r), Rate(r))))
+            {
+                var serverShare = g.Runs.Select(r => r.GetProperty("ServerCpuSeconds").GetDouble() / Math.Max(1e-9, r.GetProperty("Seconds").GetDouble() + 1)).ToArray();
+                var clientShare = g.Runs.Select(r => r.TryGetProperty("ClientCoreShare", out var s) ? s.GetDouble() : double.NaN).ToArray();
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Item1} | {g.Key.Item2}/s | {g.Target} | {g.Runs.Length} | {Median(Values(g.Runs, "DeliveredPerSecond")):N0} | {Micros(g.Runs, "P50Micros")} | {Micros(g.Runs, "P99Micros")} | {Micros(g.Runs, "P999Micros")} | {Median(Values(g.Runs, "Lost")):N0} | {Median(serverShare):P0} | {Median(clientShare):P0} |");
+            }
+
+            sb.AppendLine();
+        }
+
         var c = runs.Where(r => Scenario(r) == "c").ToArray();
         if (c.Length > 0)
         {
