@@ -27,7 +27,7 @@ public sealed class AlertService(
     private readonly AlertEvaluator _evaluator = new(der => hub.GetLast(der)?.Reading);
     private readonly CancellationTokenSource _stopping = new();
     private HubSubscription? _readings;
-    private StatusSubscription? _statuses;
+    private FeedSubscription<DerStatus>? _statuses;
     private Task[] _loops = [];
     private long _publishFailures;
 
@@ -111,7 +111,7 @@ public sealed class AlertService(
         }
     }
 
-    private async Task JudgeStatusesAsync(StatusSubscription subscription)
+    private async Task JudgeStatusesAsync(FeedSubscription<DerStatus> subscription)
     {
         var drafts = new List<AlertDraft>();
         while (await subscription.WaitToReadAsync(CancellationToken.None))

@@ -55,3 +55,60 @@ public sealed class FeedSubscription<T> : IEventReader<T>
         Complete();
     }
 }
+
+/// <summary>
+/// The subscribers of such a feed: joining, leaving, offering an item to all, ending all. The feed's owner offers under
+/// its own lock when it must keep its state and its subscribers in step (a replay and the live items that follow it).
+/// </summary>
+public sealed class FeedSubscribers<T>
+{
+    private readonly Lock _gate = new();
+    // A set, not an array copied on every join and leave (a reconnect burst is thousands of changes).
+    private readonly HashSet<FeedSubscription<T>> _all = [];
+
+    /// <summary>A new subscriber that first gets <paramref name="first"/>, then what <paramref name="filter"/> admits.</summary>
+    public FeedSubscription<T> Add(Func<T, bool>? filter, int capacity, IEnumerable<T> first)
+    {
+        var subscription = new FeedSubscription<T>(Remove, filter, capacity, first);
+        lock (_gate)
+        {
+            _all.Add(subscription);
+        }
+
+        return subscription;
+    }
+
+    public void Offer(T item)
+    {
+        lock (_gate)
+        {
+            foreach (var subscription in _all)
+            {
+                subscription.Offer(item);
+            }
+        }
+    }
+
+    /// <summary>Ends every subscription (shutdown): readers see the end after what is queued.</summary>
+    public void CompleteAll()
+    {
+        FeedSubscription<T>[] all;
+        lock (_gate)
+        {
+            all = [.. _all];
+        }
+
+        foreach (var s in all)
+        {
+            s.Complete();
+        }
+    }
+
+    private void Remove(FeedSubscription<T> subscription)
+    {
+        lock (_gate)
+        {
+            _all.Remove(subscription);
+        }
+    }
+}

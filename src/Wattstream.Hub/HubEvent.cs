@@ -32,6 +32,12 @@ public sealed class HubEvent
 
     public Reading Reading { get; }
 
+    /// <summary>
+    /// The reading became its DER's last value when accepted; false for one older than the DER's newest (a late push,
+    /// a replay), which subscribers that keep the present (summaries) can pass over. Set before subscribers see it.
+    /// </summary>
+    public bool WasNewest { get; internal set; }
+
     public string Subject => Reading.Der.Subject;
 
     /// <summary>The event in <paramref name="encoder"/>'s format, encoded on first use and shared afterwards.</summary>

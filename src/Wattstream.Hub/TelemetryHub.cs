@@ -173,6 +173,7 @@ public sealed class TelemetryHub
         {
             der.Interval = der.Last is null ? null : TimeSpan.FromMilliseconds(reading.Timestamp - der.Last.Reading.Timestamp);
             der.Last = hubEvent;
+            hubEvent.WasNewest = true;
         }
         else
         {

@@ -48,7 +48,7 @@ public sealed class NatsPublisher(
     private readonly ILogger _log = loggers.CreateLogger<NatsPublisher>();
     private readonly CancellationTokenSource _stopping = new();
     private HubSubscription? _readings;
-    private StatusSubscription? _statuses;
+    private FeedSubscription<DerStatus>? _statuses;
     private FeedSubscription<Alert>? _alerts;
     private FeedSubscription<SiteSummary>? _summaries;
     private NatsConnection? _connection;
@@ -135,9 +135,9 @@ public sealed class NatsPublisher(
 
         _pumps = Task.WhenAll(
             _readings is null ? Task.CompletedTask : Task.Run(() => PublishReadingsAsync(_readings, _connection, _stopping.Token), CancellationToken.None),
-            _statuses is null ? Task.CompletedTask : Task.Run(() => PublishStatusesAsync(_statuses, _connection, _stopping.Token), CancellationToken.None),
-            _alerts is null ? Task.CompletedTask : Task.Run(() => PublishAlertsAsync(_alerts, _connection, _stopping.Token), CancellationToken.None),
-            _summaries is null ? Task.CompletedTask : Task.Run(() => PublishSummariesAsync(_summaries, _connection, _stopping.Token), CancellationToken.None));
+            _statuses is null ? Task.CompletedTask : Task.Run(() => PublishFeedAsync(_statuses, s => NatsSubjects.Status(s.Der), s => StatusJson(s), () => Interlocked.Increment(ref _statusesPublished), _connection, _stopping.Token), CancellationToken.None),
+            _alerts is null ? Task.CompletedTask : Task.Run(() => PublishFeedAsync(_alerts, a => a.Subject, a => a.Json, () => Interlocked.Increment(ref _alertsPublished), _connection, _stopping.Token), CancellationToken.None),
+            _summaries is null ? Task.CompletedTask : Task.Run(() => PublishFeedAsync(_summaries, s => s.Subject, s => s.Json, () => Interlocked.Increment(ref _summariesPublished), _connection, _stopping.Token), CancellationToken.None));
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -201,38 +201,15 @@ public sealed class NatsPublisher(
         }
     }
 
-    private async Task PublishStatusesAsync(StatusSubscription statuses, NatsConnection connection, CancellationToken stopping)
+    // Statuses, alerts and summaries: each item to its subject, in the order its feed gives them, counted.
+    private async Task PublishFeedAsync<T>(IEventReader<T> feed, Func<T, string> subject, Func<T, ReadOnlyMemory<byte>> payload, Action published, NatsConnection connection, CancellationToken stopping)
     {
-        while (await statuses.WaitToReadAsync(CancellationToken.None))
+        while (await feed.WaitToReadAsync(CancellationToken.None))
         {
-            while (statuses.TryRead(out var status))
+            while (feed.TryRead(out var item))
             {
-                await PublishWithRetryAsync(connection, NatsSubjects.Status(status.Der), StatusJson(status), null, stopping);
-                Interlocked.Increment(ref _statusesPublished);
-            }
-        }
-    }
-
-    private async Task PublishAlertsAsync(FeedSubscription<Alert> alerts, NatsConnection connection, CancellationToken stopping)
-    {
-        while (await alerts.WaitToReadAsync(CancellationToken.None))
-        {
-            while (alerts.TryRead(out var alert))
-            {
-                await PublishWithRetryAsync(connection, alert.Subject, alert.Json, null, stopping);
-                Interlocked.Increment(ref _alertsPublished);
-            }
-        }
-    }
-
-    private async Task PublishSummariesAsync(FeedSubscription<SiteSummary> summaries, NatsConnection connection, CancellationToken stopping)
-    {
-        while (await summaries.WaitToReadAsync(CancellationToken.None))
-        {
-            while (summaries.TryRead(out var summary))
-            {
-                await PublishWithRetryAsync(connection, summary.Subject, summary.Json, null, stopping);
-                Interlocked.Increment(ref _summariesPublished);
+                await PublishWithRetryAsync(connection, subject(item), payload(item), null, stopping);
+                published();
             }
         }
     }

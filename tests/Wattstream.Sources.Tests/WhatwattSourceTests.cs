@@ -210,7 +210,7 @@ public class WhatwattSourceTests
         Assert.True(state.Events > state.Rejected);
     }
 
-    private static async IAsyncEnumerable<DerStatus> ReadAllAsync(StatusSubscription subscription, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<DerStatus> ReadAllAsync(FeedSubscription<DerStatus> subscription, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         while (await subscription.WaitToReadAsync(cancellationToken))
         {

@@ -75,8 +75,8 @@ public sealed class Alert
                 w.WriteString("subject", der.Subject);
             }
 
-            Number(w, "value", draft.Value);
-            Number(w, "threshold", draft.Threshold);
+            w.WriteNumberOrNull("value", draft.Value);
+            w.WriteNumberOrNull("threshold", draft.Threshold);
             w.WritePropertyName("data");
             if (draft.RawData is { } raw)
             {
@@ -116,18 +116,6 @@ public sealed class Alert
     public ReadOnlyMemory<byte> GetEncoded(object framing, Func<Alert, byte[]> encode) => _encodings.Get(this, framing, encode);
 
     public override string ToString() => $"#{Id} {Type} {State.ToWireName()} {Org}/{Site}/{Der?.Der}";
-
-    private static void Number(Utf8JsonWriter w, string name, double? value)
-    {
-        if (value is { } v && double.IsFinite(v))
-        {
-            w.WriteNumber(name, Math.Round(v, 6));
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
-    }
 }
 
 /// <summary>Where alerts go on NATS: <c>orgs.{org}.sites.{site}.alerts.json.v1</c>, beside the site's telemetry.</summary>

@@ -24,7 +24,7 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
     private readonly SemaphoreSlim _publishGate = new(1, 1);
     private readonly Lock _gate = new();
     private readonly Alert[] _ring = new Alert[RingCapacity];
-    private readonly HashSet<FeedSubscription<Alert>> _subscribers = [];
+    private readonly FeedSubscribers<Alert> _subscribers = new();
     private readonly Dictionary<(string Rule, string Org, string Site, string? Der), Alert> _active = [];
     private int _ringStart;
     private int _ringCount;
@@ -95,10 +95,7 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
                     }
                 }
 
-                foreach (var subscriber in _subscribers)
-                {
-                    subscriber.Offer(alert);
-                }
+                _subscribers.Offer(alert);
             }
 
             Interlocked.Increment(ref _published);
@@ -126,13 +123,10 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
     /// <summary>Live alerts from now on.</summary>
     public AlertSubscription Subscribe(Func<Alert, bool>? filter = null, int capacity = 1024)
     {
-        var subscription = new AlertSubscription(Unsubscribe, filter, capacity, []);
         lock (_gate)
         {
-            _subscribers.Add(subscription);
+            return _subscribers.Add(filter, capacity, []); // under the feed's lock: in step with what it publishes
         }
-
-        return subscription;
     }
 
     /// <summary>
@@ -180,9 +174,7 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
             }
 
             // Live ids up to `after` came with the replay already (see above).
-            var subscription = new AlertSubscription(Unsubscribe, a => a.Id > after && filter(a), capacity, replay);
-            _subscribers.Add(subscription);
-            return subscription;
+            return _subscribers.Add(a => a.Id > after && filter(a), capacity, replay);
         }
     }
 
@@ -200,28 +192,8 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
         return Alert.FromBody(row.Id, row.Rule, row.Type, state, row.Org, row.Site, der, row.Timestamp, row.Body);
     }
 
-    private void Unsubscribe(AlertSubscription subscription)
-    {
-        lock (_gate)
-        {
-            _subscribers.Remove(subscription);
-        }
-    }
-
     /// <summary>Ends every subscription (shutdown).</summary>
-    public void CompleteAll()
-    {
-        AlertSubscription[] all;
-        lock (_gate)
-        {
-            all = [.. _subscribers];
-        }
-
-        foreach (var s in all)
-        {
-            s.Complete();
-        }
-    }
+    public void CompleteAll() => _subscribers.CompleteAll();
 
     // "device/der": '/' is not a token character, so the two parts come back apart.
     private static string? DerColumn(DerAddress? der) => der is null ? null : $"{der.Device}/{der.Der}";

@@ -53,18 +53,18 @@ public sealed class SiteSummary
             w.WriteString("org", org);
             w.WriteString("site", site);
             w.WriteString("timestamp", WireTime.Format(DateTimeOffset.FromUnixTimeMilliseconds(b.Timestamp)));
-            Number(w, "gridW", b.GridW);
-            Number(w, "gridImportW", b.GridImportW);
-            Number(w, "gridExportW", b.GridExportW);
-            Number(w, "pvW", b.PvW);
-            Number(w, "batteryW", b.BatteryW);
-            Number(w, "batteryChargeW", b.BatteryChargeW);
-            Number(w, "batteryDischargeW", b.BatteryDischargeW);
-            Number(w, "evW", b.EvW);
-            Number(w, "homeW", b.HomeW);
-            Number(w, "selfSufficiency", b.SelfSufficiency, 4);
-            Number(w, "selfConsumption", b.SelfConsumption, 4);
-            Number(w, "batterySoc", b.BatterySoc, 4);
+            w.WriteNumberOrNull("gridW", b.GridW, 1);
+            w.WriteNumberOrNull("gridImportW", b.GridImportW, 1);
+            w.WriteNumberOrNull("gridExportW", b.GridExportW, 1);
+            w.WriteNumberOrNull("pvW", b.PvW, 1);
+            w.WriteNumberOrNull("batteryW", b.BatteryW, 1);
+            w.WriteNumberOrNull("batteryChargeW", b.BatteryChargeW, 1);
+            w.WriteNumberOrNull("batteryDischargeW", b.BatteryDischargeW, 1);
+            w.WriteNumberOrNull("evW", b.EvW, 1);
+            w.WriteNumberOrNull("homeW", b.HomeW, 1);
+            w.WriteNumberOrNull("selfSufficiency", b.SelfSufficiency, 4);
+            w.WriteNumberOrNull("selfConsumption", b.SelfConsumption, 4);
+            w.WriteNumberOrNull("batterySoc", b.BatterySoc, 4);
             w.WritePropertyName("today");
             if (today is null)
             {
@@ -79,18 +79,6 @@ public sealed class SiteSummary
         }
 
         return buffer.WrittenSpan.ToArray();
-    }
-
-    private static void Number(Utf8JsonWriter w, string name, double? value, int digits = 1)
-    {
-        if (value is { } v && double.IsFinite(v))
-        {
-            w.WriteNumber(name, Math.Round(v, digits));
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
     }
 }
 
@@ -116,19 +104,12 @@ public static class EnergyJson
         w.WriteNumber("evInKwh", p.EvInKwh);
         w.WriteNumber("evOutKwh", p.EvOutKwh);
         w.WriteNumber("homeKwh", p.HomeKwh);
-        Nullable(w, "selfSufficiency", p.SelfSufficiency);
-        Nullable(w, "selfConsumption", p.SelfConsumption);
-        Nullable(w, "cost", p.Cost);
-        Nullable(w, "earnings", p.Earnings);
-        Nullable(w, "net", p.Net);
-        if (currency is null)
-        {
-            w.WriteNull("currency");
-        }
-        else
-        {
-            w.WriteString("currency", currency);
-        }
+        w.WriteNumberOrNull("selfSufficiency", p.SelfSufficiency);
+        w.WriteNumberOrNull("selfConsumption", p.SelfConsumption);
+        w.WriteNumberOrNull("cost", p.Cost);
+        w.WriteNumberOrNull("earnings", p.Earnings);
+        w.WriteNumberOrNull("net", p.Net);
+        w.WriteString("currency", currency); // null when the site has no tariff
 
         w.WriteStartArray("notes");
         foreach (var note in p.Notes)
@@ -138,17 +119,5 @@ public static class EnergyJson
 
         w.WriteEndArray();
         w.WriteEndObject();
-    }
-
-    private static void Nullable(Utf8JsonWriter w, string name, double? value)
-    {
-        if (value is { } v)
-        {
-            w.WriteNumber(name, v);
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
     }
 }

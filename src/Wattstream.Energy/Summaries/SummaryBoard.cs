@@ -10,7 +10,7 @@ public sealed class SummaryBoard
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<(string Org, string Site), SiteSummary> _latest = [];
-    private readonly HashSet<FeedSubscription<SiteSummary>> _subscribers = [];
+    private readonly FeedSubscribers<SiteSummary> _subscribers = new();
 
     public SiteSummary? Get(string org, string site)
     {
@@ -34,10 +34,7 @@ public sealed class SummaryBoard
         lock (_gate)
         {
             _latest[(summary.Org, summary.Site)] = summary;
-            foreach (var s in _subscribers)
-            {
-                s.Offer(summary);
-            }
+            _subscribers.Offer(summary);
         }
     }
 
@@ -47,31 +44,9 @@ public sealed class SummaryBoard
         lock (_gate)
         {
             var present = _latest.Values.Where(s => filter is null || filter(s)).OrderBy(s => s.Version).ToArray();
-            var subscription = new FeedSubscription<SiteSummary>(Unsubscribe, filter, capacity, present);
-            _subscribers.Add(subscription);
-            return subscription;
+            return _subscribers.Add(filter, capacity, present);
         }
     }
 
-    public void CompleteAll()
-    {
-        FeedSubscription<SiteSummary>[] all;
-        lock (_gate)
-        {
-            all = [.. _subscribers];
-        }
-
-        foreach (var s in all)
-        {
-            s.Complete();
-        }
-    }
-
-    private void Unsubscribe(FeedSubscription<SiteSummary> subscription)
-    {
-        lock (_gate)
-        {
-            _subscribers.Remove(subscription);
-        }
-    }
+    public void CompleteAll() => _subscribers.CompleteAll();
 }

@@ -10,8 +10,8 @@ using Wattstream.Telemetry;
 namespace Wattstream.Energy.Summaries;
 
 /// <summary>
-/// Computes every site's summary in the hub: one more subscriber of every reading keeps each DER's newest reading;
-/// a timer sends the summary of each site that changed (at most once per <see cref="EnergyOptions.SummaryInterval"/>);
+/// Computes every site's summary in the hub: one more subscriber of every reading notes which sites changed (the
+/// newest reading of each DER is the hub's last value, not a copy kept here); a timer sends the summary of each site that changed (at most once per <see cref="EnergyOptions.SummaryInterval"/>);
 /// another recomputes today's energy from history (<see cref="EnergyOptions.TodayRefresh"/>).
 /// </summary>
 public sealed class SummaryService(
@@ -73,20 +73,21 @@ public sealed class SummaryService(
             {
                 while (readings.TryRead(out var e))
                 {
-                    var r = e.Reading;
-                    var key = (r.Der.Org, r.Der.Site);
+                    if (!e.WasNewest)
+                    {
+                        continue; // older than its DER's newest: the present (the hub's last value) has not moved
+                    }
+
+                    var der = e.Reading.Der;
+                    var key = (der.Org, der.Site);
                     if (!_sites.TryGetValue(key, out var site))
                     {
                         site = new SiteState();
                         _sites[key] = site;
                     }
 
-                    // Older readings (a replay, a late push) do not move the present back.
-                    if (!site.Newest.TryGetValue(r.Der, out var known) || known.Timestamp <= r.Timestamp)
-                    {
-                        site.Newest[r.Der] = r;
-                        site.Changed = true;
-                    }
+                    site.Ders.Add(der);
+                    site.Changed = true;
                 }
             }
         }
@@ -122,7 +123,8 @@ public sealed class SummaryService(
 
                 state.Changed = false;
                 var (_, tariff) = SettingsOf(site);
-                made.Add(new SiteSummary(org, site, PowerBalance.Of(state.Newest.Values), state.Today, tariff?.Currency, ++_version));
+                var newest = state.Ders.Select(hub.GetLast).OfType<HubEvent>().Select(e => e.Reading);
+                made.Add(new SiteSummary(org, site, PowerBalance.Of(newest), state.Today, tariff?.Currency, ++_version));
             }
         }
 
@@ -161,7 +163,7 @@ public sealed class SummaryService(
         (string Org, string Site, (DerAddress, DerType)[] Ders)[] sitesNow;
         lock (_gate)
         {
-            sitesNow = [.. _sites.Select(s => (s.Key.Org, s.Key.Site, s.Value.Newest.Values.Select(r => (r.Der, r.Type)).ToArray()))];
+            sitesNow = [.. _sites.Select(s => (s.Key.Org, s.Key.Site, s.Value.Ders.Select(hub.GetLast).OfType<HubEvent>().Select(e => (e.Reading.Der, e.Reading.Type)).ToArray()))];
         }
 
         var now = time.GetUtcNow();
@@ -187,7 +189,7 @@ public sealed class SummaryService(
 
     private sealed class SiteState
     {
-        public Dictionary<DerAddress, Reading> Newest { get; } = [];
+        public HashSet<DerAddress> Ders { get; } = [];
 
         public bool Changed { get; set; }
 

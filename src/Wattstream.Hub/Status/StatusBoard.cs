@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Wattstream.Telemetry;
 
 namespace Wattstream.Hub.Status;
@@ -17,8 +16,7 @@ public sealed class StatusBoard
     private readonly Lock _gate = new();
     private readonly Dictionary<DerAddress, DerStatus> _statuses = [];
     private readonly List<DerAddress> _order = [];
-    // A set, not an array copied on every subscribe and unsubscribe (a reconnect burst is thousands of changes).
-    private readonly HashSet<StatusSubscription> _subscribers = [];
+    private readonly FeedSubscribers<DerStatus> _subscribers = new();
     private long _version;
 
     private readonly TimeProvider _time;
@@ -124,44 +122,22 @@ public sealed class StatusBoard
     /// The present statuses of the DERs <paramref name="filter"/> lets through, then every change to them.
     /// A subscriber that does not keep up loses the oldest changes (the next change carries the full state anyway).
     /// </summary>
-    public StatusSubscription Subscribe(Func<DerStatus, bool>? filter = null, int capacity = 1024)
+    public FeedSubscription<DerStatus> Subscribe(Func<DerStatus, bool>? filter = null, int capacity = 1024)
     {
-        var subscription = new StatusSubscription(this, filter, capacity);
         lock (_gate)
         {
+            var subscription = _subscribers.Add(filter, capacity, []);
             foreach (var der in _order)
             {
                 subscription.Offer(_statuses[der]);
             }
 
-            _subscribers.Add(subscription);
-        }
-
-        return subscription;
-    }
-
-    internal void Unsubscribe(StatusSubscription subscription)
-    {
-        lock (_gate)
-        {
-            _subscribers.Remove(subscription);
+            return subscription;
         }
     }
 
     /// <summary>Ends every subscription, e.g. at shutdown.</summary>
-    public void CompleteAll()
-    {
-        StatusSubscription[] all;
-        lock (_gate)
-        {
-            all = [.. _subscribers];
-        }
-
-        foreach (var s in all)
-        {
-            s.Complete();
-        }
-    }
+    public void CompleteAll() => _subscribers.CompleteAll();
 
     private void Change(DerAddress der, DerType type, ConnectionStatus status, DateTimeOffset? lastSeen, string? detail)
     {
@@ -172,54 +148,6 @@ public sealed class StatusBoard
 
         var next = new DerStatus(der, type, status, lastSeen, detail, ++_version, _time.GetUtcNow());
         _statuses[der] = next;
-        foreach (var s in _subscribers)
-        {
-            s.Offer(next);
-        }
-    }
-}
-
-/// <summary>A feed of status changes; dispose to stop.</summary>
-public sealed class StatusSubscription : IEventReader<DerStatus>
-{
-    private readonly StatusBoard _board;
-    private readonly Func<DerStatus, bool>? _filter;
-    private readonly Channel<DerStatus> _queue;
-    private long _dropped;
-
-    internal StatusSubscription(StatusBoard board, Func<DerStatus, bool>? filter, int capacity)
-    {
-        _board = board;
-        _filter = filter;
-        _queue = Channel.CreateBounded<DerStatus>(
-            new BoundedChannelOptions(capacity)
-            {
-                FullMode = BoundedChannelFullMode.DropOldest,
-                SingleReader = true,
-                AllowSynchronousContinuations = false,
-            },
-            _ => Interlocked.Increment(ref _dropped));
-    }
-
-    public long Dropped => Interlocked.Read(ref _dropped);
-
-    internal void Offer(DerStatus status)
-    {
-        if (_filter is null || _filter(status))
-        {
-            _queue.Writer.TryWrite(status);
-        }
-    }
-
-    internal void Complete() => _queue.Writer.TryComplete();
-
-    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => _queue.Reader.WaitToReadAsync(cancellationToken);
-
-    public bool TryRead(out DerStatus item) => _queue.Reader.TryRead(out item!);
-
-    public void Dispose()
-    {
-        _board.Unsubscribe(this);
-        Complete();
+        _subscribers.Offer(next);
     }
 }

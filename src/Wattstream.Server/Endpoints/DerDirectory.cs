@@ -18,6 +18,10 @@ public sealed class DerDirectory(TelemetryHub hub, StatusBoard statuses)
         return KnownDers.Of(hub, statuses).Where(d => scope.CanSee(d.Address)).ToArray();
     }
 
+    /// <summary>The orgs that have a site of this id the caller may see (<paramref name="org"/>, when given, or none).</summary>
+    public string[] OrgsWithSite(string site, string? org, TelemetryScope scope) =>
+        [.. All(scope).Select(d => d.Address).Where(a => a.Site == site && (org is null || a.Org == org)).Select(a => a.Org).Distinct()];
+
     public IEnumerable<DerAddress> Meters(TelemetryScope scope) => All(scope).Where(d => d.Type == DerType.Meter).Select(d => d.Address);
 
     /// <summary>

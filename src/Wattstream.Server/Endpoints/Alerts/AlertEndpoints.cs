@@ -149,15 +149,20 @@ public static class AlertEndpoints
         }
 
         var errors = new Dictionary<string, string[]>();
+        // A member of the body, else the query's parameter of that name (the seed's script can say where in the URL).
         string? Text(string name)
         {
-            var fromBody = body.TryGetProperty(name, out var p) ? p.ValueKind == JsonValueKind.String ? p.GetString() : null : null;
-            if (body.TryGetProperty(name, out var wrong) && wrong.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            if (body.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String)
+            {
+                return p.GetString();
+            }
+
+            if (p.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null))
             {
                 errors[name] = ["Must be a string."];
             }
 
-            return fromBody ?? context.Request.Query[name].FirstOrDefault();
+            return context.Request.Query[name].FirstOrDefault();
         }
 
         var type = Text("type");
@@ -202,9 +207,7 @@ public static class AlertEndpoints
         }
         else if (org is null)
         {
-            var orgs = scope.Orgs is { Count: 1 } granted
-                ? granted.ToArray()
-                : ders.All(scope).Where(x => x.Address.Site == site).Select(x => x.Address.Org).Distinct().ToArray();
+            var orgs = scope.Orgs is { Count: 1 } granted ? granted.ToArray() : ders.OrgsWithSite(site, null, scope);
             if (orgs.Length == 1)
             {
                 org = orgs[0];

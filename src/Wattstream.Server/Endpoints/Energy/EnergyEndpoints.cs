@@ -139,7 +139,7 @@ public static class EnergyEndpoints
             return false;
         }
 
-        var orgs = ders.All(scope).Select(d => d.Address).Where(a => a.Site == site && (org is null || a.Org == org)).Select(a => a.Org).Distinct().ToArray();
+        var orgs = ders.OrgsWithSite(site, org, scope);
         if (orgs.Length == 0)
         {
             problem = Problems.NotFound("site_not_found", "Unknown site", $"No site '{Problems.Truncate(site)}'. GET /api/sites lists the sites.");
@@ -166,14 +166,7 @@ public static class EnergyEndpoints
             w.WriteString("site", site);
             w.WriteString("period", kind.ToString().ToLowerInvariant());
             w.WriteString("timeZone", zone.Id);
-            if (currency is null)
-            {
-                w.WriteNull("currency");
-            }
-            else
-            {
-                w.WriteString("currency", currency);
-            }
+            w.WriteString("currency", currency); // null when the site has no tariff
 
             w.WriteStartArray("periods");
             foreach (var p in periods)

@@ -93,7 +93,7 @@ internal static class HesEndpoints
     }
 
     // Statuses are state: a reconnecting client gets the present at connect, so Last-Event-ID is not needed here.
-    private static Task StreamStatusesAsync(HttpContext context, StatusSubscription subscription, long epoch, SseStreams sse) =>
+    private static Task StreamStatusesAsync(HttpContext context, FeedSubscription<DerStatus> subscription, long epoch, SseStreams sse) =>
         sse.StreamAsync(context, subscription, s => StatusFrame(s, epoch));
 
     private static byte[] StatusFrame(DerStatus status, long epoch) =>
