@@ -4,7 +4,7 @@
 # drift on the machine hits both alike. Server pinned to core 0, load generator to core 1. Loopback only.
 #
 # Usage: bench/run-pair.sh REV [repeats] [seconds] [clients]     (REV: the "before" commit, e.g. HEAD~3)
-#        SCENARIOS="a" bench/run-pair.sh REV …                   (only some scenarios: a, c; default both)
+#        SCENARIOS="a" bench/run-pair.sh REV …                   (only some scenarios: a, b, l, c; default a c)
 # Prints a markdown table (medians, min–max, after/before ratios); raw lines in artifacts/bench/pair.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +49,8 @@ for _ in $(seq 1 "$repeats"); do
   for build in before after; do
     for target in wattstream-sse wattstream-ws; do
       case " $scenarios " in *" a "*) run "$build" "$target" --scenario a --clients "$clients" --rate 0 --batch 50 --seconds "$seconds" ;; esac
+      case " $scenarios " in *" b "*) run "$build" "$target" --scenario b --clients 1000 --sites 10 --meters 1000 --rate 1000 --batch 10 --seconds "$seconds" ;; esac
+      case " $scenarios " in *" l "*) run "$build" "$target" --scenario l --clients 1000 --rate 20 --batch 1 --seconds "$seconds" ;; esac
       case " $scenarios " in *" c "*) run "$build" "$target" --scenario c --clients 10000 --rate 1 --batch 1 --seconds 2 --warmup 1 ;; esac
     done
   done
@@ -57,6 +59,8 @@ done
 python3 - "$results" "$rev" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+for r in rows:  # server CPU per delivered message, in µs
+    r["CpuPerMessage"] = r["ServerCpuSeconds"] * 1e6 / r["Received"] if r["Received"] else 0
 def pick(scenario, target, build, key):
     return [r[key] for r in rows if r["Scenario"] == scenario and r["Target"] == target and r["Build"] == build]
 def cell(values, fmt):
@@ -66,11 +70,17 @@ measures = [
     ("a", "delivered msgs/s", "DeliveredPerSecond", lambda v: f"{v/1000:.0f} k"),
     ("a", "p99 latency", "P99Micros", lambda v: f"{v/1000:.0f} ms"),
     ("a", "lost", "Lost", lambda v: f"{v:.0f}"),
+    ("b", "server CPU per delivered message", "CpuPerMessage", lambda v: f"{v:.2f} µs"),
+    ("b", "p99 latency", "P99Micros", lambda v: f"{v/1000:.1f} ms"),
+    ("l", "p50 latency", "P50Micros", lambda v: f"{v/1000:.1f} ms"),
+    ("l", "p99 latency", "P99Micros", lambda v: f"{v/1000:.1f} ms"),
+    ("l", "server CPU per delivered message", "CpuPerMessage", lambda v: f"{v:.2f} µs"),
     ("c", "memory per idle connection", "RssPerConnectionBytes", lambda v: f"{v/1024:.1f} KB"),
 ]
 print(f"| scenario | target | measure | before ({sys.argv[2]}) | after | after/before |")
 print("| --- | --- | --- | --- | --- | --- |")
 for scenario, name, key, fmt in measures:
+    if not any(r["Scenario"] == scenario for r in rows): continue
     for target in ("wattstream-sse", "wattstream-ws"):
         b, a = pick(scenario, target, "before", key), pick(scenario, target, "after", key)
         ratio = f"{statistics.median(a)/statistics.median(b):.2f}" if a and b and statistics.median(b) else "–"

@@ -62,21 +62,24 @@ public abstract class LoadClient
         latencies.Record((now - pub) / 10);
     }
 
-    public static LoadClient Create(string target, string site) => target switch
+    /// <param name="source">The loopback address the client connects from; null: the system's choice.</param>
+    public static LoadClient Create(string target, string site, System.Net.IPAddress? source = null) => target switch
     {
-        "wattstream-sse" => new SseClient($"/stream/sites/{site}"),
-        "wattstream-ws" => new WsClient("/ws", $$"""{"type":"subscribe","id":"b","subject":"orgs.bench.sites.{{site}}.>"}"""),
-        "node-ws" => new WsClient($"/ws?site={site}", null),
-        "signalr" => new SignalRClient(site),
-        "nats" => new NatsClient(NatsClient.SubjectOf(site)),
-        "wattstream-nats" => new NatsClient($"orgs.bench.sites.{site}.>"), // the hub's Novacore subjects, through nats-server
+        "wattstream-sse" => new SseClient($"/stream/sites/{site}", source),
+        "wattstream-ws" => new WsClient("/ws", $$"""{"type":"subscribe","id":"b","subject":"orgs.bench.sites.{{site}}.>"}""", source),
+        "node-ws" => new WsClient($"/ws?site={site}", null, source),
+        "signalr" => source is null ? new SignalRClient(site) : throw new ArgumentException("signalr clients connect from the system's choice of address"),
+        "nats" => new NatsClient(NatsClient.SubjectOf(site), source),
+        "wattstream-nats" => new NatsClient($"orgs.bench.sites.{site}.>", source), // the hub's Novacore subjects, through nats-server
         _ => throw new ArgumentException($"unknown target '{target}'"),
     };
 }
 
-public sealed class SseClient(string path) : LoadClient
+public sealed class SseClient(string path, System.Net.IPAddress? source = null) : LoadClient
 {
-    private static readonly HttpClient Http = new(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, MaxResponseDrainSize = 0 }) { Timeout = Timeout.InfiniteTimeSpan };
+    // One client per source address (its handler's connections all leave from that address).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, HttpClient> HttpBySource = new();
+    private readonly HttpClient _http = HttpBySource.GetOrAdd(source?.ToString() ?? "", _ => new HttpClient(SourceAddresses.Handler(source)) { Timeout = Timeout.InfiniteTimeSpan });
     private Uri? _uri;
     private HttpResponseMessage? _response;
     private Stream? _stream;
@@ -97,7 +100,7 @@ public sealed class SseClient(string path) : LoadClient
             request.Headers.Add("Last-Event-ID", _lastEventId);
         }
 
-        var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         response.EnsureSuccessStatusCode();
         _stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         _response = response;
@@ -141,14 +144,23 @@ public sealed class SseClient(string path) : LoadClient
     }
 }
 
-public sealed class WsClient(string path, string? subscribe) : LoadClient
+public sealed class WsClient(string path, string? subscribe, System.Net.IPAddress? source = null) : LoadClient
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, HttpMessageInvoker> InvokerBySource = new();
     private readonly ClientWebSocket _socket = new();
 
     public override async Task ConnectAsync(Uri server, CancellationToken cancellationToken)
     {
         var uri = new UriBuilder(new Uri(server, path)) { Scheme = "ws" }.Uri;
-        await _socket.ConnectAsync(uri, cancellationToken);
+        if (source is null)
+        {
+            await _socket.ConnectAsync(uri, cancellationToken);
+        }
+        else
+        {
+            await _socket.ConnectAsync(uri, InvokerBySource.GetOrAdd(source.ToString(), _ => new HttpMessageInvoker(SourceAddresses.Handler(source))), cancellationToken);
+        }
+
         if (subscribe is not null)
         {
             await _socket.SendAsync(Encoding.UTF8.GetBytes(subscribe), WebSocketMessageType.Text, true, cancellationToken);
@@ -206,7 +218,7 @@ public sealed class SignalRClient(string site) : LoadClient
     }
 }
 
-public sealed class NatsClient(string subject) : LoadClient
+public sealed class NatsClient(string subject, System.Net.IPAddress? source = null) : LoadClient
 {
     private NatsConnection? _nats;
 
@@ -214,7 +226,12 @@ public sealed class NatsClient(string subject) : LoadClient
 
     public override async Task ConnectAsync(Uri server, CancellationToken cancellationToken)
     {
-        _nats = new NatsConnection(new NatsOpts { Url = server.ToString(), SubPendingChannelCapacity = 1024 });
+        _nats = new NatsConnection(new NatsOpts
+        {
+            Url = server.ToString(),
+            SubPendingChannelCapacity = 1024,
+            SocketConnectionFactory = source is null ? null : new SourceAddresses.NatsFactory(source),
+        });
         await _nats.ConnectAsync();
     }
 

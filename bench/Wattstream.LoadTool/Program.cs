@@ -19,9 +19,10 @@ var meters = new Option<int>("--meters") { Description = "Meters the readings ro
 var warmup = new Option<double>("--warmup") { Description = "Seconds of publishing before measuring (JIT tiering, pools); those readings are neither counted nor timed.", DefaultValueFactory = _ => 2 };
 var reconnect = new Option<bool>("--reconnect-burst") { Description = "A third of the way in, every client drops its connection and reconnects at once with Last-Event-ID (wattstream-sse)." };
 var scenario = new Option<string>("--scenario") { Description = "A label for the report (a, a-half, b, c, d).", DefaultValueFactory = _ => "a" };
+var sourceAddresses = new Option<int>("--source-addresses") { Description = "Loopback addresses the clients connect from, 127.0.0.1 up (about 28 000 connections each); 1 = the system's choice.", DefaultValueFactory = _ => 1 };
 var pid = new Option<int?>("--server-pid") { Description = "Read the server's CPU and RSS from /proc." };
 var output = new Option<FileInfo?>("--json") { Description = "Append the result as one JSON line to this file." };
-var root = new RootCommand("Wattstream fan-out load generator") { target, url, publishUrl, clientUrls, clients, seconds, rate, batch, sites, meters, warmup, reconnect, scenario, pid, output };
+var root = new RootCommand("Wattstream fan-out load generator") { target, url, publishUrl, clientUrls, clients, seconds, rate, batch, sites, meters, warmup, reconnect, scenario, sourceAddresses, pid, output };
 root.SetAction(async (result, cancellationToken) =>
 {
     var server = new Uri(result.GetValue(url)!);
@@ -36,7 +37,7 @@ root.SetAction(async (result, cancellationToken) =>
     var plan = new LoadPlan(
         result.GetValue(scenario)!, result.GetValue(target)!, server, result.GetValue(clients), TimeSpan.FromSeconds(result.GetValue(seconds)),
         result.GetValue(rate), Math.Max(1, result.GetValue(batch)), new Workload(Math.Max(1, result.GetValue(sites)), Math.Max(1, result.GetValue(meters))),
-        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid)) { PublishServer = publishTo, ClientServers = clientServers };
+        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid)) { PublishServer = publishTo, ClientServers = clientServers, SourceAddresses = Math.Max(1, result.GetValue(sourceAddresses)) };
     if (plan.ReconnectBurst && plan.Target != "wattstream-sse")
     {
         Console.Error.WriteLine("--reconnect-burst needs a transport that resumes: wattstream-sse.");
@@ -87,6 +88,9 @@ internal sealed record LoadPlan(
 
     /// <summary>Where clients connect, in turn: the server, or several nodes of a cluster.</summary>
     public Uri[] ClientServers { get; init; } = [];
+
+    /// <summary>Loopback source addresses the clients are spread over (past the ephemeral ports of one).</summary>
+    public int SourceAddresses { get; init; } = 1;
 }
 
 internal sealed record LoadResult(
@@ -149,7 +153,7 @@ internal static class LoadRun
 
         // Connect everyone first; the set-up rate is part of the result.
         var connect = Stopwatch.StartNew();
-        var all = Enumerable.Range(0, plan.Clients).Select(i => LoadClient.Create(plan.Target, workload.SiteName(i % workload.Sites))).ToArray();
+        var all = Enumerable.Range(0, plan.Clients).Select(i => LoadClient.Create(plan.Target, workload.SiteName(i % workload.Sites), SourceAddresses.For(i, plan.SourceAddresses))).ToArray();
         var servers = plan.ClientServers.Length > 0 ? plan.ClientServers : [plan.Server];
         await ForAllAsync(all.Select((c, i) => (Client: c, Server: servers[i % servers.Length])).ToArray(), 64, x => x.Client.ConnectAsync(x.Server, CancellationToken.None));
         var connectSeconds = connect.Elapsed.TotalSeconds;

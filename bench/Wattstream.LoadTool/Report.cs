@@ -90,6 +90,23 @@ internal static class Report
             sb.AppendLine();
         }
 
+        var e = runs.Where(r => Scenario(r) == "e").ToArray();
+        if (e.Length > 0)
+        {
+            sb.AppendLine("Scenario (e): a city district on one box. Every site one meter reporting every 10 s, ten clients per site, each on one site; every reading to every client. Targets at 100 000 connections: RSS under 1.5 GB, no loss, p99 ≤ 50 ms, server CPU under one core.").AppendLine();
+            sb.AppendLine("| connections | sites | target | runs | connections/s | peak RSS MB | RSS per connection KB | server CPU, share of a core | delivered msgs/s | p50 µs | p99 µs | p99.9 µs | lost | load tool CPU, share of a core |");
+            sb.AppendLine("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var g in Groups(e, r => (Clients(r), r.GetProperty("Sites").GetInt32())))
+            {
+                var serverShare = g.Runs.Select(r => r.GetProperty("ServerCpuSeconds").GetDouble() / Math.Max(1e-9, r.GetProperty("Seconds").GetDouble() + 1)).ToArray();
+                var clientShare = g.Runs.Select(r => r.TryGetProperty("ClientCoreShare", out var x) ? x.GetDouble() : double.NaN).ToArray();
+                var kb = Values(g.Runs, "RssPerConnectionBytes").Select(v => v / 1024).ToArray();
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Item1:N0} | {g.Key.Item2:N0} | {g.Target} | {g.Runs.Length} | {Median(Values(g.Runs, "ConnectionsPerSecond")):N0} | {Median(Values(g.Runs, "ServerPeakRssBytes")) / 1048576:0} | {Median(kb):0.0} | {Median(serverShare):P0} | {Median(Values(g.Runs, "DeliveredPerSecond")):N0} | {Micros(g.Runs, "P50Micros")} | {Micros(g.Runs, "P99Micros")} | {Micros(g.Runs, "P999Micros")} | {Median(Values(g.Runs, "Lost")):N0} | {Median(clientShare):P0} |");
+            }
+
+            sb.AppendLine();
+        }
+
         var d = runs.Where(r => Scenario(r) == "d").ToArray();
         if (d.Length > 0)
         {

@@ -31,5 +31,6 @@ public class MetricsTests
         Assert.Contains("process_cpu_seconds_total", text, StringComparison.Ordinal); // the process's
         Assert.Contains("system_runtime_dotnet_gc_collections", text, StringComparison.Ordinal); // the runtime's meter
         Assert.Contains("microsoft_aspnetcore_server_kestrel_kestrel_active_connections", text, StringComparison.Ordinal); // this host's Kestrel
+        Assert.DoesNotContain("memory_pool", text, StringComparison.Ordinal); // a record per rented block: not listened to (hot path)
     }
 }

@@ -20,6 +20,9 @@ public sealed class WattstreamMetrics : IDisposable
 {
     public const string MeterName = "Wattstream";
 
+    /// <summary>Kestrel's memory pool meter (<c>aspnetcore.memory_pool.*</c>): a record per rented block, so not exported.</summary>
+    public const string MemoryPoolMeter = "Microsoft.AspNetCore.MemoryPool";
+
     private readonly Meter _meter;
     private readonly IDisposable _adapter;
 
@@ -47,8 +50,12 @@ public sealed class WattstreamMetrics : IDisposable
         {
             Registry = Registry,
             MetricFactory = null, // else the adapter writes to the default registry's factory and ignores Registry
-            InstrumentFilterPredicate = instrument => ReferenceEquals(instrument.Meter.Scope, meters)
-                || (instrument.Meter.Scope is null && instrument.Meter.Name.StartsWith("System.", StringComparison.Ordinal)),
+            // Not Kestrel's memory-pool meter: it records on every block rented and returned (every flush of every
+            // connection), and the adapter's label lookup per record took 15 % of the server's CPU when a reading went
+            // out to 1 000 clients (docs/benchmarks.md, issue 19). Nothing listening, Kestrel does not record at all.
+            InstrumentFilterPredicate = instrument => instrument.Meter.Name != MemoryPoolMeter
+                && (ReferenceEquals(instrument.Meter.Scope, meters)
+                    || (instrument.Meter.Scope is null && instrument.Meter.Name.StartsWith("System.", StringComparison.Ordinal))),
         });
         // Counters carry Prometheus' _total in their names (the adapter exports observable counters as gauges, so the
         // suffix is ours); gauges are plain. Base units: seconds, counts.
