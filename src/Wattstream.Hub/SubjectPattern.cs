@@ -21,6 +21,16 @@ public sealed class SubjectPattern : IEquatable<SubjectPattern>
 
     public string Pattern { get; }
 
+    /// <summary>The tokens before a trailing <c>&gt;</c> (all of them without one).</summary>
+    internal string[] Tokens => _tokens;
+
+    /// <summary>Ends with <c>&gt;</c>.</summary>
+    internal bool HasTail => _tail;
+
+    /// <summary>The organisation and site the pattern is limited to, when both are literal (<c>orgs.{org}.sites.{site}…</c>).</summary>
+    internal (string Org, string Site)? LiteralSite =>
+        _tokens.Length >= 4 && _tokens[0] == "orgs" && _tokens[2] == "sites" && _tokens[1] != "*" && _tokens[3] != "*" ? (_tokens[1], _tokens[3]) : null;
+
     /// <summary>True when the pattern has no wildcard and so matches one subject only.</summary>
     public bool IsLiteral { get; }
 

@@ -20,12 +20,15 @@ public sealed class TelemetryHub
     private readonly HubOptions _options;
     private readonly Dictionary<string, DerState> _ders = new(StringComparer.Ordinal);
     private readonly List<DerState> _derOrder = [];
+    // A site's DERs, so a subscription to one site takes its last values without looking at every DER.
+    private readonly Dictionary<(string Org, string Site), List<DerState>> _dersBySite = [];
     private readonly Dictionary<string, OrgState> _orgs = new(StringComparer.Ordinal);
     private readonly HubEvent?[] _ring;
     private readonly long _ringMask;
-    // A set, not an array copied on every change: a burst of 10 000 reconnects is 20 000 changes. The array each DER
-    // offers to is built from it on that DER's next publish after a change.
-    private readonly HashSet<HubSubscription> _subscriptions = [];
+    // An index, not an array copied on every change: a burst of 10 000 reconnects is 20 000 changes. The array each DER
+    // offers to is built from it on that DER's next publish after a change, by walking the subject's tokens.
+    private readonly SubscriptionIndex _subscriptions = new();
+    private readonly HashSet<HubSubscription> _allSubscriptions = [];
     private int _subscriptionsVersion;
     private long _nextId = 1;
     private long _firstId = 1;
@@ -152,6 +155,8 @@ public sealed class TelemetryHub
             der = new DerState(reading.Der, reading.Type, _options.DedupWindow);
             _ders.Add(reading.Der.Subject, der);
             _derOrder.Add(der);
+            var site = CollectionsMarshal.GetValueRefOrAddDefault(_dersBySite, (reading.Der.Org, reading.Der.Site), out _) ??= [];
+            site.Add(der);
             var org = CollectionsMarshal.GetValueRefOrAddDefault(_orgs, reading.Der.Org, out _) ??= new OrgState();
             org.Ders++;
             org.Sites.Add(reading.Der.Site);
@@ -258,7 +263,7 @@ public sealed class TelemetryHub
         lock (_gate)
         {
             long total = 0;
-            foreach (var subscription in _subscriptions)
+            foreach (var subscription in _allSubscriptions)
             {
                 total += subscription.Backlog;
             }
@@ -286,6 +291,7 @@ public sealed class TelemetryHub
             }
 
             _subscriptions.Add(subscription);
+            _allSubscriptions.Add(subscription);
             _subscriptionsVersion++;
         }
 
@@ -298,10 +304,12 @@ public sealed class TelemetryHub
     {
         lock (_gate)
         {
-            if (!_subscriptions.Remove(subscription))
+            if (!_allSubscriptions.Remove(subscription))
             {
                 return;
             }
+
+            _subscriptions.Remove(subscription);
 
             _subscriptionsVersion++;
             _droppedByUnsubscribed += subscription.Dropped;
@@ -314,7 +322,7 @@ public sealed class TelemetryHub
         HubSubscription[] all;
         lock (_gate)
         {
-            all = [.. _subscriptions];
+            all = [.. _allSubscriptions];
         }
 
         foreach (var s in all)
@@ -380,7 +388,7 @@ public sealed class TelemetryHub
         {
             lock (_gate)
             {
-                return new HubCounters(_accepted, _duplicates, _outOfOrder, _nextId - 1, _subscriptions.Count, _ders.Count, _droppedByUnsubscribed, _rejected);
+                return new HubCounters(_accepted, _duplicates, _outOfOrder, _nextId - 1, _allSubscriptions.Count, _ders.Count, _droppedByUnsubscribed, _rejected);
             }
         }
     }
@@ -388,7 +396,8 @@ public sealed class TelemetryHub
     private HubEvent[] CollectLastValues(SubjectPattern pattern, Func<HubEvent, bool>? filter)
     {
         var last = new List<HubEvent>();
-        foreach (var der in _derOrder)
+        var candidates = pattern.LiteralSite is { } site ? _dersBySite.GetValueOrDefault(site) ?? [] : _derOrder;
+        foreach (var der in candidates)
         {
             if (der.Last is { } e && pattern.Matches(e.Subject) && (filter is null || filter(e)))
             {
@@ -474,11 +483,11 @@ public sealed class TelemetryHub
             return true;
         }
 
-        public HubSubscription[] MatchingSubscriptions(HashSet<HubSubscription> all, int version)
+        public HubSubscription[] MatchingSubscriptions(SubscriptionIndex all, int version)
         {
             if (_matchingVersion != version)
             {
-                _matching = all.Where(s => s.Pattern.Matches(Address.Subject)).ToArray();
+                _matching = all.Match(Address.Subject);
                 _matchingVersion = version;
             }
 
