@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 using Wattstream.Telemetry;
 using Wattstream.Telemetry.Formats;
 using Alerts = Wattstream.Storage.Alerts;
@@ -71,42 +72,59 @@ public sealed class SqliteReadingStore : IReadingStore
         {
             var connection = _writer ??= Open();
             using var tx = connection.BeginTransaction();
-            using var insert = connection.CreateCommand();
-            insert.Transaction = tx;
-            insert.CommandText = $"INSERT INTO readings (der_id, ts, epoch, seq, {HistorySql.FieldColumns}, payload) VALUES (@der, @ts, @epoch, @seq, {string.Join(", ", HistoryFields.All.Select(f => "@" + f.Column()))}, @payload) ON CONFLICT DO NOTHING";
-            var der = insert.Parameters.Add("@der", SqliteType.Integer);
-            var ts = insert.Parameters.Add("@ts", SqliteType.Integer);
-            var epoch = insert.Parameters.Add("@epoch", SqliteType.Integer);
-            var seq = insert.Parameters.Add("@seq", SqliteType.Integer);
-            var fields = HistoryFields.All.Select(f => insert.Parameters.Add("@" + f.Column(), SqliteType.Real)).ToArray();
-            var payload = insert.Parameters.Add("@payload", SqliteType.Blob);
-            insert.Prepare();
 
-            var inserted = 0;
-            var newDers = new Dictionary<string, long>(StringComparer.Ordinal);
-            foreach (var item in batch)
+            // The insert binds through SQLitePCL (the library under Microsoft.Data.Sqlite) by position: Microsoft.Data.Sqlite
+            // looks every parameter up by name and boxes every value on every execution, which was half of the time per
+            // reading (docs/benchmarks.md, issue 19). Same statement, same transaction, same connection.
+            var db = connection.Handle!;
+            Check(db, raw.sqlite3_prepare_v2(db, InsertSql, out var insert));
+            using (insert)
             {
-                var r = item.Reading;
-                der.Value = DerId(connection, tx, r.Der, r.Type, newDers);
-                ts.Value = r.Timestamp;
-                epoch.Value = item.Event.Epoch;
-                seq.Value = item.Event.Sequence;
-                for (var i = 0; i < fields.Length; i++)
+                var inserted = 0;
+                var newDers = new Dictionary<string, long>(StringComparer.Ordinal);
+                var fields = HistoryFields.All;
+                foreach (var item in batch)
                 {
-                    fields[i].Value = (object?)HistoryFields.All[i].ValueOf(r) ?? DBNull.Value;
+                    var r = item.Reading;
+                    raw.sqlite3_bind_int64(insert, 1, DerId(connection, tx, r.Der, r.Type, newDers));
+                    raw.sqlite3_bind_int64(insert, 2, r.Timestamp);
+                    raw.sqlite3_bind_int64(insert, 3, item.Event.Epoch);
+                    raw.sqlite3_bind_int64(insert, 4, item.Event.Sequence);
+                    for (var i = 0; i < fields.Count; i++)
+                    {
+                        _ = fields[i].ValueOf(r) is { } value ? raw.sqlite3_bind_double(insert, 5 + i, value) : raw.sqlite3_bind_null(insert, 5 + i);
+                    }
+
+                    raw.sqlite3_bind_blob(insert, 5 + fields.Count, ReadingJson.ToUtf8Span(r));
+                    var step = raw.sqlite3_step(insert);
+                    if (step != raw.SQLITE_DONE)
+                    {
+                        Check(db, step);
+                    }
+
+                    inserted += raw.sqlite3_changes(db);
+                    raw.sqlite3_reset(insert);
                 }
 
-                payload.Value = ReadingJson.ToUtf8(r);
-                inserted += insert.ExecuteNonQuery();
-            }
+                tx.Commit();
+                foreach (var (subject, id) in newDers)
+                {
+                    _derIds[subject] = id; // cached only once committed: a rolled-back batch leaves no stale id behind
+                }
 
-            tx.Commit();
-            foreach (var (subject, id) in newDers)
-            {
-                _derIds[subject] = id; // cached only once committed: a rolled-back batch leaves no stale id behind
+                return Task.FromResult(inserted);
             }
+        }
+    }
 
-            return Task.FromResult(inserted);
+    private static readonly string InsertSql =
+        $"INSERT INTO readings (der_id, ts, epoch, seq, {HistorySql.FieldColumns}, payload) VALUES ({string.Join(", ", Enumerable.Range(1, 5 + HistoryFields.All.Count).Select(i => "?" + i))}) ON CONFLICT DO NOTHING";
+
+    private static void Check(sqlite3 db, int result)
+    {
+        if (result is not (raw.SQLITE_OK or raw.SQLITE_DONE or raw.SQLITE_ROW))
+        {
+            throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), result, raw.sqlite3_extended_errcode(db));
         }
     }
 

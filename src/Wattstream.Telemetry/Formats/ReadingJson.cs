@@ -13,7 +13,13 @@ public static class ReadingJson
     [ThreadStatic]
     private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? t_writer;
 
-    public static byte[] ToUtf8(Reading reading)
+    public static byte[] ToUtf8(Reading reading) => ToUtf8Span(reading).ToArray();
+
+    /// <summary>
+    /// The JSON in this thread's buffer, without a copy: valid until this thread serialises the next reading (a store
+    /// binding it to a statement that copies it).
+    /// </summary>
+    public static ReadOnlySpan<byte> ToUtf8Span(Reading reading)
     {
         ArgumentNullException.ThrowIfNull(reading);
 
@@ -52,7 +58,7 @@ public static class ReadingJson
             w.Flush();
         }
 
-        return buffer.WrittenSpan.ToArray();
+        return buffer.WrittenSpan;
     }
 
     private static (ArrayBufferWriter<byte>, Utf8JsonWriter) Create()
