@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Storage benchmarks: SQLite, and PostgreSQL on a temporary cluster of its own (free loopback port, temp folder,
-# removed at the end). Usage: bench/run-storage.sh [extra BenchmarkDotNet arguments]
+# removed at the end). Usage: bench/run-storage.sh [extra BenchmarkDotNet arguments]; FILTER="*Ingest*" for a part
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,4 +17,4 @@ trap cleanup EXIT
 "${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c shared_buffers=512MB" start >/dev/null
 
 export WATTSTREAM_BENCH_PG="Host=127.0.0.1;Port=$port;Username=wattstream;Database=postgres"
-dotnet run -c Release --project bench/Wattstream.Benchmarks -- --filter '*StorageBenchmarks*' "$@"
+dotnet run -c Release --project bench/Wattstream.Benchmarks -- --filter "${FILTER:-*StorageBenchmarks*}" "$@"
