@@ -75,8 +75,10 @@ if wants b; then
 fi
 
 if wants l; then
-  echo "latency (l): one meter at 20 readings/s to 1 000 clients (20 000 messages/s), where nothing should be saturated" >&2
+  echo "latency (l): 20 000 messages/s to 1 000 clients, where nothing should be saturated: one meter at 20 readings/s to" >&2
+  echo "  all of them (each reading a burst of 1 000), and 1 000 meters on 100 sites at 2 readings/s each (10 clients a site)" >&2
   each --scenario l --clients 1000 --rate 20 --batch 1 --seconds "$seconds"
+  each --scenario l --clients 1000 --sites 100 --meters 1000 --rate 2000 --batch 1 --seconds "$seconds"
 fi
 
 if wants c; then

@@ -82,6 +82,34 @@ public class LoadToolTests
         Assert.Equal((long)result["Expected"]!, (long)result["Received"]!);
     }
 
+    [Theory]
+    [InlineData("wattstream-sse")]
+    [InlineData("wattstream-ws")]
+    public async Task Scenario_e_in_small_spreads_clients_over_loopback_source_addresses_and_loses_nothing(string target)
+    {
+        // Ten clients a site, one meter a site, clients connecting from 127.0.0.1, .2 and .3 (a bind to an address the
+        // machine lacks would fail the connect).
+        var result = await RunAsync(target, "--clients", "30", "--sites", "3", "--meters", "3", "--rate", "30", "--batch", "3", "--seconds", "1", "--warmup", "0.5", "--scenario", "e", "--source-addresses", "3");
+
+        Assert.True((long)result["Published"]! > 0);
+        Assert.Equal((long)result["Published"]! * 10, (long)result["Expected"]!);
+        Assert.Equal((long)result["Expected"]!, (long)result["Received"]!);
+
+        var file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(file, result.ToJsonString() + "\n");
+            var (exit, output) = await RunToolAsync("report", file);
+            Assert.Equal(0, exit);
+            Assert.Contains("Scenario (e)", output, StringComparison.Ordinal);
+            Assert.Contains(output.Split('\n'), l => l.StartsWith("| 30 | 3 | " + target + " | 1 |", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Fact]
     public async Task A_reconnect_burst_with_Last_Event_ID_loses_and_repeats_nothing()
     {
