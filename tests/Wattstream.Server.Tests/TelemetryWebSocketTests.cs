@@ -115,6 +115,7 @@ public class TelemetryWebSocketTests(SharedHost shared) : IClassFixture<SharedHo
 
     [Theory]
     [InlineData("not json", "malformed_message")]
+    [InlineData("", "malformed_message")] // an empty message: the first (empty) receive already ends it
     [InlineData("[1,2]", "malformed_message")]
     [InlineData("""{"id":"x"}""", "malformed_message")]
     [InlineData("""{"type":"shout"}""", "unknown_type")]
@@ -199,6 +200,22 @@ public class TelemetryWebSocketTests(SharedHost shared) : IClassFixture<SharedHo
             Assert.StartsWith("orgs.demo.sites.site-1.", (string)s["subject"]!, StringComparison.Ordinal);
         });
         Assert.Equal(["battery", "meter", "pv", "v2x_charger"], statuses.Select(s => (string)s["derType"]!).Order());
+    }
+
+    [Fact]
+    public async Task A_message_in_several_frames_is_read_whole_after_the_bufferless_wait()
+    {
+        // The server waits for each message with an empty buffer and reads it into a pooled one once it starts.
+        await using var client = await ConnectAsync();
+        var message = """{"type":"ping","data":{"n":2}}"""u8.ToArray();
+
+        await client.Socket.SendAsync(message.AsMemory(0, 5), WebSocketMessageType.Text, endOfMessage: false, CancellationToken.None);
+        await client.Socket.SendAsync(message.AsMemory(5, 10), WebSocketMessageType.Text, endOfMessage: false, CancellationToken.None);
+        await client.Socket.SendAsync(message.AsMemory(15), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        var pong = await client.ReceiveJsonAsync();
+
+        Assert.Equal("pong", (string?)pong["type"]);
+        Assert.Equal(2, (int)pong["data"]!["n"]!);
     }
 
     [Fact]

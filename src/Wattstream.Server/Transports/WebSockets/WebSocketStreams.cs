@@ -46,41 +46,74 @@ public sealed class WebSocketStream(
         // A cancelled receive aborts a WebSocket without the close handshake, so shutdown sends the close frame instead
         // and this loop ends when the client answers it.
         using var onStopping = stopping.Register(() => _ = CloseForShutdownAsync());
-        var buffer = ArrayPool<byte>.Shared.Rent(options.MaxIncomingMessageBytes);
         try
         {
             while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
             {
-                var length = 0;
-                ValueWebSocketReceiveResult result;
-                do
-                {
-                    if (length == options.MaxIncomingMessageBytes)
-                    {
-                        await session.CloseAsync(new CloseReason(CloseKind.MessageTooBig, $"messages are limited to {options.MaxIncomingMessageBytes} bytes"));
-                        return;
-                    }
-
-                    result = await socket.ReceiveAsync(buffer.AsMemory(length, options.MaxIncomingMessageBytes - length), CancellationToken.None);
-                    length += result.Count;
-                }
-                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
-
-                if (result.MessageType == WebSocketMessageType.Close)
+                // Wait for the next message with an empty buffer (as SignalR does): an idle connection holds no receive
+                // buffer, which was 4 KB of every idle WebSocket's memory (docs/benchmarks.md, issue 19).
+                var first = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
+                if (first.MessageType == WebSocketMessageType.Close)
                 {
                     await session.CloseAsync(new CloseReason(CloseKind.Normal, "bye"));
                     return;
                 }
 
-                if (result.MessageType == WebSocketMessageType.Text && onText is not null)
+                if (first.EndOfMessage)
                 {
-                    await onText(buffer.AsMemory(0, length));
+                    if (first.MessageType == WebSocketMessageType.Text && onText is not null)
+                    {
+                        await onText(ReadOnlyMemory<byte>.Empty);
+                    }
+
+                    continue;
+                }
+
+                if (!await ReceiveMessageAsync(first.MessageType, onText))
+                {
+                    return;
                 }
             }
         }
         catch (Exception e) when (StreamSession.IsDisconnect(e))
         {
             // The client vanished without a close handshake.
+        }
+    }
+
+    // Reads the rest of a message into a pooled buffer and hands a text message on; false when the connection is closing.
+    private async Task<bool> ReceiveMessageAsync(WebSocketMessageType type, Func<ReadOnlyMemory<byte>, ValueTask>? onText)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(options.MaxIncomingMessageBytes);
+        try
+        {
+            var length = 0;
+            ValueWebSocketReceiveResult result;
+            do
+            {
+                if (length == options.MaxIncomingMessageBytes)
+                {
+                    await session.CloseAsync(new CloseReason(CloseKind.MessageTooBig, $"messages are limited to {options.MaxIncomingMessageBytes} bytes"));
+                    return false;
+                }
+
+                result = await socket.ReceiveAsync(buffer.AsMemory(length, options.MaxIncomingMessageBytes - length), CancellationToken.None);
+                length += result.Count;
+            }
+            while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                await session.CloseAsync(new CloseReason(CloseKind.Normal, "bye"));
+                return false;
+            }
+
+            if (type == WebSocketMessageType.Text && onText is not null)
+            {
+                await onText(buffer.AsMemory(0, length));
+            }
+
+            return true;
         }
         finally
         {
