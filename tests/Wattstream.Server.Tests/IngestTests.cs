@@ -147,6 +147,22 @@ public class PushApiTests(SharedHost shared) : IClassFixture<SharedHost>
     }
 
     [Fact]
+    public async Task Ndjson_lines_may_end_in_crlf_and_be_padded_or_blank()
+    {
+        var t = Now;
+        var reading = $$"""{"org":"gw","site":"s4","device":"m","der":"meter-y","type":"meter","timestamp":{{t}},"W":100}""";
+        var other = $$"""{"org":"gw","site":"s4","device":"m","der":"meter-y","type":"meter","timestamp":{{t + 1000}},"W":"x"}""";
+
+        using var ok = await PostAsync($"\r\n  {reading}\t\r\n\r\n", "application/x-ndjson");
+        using var bad = await PostAsync($"{reading}\r\n{other}\r\n", "application/x-ndjson");
+
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Single(JsonNode.Parse(await ok.Content.ReadAsStringAsync())!["accepted"]!.AsArray());
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("[1]", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal); // the second line is named
+    }
+
+    [Fact]
     public async Task Invalid_readings_are_a_400_naming_every_bad_field_by_index_and_nothing_is_accepted()
     {
         var t = Now;

@@ -194,17 +194,52 @@ public static class IngestEndpoints
 
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request)
     {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int n;
-        while ((n = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
+        var aborted = request.HttpContext.RequestAborted;
+        if (request.ContentLength is { } declared)
         {
-            if (buffer.Length + n > MaxPushBytes)
+            if (declared > MaxPushBytes)
             {
                 return null;
             }
 
-            buffer.Write(chunk, 0, n);
+            // The declared length (Kestrel holds the body to it): one array of that size, read into directly. A push of
+            // one reading a request was a 16 KB chunk, a growing stream and a copy (issue 19's latency scenario).
+            var body = new byte[declared];
+            var read = 0;
+            while (read < body.Length)
+            {
+                var n = await request.Body.ReadAsync(body.AsMemory(read), aborted);
+                if (n == 0)
+                {
+                    Array.Resize(ref body, read);
+                    break;
+                }
+
+                read += n;
+            }
+
+            return body;
+        }
+
+        // Chunked: gathered until the end, within the limit.
+        using var buffer = new MemoryStream();
+        var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int n;
+            while ((n = await request.Body.ReadAsync(chunk, aborted)) > 0)
+            {
+                if (buffer.Length + n > MaxPushBytes)
+                {
+                    return null;
+                }
+
+                buffer.Write(chunk, 0, n);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
         }
 
         return buffer.ToArray();
@@ -217,10 +252,19 @@ public static class IngestEndpoints
     {
         if (ndjson)
         {
-            return Encoding.UTF8.GetString(body)
-                .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(line => JsonNode.Parse(line, documentOptions: StrictJson))
-                .ToList();
+            // Line by line from the bytes, without decoding the body to a string and splitting that.
+            var items = new List<JsonNode?>();
+            var all = body.AsSpan();
+            foreach (var range in all.Split((byte)'\n'))
+            {
+                var line = all[range].Trim(" \t\r"u8);
+                if (!line.IsEmpty)
+                {
+                    items.Add(JsonNode.Parse(line, documentOptions: StrictJson));
+                }
+            }
+
+            return items;
         }
 
         var node = JsonNode.Parse(body, documentOptions: StrictJson);
