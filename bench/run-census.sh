@@ -30,6 +30,7 @@ for _ in $(seq 1 120); do
   [ "$(ss -Htn state established "( sport = :$port )" | wc -l)" -ge "$clients" ] && break; sleep 1
 done
 sleep 5
+rss=$(awk '/VmRSS/ {print $2 / 1024 " MB"}' "/proc/$server/status")   # before the dump, which touches pages
 "$runtime/createdump" --withheap -f "$dump" "$server" >/dev/null
-echo "$target, $clients idle connections; RSS $(awk '/VmRSS/ {print $2 / 1024 " MB"}' "/proc/$server/status")"
+echo "$target, $clients idle connections; server RSS $rss"
 dotnet bench/Wattstream.HeapCensus/bin/Release/net10.0/Wattstream.HeapCensus.dll "$dump" "$clients" --types "${TYPES:-0}"

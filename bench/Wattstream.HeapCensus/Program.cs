@@ -58,22 +58,22 @@ foreach (var item in heap.EnumerateObjects())
 // Types with about one instance per connection or more are the connections' cost; the rest is the process's.
 var perConnection = byType.Where(t => t.Value.Count >= connections * 0.9).ToArray();
 var parts = perConnection.GroupBy(t => Part(t.Key)).Select(g => (Part: g.Key, Bytes: g.Sum(t => t.Value.Bytes))).OrderByDescending(p => p.Bytes).ToArray();
-Console.WriteLine(CultureInfo.InvariantCulture, $"live managed objects: {byType.Values.Sum(v => v.Bytes) / 1048576.0:0.0} MB; types with one instance per connection or more ({connections:N0} connections):");
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"live managed objects: {byType.Values.Sum(v => v.Bytes) / 1048576.0:0.0} MB; types with one instance per connection or more ({connections:N0} connections):"));
 Console.WriteLine();
 Console.WriteLine("| part | per connection |");
 Console.WriteLine("| --- | ---: |");
 foreach (var (part, bytes) in parts)
 {
-    Console.WriteLine(CultureInfo.InvariantCulture, $"| {part} | {bytes / (double)connections / 1024:0.0} KB |");
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {part} | {bytes / (double)connections / 1024:0.0} KB |"));
 }
 
-Console.WriteLine(CultureInfo.InvariantCulture, $"| total | {parts.Sum(p => p.Bytes) / (double)connections / 1024:0.0} KB |");
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| total | {parts.Sum(p => p.Bytes) / (double)connections / 1024:0.0} KB |"));
 if (top > 0)
 {
     Console.WriteLine();
     foreach (var (name, (count, bytes)) in byType.OrderByDescending(t => t.Value.Bytes).Take(top))
     {
-        Console.WriteLine(CultureInfo.InvariantCulture, $"{bytes / (double)connections,8:0} B/conn {count / (double)connections,6:0.0}x  {name}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)connections,8:0} B/conn {count / (double)connections,6:0.0}x  {name}"));
     }
 }
 
