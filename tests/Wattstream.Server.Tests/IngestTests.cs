@@ -146,6 +146,24 @@ public class PushApiTests(SharedHost shared) : IClassFixture<SharedHost>
         Assert.Equal([0, 1], second["duplicates"]!.AsArray().Select(d => (int)d!));
     }
 
+    [Theory]
+    [InlineData("application/x-ndjson")]
+    [InlineData("application/json")]
+    public async Task A_pushed_readings_address_members_are_its_address_not_extras(string contentType)
+    {
+        var t = Now;
+        var site = contentType.Contains("nd", StringComparison.Ordinal) ? "s5" : "s6";
+        using var sub = shared.Host.Service<TelemetryHub>().Subscribe($"orgs.gw.sites.{site}.>");
+        var reading = $$"""{"org":"gw","site":"{{site}}","device":"m","der":"meter-z","type":"meter","timestamp":{{t}},"W":100,"fw":"1.2"}""";
+
+        using var response = await PostAsync(contentType.Contains("nd", StringComparison.Ordinal) ? reading + "\n" : $"[{reading}]", contentType);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(sub.TryRead(out var e));
+        Assert.Equal(new Telemetry.DerAddress("gw", site, "m", "meter-z"), e.Reading.Der);
+        Assert.Equal(["fw"], e.Reading.Extras.Select(x => x.Name));
+    }
+
     [Fact]
     public async Task Ndjson_lines_may_end_in_crlf_and_be_padded_or_blank()
     {

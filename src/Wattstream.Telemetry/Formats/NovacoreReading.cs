@@ -125,7 +125,13 @@ public static class NovacoreReading
 
     /// <summary>Converts one reading JSON for the DER at <paramref name="der"/>.</summary>
     /// <exception cref="TelemetryFormatException">Names every bad field: a missing or unknown type, a missing timestamp, a non-numeric value.</exception>
-    public static Reading Parse(ReadOnlySpan<byte> json, DerAddress der)
+    public static Reading Parse(ReadOnlySpan<byte> json, DerAddress der) => Parse(json, der, []);
+
+    /// <summary>
+    /// As <see cref="Parse(ReadOnlySpan{byte}, DerAddress)"/>, passing over the members named in <paramref name="skip"/>
+    /// (a pushed reading's address members, which the address already holds) instead of keeping them as extras.
+    /// </summary>
+    public static Reading Parse(ReadOnlySpan<byte> json, DerAddress der, ReadOnlySpan<string> skip)
     {
         var numbers = new List<Measurement>(24);
         var keys = new List<string>(24);
@@ -195,6 +201,10 @@ public static class NovacoreReading
                             {
                                 keys.Add(key);
                             }
+                        }
+                        else if (skip.Contains(key))
+                        {
+                            reader.SkipValue();
                         }
                         else
                         {

@@ -82,7 +82,7 @@ public static class IngestEndpoints
         }
 
         var ndjson = context.Request.ContentType?.Contains("ndjson", StringComparison.OrdinalIgnoreCase) == true;
-        List<JsonNode?> items;
+        List<(JsonNode? Node, ReadOnlyMemory<byte> Line)> items;
         try
         {
             items = Split(body, ndjson);
@@ -102,7 +102,7 @@ public static class IngestEndpoints
         var now = time.GetUtcNow();
         for (var i = 0; i < items.Count; i++)
         {
-            if (Validate(items[i], now, out var reading, out var problems))
+            if (Validate(items[i].Node, items[i].Line, now, out var reading, out var problems))
             {
                 readings.Add(reading!);
             }
@@ -248,19 +248,22 @@ public static class IngestEndpoints
     // A member given twice is ambiguous (which W?): refused, as is nesting deeper than a reading needs.
     private static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false, MaxDepth = 16 };
 
-    private static List<JsonNode?> Split(byte[] body, bool ndjson)
+    // Each reading as a node (parsed strictly: duplicate members and deep nesting are refused) and, for NDJSON, its line,
+    // which the reading is then converted from without writing the node out again.
+    private static List<(JsonNode? Node, ReadOnlyMemory<byte> Line)> Split(byte[] body, bool ndjson)
     {
         if (ndjson)
         {
             // Line by line from the bytes, without decoding the body to a string and splitting that.
-            var items = new List<JsonNode?>();
-            var all = body.AsSpan();
-            foreach (var range in all.Split((byte)'\n'))
+            var items = new List<(JsonNode?, ReadOnlyMemory<byte>)>();
+            var all = body.AsMemory();
+            foreach (var range in all.Span.Split((byte)'\n'))
             {
-                var line = all[range].Trim(" \t\r"u8);
+                var (start, length) = range.GetOffsetAndLength(all.Length);
+                var line = Trim(all.Slice(start, length));
                 if (!line.IsEmpty)
                 {
-                    items.Add(JsonNode.Parse(line, documentOptions: StrictJson));
+                    items.Add((JsonNode.Parse(line.Span, documentOptions: StrictJson), line));
                 }
             }
 
@@ -268,11 +271,18 @@ public static class IngestEndpoints
         }
 
         var node = JsonNode.Parse(body, documentOptions: StrictJson);
-        return node is JsonArray array ? [.. array] : [node];
+        return node is JsonArray array ? [.. array.Select(n => (n, ReadOnlyMemory<byte>.Empty))] : [(node, ReadOnlyMemory<byte>.Empty)];
+    }
+
+    private static ReadOnlyMemory<byte> Trim(ReadOnlyMemory<byte> line)
+    {
+        var span = line.Span;
+        var start = span.Length - span.TrimStart(" \t\r"u8).Length;
+        return line[start..(start + span[start..].TrimEnd(" \t\r"u8).Length)];
     }
 
     /// <summary>A reading with its address ids, a known type, numeric fields that are numbers, and a plausible time.</summary>
-    private static bool Validate(JsonNode? node, DateTimeOffset now, out Reading? reading, out List<string> problems)
+    private static bool Validate(JsonNode? node, ReadOnlyMemory<byte> line, DateTimeOffset now, out Reading? reading, out List<string> problems)
     {
         reading = null;
         problems = [];
@@ -293,16 +303,12 @@ public static class IngestEndpoints
             }
         }
 
-        var payload = obj.DeepClone().AsObject();
-        foreach (var key in AddressKeys)
-        {
-            payload.Remove(key);
-        }
-
         var placeholder = problems.Count == 0 ? new DerAddress(ids[0]!, ids[1]!, ids[2]!, ids[3]!) : new DerAddress("x", "x", "x", "x");
         try
         {
-            reading = NovacoreReading.Parse(JsonSerializer.SerializeToUtf8Bytes(payload), placeholder);
+            // The reading's own bytes (an NDJSON line), or the node written out (an element of an array); the address
+            // members are passed over, not copied away first.
+            reading = NovacoreReading.Parse(line.IsEmpty ? JsonSerializer.SerializeToUtf8Bytes(obj) : line.Span, placeholder, AddressKeys);
             var time = reading.Time;
             if (time < now.AddYears(-10) || time > now.AddDays(1))
             {
