@@ -277,12 +277,37 @@ public static class CommandLine
         var interval = new Option<double>("--interval") { Description = "Seconds between live events.", DefaultValueFactory = _ => 1.0 };
         var faults = FaultsOption();
         var faultEvery = FaultEveryOption();
+        var devices = new Option<int>("-N", "--devices") { Description = "How many devices, one per port from --port up (a fleet: one server, every device with its own meter, live client and authentication; no faults).", DefaultValueFactory = _ => 1 };
         var command = new Command(Telemetry.Formats.WhatwattLive.FormatName, "Emulate a whatwatt Go smart-meter adapter: /api/v1/live (one client at a time), /api/v1/report, /api/v1/system.")
         {
-            port, password, auth, interval, faults, faultEvery,
+            port, password, auth, interval, faults, faultEvery, devices,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(devices) is < 1 or > 10_000)
+            {
+                result.AddError("--devices must be between 1 and 10000.");
+            }
+        });
         command.SetAction(async (result, cancellationToken) =>
         {
+            if (result.GetValue(devices) > 1)
+            {
+                var fleetOptions = new WhatwattFleetOptions
+                {
+                    Devices = result.GetValue(devices),
+                    FirstPort = result.GetValue(port),
+                    Password = result.GetValue(password) ?? Environment.GetEnvironmentVariable("WHATWATT_PASSWORD"),
+                    Auth = result.GetValue(auth),
+                    Interval = TimeSpan.FromSeconds(result.GetValue(interval)),
+                };
+                await using var fleet = WhatwattFleet.Create(fleetOptions, logging => logging.AddSimpleConsole());
+                await fleet.StartAsync(cancellationToken);
+                Console.WriteLine($"whatwatt fleet of {fleet.Count} devices on {fleet.BaseAddressOf(0)} … {fleet.BaseAddressOf(fleet.Count - 1)}; auth: {(fleetOptions.Password is null ? "none" : fleetOptions.Auth.ToString().ToLowerInvariant())}");
+                await WaitForShutdownAsync(cancellationToken);
+                return 0;
+            }
+
             var options = new WhatwattEmulatorOptions
             {
                 Port = result.GetValue(port),

@@ -40,6 +40,16 @@ public class CommandLineTests
     }
 
     [Fact]
+    public async Task A_whatwatt_fleet_of_no_devices_is_refused_by_name()
+    {
+        var (exit, output) = await RunAsync("emulate", "whatwatt", "--devices", "0");
+
+        Assert.NotEqual(0, exit);
+        Assert.Contains("--devices must be between 1 and 10000", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Config_check_passes_a_sound_configuration_and_names_a_bad_setting()
     {
         var (okExit, okOutput) = await RunAsync("config", "check", "--urls", "http://127.0.0.1:9123");

@@ -18,53 +18,36 @@ namespace Wattstream.Emulators.Whatwatt;
 /// A whatwatt Go adapter on a smart meter, with the device's rules: <c>/api/v1/live</c> serves one client (a new
 /// connection closes the previous stream), sends no <c>id:</c>, <c>retry:</c> or heartbeats; <c>/api/v1/report</c> and
 /// <c>/api/v1/system</c> answer in the documented shapes; Digest or Basic authentication when a password is set.
-/// Meter values come from the built-in simulator.
+/// Meter values come from the built-in simulator. <see cref="WhatwattFleet"/> serves many such devices from one server.
 /// </summary>
 public sealed class WhatwattEmulator : IAsyncDisposable
 {
-    private readonly WhatwattEmulatorOptions _options;
-    private readonly SimulatedSite _site;
-    private readonly Lock _gate = new();
-    private readonly DateTimeOffset _boot;
-    private readonly string _bootId = Guid.NewGuid().ToString("N")[..16];
-    private CancellationTokenSource? _currentClient;
-    private ReadingPayload? _latest;
-    private long _reportId;
-    private long _takeovers;
-    private int _clients;
+    private readonly WhatwattDevice _device;
 
-    private WhatwattEmulator(WebApplication app, WhatwattEmulatorOptions options, TimeProvider time)
+    private WhatwattEmulator(WebApplication app, WhatwattDevice device)
     {
         App = app;
-        _options = options;
-        Time = time;
-        _boot = time.GetUtcNow();
-        var simulation = new SimulationOptions { Sites = 1, Seed = options.Seed, EvChargerSites = [] };
-        _site = new SiteSimulator(simulation, _boot).Sites[0];
-        Authenticator = new DeviceAuthenticator(
-            options.Password is null ? null : new DeviceCredentials(options.Password, options.HostName, options.Auth == DeviceAuth.Digest, options.Auth == DeviceAuth.Basic, options.NonceLifetime),
-            time);
-        Faults = new FaultPlan(options.Faults, options.FaultEvery);
+        _device = device;
     }
 
     public WebApplication App { get; }
 
-    public TimeProvider Time { get; }
+    public TimeProvider Time => _device.Time;
 
-    public DeviceAuthenticator Authenticator { get; }
+    public DeviceAuthenticator Authenticator => _device.Authenticator;
 
-    public FaultPlan Faults { get; }
+    public FaultPlan Faults => _device.Faults;
 
     /// <summary>How many times a new client took the stream from a connected one.</summary>
-    public long Takeovers => Interlocked.Read(ref _takeovers);
+    public long Takeovers => _device.Takeovers;
 
     /// <summary>Live streams open now (0 or 1: the device serves one).</summary>
-    public int ConnectedClients => Volatile.Read(ref _clients);
+    public int ConnectedClients => _device.ConnectedClients;
 
     public Uri BaseAddress => new(App.Urls.First());
 
     /// <summary>The meter's number, as its readings will name it.</summary>
-    public string MeterNumber => _site.MeterNumber;
+    public string MeterNumber => _device.MeterNumber;
 
     public static WhatwattEmulator Create(WhatwattEmulatorOptions options, Action<ILoggingBuilder>? logging = null)
     {
@@ -79,15 +62,15 @@ public sealed class WhatwattEmulator : IAsyncDisposable
         }
 
         var app = builder.Build();
-        var emulator = new WhatwattEmulator(app, options, TimeProvider.System);
-        emulator.Map();
+        var emulator = new WhatwattEmulator(app, new WhatwattDevice(options, TimeProvider.System));
+        MapDevice(app, _ => emulator._device);
         return emulator;
     }
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await App.StartAsync(cancellationToken);
-        _ = Task.Run(() => TickAsync(App.Lifetime.ApplicationStopping), CancellationToken.None);
+        _ = Task.Run(() => _device.TickAsync(App.Lifetime.ApplicationStopping), CancellationToken.None);
     }
 
     public async ValueTask DisposeAsync()
@@ -96,207 +79,29 @@ public sealed class WhatwattEmulator : IAsyncDisposable
         await App.DisposeAsync();
     }
 
-    private void Map()
+    /// <summary>The device API on <paramref name="app"/>, for the device <paramref name="deviceOf"/> picks for a request.</summary>
+    internal static void MapDevice(WebApplication app, Func<HttpContext, WhatwattDevice?> deviceOf)
     {
-        App.Use(async (context, next) =>
+        app.Use(async (context, next) =>
         {
             context.Response.Headers.CacheControl = "no-store";
-            if (Authenticator.Authenticate(context))
+            if (deviceOf(context) is not { } device)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
+
+            context.Items[typeof(WhatwattDevice)] = device;
+            if (device.Authenticator.Authenticate(context))
             {
                 await next(context);
             }
         });
-        App.MapGet("/api/v1/live", LiveAsync);
-        App.MapGet("/api/v1/report", () => _latest is { } latest
-            ? Json(Report(latest))
-            : Error(StatusCodes.Status503ServiceUnavailable, "no_data", "The meter has not reported yet."));
-        App.MapGet("/api/v1/system", () => Json(System()));
+        var stopping = app.Lifetime.ApplicationStopping;
+        app.MapGet("/api/v1/live", (HttpContext context) => Of(context).LiveAsync(context, stopping));
+        app.MapGet("/api/v1/report", (HttpContext context) => Of(context).ReportResult());
+        app.MapGet("/api/v1/system", (HttpContext context) => Of(context).SystemResult());
     }
 
-    private sealed record ReadingPayload(Reading Reading, byte[] Json, long Id);
-
-    private async Task TickAsync(CancellationToken stopping)
-    {
-        using var timer = new PeriodicTimer(_options.Interval, Time);
-        do
-        {
-            var reading = _site.Step(Time.GetUtcNow(), _options.Interval).First(r => r.Type == DerType.Meter);
-            var payload = new ReadingPayload(reading, WhatwattLive.ToUtf8(reading), Interlocked.Increment(ref _reportId));
-            Volatile.Write(ref _latest, payload);
-            lock (_gate)
-            {
-                _tick?.TrySetResult(payload);
-                _tick = new TaskCompletionSource<ReadingPayload>(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
-        }
-        while (await WaitAsync(timer, stopping));
-    }
-
-    private TaskCompletionSource<ReadingPayload>? _tick = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stopping)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(stopping);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
-    private Task<ReadingPayload> NextTick()
-    {
-        lock (_gate)
-        {
-            return _tick!.Task;
-        }
-    }
-
-    private async Task LiveAsync(HttpContext context)
-    {
-        switch (Faults.NextConnectionFault())
-        {
-            case FaultKind.Http500:
-                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
-                await context.Response.WriteAsync("internal error");
-                return;
-            case FaultKind.Http503:
-                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-                await context.Response.WriteAsync("busy");
-                return;
-        }
-
-        // One client at a time: this connection takes the stream from the previous one.
-        using var mine = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, App.Lifetime.ApplicationStopping);
-        lock (_gate)
-        {
-            if (_currentClient is not null)
-            {
-                _currentClient.Cancel();
-                Interlocked.Increment(ref _takeovers);
-            }
-
-            _currentClient = mine;
-        }
-
-        Interlocked.Increment(ref _clients);
-        try
-        {
-            context.Response.ContentType = "text/event-stream";
-            await context.Response.Body.FlushAsync(mine.Token);
-            while (!mine.IsCancellationRequested)
-            {
-                var payload = await NextTick().WaitAsync(mine.Token);
-                if (!await WriteEventAsync(context, payload, mine.Token))
-                {
-                    return;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Taken over, client gone, or shutting down: end the response.
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _clients);
-            lock (_gate)
-            {
-                if (ReferenceEquals(_currentClient, mine))
-                {
-                    _currentClient = null;
-                }
-            }
-        }
-    }
-
-    // False when the stream was cut on purpose.
-    private async Task<bool> WriteEventAsync(HttpContext context, ReadingPayload payload, CancellationToken token)
-    {
-        var body = context.Response.Body;
-        switch (Faults.NextEventFault())
-        {
-            case FaultKind.MalformedJson:
-                await body.WriteAsync("event: live\ndata: {\"P_In\":0.5,\"P_Out\":\n\n"u8.ToArray(), token);
-                break;
-            case FaultKind.HugeLine:
-                await body.WriteAsync("event: live\ndata: {\"P_In\":\""u8.ToArray(), token);
-                var chunk = new byte[64 * 1024];
-                Array.Fill(chunk, (byte)'9');
-                for (var written = 0; written < 10 * 1024 * 1024; written += chunk.Length)
-                {
-                    await body.WriteAsync(chunk, token);
-                }
-
-                await body.WriteAsync("\"}\n\n"u8.ToArray(), token);
-                break;
-            case FaultKind.BadNumbers:
-                await body.WriteAsync("event: live\ndata: {\"P_In\":NaN,\"P_Out\":\"0.1\",\"V_P1\":\"abc\"}\n\n"u8.ToArray(), token);
-                break;
-            case FaultKind.UnknownEvent:
-                await body.WriteAsync(Encoding.UTF8.GetBytes($"event: diagnostics\ndata: {{\"heap\":12345}}\n\n"), token);
-                break;
-            case FaultKind.CutMidEvent:
-                await body.WriteAsync(Encoding.UTF8.GetBytes($"event: live\ndata: {Encoding.UTF8.GetString(payload.Json)[..20]}"), token);
-                await body.FlushAsync(token);
-                context.Abort();
-                return false;
-            case FaultKind.SlowDrip:
-                var frame = Encoding.UTF8.GetBytes($"event: live\ndata: {Encoding.UTF8.GetString(payload.Json)}\n\n");
-                for (var i = 0; i < frame.Length; i += 16)
-                {
-                    await body.WriteAsync(frame.AsMemory(i, Math.Min(16, frame.Length - i)), token);
-                    await body.FlushAsync(token);
-                    await Task.Delay(5, token);
-                }
-
-                return true;
-            default:
-                await body.WriteAsync("event: live\ndata: "u8.ToArray(), token);
-                await body.WriteAsync(payload.Json, token);
-                await body.WriteAsync("\n\n"u8.ToArray(), token);
-                break;
-        }
-
-        await body.FlushAsync(token);
-        return true;
-    }
-
-    private static IResult Json(JsonObject body) => Results.Text(body.ToJsonString(), "application/json; charset=utf-8");
-
-    private static IResult Error(int status, string error, string message) =>
-        Results.Text(new JsonObject { ["error"] = error, ["message"] = message, ["details"] = new JsonObject() }.ToJsonString(), "application/json; charset=utf-8", statusCode: status);
-
-    private JsonObject Report(ReadingPayload latest) => new()
-    {
-        ["report"] = WhatwattReport.ToReportObject(latest.Reading, latest.Id, _options.Interval),
-        ["meter"] = new JsonObject { ["status"] = "OK", ["interface"] = "P1", ["protocol"] = "DSMR", ["id"] = _site.MeterNumber, ["model"] = "EMU3", ["vendor"] = "Wattstream" },
-        ["system"] = SystemSummary(),
-    };
-
-    private JsonObject SystemSummary() => new()
-    {
-        ["id"] = _options.DeviceId,
-        ["boot_id"] = _bootId,
-        ["time_since_boot"] = (long)(Time.GetUtcNow() - _boot).TotalSeconds,
-    };
-
-    private JsonObject System() => new()
-    {
-        ["device"] = new JsonObject
-        {
-            ["name"] = _options.HostName,
-            ["id"] = _options.DeviceId,
-            ["model"] = "WW_Go_1.2",
-            ["firmware"] = _options.Auth == DeviceAuth.Digest ? "1.10.0" : "1.9.4",
-            ["license"] = "PLUS",
-        },
-        ["meter"] = new JsonObject { ["status"] = "OK", ["interface"] = "P1", ["protocol"] = "DSMR", ["report_interval"] = _options.Interval.TotalSeconds },
-        ["wifi"] = new JsonObject { ["mode"] = "sta", ["connected"] = true },
-        ["ethernet"] = new JsonObject { ["connected"] = false },
-        ["clouds"] = new JsonObject(),
-        ["services"] = new JsonObject { ["sse"] = true, ["mdns"] = true },
-    };
+    private static WhatwattDevice Of(HttpContext context) => (WhatwattDevice)context.Items[typeof(WhatwattDevice)]!;
 }

@@ -37,6 +37,9 @@ public sealed class WhatwattEmulatorOptions
 
     public int? Seed { get; set; }
 
+    /// <summary>Which simulated site the meter is (1 and up); its number gives the meter number. A fleet numbers its devices.</summary>
+    public int SiteNumber { get; set; } = 1;
+
     /// <summary>The device id (12 upper-case hex digits); the host name and Digest realm derive from it.</summary>
     public string DeviceId { get; set; } = "A842E3B1C0D4";
 

@@ -1,0 +1,73 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Wattstream.Emulators.Whatwatt;
+using Wattstream.Sources.Http;
+
+namespace Wattstream.Emulators.Tests;
+
+public class WhatwattFleetTests
+{
+    private static async Task<WhatwattFleet> StartAsync(int devices, string? password)
+    {
+        // A run of free ports: try a few random bases (a port taken by something else fails the start).
+        for (var attempt = 0; ; attempt++)
+        {
+            var fleet = WhatwattFleet.Create(new WhatwattFleetOptions { Devices = devices, FirstPort = Random.Shared.Next(20_000, 60_000), Password = password, Interval = TimeSpan.FromSeconds(0.2), Seed = 5 }, _ => { });
+            try
+            {
+                await fleet.StartAsync();
+                return fleet;
+            }
+            catch (IOException) when (attempt < 5)
+            {
+                await fleet.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Each_device_has_its_own_port_id_meter_and_authentication()
+    {
+        await using var fleet = await StartAsync(3, "secret");
+
+        var ids = new List<string>();
+        for (var i = 0; i < fleet.Count; i++)
+        {
+            using var client = new HttpClient(new DeviceAuthHandler("secret") { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = fleet.BaseAddressOf(i) };
+            var system = JsonNode.Parse(await client.GetStringAsync("/api/v1/system"))!;
+            ids.Add((string)system["device"]!["id"]!);
+        }
+
+        using var anonymous = new HttpClient { BaseAddress = fleet.BaseAddressOf(2) };
+        using var refused = await anonymous.GetAsync("/api/v1/system");
+
+        Assert.Equal(3, ids.Distinct().Count());
+        Assert.All(ids, id => Assert.Matches("^[0-9A-F]{12}$", id));
+        Assert.Equal(3, Enumerable.Range(0, fleet.Count).Select(fleet.MeterNumberOf).Distinct().Count());
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.StartsWith("Digest", refused.Headers.WwwAuthenticate.Single().Scheme, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_takeover_on_one_device_leaves_the_others_streams_alone()
+    {
+        await using var fleet = await StartAsync(2, password: null);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+        using var zero = await http.GetAsync(new Uri(fleet.BaseAddressOf(0), "/api/v1/live"), HttpCompletionOption.ResponseHeadersRead);
+        using var one = new StreamReader(await (await http.GetAsync(new Uri(fleet.BaseAddressOf(1), "/api/v1/live"), HttpCompletionOption.ResponseHeadersRead)).Content.ReadAsStreamAsync());
+        Assert.Equal("event: live", await one.ReadLineAsync());
+        await Eventually.UntilAsync(() => fleet.ConnectedClients == 2, "both devices streaming");
+
+        using var zeroAgain = await http.GetAsync(new Uri(fleet.BaseAddressOf(0), "/api/v1/live"), HttpCompletionOption.ResponseHeadersRead);
+        await Eventually.UntilAsync(() => fleet.Takeovers == 1, "device 0's first client taken over");
+
+        // Device 1's client still gets events after device 0's takeover.
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.NotNull(await one.ReadLineAsync());
+        }
+
+        Assert.Equal(1, fleet.Takeovers);
+        Assert.Equal(2, fleet.ConnectedClients);
+    }
+}
