@@ -288,6 +288,10 @@ public static class CommandLine
             {
                 result.AddError("--devices must be between 1 and 10000.");
             }
+            else if (result.GetValue(devices) > 1 && result.GetResult(faults) is { Implicit: false })
+            {
+                result.AddError("--faults is for one device; a fleet (--devices) serves clean streams.");
+            }
         });
         command.SetAction(async (result, cancellationToken) =>
         {

@@ -39,13 +39,15 @@ public class CommandLineTests
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_whatwatt_fleet_of_no_devices_is_refused_by_name()
+    [Theory]
+    [InlineData("--devices must be between 1 and 10000", "--devices", "0")]
+    [InlineData("--faults is for one device", "--devices", "3", "--faults", "all")]
+    public async Task A_whatwatt_fleet_that_cannot_be_is_refused_by_name(string message, params string[] args)
     {
-        var (exit, output) = await RunAsync("emulate", "whatwatt", "--devices", "0");
+        var (exit, output) = await RunAsync(["emulate", "whatwatt", .. args]);
 
         Assert.NotEqual(0, exit);
-        Assert.Contains("--devices must be between 1 and 10000", output, StringComparison.Ordinal);
+        Assert.Contains(message, output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
     }
 
