@@ -14,7 +14,7 @@ repeats=${1:-3}
 seconds=${2:-8}
 mkdir -p artifacts/bench docs/images
 results=${RESULTS:-artifacts/bench/fanout.jsonl}
-scenarios=" ${SCENARIOS:-a b l c d e} "
+scenarios=" ${SCENARIOS:-a b l c d e f} "
 wants() { [[ "$scenarios" == *" $1 "* ]]; }
 tool=bench/Wattstream.LoadTool/bin/Release/net10.0/Wattstream.LoadTool.dll
 if ! $report_only; then
@@ -98,6 +98,40 @@ if wants e; then
     run "$target" --scenario e --clients "$e_clients" --sites "$e_sites" --meters "$e_sites" --rate $(( e_sites / 10 )) --batch 10 \
       --seconds 30 --source-addresses $(( (e_clients + 19999) / 20000 ))
   done; done
+fi
+
+if wants f; then
+  # End to end: a fleet of emulated whatwatt devices (one server, a device per port, Digest, a reading each whole
+  # second) on core 1 with the load tool; the hub on core 0 reads every device through its SSE stream, stores the
+  # readings in SQLite and fans them out to ten clients a device's site. Settings through the environment, as an
+  # operator would pass secrets.
+  f_devices=${F_DEVICES:-1000}; f_clients=$(( f_devices * 10 )); f_port=30000
+  echo "scenario (f): $f_devices whatwatt devices → hub (stored) → $f_clients SSE clients" >&2
+  for _ in $(seq 1 "$repeats"); do
+    taskset -c 1 dotnet src/Wattstream.Server/bin/Release/net10.0/wattstream.dll emulate whatwatt --devices "$f_devices" \
+      --port "$f_port" --password bench-secret --whole-seconds >/dev/null 2>&1 &
+    fleet=$!
+    wait_port $(( f_port + f_devices - 1 ))
+    sleep 1; kill -0 "$fleet" 2>/dev/null || { echo "the whatwatt fleet did not start (ports $f_port… taken?)" >&2; continue; }
+    port=$((8140 + RANDOM % 500)); data=$(mktemp -d)
+    (
+      for i in $(seq 0 $(( f_devices - 1 ))); do
+        export "Sources__${i}__Id=w$i" "Sources__${i}__Kind=whatwatt" "Sources__${i}__Url=http://127.0.0.1:$(( f_port + i ))" \
+          "Sources__${i}__Password=bench-secret" "Sources__${i}__Org=bench" "Sources__${i}__Site=bench-$i" "Sources__${i}__Device=gw"
+      done
+      exec taskset -c 0 dotnet src/Wattstream.Server/bin/Release/net10.0/wattstream.dll --urls "http://127.0.0.1:$port" \
+        --Simulation:Enabled=false --Storage:DataDirectory="$data" --Alerts:ExampleRules=false --Logging:LogLevel:Default=Warning
+    ) >/dev/null 2>&1 &
+    hub=$!
+    wait_port "$port"
+    for _ in $(seq 1 120); do   # every source connected
+      [ "$(curl -s "http://127.0.0.1:$port/api/sources" | grep -o '"status":"CONNECTED"' | wc -l)" -ge "$f_devices" ] && break; sleep 1
+    done
+    echo "  wattstream-sse --scenario f --clients $f_clients --sites $f_devices --meters $f_devices --from-devices" >&2
+    load --target wattstream-sse --url "http://127.0.0.1:$port" --server-pid "$hub" --scenario f --clients "$f_clients" \
+      --sites "$f_devices" --meters "$f_devices" --from-devices --seconds 30 --warmup 3 || echo "run failed: f" >&2
+    kill "$hub" "$fleet" 2>/dev/null || true; wait "$hub" "$fleet" 2>/dev/null || true; rm -rf "$data"
+  done
 fi
 
 if wants d; then

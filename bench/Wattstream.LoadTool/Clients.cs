@@ -29,9 +29,34 @@ public abstract class LoadClient
     /// <summary>Drops the connection as a network failure would and reconnects, resuming where it left off.</summary>
     public virtual Task DropAndReconnectAsync() => throw new NotSupportedException($"{GetType().Name} cannot resume");
 
+    private static readonly byte[] TimestampKey = "\"timestamp\":"u8.ToArray();
+
+    /// <summary>
+    /// Readings come from devices, not from this tool (scenario f): a message counts when its reading's own time
+    /// (<c>timestamp</c>, epoch ms) falls in [<see cref="DeviceWindowStart"/>, <see cref="DeviceWindowEnd"/>), and its
+    /// latency is measured from that time.
+    /// </summary>
+    public static bool FromDevices { get; set; }
+
+    public static long DeviceWindowStart { get; set; } = long.MaxValue;
+
+    public static long DeviceWindowEnd { get; set; } = long.MaxValue;
+
     protected void OnMessage(ReadOnlySpan<byte> message, LatencyHistogram latencies)
     {
         var now = DateTime.UtcNow.Ticks;
+        if (FromDevices)
+        {
+            var t = message.IndexOf(TimestampKey);
+            if (t >= 0 && Utf8Parser.TryParse(message[(t + TimestampKey.Length)..], out long ms, out _) && ms >= DeviceWindowStart && ms < DeviceWindowEnd)
+            {
+                Interlocked.Increment(ref _received);
+                latencies.Record(((now - DateTime.UnixEpoch.Ticks) / 10) - (ms * 1000));
+            }
+
+            return;
+        }
+
         var at = message.IndexOf(PubKey);
         if (at < 0 || !Utf8Parser.TryParse(message[(at + PubKey.Length)..], out long pub, out _))
         {

@@ -20,9 +20,10 @@ var warmup = new Option<double>("--warmup") { Description = "Seconds of publishi
 var reconnect = new Option<bool>("--reconnect-burst") { Description = "A third of the way in, every client drops its connection and reconnects at once with Last-Event-ID (wattstream-sse)." };
 var scenario = new Option<string>("--scenario") { Description = "A label for the report (a, a-half, b, c, d).", DefaultValueFactory = _ => "a" };
 var sourceAddresses = new Option<int>("--source-addresses") { Description = "Loopback addresses the clients connect from, 127.0.0.1 up (about 28 000 connections each); 1 = the system's choice.", DefaultValueFactory = _ => 1 };
+var fromDevices = new Option<bool>("--from-devices") { Description = "Publish nothing: the hub reads --meters devices (one reading each a whole second, e.g. emulate whatwatt --whole-seconds); readings of whole seconds in the measured window count, timed from their own time." };
 var pid = new Option<int?>("--server-pid") { Description = "Read the server's CPU and RSS from /proc." };
 var output = new Option<FileInfo?>("--json") { Description = "Append the result as one JSON line to this file." };
-var root = new RootCommand("Wattstream fan-out load generator") { target, url, publishUrl, clientUrls, clients, seconds, rate, batch, sites, meters, warmup, reconnect, scenario, sourceAddresses, pid, output };
+var root = new RootCommand("Wattstream fan-out load generator") { target, url, publishUrl, clientUrls, clients, seconds, rate, batch, sites, meters, warmup, reconnect, scenario, sourceAddresses, fromDevices, pid, output };
 root.SetAction(async (result, cancellationToken) =>
 {
     var server = new Uri(result.GetValue(url)!);
@@ -37,7 +38,7 @@ root.SetAction(async (result, cancellationToken) =>
     var plan = new LoadPlan(
         result.GetValue(scenario)!, result.GetValue(target)!, server, result.GetValue(clients), TimeSpan.FromSeconds(result.GetValue(seconds)),
         result.GetValue(rate), Math.Max(1, result.GetValue(batch)), new Workload(Math.Max(1, result.GetValue(sites)), Math.Max(1, result.GetValue(meters))),
-        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid)) { PublishServer = publishTo, ClientServers = clientServers, SourceAddresses = Math.Max(1, result.GetValue(sourceAddresses)) };
+        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid)) { PublishServer = publishTo, ClientServers = clientServers, SourceAddresses = Math.Max(1, result.GetValue(sourceAddresses)), FromDevices = result.GetValue(fromDevices) };
     if (plan.ReconnectBurst && plan.Target != "wattstream-sse")
     {
         Console.Error.WriteLine("--reconnect-burst needs a transport that resumes: wattstream-sse.");
@@ -91,6 +92,9 @@ internal sealed record LoadPlan(
 
     /// <summary>Loopback source addresses the clients are spread over (past the ephemeral ports of one).</summary>
     public int SourceAddresses { get; init; } = 1;
+
+    /// <summary>Readings come from devices the hub reads; this tool publishes nothing (scenario f).</summary>
+    public bool FromDevices { get; init; }
 }
 
 internal sealed record LoadResult(
@@ -137,6 +141,11 @@ internal static class LoadRun
 
     public static async Task<LoadResult> RunAsync(LoadPlan plan)
     {
+        if (plan.FromDevices)
+        {
+            return await RunFromDevicesAsync(plan);
+        }
+
         var latencies = new LatencyHistogram();
         var stats = plan.ServerPid is { } p ? new ServerProcessStats(p) : null;
         var rssBefore = stats?.RssBytes() ?? 0;
@@ -215,6 +224,63 @@ internal static class LoadRun
             latencies.Percentile(0.50), latencies.Percentile(0.99), latencies.Percentile(0.999),
             plan.Clients / connectSeconds,
             reconnectSeconds,
+            cpu,
+            stats?.PeakRssBytes ?? 0,
+            plan.Clients == 0 ? 0 : (rssConnected - rssBefore) / plan.Clients)
+        {
+            ClientCpuSeconds = ownCpu,
+            ClientCoreShare = ownShare,
+            ClientBound = ownShare > ClientBoundShare,
+        };
+    }
+
+    // Scenario (f): the hub reads devices (one reading each a whole second); clients listen; nothing is published here.
+    // The window is whole seconds, so the readings it should hold are devices × seconds, each to its site's clients.
+    private static async Task<LoadResult> RunFromDevicesAsync(LoadPlan plan)
+    {
+        var latencies = new LatencyHistogram();
+        var stats = plan.ServerPid is { } p ? new ServerProcessStats(p) : null;
+        var rssBefore = stats?.RssBytes() ?? 0;
+        var workload = plan.Workload;
+        var connect = Stopwatch.StartNew();
+        var all = Enumerable.Range(0, plan.Clients).Select(i => LoadClient.Create(plan.Target, workload.SiteName(i % workload.Sites), SourceAddresses.For(i, plan.SourceAddresses))).ToArray();
+        await ForAllAsync(all, 64, c => c.ConnectAsync(plan.Server, CancellationToken.None));
+        var connectSeconds = connect.Elapsed.TotalSeconds;
+        await Task.Delay(500);
+        var rssConnected = stats?.RssBytes() ?? 0;
+
+        LoadClient.FromDevices = true;
+        using var stop = new CancellationTokenSource();
+        var readers = all.Select(c => Task.Run(() => c.RunAsync(latencies, stop.Token))).ToArray();
+        await Task.Delay(plan.Warmup);
+
+        var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var start = ((nowMs / 1000) + 1) * 1000;
+        var seconds = Math.Max(1, (long)plan.Duration.TotalSeconds);
+        LoadClient.DeviceWindowStart = start;
+        LoadClient.DeviceWindowEnd = start + (seconds * 1000);
+        await Task.Delay(TimeSpan.FromMilliseconds(start - nowMs));
+        var cpuBefore = stats?.CpuSeconds() ?? 0;
+        var ownCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var window = Stopwatch.StartNew();
+        await Task.Delay(TimeSpan.FromSeconds(seconds));
+        var cpu = (stats?.CpuSeconds() ?? 0) - cpuBefore;
+        await Task.Delay(1500); // the window's last readings arrive
+        var ownCpu = (Process.GetCurrentProcess().TotalProcessorTime - ownCpuBefore).TotalSeconds;
+        var ownShare = ownCpu / Math.Max(1e-9, window.Elapsed.TotalSeconds);
+        await stop.CancelAsync();
+        await Task.WhenAll(readers.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default)));
+
+        var ingested = workload.Meters * seconds;
+        var expected = ingested * plan.Clients / workload.Sites;
+        var received = all.Sum(c => c.Received);
+        return new LoadResult(
+            plan.Scenario, plan.Target, plan.Clients, workload.Sites, workload.Meters, workload.Meters, 1, ingested, seconds,
+            received, expected, expected - received, 0,
+            received / (double)seconds,
+            latencies.Percentile(0.50), latencies.Percentile(0.99), latencies.Percentile(0.999),
+            plan.Clients / connectSeconds,
+            0,
             cpu,
             stats?.PeakRssBytes ?? 0,
             plan.Clients == 0 ? 0 : (rssConnected - rssBefore) / plan.Clients)

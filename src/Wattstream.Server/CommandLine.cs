@@ -277,10 +277,11 @@ public static class CommandLine
         var interval = new Option<double>("--interval") { Description = "Seconds between live events.", DefaultValueFactory = _ => 1.0 };
         var faults = FaultsOption();
         var faultEvery = FaultEveryOption();
+        var wholeSeconds = new Option<bool>("--whole-seconds") { Description = "Report just after whole seconds of the clock, so a reading's whole-second time is its send time (for timing end to end)." };
         var devices = new Option<int>("-N", "--devices") { Description = "How many devices, one per port from --port up (a fleet: one server, every device with its own meter, live client and authentication; no faults).", DefaultValueFactory = _ => 1 };
         var command = new Command(Telemetry.Formats.WhatwattLive.FormatName, "Emulate a whatwatt Go smart-meter adapter: /api/v1/live (one client at a time), /api/v1/report, /api/v1/system.")
         {
-            port, password, auth, interval, faults, faultEvery, devices,
+            port, password, auth, interval, faults, faultEvery, devices, wholeSeconds,
         };
         command.Validators.Add(result =>
         {
@@ -304,6 +305,7 @@ public static class CommandLine
                     Password = result.GetValue(password) ?? Environment.GetEnvironmentVariable("WHATWATT_PASSWORD"),
                     Auth = result.GetValue(auth),
                     Interval = TimeSpan.FromSeconds(result.GetValue(interval)),
+                    WholeSeconds = result.GetValue(wholeSeconds),
                 };
                 await using var fleet = WhatwattFleet.Create(fleetOptions, logging => logging.AddSimpleConsole());
                 await fleet.StartAsync(cancellationToken);
@@ -320,6 +322,7 @@ public static class CommandLine
                 Interval = TimeSpan.FromSeconds(result.GetValue(interval)),
                 Faults = FaultKinds.Parse(result.GetValue(faults)),
                 FaultEvery = result.GetValue(faultEvery),
+                WholeSeconds = result.GetValue(wholeSeconds),
             };
             await using var emulator = WhatwattEmulator.Create(options, logging => logging.AddSimpleConsole());
             await emulator.StartAsync(cancellationToken);

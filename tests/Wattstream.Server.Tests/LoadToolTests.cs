@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Wattstream.Emulators.Whatwatt;
 
 namespace Wattstream.Server.Tests;
 
@@ -122,9 +123,53 @@ public class LoadToolTests
         Assert.Equal(0, (long)result["Duplicates"]!);
     }
 
+    [Fact]
+    public async Task Scenario_f_in_small_times_device_readings_end_to_end_through_the_hub_and_loses_nothing()
+    {
+        // Three emulated whatwatt devices (one server, Digest, a reading each whole second) read by the hub as sources;
+        // ten clients a device's site; the load tool publishes nothing and times each reading from the device's clock.
+        WhatwattFleet? fleet = null;
+        for (var attempt = 0; fleet is null; attempt++)
+        {
+            var candidate = WhatwattFleet.Create(new WhatwattFleetOptions { Devices = 3, FirstPort = Random.Shared.Next(20_000, 60_000), Password = "fleet-secret", WholeSeconds = true }, _ => { });
+            try
+            {
+                await candidate.StartAsync();
+                fleet = candidate;
+            }
+            catch (IOException) when (attempt < 5)
+            {
+                await candidate.DisposeAsync();
+            }
+        }
+
+        await using (fleet)
+        {
+            string[] sources = [.. Enumerable.Range(0, 3).SelectMany(i => new[]
+            {
+                $"--Sources:{i}:Id=w{i}", $"--Sources:{i}:Kind=whatwatt", $"--Sources:{i}:Url={fleet.BaseAddressOf(i)}",
+                $"--Sources:{i}:Password=fleet-secret", $"--Sources:{i}:Org=bench", $"--Sources:{i}:Site=bench-{i}",
+            })];
+            await using var host = await WattstreamHost.StartAsync(["--Simulation:Enabled=false", .. sources]);
+            await Eventually.UntilAsync(() => fleet.ConnectedClients == 3, "the hub reading all three devices");
+
+            var result = await RunAsync(host, "wattstream-sse", "--clients", "30", "--sites", "3", "--meters", "3", "--from-devices", "--seconds", "2", "--warmup", "1.5", "--scenario", "f");
+
+            Assert.Equal(6, (long)result["Published"]!); // three devices, two whole seconds
+            Assert.Equal(60, (long)result["Expected"]!);
+            Assert.Equal(60, (long)result["Received"]!);
+            Assert.InRange((long)result["P50Micros"]!, 1, 1_000_000); // device clock to client, on one machine
+        }
+    }
+
     private static async Task<JsonNode> RunAsync(string target, params string[] arguments)
     {
         await using var host = await WattstreamHost.StartAsync("--Simulation:Enabled=false", "--Storage:Enabled=false");
+        return await RunAsync(host, target, arguments);
+    }
+
+    private static async Task<JsonNode> RunAsync(WattstreamHost host, string target, params string[] arguments)
+    {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { ToolPath(), "--target", target, "--url", host.BaseAddress.ToString(), "--server-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(arguments))
         {

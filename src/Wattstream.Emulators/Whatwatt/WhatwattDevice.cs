@@ -76,19 +76,60 @@ internal sealed class WhatwattDevice
     /// <summary>Makes a reading every interval until <paramref name="stopping"/>.</summary>
     public async Task TickAsync(CancellationToken stopping)
     {
+        if (_options.WholeSeconds)
+        {
+            await TickOnWholeSecondsAsync(stopping);
+            return;
+        }
+
         using var timer = new PeriodicTimer(_options.Interval, Time);
         do
         {
-            var reading = _site.Step(Time.GetUtcNow(), _options.Interval).First(r => r.Type == DerType.Meter);
-            var payload = new ReadingPayload(reading, WhatwattLive.ToUtf8(reading), Interlocked.Increment(ref _reportId));
-            Volatile.Write(ref _latest, payload);
-            lock (_gate)
-            {
-                _tick?.TrySetResult(payload);
-                _tick = new TaskCompletionSource<ReadingPayload>(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
+            Tick();
         }
         while (await WaitAsync(timer, stopping));
+    }
+
+    // Readings just after each whole second (every interval, rounded up to whole seconds): the device's clock in the
+    // payload has whole seconds, so a reading's time is then its send time to within the timer's slack. For timing
+    // readings end to end (bench/run.sh scenario f).
+    private async Task TickOnWholeSecondsAsync(CancellationToken stopping)
+    {
+        var step = Math.Max(1000, (long)Math.Ceiling(_options.Interval.TotalSeconds) * 1000);
+        var last = long.MinValue;
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                // Wait for the next boundary, and again if the timer woke a little before it (its clock is not the
+                // wall clock): one reading per boundary, never two in one second.
+                var now = Time.GetUtcNow().ToUnixTimeMilliseconds();
+                do
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(step - (now % step)), Time, stopping);
+                    now = Time.GetUtcNow().ToUnixTimeMilliseconds();
+                }
+                while (now % step > step / 2 || now / step <= last / step);
+
+                last = now;
+                Tick();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void Tick()
+    {
+        var reading = _site.Step(Time.GetUtcNow(), _options.Interval).First(r => r.Type == DerType.Meter);
+        var payload = new ReadingPayload(reading, WhatwattLive.ToUtf8(reading), Interlocked.Increment(ref _reportId));
+        Volatile.Write(ref _latest, payload);
+        lock (_gate)
+        {
+            _tick?.TrySetResult(payload);
+            _tick = new TaskCompletionSource<ReadingPayload>(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
     }
 
     private TaskCompletionSource<ReadingPayload>? _tick = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -37,6 +37,9 @@ public sealed class WhatwattEmulatorOptions
 
     public int? Seed { get; set; }
 
+    /// <summary>Report just after whole seconds of the clock (for timing readings end to end) rather than every interval from the start.</summary>
+    public bool WholeSeconds { get; set; }
+
     /// <summary>Which simulated site the meter is (1 and up); its number gives the meter number. A fleet numbers its devices.</summary>
     public int SiteNumber { get; set; } = 1;
 

@@ -22,6 +22,9 @@ public sealed class WhatwattFleetOptions
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
 
     public int? Seed { get; set; }
+
+    /// <summary>Every device reports just after whole seconds (<see cref="WhatwattEmulatorOptions.WholeSeconds"/>).</summary>
+    public bool WholeSeconds { get; set; }
 }
 
 /// <summary>
@@ -88,6 +91,7 @@ public sealed class WhatwattFleet : IAsyncDisposable
                 Interval = options.Interval,
                 Seed = options.Seed,
                 SiteNumber = i + 1,
+                WholeSeconds = options.WholeSeconds,
                 DeviceId = (0xA842E3000000L + i).ToString("X12", CultureInfo.InvariantCulture),
             },
             TimeProvider.System)).ToArray();
