@@ -160,14 +160,7 @@ internal static class LoadRun
             await publisher.PublishAsync(workload.Reading(s, sequence++, timed: false, meter: s));
         }
 
-        // Connect everyone first; the set-up rate is part of the result.
-        var connect = Stopwatch.StartNew();
-        var all = Enumerable.Range(0, plan.Clients).Select(i => LoadClient.Create(plan.Target, workload.SiteName(i % workload.Sites), SourceAddresses.For(i, plan.SourceAddresses))).ToArray();
-        var servers = plan.ClientServers.Length > 0 ? plan.ClientServers : [plan.Server];
-        await ForAllAsync(all.Select((c, i) => (Client: c, Server: servers[i % servers.Length])).ToArray(), 64, x => x.Client.ConnectAsync(x.Server, CancellationToken.None));
-        var connectSeconds = connect.Elapsed.TotalSeconds;
-        await Task.Delay(500); // subscriptions settle
-        var rssConnected = stats?.RssBytes() ?? 0;
+        var (all, connectSeconds, rssConnected) = await ConnectAllAsync(plan, stats);
 
         using var stop = new CancellationTokenSource();
         var readers = all.Select(c => Task.Run(() => c.RunAsync(latencies, stop.Token))).ToArray();
@@ -234,6 +227,21 @@ internal static class LoadRun
         };
     }
 
+    // Connects every client first (client i to site i mod sites, from its source address, to the servers in turn); the
+    // set-up rate and the server's memory once all are connected are part of the result.
+    private static async Task<(LoadClient[] All, double ConnectSeconds, long RssConnected)> ConnectAllAsync(LoadPlan plan, ServerProcessStats? stats)
+    {
+        var connect = Stopwatch.StartNew();
+        var all = Enumerable.Range(0, plan.Clients)
+            .Select(i => LoadClient.Create(plan.Target, plan.Workload.SiteName(i % plan.Workload.Sites), SourceAddresses.For(i, plan.SourceAddresses)))
+            .ToArray();
+        var servers = plan.ClientServers.Length > 0 ? plan.ClientServers : [plan.Server];
+        await ForAllAsync(all.Select((c, i) => (Client: c, Server: servers[i % servers.Length])).ToArray(), 64, x => x.Client.ConnectAsync(x.Server, CancellationToken.None));
+        var connectSeconds = connect.Elapsed.TotalSeconds;
+        await Task.Delay(500); // subscriptions settle
+        return (all, connectSeconds, stats?.RssBytes() ?? 0);
+    }
+
     // Scenario (f): the hub reads devices (one reading each a whole second); clients listen; nothing is published here.
     // The window is whole seconds, so the readings it should hold are devices × seconds, each to its site's clients.
     private static async Task<LoadResult> RunFromDevicesAsync(LoadPlan plan)
@@ -242,12 +250,7 @@ internal static class LoadRun
         var stats = plan.ServerPid is { } p ? new ServerProcessStats(p) : null;
         var rssBefore = stats?.RssBytes() ?? 0;
         var workload = plan.Workload;
-        var connect = Stopwatch.StartNew();
-        var all = Enumerable.Range(0, plan.Clients).Select(i => LoadClient.Create(plan.Target, workload.SiteName(i % workload.Sites), SourceAddresses.For(i, plan.SourceAddresses))).ToArray();
-        await ForAllAsync(all, 64, c => c.ConnectAsync(plan.Server, CancellationToken.None));
-        var connectSeconds = connect.Elapsed.TotalSeconds;
-        await Task.Delay(500);
-        var rssConnected = stats?.RssBytes() ?? 0;
+        var (all, connectSeconds, rssConnected) = await ConnectAllAsync(plan, stats);
 
         LoadClient.FromDevices = true;
         using var stop = new CancellationTokenSource();

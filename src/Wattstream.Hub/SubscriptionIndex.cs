@@ -38,6 +38,29 @@ internal sealed class SubscriptionIndex
         return removed;
     }
 
+    /// <summary>Every subscription in the index (for scrapes and shutdown, not the delivery path).</summary>
+    public List<HubSubscription> All()
+    {
+        var all = new List<HubSubscription>(Count);
+        CollectAll(_root, all);
+        return all;
+    }
+
+    private static void CollectAll(Node node, List<HubSubscription> into)
+    {
+        into.AddRange(node.Here ?? []);
+        into.AddRange(node.Tail ?? []);
+        foreach (var child in node.Literals?.Values ?? (IEnumerable<Node>)[])
+        {
+            CollectAll(child, into);
+        }
+
+        if (node.Any is { } any)
+        {
+            CollectAll(any, into);
+        }
+    }
+
     /// <summary>Every subscription whose pattern matches <paramref name="subject"/>.</summary>
     public HubSubscription[] Match(string subject)
     {

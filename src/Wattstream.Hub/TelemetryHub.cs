@@ -28,7 +28,6 @@ public sealed class TelemetryHub
     // An index, not an array copied on every change: a burst of 10 000 reconnects is 20 000 changes. The array each DER
     // offers to is built from it on that DER's next publish after a change, by walking the subject's tokens.
     private readonly SubscriptionIndex _subscriptions = new();
-    private readonly HashSet<HubSubscription> _allSubscriptions = [];
     private int _subscriptionsVersion;
     private long _nextId = 1;
     private long _firstId = 1;
@@ -256,14 +255,13 @@ public sealed class TelemetryHub
 
     private bool IsNewSite(DerAddress der) => !(_orgs.GetValueOrDefault(der.Org)?.Sites.Contains(der.Site) ?? false);
 
-    /// <summary>Subscribes to every event whose subject matches <paramref name="pattern"/>.</summary>
     /// <summary>Events waiting in every subscription's queue (read at a scrape, not on the delivery path).</summary>
     public long SubscriberBacklog()
     {
         lock (_gate)
         {
             long total = 0;
-            foreach (var subscription in _allSubscriptions)
+            foreach (var subscription in _subscriptions.All())
             {
                 total += subscription.Backlog;
             }
@@ -272,6 +270,7 @@ public sealed class TelemetryHub
         }
     }
 
+    /// <summary>Subscribes to every event whose subject matches <paramref name="pattern"/>.</summary>
     public HubSubscription Subscribe(SubjectPattern pattern, SubscribeOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(pattern);
@@ -291,7 +290,6 @@ public sealed class TelemetryHub
             }
 
             _subscriptions.Add(subscription);
-            _allSubscriptions.Add(subscription);
             _subscriptionsVersion++;
         }
 
@@ -304,12 +302,10 @@ public sealed class TelemetryHub
     {
         lock (_gate)
         {
-            if (!_allSubscriptions.Remove(subscription))
+            if (!_subscriptions.Remove(subscription))
             {
                 return;
             }
-
-            _subscriptions.Remove(subscription);
 
             _subscriptionsVersion++;
             _droppedByUnsubscribed += subscription.Dropped;
@@ -322,7 +318,7 @@ public sealed class TelemetryHub
         HubSubscription[] all;
         lock (_gate)
         {
-            all = [.. _allSubscriptions];
+            all = [.. _subscriptions.All()];
         }
 
         foreach (var s in all)
@@ -388,7 +384,7 @@ public sealed class TelemetryHub
         {
             lock (_gate)
             {
-                return new HubCounters(_accepted, _duplicates, _outOfOrder, _nextId - 1, _allSubscriptions.Count, _ders.Count, _droppedByUnsubscribed, _rejected);
+                return new HubCounters(_accepted, _duplicates, _outOfOrder, _nextId - 1, _subscriptions.Count, _ders.Count, _droppedByUnsubscribed, _rejected);
             }
         }
     }

@@ -296,24 +296,6 @@ public static class CommandLine
         });
         command.SetAction(async (result, cancellationToken) =>
         {
-            if (result.GetValue(devices) > 1)
-            {
-                var fleetOptions = new WhatwattFleetOptions
-                {
-                    Devices = result.GetValue(devices),
-                    FirstPort = result.GetValue(port),
-                    Password = result.GetValue(password) ?? Environment.GetEnvironmentVariable("WHATWATT_PASSWORD"),
-                    Auth = result.GetValue(auth),
-                    Interval = TimeSpan.FromSeconds(result.GetValue(interval)),
-                    WholeSeconds = result.GetValue(wholeSeconds),
-                };
-                await using var fleet = WhatwattFleet.Create(fleetOptions, logging => logging.AddSimpleConsole());
-                await fleet.StartAsync(cancellationToken);
-                Console.WriteLine($"whatwatt fleet of {fleet.Count} devices on {fleet.BaseAddressOf(0)} … {fleet.BaseAddressOf(fleet.Count - 1)}; auth: {(fleetOptions.Password is null ? "none" : fleetOptions.Auth.ToString().ToLowerInvariant())}");
-                await WaitForShutdownAsync(cancellationToken);
-                return 0;
-            }
-
             var options = new WhatwattEmulatorOptions
             {
                 Port = result.GetValue(port),
@@ -324,9 +306,19 @@ public static class CommandLine
                 FaultEvery = result.GetValue(faultEvery),
                 WholeSeconds = result.GetValue(wholeSeconds),
             };
+            var authText = options.Password is null ? "none" : options.Auth.ToString().ToLowerInvariant();
+            if (result.GetValue(devices) > 1)
+            {
+                await using var fleet = WhatwattFleet.Create(options, result.GetValue(devices), logging => logging.AddSimpleConsole());
+                await fleet.StartAsync(cancellationToken);
+                Console.WriteLine($"whatwatt fleet of {fleet.Count} devices on {fleet.BaseAddressOf(0)} … {fleet.BaseAddressOf(fleet.Count - 1)}; auth: {authText}");
+                await WaitForShutdownAsync(cancellationToken);
+                return 0;
+            }
+
             await using var emulator = WhatwattEmulator.Create(options, logging => logging.AddSimpleConsole());
             await emulator.StartAsync(cancellationToken);
-            Console.WriteLine($"whatwatt emulator {options.HostName} (meter {emulator.MeterNumber}) on {emulator.BaseAddress}; auth: {(options.Password is null ? "none" : options.Auth.ToString().ToLowerInvariant())}");
+            Console.WriteLine($"whatwatt emulator {options.HostName} (meter {emulator.MeterNumber}) on {emulator.BaseAddress}; auth: {authText}");
             Console.WriteLine($"  curl -N {(options.Password is null ? "" : "--anyauth -u ':PASSWORD' ")}{emulator.BaseAddress}api/v1/live");
             await WaitForShutdownAsync(cancellationToken);
             return 0;

@@ -12,7 +12,7 @@ public class WhatwattFleetTests
         // A run of free ports: try a few random bases (a port taken by something else fails the start).
         for (var attempt = 0; ; attempt++)
         {
-            var fleet = WhatwattFleet.Create(new WhatwattFleetOptions { Devices = devices, FirstPort = Random.Shared.Next(20_000, 60_000), Password = password, Interval = TimeSpan.FromSeconds(0.2), Seed = 5 }, _ => { });
+            var fleet = WhatwattFleet.Create(new WhatwattEmulatorOptions { Port = Random.Shared.Next(20_000, 60_000), Password = password, Interval = TimeSpan.FromSeconds(0.2), Seed = 5 }, devices, _ => { });
             try
             {
                 await fleet.StartAsync();

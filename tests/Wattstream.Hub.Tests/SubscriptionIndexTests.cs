@@ -35,6 +35,7 @@ public class SubscriptionIndexTests
         }
 
         Assert.Equal(subscriptions.Count, index.Count);
+        Assert.True(subscriptions.ToHashSet().SetEquals(index.All()));
         var matchedSomething = 0;
         for (var i = 0; i < 2000; i++)
         {

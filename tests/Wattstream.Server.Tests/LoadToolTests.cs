@@ -131,7 +131,7 @@ public class LoadToolTests
         WhatwattFleet? fleet = null;
         for (var attempt = 0; fleet is null; attempt++)
         {
-            var candidate = WhatwattFleet.Create(new WhatwattFleetOptions { Devices = 3, FirstPort = Random.Shared.Next(20_000, 60_000), Password = "fleet-secret", WholeSeconds = true }, _ => { });
+            var candidate = WhatwattFleet.Create(new WhatwattEmulatorOptions { Port = Random.Shared.Next(20_000, 60_000), Password = "fleet-secret", WholeSeconds = true }, 3, _ => { });
             try
             {
                 await candidate.StartAsync();

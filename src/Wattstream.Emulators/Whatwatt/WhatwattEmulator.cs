@@ -1,16 +1,9 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Wattstream.Emulators.Faults;
-using Wattstream.Simulation;
-using Wattstream.Telemetry;
-using Wattstream.Telemetry.Formats;
 
 namespace Wattstream.Emulators.Whatwatt;
 

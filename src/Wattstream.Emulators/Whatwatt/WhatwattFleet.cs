@@ -7,26 +7,6 @@ using Microsoft.Extensions.Logging;
 
 namespace Wattstream.Emulators.Whatwatt;
 
-/// <summary>What a fleet of whatwatt devices shares; device <c>i</c> listens on <see cref="FirstPort"/> + i.</summary>
-public sealed class WhatwattFleetOptions
-{
-    public int Devices { get; set; } = 10;
-
-    public int FirstPort { get; set; } = 18000;
-
-    /// <summary>Every device's Web UI password; none means no authentication.</summary>
-    public string? Password { get; set; }
-
-    public DeviceAuth Auth { get; set; } = DeviceAuth.Digest;
-
-    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
-
-    public int? Seed { get; set; }
-
-    /// <summary>Every device reports just after whole seconds (<see cref="WhatwattEmulatorOptions.WholeSeconds"/>).</summary>
-    public bool WholeSeconds { get; set; }
-}
-
 /// <summary>
 /// Many whatwatt devices served by one server, each on a port of its own (the hub's whatwatt source addresses a device
 /// by host and port, as it would a real one): the load of a neighbourhood of meters without a server per meter. Each
@@ -59,21 +39,31 @@ public sealed class WhatwattFleet : IAsyncDisposable
 
     public long Takeovers => _devices.Sum(d => d.Takeovers);
 
-    public static WhatwattFleet Create(WhatwattFleetOptions options, Action<ILoggingBuilder>? logging = null)
+    /// <summary>
+    /// <paramref name="devices"/> devices made from <paramref name="device"/>: device i listens on its port + i, is
+    /// simulated site i + 1 (its own meter) and has its own id. A fleet serves clean streams: no faults.
+    /// </summary>
+    public static WhatwattFleet Create(WhatwattEmulatorOptions device, int devices, Action<ILoggingBuilder>? logging = null)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.Devices < 1 || options.FirstPort < 1 || options.FirstPort + options.Devices - 1 > IPEndPoint.MaxPort)
+        ArgumentNullException.ThrowIfNull(device);
+        if (devices < 1 || device.Port < 1 || device.Port + devices - 1 > IPEndPoint.MaxPort)
         {
-            throw new ArgumentException($"{options.Devices} devices from port {options.FirstPort} do not fit in the port range");
+            throw new ArgumentException($"{devices} devices from port {device.Port} do not fit in the port range");
         }
 
+        if (device.Faults.Count > 0)
+        {
+            throw new ArgumentException("a fleet serves clean streams: faults are for one device");
+        }
+
+        var firstPort = device.Port;
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            for (var i = 0; i < options.Devices; i++)
+            for (var i = 0; i < devices; i++)
             {
-                k.Listen(IPAddress.Loopback, options.FirstPort + i);
+                k.Listen(IPAddress.Loopback, firstPort + i);
             }
         });
         if (logging is not null)
@@ -82,25 +72,27 @@ public sealed class WhatwattFleet : IAsyncDisposable
             logging(builder.Logging);
         }
 
-        var devices = Enumerable.Range(0, options.Devices).Select(i => new WhatwattDevice(
+        var members = Enumerable.Range(0, devices).Select(i => new WhatwattDevice(
             new WhatwattEmulatorOptions
             {
-                Port = options.FirstPort + i,
-                Password = options.Password,
-                Auth = options.Auth,
-                Interval = options.Interval,
-                Seed = options.Seed,
+                Port = firstPort + i,
+                BindAddress = device.BindAddress,
+                Password = device.Password,
+                Auth = device.Auth,
+                Interval = device.Interval,
+                NonceLifetime = device.NonceLifetime,
+                Seed = device.Seed,
+                WholeSeconds = device.WholeSeconds,
                 SiteNumber = i + 1,
-                WholeSeconds = options.WholeSeconds,
                 DeviceId = (0xA842E3000000L + i).ToString("X12", CultureInfo.InvariantCulture),
             },
             TimeProvider.System)).ToArray();
         var app = builder.Build();
-        var fleet = new WhatwattFleet(app, devices, options.FirstPort);
+        var fleet = new WhatwattFleet(app, members, firstPort);
         WhatwattEmulator.MapDevice(app, context =>
         {
-            var index = context.Connection.LocalPort - options.FirstPort;
-            return index >= 0 && index < devices.Length ? devices[index] : null;
+            var index = context.Connection.LocalPort - firstPort;
+            return index >= 0 && index < members.Length ? members[index] : null;
         });
         return fleet;
     }
