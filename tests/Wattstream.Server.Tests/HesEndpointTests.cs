@@ -1,5 +1,8 @@
 using System.Net;
+using System.Net.ServerSentEvents;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Wattstream.Server.Simulation;
 
 namespace Wattstream.Server.Tests;
@@ -69,12 +72,41 @@ public class HesEndpointTests(SharedHost shared) : IClassFixture<SharedHost>
     [Fact]
     public async Task A_status_change_is_sent_when_it_happens()
     {
-        // The simulator steps once at start and then stays silent: the meters go STALE after two seconds (time enough to
-        // connect first on a busy machine).
-        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=01:00:00", "--Status:StaleAfter=00:00:02", "--Status:SweepInterval=00:00:00.100");
+        // The host runs on a clock the test moves, so the meter cannot go stale before the client connects however busy
+        // the machine is. The simulator steps once at start and then stays silent.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var host = await WattstreamHost.StartAsync(
+            builder => builder.Services.AddSingleton<TimeProvider>(clock),
+            "--Simulation:Interval=01:00:00", "--Status:StaleAfter=00:00:02", "--Status:SweepInterval=00:00:00.100");
         var meterNo = host.Service<SimulatorService>().Simulator!.Sites[0].MeterNumber;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var response = await host.Client.GetAsync($"/api/sse/meter-status/{meterNo}", HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        await using var body = await response.Content.ReadAsStreamAsync(cts.Token);
+        var items = new List<SseItem<string>>();
+        Task? ticking = null;
 
-        var items = await SseClient.ReadAsync(host.Client, $"/api/sse/meter-status/{meterNo}", 2, TimeSpan.FromSeconds(10));
+        await foreach (var item in SseParser.Create(body).EnumerateAsync(cts.Token))
+        {
+            items.Add(item);
+            if (items.Count == 2)
+            {
+                break;
+            }
+
+            // Time moves only once the client holds the first status. It moves in sweep-sized steps, so the sweep's
+            // timer fires on this clock whenever it was created.
+            ticking = Task.Run(async () =>
+            {
+                for (var i = 0; i < 100 && !cts.IsCancellationRequested; i++)
+                {
+                    clock.Advance(TimeSpan.FromMilliseconds(100));
+                    await Task.Delay(20, CancellationToken.None);
+                }
+            }, CancellationToken.None);
+        }
+
+        await cts.CancelAsync();
+        await ticking!;
 
         Assert.Equal(["CONNECTED", "STALE"], items.Select(i => (string)JsonNode.Parse(i.Data)!["status"]!));
         Assert.Equal(JsonNode.Parse(items[0].Data)!["lastSeen"]!.ToString(), JsonNode.Parse(items[1].Data)!["lastSeen"]!.ToString());
