@@ -105,11 +105,14 @@ if wants f; then
   # second) on core 1 with the load tool; the hub on core 0 reads every device through its SSE stream, stores the
   # readings in SQLite and fans them out to ten clients a device's site. Settings through the environment, as an
   # operator would pass secrets.
+  # F_SPREAD: the devices send spread over 900 ms after each whole second (as unsynchronised meters do), then all on
+  # the second (the worst burst); 900 or 0 alone runs one of them.
   f_devices=${F_DEVICES:-1000}; f_clients=$(( f_devices * 10 )); f_port=30000
   echo "scenario (f): $f_devices whatwatt devices → hub (stored) → $f_clients SSE clients" >&2
-  for _ in $(seq 1 "$repeats"); do
+  for _ in $(seq 1 "$repeats"); do for f_spread in ${F_SPREAD:-900 0}; do
+    spread_flag=""; [ "$f_spread" -gt 0 ] && spread_flag=--spread
     taskset -c 1 dotnet src/Wattstream.Server/bin/Release/net10.0/wattstream.dll emulate whatwatt --devices "$f_devices" \
-      --port "$f_port" --password bench-secret --whole-seconds >/dev/null 2>&1 &
+      --port "$f_port" --password bench-secret --whole-seconds $spread_flag >/dev/null 2>&1 &
     fleet=$!
     wait_port $(( f_port + f_devices - 1 ))
     sleep 1; kill -0 "$fleet" 2>/dev/null || { echo "the whatwatt fleet did not start (ports $f_port… taken?)" >&2; continue; }
@@ -127,11 +130,11 @@ if wants f; then
     for _ in $(seq 1 120); do   # every source connected
       [ "$(curl -s "http://127.0.0.1:$port/api/sources" | grep -o '"status":"CONNECTED"' | wc -l)" -ge "$f_devices" ] && break; sleep 1
     done
-    echo "  wattstream-sse --scenario f --clients $f_clients --sites $f_devices --meters $f_devices --from-devices" >&2
+    echo "  wattstream-sse --scenario f --clients $f_clients --sites $f_devices --meters $f_devices --from-devices --device-spread-ms $f_spread" >&2
     load --target wattstream-sse --url "http://127.0.0.1:$port" --server-pid "$hub" --scenario f --clients "$f_clients" \
-      --sites "$f_devices" --meters "$f_devices" --from-devices --seconds 30 --warmup 3 || echo "run failed: f" >&2
+      --sites "$f_devices" --meters "$f_devices" --from-devices --device-spread-ms "$f_spread" --seconds 30 --warmup 3 || echo "run failed: f" >&2
     kill "$hub" "$fleet" 2>/dev/null || true; wait "$hub" "$fleet" 2>/dev/null || true; rm -rf "$data"
-  done
+  done; done
 fi
 
 if wants d; then

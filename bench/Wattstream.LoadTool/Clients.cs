@@ -42,6 +42,9 @@ public abstract class LoadClient
 
     public static long DeviceWindowEnd { get; set; } = long.MaxValue;
 
+    /// <summary>How long after its whole-second time this client's device sends a reading (a fleet spread over the second).</summary>
+    public long DeviceOffsetMs { get; set; }
+
     protected void OnMessage(ReadOnlySpan<byte> message, LatencyHistogram latencies)
     {
         var now = DateTime.UtcNow.Ticks;
@@ -51,7 +54,7 @@ public abstract class LoadClient
             if (t >= 0 && Utf8Parser.TryParse(message[(t + TimestampKey.Length)..], out long ms, out _) && ms >= DeviceWindowStart && ms < DeviceWindowEnd)
             {
                 Interlocked.Increment(ref _received);
-                latencies.Record(((now - DateTime.UnixEpoch.Ticks) / 10) - (ms * 1000));
+                latencies.Record(((now - DateTime.UnixEpoch.Ticks) / 10) - ((ms + DeviceOffsetMs) * 1000));
             }
 
             return;

@@ -21,9 +21,10 @@ var reconnect = new Option<bool>("--reconnect-burst") { Description = "A third o
 var scenario = new Option<string>("--scenario") { Description = "A label for the report (a, a-half, b, c, d).", DefaultValueFactory = _ => "a" };
 var sourceAddresses = new Option<int>("--source-addresses") { Description = "Loopback addresses the clients connect from, 127.0.0.1 up (about 28 000 connections each); 1 = the system's choice.", DefaultValueFactory = _ => 1 };
 var fromDevices = new Option<bool>("--from-devices") { Description = "Publish nothing: the hub reads --meters devices (one reading each a whole second, e.g. emulate whatwatt --whole-seconds); readings of whole seconds in the measured window count, timed from their own time." };
+var deviceSpread = new Option<int>("--device-spread-ms") { Description = "With --from-devices: the devices send spread over this many ms after each whole second, site k's device k × ms / sites after it (emulate whatwatt --spread: 900); latency is timed from that send time.", DefaultValueFactory = _ => 0 };
 var pid = new Option<int?>("--server-pid") { Description = "Read the server's CPU and RSS from /proc." };
 var output = new Option<FileInfo?>("--json") { Description = "Append the result as one JSON line to this file." };
-var root = new RootCommand("Wattstream fan-out load generator") { target, url, publishUrl, clientUrls, clients, seconds, rate, batch, sites, meters, warmup, reconnect, scenario, sourceAddresses, fromDevices, pid, output };
+var root = new RootCommand("Wattstream fan-out load generator") { target, url, publishUrl, clientUrls, clients, seconds, rate, batch, sites, meters, warmup, reconnect, scenario, sourceAddresses, fromDevices, deviceSpread, pid, output };
 root.SetAction(async (result, cancellationToken) =>
 {
     var server = new Uri(result.GetValue(url)!);
@@ -38,7 +39,7 @@ root.SetAction(async (result, cancellationToken) =>
     var plan = new LoadPlan(
         result.GetValue(scenario)!, result.GetValue(target)!, server, result.GetValue(clients), TimeSpan.FromSeconds(result.GetValue(seconds)),
         result.GetValue(rate), Math.Max(1, result.GetValue(batch)), new Workload(Math.Max(1, result.GetValue(sites)), Math.Max(1, result.GetValue(meters))),
-        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid)) { PublishServer = publishTo, ClientServers = clientServers, SourceAddresses = Math.Max(1, result.GetValue(sourceAddresses)), FromDevices = result.GetValue(fromDevices) };
+        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid)) { PublishServer = publishTo, ClientServers = clientServers, SourceAddresses = Math.Max(1, result.GetValue(sourceAddresses)), FromDevices = result.GetValue(fromDevices), DeviceSpreadMs = Math.Max(0, result.GetValue(deviceSpread)) };
     if (plan.ReconnectBurst && plan.Target != "wattstream-sse")
     {
         Console.Error.WriteLine("--reconnect-burst needs a transport that resumes: wattstream-sse.");
@@ -95,6 +96,9 @@ internal sealed record LoadPlan(
 
     /// <summary>Readings come from devices the hub reads; this tool publishes nothing (scenario f).</summary>
     public bool FromDevices { get; init; }
+
+    /// <summary>The devices send spread over this many ms after each whole second (0: all on the second).</summary>
+    public int DeviceSpreadMs { get; init; }
 }
 
 internal sealed record LoadResult(
@@ -132,6 +136,9 @@ internal sealed record LoadResult(
     /// the client's queueing as much as the server's, and the report marks them.
     /// </summary>
     public bool ClientBound { get; init; }
+
+    /// <summary>Scenario (f): the devices sent spread over this many ms after each whole second (0: all on the second).</summary>
+    public int DeviceSpreadMs { get; init; }
 }
 
 internal static class LoadRun
@@ -253,6 +260,12 @@ internal static class LoadRun
         var (all, connectSeconds, rssConnected) = await ConnectAllAsync(plan, stats);
 
         LoadClient.FromDevices = true;
+        for (var i = 0; i < all.Length; i++)
+        {
+            // Client i listens to site i mod sites, whose device is device (i mod sites) of the fleet.
+            all[i].DeviceOffsetMs = (long)(i % workload.Sites) * plan.DeviceSpreadMs / workload.Sites;
+        }
+
         using var stop = new CancellationTokenSource();
         var readers = all.Select(c => Task.Run(() => c.RunAsync(latencies, stop.Token))).ToArray();
         await Task.Delay(plan.Warmup);
@@ -291,6 +304,7 @@ internal static class LoadRun
             ClientCpuSeconds = ownCpu,
             ClientCoreShare = ownShare,
             ClientBound = ownShare > ClientBoundShare,
+            DeviceSpreadMs = plan.DeviceSpreadMs,
         };
     }
 

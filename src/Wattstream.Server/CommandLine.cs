@@ -279,15 +279,20 @@ public static class CommandLine
         var faultEvery = FaultEveryOption();
         var wholeSeconds = new Option<bool>("--whole-seconds") { Description = "Report just after whole seconds of the clock, so a reading's whole-second time is its send time (for timing end to end)." };
         var devices = new Option<int>("-N", "--devices") { Description = "How many devices, one per port from --port up (a fleet: one server, every device with its own meter, live client and authentication; no faults).", DefaultValueFactory = _ => 1 };
+        var spread = new Option<bool>("--spread") { Description = "With --whole-seconds and a fleet: device i sends i × 900 ms / N after each whole second, as unsynchronised meters would (its clock still says the whole second)." };
         var command = new Command(Telemetry.Formats.WhatwattLive.FormatName, "Emulate a whatwatt Go smart-meter adapter: /api/v1/live (one client at a time), /api/v1/report, /api/v1/system.")
         {
-            port, password, auth, interval, faults, faultEvery, devices, wholeSeconds,
+            port, password, auth, interval, faults, faultEvery, devices, wholeSeconds, spread,
         };
         command.Validators.Add(result =>
         {
             if (result.GetValue(devices) is < 1 or > 10_000)
             {
                 result.AddError("--devices must be between 1 and 10000.");
+            }
+            else if (result.GetValue(spread) && !result.GetValue(wholeSeconds))
+            {
+                result.AddError("--spread spreads whole-second reports: it needs --whole-seconds.");
             }
             else if (result.GetValue(devices) > 1 && result.GetResult(faults) is { Implicit: false })
             {
@@ -309,7 +314,7 @@ public static class CommandLine
             var authText = options.Password is null ? "none" : options.Auth.ToString().ToLowerInvariant();
             if (result.GetValue(devices) > 1)
             {
-                await using var fleet = WhatwattFleet.Create(options, result.GetValue(devices), logging => logging.AddSimpleConsole());
+                await using var fleet = WhatwattFleet.Create(options, result.GetValue(devices), logging => logging.AddSimpleConsole(), result.GetValue(spread));
                 await fleet.StartAsync(cancellationToken);
                 Console.WriteLine($"whatwatt fleet of {fleet.Count} devices on {fleet.BaseAddressOf(0)} … {fleet.BaseAddressOf(fleet.Count - 1)}; auth: {authText}");
                 await WaitForShutdownAsync(cancellationToken);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Time.Testing;
 using Wattstream.Emulators.Whatwatt;
 using Wattstream.Sources.Http;
 
@@ -69,5 +70,46 @@ public class WhatwattFleetTests
 
         Assert.Equal(1, fleet.Takeovers);
         Assert.Equal(2, fleet.ConnectedClients);
+    }
+
+    [Fact]
+    public void A_fleet_spread_over_the_second_gives_device_i_its_share_of_900_ms()
+    {
+        Assert.Equal([0, 300, 600], Enumerable.Range(0, 3).Select(i => WhatwattFleet.SpreadOffset(i, 3).TotalMilliseconds));
+        Assert.Equal(899, WhatwattFleet.SpreadOffset(999, 1000).TotalMilliseconds);
+        Assert.Throws<ArgumentException>(() => WhatwattFleet.Create(new WhatwattEmulatorOptions { Port = 20_000 }, 2, spreadOverSecond: true));
+    }
+
+    [Fact]
+    public async Task A_device_with_an_offset_reports_that_long_after_each_whole_second()
+    {
+        // On a clock the test moves: from a whole second, the device waits its 300 ms, reports, and waits for the next
+        // whole second plus 300 ms; never early, never twice in a second. (Its first wait is set before TickAsync
+        // returns; each later one right after the reading, well inside the pauses here.)
+        var second = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var clock = new FakeTimeProvider(second);
+        var device = new WhatwattDevice(new WhatwattEmulatorOptions { WholeSeconds = true, WholeSecondOffset = TimeSpan.FromMilliseconds(300), Seed = 3 }, clock);
+        using var stop = new CancellationTokenSource();
+        var ticking = device.TickAsync(stop.Token);
+
+        foreach (var (before, at, readings) in new[] { (250, 300, 1L), (1250, 1300, 2L), (2250, 2300, 3L) })
+        {
+            clock.SetUtcNow(second.AddMilliseconds(before));
+            await Task.Delay(200);
+            Assert.Equal(readings - 1, device.Readings); // not yet
+
+            clock.SetUtcNow(second.AddMilliseconds(at));
+            await Eventually.UntilAsync(() => device.Readings == readings, $"reading {readings} at {at} ms");
+        }
+
+        await stop.CancelAsync();
+        await ticking;
+    }
+
+    [Fact]
+    public void An_offset_past_900_ms_is_refused_by_name()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new WhatwattDevice(new WhatwattEmulatorOptions { WholeSeconds = true, WholeSecondOffset = TimeSpan.FromMilliseconds(950) }, TimeProvider.System));
+        Assert.Contains("WholeSecondOffset", e.Message, StringComparison.Ordinal);
     }
 }

@@ -42,6 +42,7 @@ public class CommandLineTests
     [Theory]
     [InlineData("--devices must be between 1 and 10000", "--devices", "0")]
     [InlineData("--faults is for one device", "--devices", "3", "--faults", "all")]
+    [InlineData("--spread spreads whole-second reports: it needs --whole-seconds", "--devices", "3", "--spread")]
     public async Task A_whatwatt_fleet_that_cannot_be_is_refused_by_name(string message, params string[] args)
     {
         var (exit, output) = await RunAsync(["emulate", "whatwatt", .. args]);

@@ -126,12 +126,13 @@ public class LoadToolTests
     [Fact]
     public async Task Scenario_f_in_small_times_device_readings_end_to_end_through_the_hub_and_loses_nothing()
     {
-        // Three emulated whatwatt devices (one server, Digest, a reading each whole second) read by the hub as sources;
-        // ten clients a device's site; the load tool publishes nothing and times each reading from the device's clock.
+        // Three emulated whatwatt devices (one server, Digest, a reading each whole second, spread over it: device i
+        // 300 × i ms after it) read by the hub as sources; ten clients a device's site; the load tool publishes nothing
+        // and times each reading from the device's clock plus its device's offset.
         WhatwattFleet? fleet = null;
         for (var attempt = 0; fleet is null; attempt++)
         {
-            var candidate = WhatwattFleet.Create(new WhatwattEmulatorOptions { Port = Random.Shared.Next(20_000, 60_000), Password = "fleet-secret", WholeSeconds = true }, 3, _ => { });
+            var candidate = WhatwattFleet.Create(new WhatwattEmulatorOptions { Port = Random.Shared.Next(20_000, 60_000), Password = "fleet-secret", WholeSeconds = true }, 3, _ => { }, spreadOverSecond: true);
             try
             {
                 await candidate.StartAsync();
@@ -153,12 +154,15 @@ public class LoadToolTests
             await using var host = await WattstreamHost.StartAsync(["--Simulation:Enabled=false", .. sources]);
             await Eventually.UntilAsync(() => fleet.ConnectedClients == 3, "the hub reading all three devices");
 
-            var result = await RunAsync(host, "wattstream-sse", "--clients", "30", "--sites", "3", "--meters", "3", "--from-devices", "--seconds", "2", "--warmup", "1.5", "--scenario", "f");
+            var result = await RunAsync(host, "wattstream-sse", "--clients", "30", "--sites", "3", "--meters", "3", "--from-devices", "--device-spread-ms", "900", "--seconds", "2", "--warmup", "1.5", "--scenario", "f");
 
             Assert.Equal(6, (long)result["Published"]!); // three devices, two whole seconds
             Assert.Equal(60, (long)result["Expected"]!);
             Assert.Equal(60, (long)result["Received"]!);
-            Assert.InRange((long)result["P50Micros"]!, 1, 1_000_000); // device clock to client, on one machine
+            // Device send to client, on one machine. Were an offset taken off a reading sent on the second, two sites'
+            // latencies would be negative (recorded as 0) and the median with them.
+            Assert.InRange((long)result["P50Micros"]!, 1, 1_000_000);
+            Assert.Equal(900, (int)result["DeviceSpreadMs"]!);
         }
     }
 

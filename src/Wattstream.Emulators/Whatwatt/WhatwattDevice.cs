@@ -29,6 +29,11 @@ internal sealed class WhatwattDevice
 
     public WhatwattDevice(WhatwattEmulatorOptions options, TimeProvider time)
     {
+        if (options.WholeSecondOffset < TimeSpan.Zero || options.WholeSecondOffset > WhatwattEmulatorOptions.MaxWholeSecondOffset)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.WholeSecondOffset, $"WholeSecondOffset must be between 0 and {WhatwattEmulatorOptions.MaxWholeSecondOffset.TotalMilliseconds} ms");
+        }
+
         _options = options;
         Time = time;
         _boot = time.GetUtcNow();
@@ -50,6 +55,9 @@ internal sealed class WhatwattDevice
 
     /// <summary>How many times a new client took the stream from a connected one.</summary>
     public long Takeovers => Interlocked.Read(ref _takeovers);
+
+    /// <summary>How many readings the meter has made since the device started.</summary>
+    public long Readings => Interlocked.Read(ref _reportId);
 
     /// <summary>Live streams open now (0 or 1: the device serves one).</summary>
     public int ConnectedClients => Volatile.Read(ref _clients);
@@ -85,24 +93,26 @@ internal sealed class WhatwattDevice
         while (await WaitAsync(timer, stopping));
     }
 
-    // Readings just after each whole second (every interval, rounded up to whole seconds): the device's clock in the
-    // payload has whole seconds, so a reading's time is then its send time to within the timer's slack. For timing
-    // readings end to end (bench/run.sh scenario f).
+    // Readings just after each whole second, or a fixed offset after it (every interval, rounded up to whole seconds):
+    // the device's clock in the payload has whole seconds, so a reading's send time is then its time plus the offset,
+    // to within the timer's slack. For timing readings end to end (bench/run.sh scenario f).
     private async Task TickOnWholeSecondsAsync(CancellationToken stopping)
     {
         var step = Math.Max(1000, (long)Math.Ceiling(_options.Interval.TotalSeconds) * 1000);
+        var offset = (long)_options.WholeSecondOffset.TotalMilliseconds;
         var last = long.MinValue;
         try
         {
             while (!stopping.IsCancellationRequested)
             {
-                // Wait for the next boundary, and again if the timer woke a little before it (its clock is not the
-                // wall clock): one reading per boundary, never two in one second.
-                var now = Time.GetUtcNow().ToUnixTimeMilliseconds();
+                // Wait for the next boundary (plus the offset), and again if the timer woke a little before it (its
+                // clock is not the wall clock): one reading per boundary, never two in one second. Times are counted
+                // from the offset, so the boundary is a whole multiple of the step.
+                var now = Time.GetUtcNow().ToUnixTimeMilliseconds() - offset;
                 do
                 {
                     await Task.Delay(TimeSpan.FromMilliseconds(step - (now % step)), Time, stopping);
-                    now = Time.GetUtcNow().ToUnixTimeMilliseconds();
+                    now = Time.GetUtcNow().ToUnixTimeMilliseconds() - offset;
                 }
                 while (now % step > step / 2 || now / step <= last / step);
 

@@ -40,6 +40,16 @@ public sealed class WhatwattEmulatorOptions
     /// <summary>Report just after whole seconds of the clock (for timing readings end to end) rather than every interval from the start.</summary>
     public bool WholeSeconds { get; set; }
 
+    /// <summary>
+    /// With <see cref="WholeSeconds"/>: how long after each whole second the reading is sent (0 to
+    /// <see cref="MaxWholeSecondOffset"/>). The payload's clock still says the whole second, so a reading's send time is
+    /// its time plus this offset. A fleet spreads its devices over the second with it, as unsynchronised meters are.
+    /// </summary>
+    public TimeSpan WholeSecondOffset { get; set; }
+
+    /// <summary>The latest send within a second: the rest of the second is the timer's margin, so a late wake-up does not send in the next second.</summary>
+    public static readonly TimeSpan MaxWholeSecondOffset = TimeSpan.FromMilliseconds(900);
+
     /// <summary>Which simulated site the meter is (1 and up); its number gives the meter number. A fleet numbers its devices.</summary>
     public int SiteNumber { get; set; } = 1;
 

@@ -40,12 +40,27 @@ public sealed class WhatwattFleet : IAsyncDisposable
     public long Takeovers => _devices.Sum(d => d.Takeovers);
 
     /// <summary>
-    /// <paramref name="devices"/> devices made from <paramref name="device"/>: device i listens on its port + i, is
-    /// simulated site i + 1 (its own meter) and has its own id. A fleet serves clean streams: no faults.
+    /// When device <paramref name="index"/> of <paramref name="devices"/> sends, after each whole second, in a fleet
+    /// spread over the second: evenly over the first <see cref="WhatwattEmulatorOptions.MaxWholeSecondOffset"/>, in
+    /// whole milliseconds. The load tool's <c>--device-spread</c> counts the same way.
     /// </summary>
-    public static WhatwattFleet Create(WhatwattEmulatorOptions device, int devices, Action<ILoggingBuilder>? logging = null)
+    public static TimeSpan SpreadOffset(int index, int devices) =>
+        TimeSpan.FromMilliseconds((long)index * (long)WhatwattEmulatorOptions.MaxWholeSecondOffset.TotalMilliseconds / devices);
+
+    /// <summary>
+    /// <paramref name="devices"/> devices made from <paramref name="device"/>: device i listens on its port + i, is
+    /// simulated site i + 1 (its own meter) and has its own id. A fleet serves clean streams: no faults. With
+    /// <paramref name="spreadOverSecond"/> (and <see cref="WhatwattEmulatorOptions.WholeSeconds"/>) device i sends
+    /// <see cref="SpreadOffset"/> after each whole second instead of all at once.
+    /// </summary>
+    public static WhatwattFleet Create(WhatwattEmulatorOptions device, int devices, Action<ILoggingBuilder>? logging = null, bool spreadOverSecond = false)
     {
         ArgumentNullException.ThrowIfNull(device);
+        if (spreadOverSecond && !device.WholeSeconds)
+        {
+            throw new ArgumentException("spreading devices over the second is for devices that report on whole seconds");
+        }
+
         if (devices < 1 || device.Port < 1 || device.Port + devices - 1 > IPEndPoint.MaxPort)
         {
             throw new ArgumentException($"{devices} devices from port {device.Port} do not fit in the port range");
@@ -83,6 +98,7 @@ public sealed class WhatwattFleet : IAsyncDisposable
                 NonceLifetime = device.NonceLifetime,
                 Seed = device.Seed,
                 WholeSeconds = device.WholeSeconds,
+                WholeSecondOffset = spreadOverSecond ? SpreadOffset(i, devices) : device.WholeSecondOffset,
                 SiteNumber = i + 1,
                 DeviceId = (0xA842E3000000L + i).ToString("X12", CultureInfo.InvariantCulture),
             },
