@@ -137,6 +137,9 @@ internal sealed record LoadResult(
     /// </summary>
     public bool ClientBound { get; init; }
 
+    /// <summary>The load generator's own garbage-collection pauses over the window: its clients receive nothing meanwhile, so the latency figures include them.</summary>
+    public double ClientGcPauseSeconds { get; init; }
+
     /// <summary>Scenario (f): the devices sent spread over this many ms after each whole second (0: all on the second).</summary>
     public int DeviceSpreadMs { get; init; }
 }
@@ -189,6 +192,7 @@ internal static class LoadRun
 
         var cpuBefore = stats?.CpuSeconds() ?? 0;
         var ownCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var ownPauseBefore = GC.GetTotalPauseDuration();
         var window = Stopwatch.StartNew();
         var perSite = new long[workload.Sites];
         var burst = plan.ReconnectBurst ? ReconnectAllAsync(all, plan.Duration / 3) : Task.FromResult(0.0);
@@ -231,6 +235,7 @@ internal static class LoadRun
             ClientCpuSeconds = ownCpu,
             ClientCoreShare = ownShare,
             ClientBound = ownShare > ClientBoundShare,
+            ClientGcPauseSeconds = (GC.GetTotalPauseDuration() - ownPauseBefore).TotalSeconds,
         };
     }
 
@@ -278,6 +283,7 @@ internal static class LoadRun
         await Task.Delay(TimeSpan.FromMilliseconds(start - nowMs));
         var cpuBefore = stats?.CpuSeconds() ?? 0;
         var ownCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var ownPauseBefore = GC.GetTotalPauseDuration();
         var window = Stopwatch.StartNew();
         await Task.Delay(TimeSpan.FromSeconds(seconds));
         var cpu = (stats?.CpuSeconds() ?? 0) - cpuBefore;
@@ -304,6 +310,7 @@ internal static class LoadRun
             ClientCpuSeconds = ownCpu,
             ClientCoreShare = ownShare,
             ClientBound = ownShare > ClientBoundShare,
+            ClientGcPauseSeconds = (GC.GetTotalPauseDuration() - ownPauseBefore).TotalSeconds,
             DeviceSpreadMs = plan.DeviceSpreadMs,
         };
     }

@@ -111,15 +111,17 @@ internal static class Report
         if (f.Length > 0)
         {
             sb.AppendLine("Scenario (f): end to end. Emulated whatwatt devices (one server, a device per port, Digest authentication, a reading each whole second, sent on the second or spread over it) read by the hub through their SSE streams, stored in SQLite and fanned out; latency from the device's send (the reading's own time, plus the device's offset when spread) to each client's receipt.").AppendLine();
-            sb.AppendLine("| devices | devices send | clients | target | runs | ingested readings/s | delivered msgs/s | server CPU µs per ingested reading | server CPU µs per delivered message | server CPU, share of a core | p50 µs | p99 µs | p99.9 µs | lost | peak RSS MB |");
-            sb.AppendLine("| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            sb.AppendLine("| devices | devices send | clients | target | runs | ingested readings/s | delivered msgs/s | server CPU µs per ingested reading | server CPU µs per delivered message | server CPU, share of a core | p50 µs | p99 µs | p99.9 µs | lost | peak RSS MB | load tool GC pauses, ms |");
+            sb.AppendLine("| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
             foreach (var g in Groups(f, r => (r.GetProperty("Meters").GetInt32(), Spread(r), Clients(r))))
             {
                 var perReading = g.Runs.Select(r => r.GetProperty("ServerCpuSeconds").GetDouble() * 1e6 / Math.Max(1, r.GetProperty("Published").GetDouble())).ToArray();
                 var share = g.Runs.Select(r => r.GetProperty("ServerCpuSeconds").GetDouble() / Math.Max(1e-9, r.GetProperty("Seconds").GetDouble())).ToArray();
                 var ingested = g.Runs.Select(r => r.GetProperty("Published").GetDouble() / Math.Max(1e-9, r.GetProperty("Seconds").GetDouble())).ToArray();
+                var clientPauses = g.Runs.Where(r => r.TryGetProperty("ClientGcPauseSeconds", out _)).Select(r => r.GetProperty("ClientGcPauseSeconds").GetDouble() * 1000).ToArray();
+                var pauses = clientPauses.Length == 0 ? "–" : $"{Median(clientPauses):0}";
                 var sends = g.Key.Item2 == 0 ? "on the second" : $"over {g.Key.Item2} ms";
-                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Item1:N0} | {sends} | {g.Key.Item3:N0} | {g.Target} | {g.Runs.Length} | {Median(ingested):N0} | {Median(Values(g.Runs, "DeliveredPerSecond")):N0} | {Median(perReading):0.0} | {Median(g.Runs.Select(CpuMicrosPerMessage)):0.00} | {Median(share):P0} | {Micros(g.Runs, "P50Micros")} | {Micros(g.Runs, "P99Micros")} | {Micros(g.Runs, "P999Micros")} | {Median(Values(g.Runs, "Lost")):N0} | {Median(Values(g.Runs, "ServerPeakRssBytes")) / 1048576:0} |");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Item1:N0} | {sends} | {g.Key.Item3:N0} | {g.Target} | {g.Runs.Length} | {Median(ingested):N0} | {Median(Values(g.Runs, "DeliveredPerSecond")):N0} | {Median(perReading):0.0} | {Median(g.Runs.Select(CpuMicrosPerMessage)):0.00} | {Median(share):P0} | {Micros(g.Runs, "P50Micros")} | {Micros(g.Runs, "P99Micros")} | {Micros(g.Runs, "P999Micros")} | {Median(Values(g.Runs, "Lost")):N0} | {Median(Values(g.Runs, "ServerPeakRssBytes")) / 1048576:0} | {pauses} |");
             }
 
             sb.AppendLine();
