@@ -14,7 +14,9 @@ namespace Wattstream.Storage.Sqlite;
 public sealed class SqliteReadingStore : IReadingStore
 {
     private readonly string _connectionString;
-    private readonly Lock _writeGate = new();
+    private readonly Lock _writerThreadGate = new();
+    private SqliteWriterThread? _writerThread;
+    private bool _closed;
     private readonly Dictionary<string, long> _derIds = new(StringComparer.Ordinal);
     private SqliteConnection? _writer;
 
@@ -38,37 +40,34 @@ public sealed class SqliteReadingStore : IReadingStore
     /// <summary>Alert rules and alerts in the same file.</summary>
     public Alerts.IAlertStore CreateAlertStore() => new Alerts.SqlAlertStore(_ => ValueTask.FromResult<System.Data.Common.DbConnection>(Open()), postgres: false);
 
-    public Task MigrateAsync(CancellationToken cancellationToken = default)
+    public Task MigrateAsync(CancellationToken cancellationToken = default) => RunOnWriterAsync(() =>
     {
-        lock (_writeGate)
+        _writer ??= OpenWriter();
+        Execute(_writer, "PRAGMA journal_mode=WAL;");
+        Execute(_writer, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);");
+        using var get = _writer.CreateCommand();
+        get.CommandText = "SELECT MAX(version) FROM schema_version";
+        var version = get.ExecuteScalar() is long v ? v : 0;
+        if (version > HistorySql.SchemaVersion)
         {
-            _writer ??= OpenWriter();
-            Execute(_writer, "PRAGMA journal_mode=WAL;");
-            Execute(_writer, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);");
-            using var get = _writer.CreateCommand();
-            get.CommandText = "SELECT MAX(version) FROM schema_version";
-            var version = get.ExecuteScalar() is long v ? v : 0;
-            if (version > HistorySql.SchemaVersion)
-            {
-                throw new InvalidOperationException($"The database {Path} has schema version {version}, newer than this Wattstream ({HistorySql.SchemaVersion}).");
-            }
-
-            if (version < 1)
-            {
-                using var tx = _writer.BeginTransaction();
-                Execute(_writer, HistorySql.CreateSchema(postgres: false), tx);
-                Execute(_writer, "INSERT INTO schema_version (version) VALUES (1);", tx);
-                tx.Commit();
-            }
+            throw new InvalidOperationException($"The database {Path} has schema version {version}, newer than this Wattstream ({HistorySql.SchemaVersion}).");
         }
 
-        return Task.CompletedTask;
-    }
+        if (version < 1)
+        {
+            using var tx = _writer.BeginTransaction();
+            Execute(_writer, HistorySql.CreateSchema(postgres: false), tx);
+            Execute(_writer, "INSERT INTO schema_version (version) VALUES (1);", tx);
+            tx.Commit();
+        }
+
+        return true;
+    });
 
     public Task<int> WriteAsync(IReadOnlyList<StoredReading> batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        lock (_writeGate)
+        return RunOnWriterAsync(() =>
         {
             var connection = _writer ??= OpenWriter();
             using var tx = connection.BeginTransaction();
@@ -112,9 +111,9 @@ public sealed class SqliteReadingStore : IReadingStore
                     _derIds[subject] = id; // cached only once committed: a rolled-back batch leaves no stale id behind
                 }
 
-                return Task.FromResult(inserted);
+                return inserted;
             }
-        }
+        });
     }
 
     private static readonly string InsertSql =
@@ -150,18 +149,15 @@ public sealed class SqliteReadingStore : IReadingStore
         return await HistoryQueries.ReadEventsAsync(connection, postgres: false, ids, ders, after, before, limit, cancellationToken);
     }
 
-    public Task<long> DeleteOlderThanAsync(long timestamp, CancellationToken cancellationToken = default)
+    public Task<long> DeleteOlderThanAsync(long timestamp, CancellationToken cancellationToken = default) => RunOnWriterAsync(() =>
     {
-        lock (_writeGate)
-        {
-            var connection = _writer ??= OpenWriter();
-            using var command = connection.CreateCommand();
-            // Per DER, so the (der_id, ts) key finds the rows: ts alone has no index (it would slow every insert).
-            command.CommandText = "DELETE FROM readings WHERE der_id IN (SELECT id FROM ders) AND ts < @ts";
-            command.Parameters.AddWithValue("@ts", timestamp);
-            return Task.FromResult((long)command.ExecuteNonQuery());
-        }
-    }
+        var connection = _writer ??= OpenWriter();
+        using var command = connection.CreateCommand();
+        // Per DER, so the (der_id, ts) key finds the rows: ts alone has no index (it would slow every insert).
+        command.CommandText = "DELETE FROM readings WHERE der_id IN (SELECT id FROM ders) AND ts < @ts";
+        command.Parameters.AddWithValue("@ts", timestamp);
+        return (long)command.ExecuteNonQuery();
+    });
 
     public async Task<long> CountAsync(CancellationToken cancellationToken = default)
     {
@@ -180,16 +176,46 @@ public sealed class SqliteReadingStore : IReadingStore
         return (string)command.ExecuteScalar()!;
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        lock (_writeGate)
+        SqliteWriterThread? thread;
+        lock (_writerThreadGate)
         {
-            _writer?.Dispose();
-            _writer = null;
+            thread = _writerThread;
+            _writerThread = null;
+            _closed = true;
+        }
+
+        if (thread is not null)
+        {
+            // The connection is the writer thread's: closed there, after whatever was queued before it.
+            await thread.RunAsync(() =>
+            {
+                _writer?.Dispose();
+                _writer = null;
+                return true;
+            });
+            thread.Dispose();
         }
 
         SqliteConnection.ClearAllPools();
-        return ValueTask.CompletedTask;
+    }
+
+    // The writer thread starts with the first write, so a store that is only read has none.
+    private Task<T> RunOnWriterAsync<T>(Func<T> work)
+    {
+        SqliteWriterThread thread;
+        lock (_writerThreadGate)
+        {
+            if (_closed)
+            {
+                return Task.FromException<T>(new ObjectDisposedException(nameof(SqliteReadingStore)));
+            }
+
+            thread = _writerThread ??= new SqliteWriterThread($"SQLite writer ({System.IO.Path.GetFileName(Path)})");
+        }
+
+        return thread.RunAsync(work);
     }
 
     // The writer keeps 64 MB of pages (the default is 2 MB): the (DER, time) index of a few million readings stays in

@@ -233,6 +233,24 @@ public sealed class SqliteStoreTests : ReadingStoreContract, IDisposable
     protected override Task<IReadingStore> CreateStoreAsync() =>
         Task.FromResult<IReadingStore>(new Sqlite.SqliteReadingStore(Path.Combine(_directory, "history.db")));
 
+    [Fact]
+    public async Task Writes_queue_on_the_writer_thread_and_closing_waits_for_those_queued()
+    {
+        // Twenty batches queued at once, and the store closed before any is awaited: every one lands (the writer
+        // thread runs what was queued before it closes the connection), each exactly once; a closed store refuses.
+        var path = Path.Combine(_directory, "queued.db");
+        var store = new Sqlite.SqliteReadingStore(path);
+        await store.MigrateAsync();
+        var writes = Enumerable.Range(0, 20).Select(i => store.WriteAsync(
+            [new StoredReading(new EventPosition(1, i + 1), new Reading(Meter, DerType.Meter, 1_767_225_600_000 + (i * 1000), null, [new Measurement(Quantity.ActivePower, i, Unit.Watt)]))])).ToArray();
+        await store.DisposeAsync();
+
+        Assert.Equal(Enumerable.Repeat(1, 20), await Task.WhenAll(writes));
+        await using var reopened = new Sqlite.SqliteReadingStore(path);
+        Assert.Equal(20, await reopened.CountAsync());
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.WriteAsync([]));
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

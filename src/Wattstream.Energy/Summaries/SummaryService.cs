@@ -169,6 +169,10 @@ public sealed class SummaryService(
         var now = time.GetUtcNow();
         foreach (var (org, site, ders) in sitesNow)
         {
+            // A site at a time, back of the queue between sites: SQLite's queries run synchronously on this pool
+            // thread, and a thousand sites in one go held it for a third of a second every refresh, which every
+            // stream's delivery waited behind on a one-core host (the p99 of scenario (f), docs/benchmarks.md).
+            await Task.Yield();
             try
             {
                 var (zone, tariff) = SettingsOf(site);
