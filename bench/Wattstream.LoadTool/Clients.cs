@@ -111,6 +111,7 @@ public sealed class SseClient(string path, System.Net.IPAddress? source = null) 
     private Uri? _uri;
     private HttpResponseMessage? _response;
     private Stream? _stream;
+    private CancellationTokenSource? _drop;
     private string? _lastEventId;
     private volatile TaskCompletionSource? _reconnected;
 
@@ -131,35 +132,49 @@ public sealed class SseClient(string path, System.Net.IPAddress? source = null) 
         var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         response.EnsureSuccessStatusCode();
         _stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        _drop = new CancellationTokenSource();
         _response = response;
     }
 
     public override async Task RunAsync(LatencyHistogram latencies, CancellationToken cancellationToken)
     {
-        while (!cancellationToken.IsCancellationRequested)
+        try
         {
-            var parser = SseParser.Create(_stream!, (type, data) => data.ToArray());
-            try
+            while (!cancellationToken.IsCancellationRequested)
             {
-                await foreach (var item in parser.EnumerateAsync(cancellationToken))
+                var parser = SseParser.Create(_stream!, (type, data) => data.ToArray());
+                using (var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _drop!.Token))
                 {
-                    _lastEventId = parser.LastEventId;
-                    OnMessage(item.Data, latencies);
+                    try
+                    {
+                        await foreach (var item in parser.EnumerateAsync(reading.Token))
+                        {
+                            _lastEventId = parser.LastEventId;
+                            OnMessage(item.Data, latencies);
+                        }
+                    }
+                    catch (Exception e) when (_reconnected is not null && !cancellationToken.IsCancellationRequested && e is IOException or ObjectDisposedException or HttpRequestException or OperationCanceledException)
+                    {
+                    }
                 }
-            }
-            catch (Exception e) when (_reconnected is not null && e is IOException or ObjectDisposedException or HttpRequestException)
-            {
-            }
 
-            // The reader reconnects itself, so the Last-Event-ID it sends is exactly the last event it handled.
-            if (_reconnected is not { } reconnected)
-            {
-                return;
-            }
+                // The reader reconnects itself, so the Last-Event-ID it sends is exactly the last event it handled.
+                if (_reconnected is not { } reconnected)
+                {
+                    return;
+                }
 
-            await OpenAsync(cancellationToken);
-            _reconnected = null;
-            reconnected.SetResult();
+                _drop.Dispose();
+                await OpenAsync(cancellationToken);
+                _reconnected = null;
+                reconnected.SetResult();
+            }
+        }
+        finally
+        {
+            // A reader that ends without reconnecting (the reconnect failed, or something unexpected was thrown) must
+            // not leave the burst waiting for it forever: the run then fails, saying why.
+            _reconnected?.TrySetException(new IOException($"an SSE client did not reconnect to {_uri}"));
         }
     }
 
@@ -167,7 +182,10 @@ public sealed class SseClient(string path, System.Net.IPAddress? source = null) 
     {
         var reconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _reconnected = reconnected;
-        _response!.Dispose(); // closes the connection under the reader (no drain: MaxResponseDrainSize is 0)
+        // Cancelling the read is what reliably ends it; disposing the response then closes the connection (no drain:
+        // MaxResponseDrainSize is 0), as a network failure would.
+        _drop!.Cancel();
+        _response!.Dispose();
         return reconnected.Task;
     }
 }

@@ -320,7 +320,8 @@ internal static class LoadRun
     {
         await Task.Delay(after);
         var clock = Stopwatch.StartNew();
-        await ForAllAsync(all, 1024, c => c.DropAndReconnectAsync());
+        // Bounded: a client that cannot get back fails the run rather than hanging it.
+        await ForAllAsync(all, 1024, c => c.DropAndReconnectAsync()).WaitAsync(TimeSpan.FromMinutes(2));
         return clock.Elapsed.TotalSeconds;
     }
 

@@ -182,10 +182,20 @@ public class LoadToolTests
 
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
-        var error = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        try
+        {
+            // Bounded, so a tool that hangs fails this test instead of holding up the suite.
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Assert.Fail($"the load tool did not finish in 3 minutes: {await error}");
+        }
 
-        Assert.True(process.ExitCode == 0, error);
+        Assert.True(process.ExitCode == 0, await error);
         return JsonNode.Parse((await output).Split('\n').First(l => l.StartsWith('{')))!;
     }
 }
