@@ -47,6 +47,12 @@ public static class WattstreamServices
         }));
         services.AddWattstreamCors(configuration);
         services.AddLoopbackHostNames(configuration);
+        if (Binding.MustStayOnLoopback(configuration))
+        {
+            services.AddSingleton<BoundAddressCheck>();
+            services.AddHostedService(sp => sp.GetRequiredService<BoundAddressCheck>());
+        }
+
         services.AddIngestLimits(configuration);
         services.AddCallerLimits(configuration);
         services.AddTrustedProxies(configuration);
