@@ -230,3 +230,92 @@ public class HostileAccessTests
         }
     }
 }
+
+/// <summary>One error shape everywhere: every 4xx a client can provoke is a problem document with <c>error</c> and <c>message</c>.</summary>
+public class ErrorShapeSweepTests(SharedHost shared) : IClassFixture<SharedHost>
+{
+    [Theory]
+    [InlineData("GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 404)]
+    [InlineData("GET // HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 404)]
+    [InlineData("GET /dashboard/nope.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 404)]
+    [InlineData("POST /api/sites HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", 405)]
+    [InlineData("DELETE /api/meters HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 405)]
+    [InlineData("POST /api/readings HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/jsonx\r\nContent-Length: 2\r\n\r\n{}", 415)]
+    [InlineData("POST /api/alert-rules HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}", 415)]
+    [InlineData("POST /api/alert-rules HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 40000000\r\n\r\n{}", 413)]
+    [InlineData("GET /api/sites HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {big}\r\n\r\n", 431)]
+    [InlineData("GET /api/sites?q={big} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 414)]
+    [InlineData("GET /%00 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 400)]
+    [InlineData("GET /api/sites HTTP/1.1\r\nHost: evil.example\r\n\r\n", 400)]
+    public async Task Every_error_a_client_can_provoke_is_the_documented_problem(string raw, int status)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(shared.Host.BaseAddress.Host, shared.Host.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(raw.Replace("{big}", new string('a', 40_000), StringComparison.Ordinal)));
+        await stream.FlushAsync();
+
+        var (head, body) = await ReadResponseAsync(stream);
+
+        Assert.StartsWith($"HTTP/1.1 {status} ", head, StringComparison.Ordinal);
+        Assert.Contains("Content-Type: application/problem+json", head, StringComparison.OrdinalIgnoreCase);
+        var problem = JsonNode.Parse(body)!;
+        Assert.Equal(status, (int)problem["status"]!);
+        Assert.False(string.IsNullOrWhiteSpace((string?)problem["error"]), body);
+        Assert.False(string.IsNullOrWhiteSpace((string?)problem["message"]), body);
+    }
+
+    // One response: the head, then a body of Content-Length bytes (or chunked), read without waiting for the connection's end.
+    private static async Task<(string Head, string Body)> ReadResponseAsync(System.Net.Sockets.NetworkStream stream)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var buffer = new List<byte>();
+        var chunk = new byte[8192];
+        int headEnd;
+        while ((headEnd = IndexOf(buffer, "\r\n\r\n"u8.ToArray())) < 0)
+        {
+            var read = await stream.ReadAsync(chunk, cts.Token);
+            Assert.True(read > 0, "the connection closed before the response's head");
+            buffer.AddRange(chunk.AsSpan(0, read).ToArray());
+        }
+
+        var head = Encoding.ASCII.GetString(buffer.GetRange(0, headEnd).ToArray());
+        var rest = buffer.Skip(headEnd + 4).ToList();
+        var length = head.Split("\r\n").Select(l => l.Split(':', 2)).FirstOrDefault(p => p[0].Equals("Content-Length", StringComparison.OrdinalIgnoreCase)) is { } header
+            ? int.Parse(header[1].Trim(), System.Globalization.CultureInfo.InvariantCulture)
+            : -1;
+        var chunked = head.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase);
+        while ((length >= 0 && rest.Count < length) || (chunked && IndexOf(rest, "\r\n0\r\n\r\n"u8.ToArray()) < 0))
+        {
+            var read = await stream.ReadAsync(chunk, cts.Token);
+            if (read == 0)
+            {
+                break;
+            }
+
+            rest.AddRange(chunk.AsSpan(0, read).ToArray());
+        }
+
+        var body = Encoding.UTF8.GetString(rest.ToArray());
+        if (chunked)
+        {
+            // One chunk: its size line, then the JSON.
+            body = body[(body.IndexOf("\r\n", StringComparison.Ordinal) + 2)..body.IndexOf("\r\n0\r\n", StringComparison.Ordinal)];
+        }
+
+        return (head, length >= 0 ? body[..Math.Min(body.Length, length)] : body);
+    }
+
+    private static int IndexOf(List<byte> haystack, byte[] needle)
+    {
+        for (var i = 0; i + needle.Length <= haystack.Count; i++)
+        {
+            if (haystack.Skip(i).Take(needle.Length).SequenceEqual(needle))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}

@@ -90,16 +90,28 @@ internal static class Binding
 
     /// <summary>
     /// DNS rebinding: a page of evil.example whose name resolves to 127.0.0.1 reaches the hub as "same origin" but sends
-    /// Host: evil.example. While the hub listens on loopback only, only loopback names are answered (ASP.NET Core's
-    /// host filtering; <c>AllowedHosts</c> overrides).
+    /// Host: evil.example. While the hub listens on loopback only, only loopback names are answered; <c>AllowedHosts</c>
+    /// (names separated by <c>;</c>, <c>*.example.com</c> for subdomains, <c>*</c> for any) overrides. Judged here rather than
+    /// by ASP.NET Core's host filtering (set to let everything through), which answers an empty 400 before any middleware
+    /// of the hub: this one answers the hub's problem document.
     /// </summary>
-    public static IServiceCollection AddLoopbackHostNames(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddHostNames(this IServiceCollection services) =>
+        services.PostConfigure<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>(o => o.AllowedHosts = ["*"]);
+
+    /// <inheritdoc cref="AddHostNames"/>
+    public static IApplicationBuilder UseHostNames(this IApplicationBuilder app, IConfiguration configuration)
     {
-        if (string.IsNullOrEmpty(configuration["AllowedHosts"]) && LoopbackOnly(configuration))
+        var configured = configuration["AllowedHosts"];
+        string[] allowed = !string.IsNullOrWhiteSpace(configured) ? Split(configured) : LoopbackOnly(configuration) ? ["localhost", "127.0.0.1", "[::1]"] : ["*"];
+        if (allowed.Contains("*"))
         {
-            services.PostConfigure<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>(o => o.AllowedHosts = ["localhost", "127.0.0.1", "[::1]"]);
+            return app;
         }
 
-        return services;
+        var patterns = allowed.Select(a => new Microsoft.Extensions.Primitives.StringSegment(a)).ToArray();
+        return app.Use((context, next) =>
+            !context.Request.Host.HasValue || HostString.MatchesAny(context.Request.Host.Host, patterns)
+                ? next(context)
+                : Endpoints.Problems.BadRequest("host_not_allowed", "Unknown host name", "The Host header names no host this hub answers for (AllowedHosts).").ExecuteAsync(context));
     }
 }

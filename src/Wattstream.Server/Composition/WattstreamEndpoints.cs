@@ -30,6 +30,7 @@ public static class WattstreamEndpoints
         app.UseTrustedProxies(); // first of the rest: everything after sees the client's own address
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseHostNames(app.Configuration); // DNS rebinding: unknown Host names get 400, before CORS and everything else
         app.UseCors(CorsSetup.PolicyName); // before the browser checks: a preflight is answered here
         app.UseBrowserSafety();
         app.UseAuthentication();
