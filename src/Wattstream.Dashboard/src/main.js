@@ -394,10 +394,17 @@ function renderMeters() {
   }));
 }
 
+// A text cell a spreadsheet would read as a formula gets a ' in front (OWASP's rule, as in the hub's own CSV answers);
+// numbers are written as numbers, so -2.5 stays -2.5.
+const csvCell = (v) => {
+  const text = typeof v === 'number' || !/^[=+\-@\t\r]/.test(v) ? String(v) : `'${v}`;
+  return `"${text.replaceAll('"', '""')}"`;
+};
+
 function exportMeters() {
   const header = ['meterNo', 'site', 'status', 'lastSeen', 'power_kW', 'l1_V', 'energy_in_kWh'];
   const rows = visibleMeters().map((m) => [m.meterNo, m.site ?? '', m.status ?? 'UNKNOWN', m.lastSeen ?? '', m.power ?? '', m.l1v ?? '', m.ein ?? '']);
-  const csv = [header, ...rows].map((r) => r.map((v) => `"${String(v).replaceAll('"', '""')}"`).join(',')).join('\n') + '\n';
+  const csv = [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
   const a = document.createElement('a');
   a.href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
   a.download = 'meters.csv';
