@@ -182,6 +182,43 @@ public class HostileAccessTests
     }
 
     [Fact]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5351", Justification = "HTTP Digest MD5-sess is what the device speaks.")]
+    public async Task A_digest_answer_is_accepted_once_a_replayed_nonce_count_gets_stale_and_a_new_count_passes()
+    {
+        const string password = "device-pass-1";
+        await using var host = await AuthTests.StartTokenHostAsync($"--Auth:Device:Password={password}", "--Auth:Device:Orgs:0=demo");
+        using var challenge = await host.Client.GetAsync("/api/v1/report");
+        var digest = challenge.Headers.WwwAuthenticate.First(c => c.Scheme == "Digest").Parameter!;
+        var parameters = Wattstream.Sources.Http.AuthParameters.Parse(digest);
+
+        async Task<HttpResponseMessage> AnswerAsync(uint nc)
+        {
+            static string Md5(string text) => Convert.ToHexString(System.Security.Cryptography.MD5.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
+            const string cnonce = "0a4f113b";
+            var (nonce, realm, uri, count) = (parameters["nonce"], parameters["realm"], "/api/v1/report", nc.ToString("x8", System.Globalization.CultureInfo.InvariantCulture));
+            var ha1 = Md5($"{Md5($":{realm}:{password}")}:{nonce}:{cnonce}");
+            var response = Md5($"{ha1}:{nonce}:{count}:{cnonce}:auth:{Md5($"GET:{uri}")}");
+            using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+            request.Headers.TryAddWithoutValidation("Authorization",
+                $"Digest username=\"\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", algorithm=MD5-sess, qop=auth, nc={count}, cnonce=\"{cnonce}\", response=\"{response}\", opaque=\"{parameters["opaque"]}\"");
+            return await host.Client.SendAsync(request);
+        }
+
+        using var first = await AnswerAsync(1);
+        using var replay = await AnswerAsync(1);
+        using var third = await AnswerAsync(3);
+        using var overtaken = await AnswerAsync(2); // a request that was overtaken by a later one still passes, once
+        using var overtakenAgain = await AnswerAsync(2);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, replay.StatusCode);
+        Assert.Contains("stale=true", replay.Headers.WwwAuthenticate.First(c => c.Scheme == "Digest").Parameter, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, overtaken.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, overtakenAgain.StatusCode);
+    }
+
+    [Fact]
     public async Task A_hub_without_tokens_that_Kestrel_bound_beyond_loopback_refuses_to_start_whatever_configured_it()
     {
         // Listening configured in code: no setting the configuration check could read names it.

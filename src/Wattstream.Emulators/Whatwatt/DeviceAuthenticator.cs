@@ -26,7 +26,9 @@ public enum DeviceCheck
 /// </summary>
 /// <remarks>
 /// Nonces hold no state: each is its issue time and an HMAC of it under a key of this instance, so anyone may ask for
-/// challenges without growing a table. A Digest answer must be for the request it comes with (its <c>uri</c>).
+/// challenges without growing a table. A Digest answer must be for the request it comes with (its <c>uri</c>), and its
+/// nonce count (<c>nc</c>) may be used once per nonce (<see cref="NonceCounts"/>), so a captured answer cannot be replayed:
+/// a repeated count is answered <c>stale=true</c> with a new nonce, which an honest client follows without a word.
 /// </remarks>
 public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProvider time)
 {
@@ -36,6 +38,7 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
     private long _failures;
     private long _staleAnswers;
     private long _credentialsSeen;
+    private readonly NonceCounts _counts = new();
 
     public long Failures => Interlocked.Read(ref _failures);
 
@@ -181,12 +184,85 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
             return DeviceCheck.Refused;
         }
 
-        // Right password: a nonce the device no longer honours (too old, or not its own) is stale, not wrong.
+        // Right password: a nonce the device no longer honours (too old, or not its own), or a count already used with
+        // it (a replay), is stale, not wrong.
+        var now = time.GetUtcNow().UtcTicks;
         return IssuedAt(nonce) is { } issued
             && issued >= Interlocked.Read(ref _expiredBeforeTicks)
-            && time.GetUtcNow().UtcTicks - issued <= credentials.NonceLifetime.Ticks
+            && now - issued <= credentials.NonceLifetime.Ticks
+            && uint.TryParse(nc, System.Globalization.NumberStyles.HexNumber, null, out var count)
+            && _counts.TryUse(issued, nonce, count, now - credentials.NonceLifetime.Ticks)
             ? DeviceCheck.Accepted
             : DeviceCheck.Stale;
+    }
+
+    /// <summary>
+    /// The nonce counts used with each live nonce: the highest and a window of the 64 below it (as IPsec's anti-replay
+    /// window), so requests that overtake each other still pass while a count is accepted once. Only answers with the
+    /// right password get here, and at most <see cref="MaxNonces"/> nonces are tracked: past that the oldest is forgotten
+    /// and every nonce issued up to it is stale from then on (its client gets a new one), never accepted unchecked.
+    /// </summary>
+    private sealed class NonceCounts
+    {
+        private const int MaxNonces = 10_000;
+        private readonly Dictionary<string, (long Issued, uint Highest, ulong Below)> _nonces = new(StringComparer.Ordinal);
+        private long _forgottenThrough = long.MinValue;
+
+        public bool TryUse(long issued, string nonce, uint count, long expiredBefore)
+        {
+            lock (_nonces)
+            {
+                if (issued <= _forgottenThrough)
+                {
+                    return false;
+                }
+
+                if (!_nonces.TryGetValue(nonce, out var seen))
+                {
+                    Forget(expiredBefore);
+                    _nonces[nonce] = (issued, count, 0);
+                    return true;
+                }
+
+                if (count > seen.Highest)
+                {
+                    var shift = count - seen.Highest;
+                    var below = shift >= 64 ? 0 : (seen.Below << (int)shift) | (1UL << (int)(shift - 1));
+                    _nonces[nonce] = (issued, count, below);
+                    return true;
+                }
+
+                var back = seen.Highest - count; // 0: the highest itself, used
+                if (back == 0 || back > 64 || (seen.Below & (1UL << (int)(back - 1))) != 0)
+                {
+                    return false;
+                }
+
+                _nonces[nonce] = (issued, seen.Highest, seen.Below | (1UL << (int)(back - 1)));
+                return true;
+            }
+        }
+
+        // Under the lock: expired nonces go; past the cap, the oldest too, and every nonce issued up to it turns stale.
+        private void Forget(long expiredBefore)
+        {
+            if (_nonces.Count < MaxNonces)
+            {
+                return;
+            }
+
+            foreach (var (key, value) in _nonces.Where(n => n.Value.Issued < expiredBefore).ToArray())
+            {
+                _nonces.Remove(key);
+            }
+
+            while (_nonces.Count >= MaxNonces)
+            {
+                var oldest = _nonces.MinBy(n => n.Value.Issued);
+                _forgottenThrough = Math.Max(_forgottenThrough, oldest.Value.Issued);
+                _nonces.Remove(oldest.Key);
+            }
+        }
     }
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5351", Justification = "HTTP Digest MD5-sess is what the device speaks.")]
