@@ -356,3 +356,111 @@ public class ErrorShapeSweepTests(SharedHost shared) : IClassFixture<SharedHost>
         return -1;
     }
 }
+
+/// <summary>A page on another port of the same host must not ride the dashboard's session cookie (issue 25, finding 8).</summary>
+public class SessionCookieOriginTests
+{
+    private static async Task<string> SessionCookieAsync(WattstreamHost host, string token)
+    {
+        using var login = await host.Client.PostAsync("/api/session", new StringContent($$"""{"token":"{{token}}"}""", Encoding.UTF8, "application/json"));
+        login.EnsureSuccessStatusCode();
+        return login.Headers.GetValues("Set-Cookie").Single().Split(';')[0];
+    }
+
+    [Fact]
+    public async Task With_tokens_a_local_origin_gets_cors_without_credentials_and_a_listed_origin_with_them()
+    {
+        await using var host = await AuthTests.StartTokenHostAsync("--Cors:AllowedOrigins:0=https://dashboard.example");
+        async Task<HttpResponseMessage> PreflightAsync(string origin)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Options, "/api/sites");
+            request.Headers.Add("Origin", origin);
+            request.Headers.Add("Access-Control-Request-Method", "GET");
+            return await host.Client.SendAsync(request);
+        }
+
+        using var local = await PreflightAsync("http://127.0.0.1:5173");
+        using var listed = await PreflightAsync("https://dashboard.example");
+
+        Assert.Equal("http://127.0.0.1:5173", local.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.False(local.Headers.Contains("Access-Control-Allow-Credentials"));
+        Assert.Equal("true", listed.Headers.GetValues("Access-Control-Allow-Credentials").Single());
+    }
+
+    [Fact]
+    public async Task A_state_change_signed_in_by_the_cookie_needs_the_hubs_own_origin()
+    {
+        await using var host = await AuthTests.StartTokenHostAsync();
+        var token = AuthTests.Token(scopes: "read publish");
+        var cookie = await SessionCookieAsync(host, token);
+        var own = $"http://{host.BaseAddress.Authority}";
+        async Task<HttpResponseMessage> PushAsync(string? origin, string? fetchSite, bool bearer = false)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/readings")
+            {
+                Content = new StringContent($$"""{"org":"demo","site":"csrf","device":"d","der":"m","type":"meter","timestamp":{{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}},"W":1}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("Cookie", cookie);
+            if (origin is not null)
+            {
+                request.Headers.Add("Origin", origin);
+            }
+
+            if (fetchSite is not null)
+            {
+                request.Headers.Add("Sec-Fetch-Site", fetchSite);
+            }
+
+            if (bearer)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            }
+
+            return await host.Client.SendAsync(request);
+        }
+
+        using var otherPort = await PushAsync("http://127.0.0.1:9", null);
+        using var sameSite = await PushAsync("http://127.0.0.1:9", "same-site");
+        using var ownByOrigin = await PushAsync(own, null);
+        using var ownByFetchSite = await PushAsync("http://127.0.0.1:9", "same-origin");
+        using var withBearer = await PushAsync("http://127.0.0.1:9", "cross-site", bearer: true);
+
+        Assert.Equal(HttpStatusCode.Forbidden, otherPort.StatusCode);
+        Assert.Equal("cross_origin", (string?)JsonNode.Parse(await otherPort.Content.ReadAsStringAsync())!["error"]);
+        Assert.Equal(HttpStatusCode.Forbidden, sameSite.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, ownByOrigin.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, ownByFetchSite.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, withBearer.StatusCode); // a header credential is no ambient one
+    }
+
+    [Fact]
+    public async Task A_page_on_another_port_can_neither_read_nor_write_with_the_dashboards_session_in_Chromium()
+    {
+        await using var hub = await AuthTests.StartTokenHostAsync();
+        var page = WebApplication.CreateSlimBuilder();
+        page.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var pageApp = page.Build();
+        pageApp.MapGet("/", () => Microsoft.AspNetCore.Http.Results.Content("<!doctype html><html><head><link rel=\"icon\" href=\"data:,\"></head><body>elsewhere</body></html>", "text/html"));
+        await pageApp.StartAsync();
+        var hubUrl = hub.BaseAddress.ToString().TrimEnd('/');
+
+        var (exitCode, output) = await BrowserTests.RunNodeAsync("cookie-cross-origin.mjs", hubUrl, AuthTests.Token(scopes: "read publish"), pageApp.Urls.Single());
+
+        Assert.True(exitCode == 0, output);
+        var result = JsonNode.Parse(output.Split('\n').First(l => l.StartsWith('{')))!;
+        // On the hub's own origin the session works (so what follows is the cookie refused, not a missing one).
+        Assert.Equal(200, (int)result["login"]!);
+        Assert.Equal(200, (int)result["sameOrigin"]!["sites"]!);
+        Assert.Equal(200, (int)result["sameOrigin"]!["push"]!);
+        var cross = result["crossOrigin"]!;
+        Assert.Null(cross["sites"]!["body"]); // the browser refused to hand the answer to the page
+        Assert.Null(cross["push"]!["status"]);
+        Assert.False((bool)cross["ws"]!["opened"]!, cross.ToJsonString());
+        Assert.Equal(0, (int)cross["ws"]!["messages"]!);
+        Assert.Equal(0, (int)cross["sse"]!["received"]!);
+        var ders = hub.Service<Wattstream.Hub.TelemetryHub>().Ders.Select(d => d.Address.Der).ToArray();
+        Assert.Contains("own", ders);
+        Assert.DoesNotContain("csrf", ders);
+        Assert.DoesNotContain("csrf-plain", ders);
+    }
+}

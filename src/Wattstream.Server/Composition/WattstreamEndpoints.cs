@@ -42,6 +42,11 @@ public static class WattstreamEndpoints
         app.UseAuthorization();
         app.UseWebSocketWriteBatching(); // before UseWebSockets, which takes the upgrade features it wraps
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = app.Services.GetRequiredService<IOptions<WebSocketStreamingOptions>>().Value.KeepAliveInterval });
+        if (Binding.TokensRequired(app.Configuration))
+        {
+            app.UseSessionCookieOriginCheck(); // after UseWebSockets: an upgrade is known as one
+        }
+
         app.UseRateLimiter(); // after authentication (limits are per caller) and UseWebSockets (an upgrade counts as a stream, refused before it is accepted)
 
         // Public whatever the auth mode: the API's description, health, and the dashboard's own files (it logs in itself).
