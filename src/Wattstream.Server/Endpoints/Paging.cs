@@ -33,13 +33,19 @@ internal static class Paging
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(all);
-        context.Response.Headers["X-Total-Count"] = all.Count.ToString(CultureInfo.InvariantCulture);
-        if ((long)offset + limit < all.Count)
+        Headers(context, all.Count, offset, limit);
+        return all.Skip(offset).Take(limit).ToArray();
+    }
+
+    /// <summary>The total and the next page's link, for a page read elsewhere (a store's query).</summary>
+    public static void Headers(HttpContext context, long total, int offset, int limit)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.Response.Headers["X-Total-Count"] = total.ToString(CultureInfo.InvariantCulture);
+        if ((long)offset + limit < total)
         {
             var next = $"{context.Request.Path}?limit={limit}&offset={offset + limit}";
             context.Response.Headers.Link = $"<{next}>; rel=\"next\"";
         }
-
-        return all.Skip(offset).Take(limit).ToArray();
     }
 }
