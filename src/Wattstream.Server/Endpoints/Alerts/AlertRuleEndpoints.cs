@@ -161,7 +161,8 @@ public static class AlertRuleEndpoints
 
         var now = rules.Find(rule.Id!)!;
         var created = before is null;
-        await audit.RecordAsync(context, created ? "created" : "changed", AuditLog.AlertRule, rule.Id!, [before?.Org, rule.Org], Details(now));
+        // A rule moved to another org is that org's change and the one it left.
+        await audit.RecordAsync(context, created ? "created" : "changed", AuditLog.AlertRule, rule.Id!, created ? [rule.Org] : [before!.Org, rule.Org], Details(now));
         return created ? Results.Created($"/api/alert-rules/{rule.Id}", now) : Results.Ok(now);
     }
 
