@@ -31,10 +31,15 @@ public sealed class AlertService(
     private FeedSubscription<DerStatus>? _statuses;
     private Task[] _loops = [];
     private long _publishFailures;
+    private long _cleanedUp;
+
+    /// <summary>Stored alerts the cleanup deleted (past <see cref="AlertsOptions.Retention"/> or <see cref="AlertsOptions.MaxStoredPerOrg"/>) since start.</summary>
+    public long CleanedUp => Interlocked.Read(ref _cleanedUp);
 
     /// <summary>What evaluation has done so far.</summary>
     public AlertStats Stats()
     {
+        var orgs = OrgStats(null);
         lock (_gate)
         {
             return new AlertStats(
@@ -46,22 +51,27 @@ public sealed class AlertService(
                 _readings?.Dropped ?? 0,
                 feed.Published,
                 Interlocked.Read(ref _publishFailures),
-                budget.SuppressedByOrg().Sum(o => o.Value),
-                OrgStats(null));
+                orgs.Sum(o => o.BudgetSuppressed),
+                orgs);
         }
     }
 
-    /// <summary>Evaluation in <paramref name="orgs"/> only (an org admin's view): each org's rules, firing alerts and alerts over budget.</summary>
+    /// <summary>
+    /// Each org's share (of <paramref name="orgs"/>, an org admin's view; null: every org with rules, firing alerts or
+    /// alerts over budget): its own rules, its alerts firing, its alerts not raised for being over budget.
+    /// </summary>
     public IReadOnlyList<OrgAlertStats> OrgStats(IReadOnlyCollection<string>? orgs)
     {
-        var compiled = rules.Compiled;
-        var firing = feed.Active(a => orgs is null || orgs.Contains(a.Org));
-        var names = orgs ?? [.. compiled.Select(r => r.Rule.Org).OfType<string>().Concat(firing.Select(a => a.Org)).Concat(budget.SuppressedByOrg().Select(o => o.Key)).Distinct(StringComparer.Ordinal)];
+        bool Wanted(string? org) => org is not null && (orgs is null || orgs.Contains(org));
+        var ruleCounts = rules.Compiled.Where(r => Wanted(r.Rule.Org)).CountBy(r => r.Rule.Org!).ToDictionary();
+        var firing = feed.Active(a => Wanted(a.Org)).CountBy(a => a.Org).ToDictionary();
+        var suppressed = budget.SuppressedByOrg().Where(o => Wanted(o.Key)).ToDictionary();
+        var names = orgs ?? [.. ruleCounts.Keys.Union(firing.Keys).Union(suppressed.Keys)];
         return [.. names.Order(StringComparer.Ordinal).Select(org => new OrgAlertStats(
             org,
-            compiled.Count(r => r.Rule.Org == org),
-            firing.Count(a => a.Org == org),
-            budget.Suppressed(org)))];
+            ruleCounts.GetValueOrDefault(org),
+            firing.GetValueOrDefault(org),
+            suppressed.GetValueOrDefault(org)))];
     }
 
     public async Task StartingAsync(CancellationToken cancellationToken)
@@ -182,6 +192,7 @@ public sealed class AlertService(
                     var trimmed = orgs is { Count: 0 } ? 0 : await feed.Store.TrimAsync(o.MaxStoredPerOrg, orgs, _stopping.Token);
                     if (aged + trimmed > 0)
                     {
+                        Interlocked.Add(ref _cleanedUp, aged + trimmed);
                         logger.LogInformation("Alert cleanup: deleted {Aged} alerts older than {Retention} and {Trimmed} past {Max} per org", aged, o.Retention, trimmed, o.MaxStoredPerOrg);
                     }
                 }

@@ -19,6 +19,7 @@ public sealed class AlertRuleSet(IAlertStore store, IReadOnlyList<AlertRule> fix
 
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _writes = new(1, 1);
+    private long _refused;
     private readonly Dictionary<string, AlertRule> _api = new(StringComparer.Ordinal);
     private readonly Dictionary<string, CompiledRule> _compiled = new(StringComparer.Ordinal);
     private IReadOnlyList<CompiledRule> _active = [];
@@ -101,6 +102,9 @@ public sealed class AlertRuleSet(IAlertStore store, IReadOnlyList<AlertRule> fix
         }
     }
 
+    /// <summary>Saves refused by a limit since start.</summary>
+    public long Refused => Interlocked.Read(ref _refused);
+
     /// <summary>API rules of one org (every-org rules are not any org's).</summary>
     public int ApiRuleCountOf(string org)
     {
@@ -125,6 +129,7 @@ public sealed class AlertRuleSet(IAlertStore store, IReadOnlyList<AlertRule> fix
         {
             if (admit?.Invoke() == false)
             {
+                Interlocked.Increment(ref _refused);
                 return false;
             }
 
