@@ -37,7 +37,6 @@ public sealed class TelemetryHub
     private long _duplicates;
     private long _outOfOrder;
     private long _droppedByUnsubscribed;
-    private long _rejected;
 
     public TelemetryHub(IOptions<HubOptions> options)
         : this(options?.Value ?? new HubOptions())
@@ -58,6 +57,9 @@ public sealed class TelemetryHub
     /// shared log's identity. Event ids are only comparable within one epoch.
     /// </summary>
     public long Epoch => Volatile.Read(ref _epoch);
+
+    /// <summary>Readings refused before they became events, by reason (this hub's DER limits count here; so does the push API).</summary>
+    public ReadingRejections Rejections { get; } = new();
 
     /// <summary>The cluster's log, when readings made on this node go there first (<see cref="AttachLog"/>).</summary>
     public IReadingLog? Log => Volatile.Read(ref _log);
@@ -147,7 +149,7 @@ public sealed class TelemetryHub
         {
             if (LimitReached(reading.Der.Org, newDers: 1, newDersOfOrg: 1, newSitesOfOrg: IsNewSite(reading.Der) ? 1 : 0) is { } limit)
             {
-                _rejected++;
+                Rejections.Count(RejectionReason.DerLimit);
                 return new PublishResult(PublishOutcome.Rejected, null, limit);
             }
 
@@ -384,7 +386,7 @@ public sealed class TelemetryHub
         {
             lock (_gate)
             {
-                return new HubCounters(_accepted, _duplicates, _outOfOrder, _nextId - 1, _subscriptions.Count, _ders.Count, _droppedByUnsubscribed, _rejected);
+                return new HubCounters(_accepted, _duplicates, _outOfOrder, _nextId - 1, _subscriptions.Count, _ders.Count, _droppedByUnsubscribed, Rejections[RejectionReason.DerLimit]);
             }
         }
     }

@@ -104,6 +104,14 @@ public static class CommandLine
             await Console.Error.WriteLineAsync($"wattstream: cannot start: {e.Message}"); // an address in use, say
             return 1;
         }
+        catch (OptionsValidationException e)
+        {
+            // Found once Kestrel had bound: an address beyond loopback without tokens (Access/BoundAddressCheck).
+            await Console.Error.WriteLineAsync($"wattstream: cannot start: {Describe(e)}");
+            await app!.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+            return 1;
+        }
 
         await app.WaitForShutdownAsync(cancellationToken);
         await app.DisposeAsync();

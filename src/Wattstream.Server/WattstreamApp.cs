@@ -20,7 +20,7 @@ public static class WattstreamApp
     {
         // Settings and content come from beside the binary, wherever it is started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
+        if (!Access.Binding.IsConfigured(builder.Configuration))
         {
             builder.WebHost.UseUrls(DefaultUrl);
         }
@@ -48,12 +48,14 @@ public static class WattstreamApp
         app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
         app.MapWattstream();
         app.Lifetime.ApplicationStarted.Register(() => LogWhereToLook(app));
-        if (Access.Binding.IsInsecure(app.Configuration))
+        app.Lifetime.ApplicationStarted.Register(() =>
         {
-            app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogWarning(
-                "Insecure: the hub listens on {Urls} without authentication; every caller can read and push everything",
-                string.Join(", ", Access.Binding.Urls(app.Configuration))));
-        }
+            var open = Addresses(app).Where(a => !Access.Binding.IsLoopback(a)).ToArray();
+            if (open.Length > 0 && !Access.Binding.TokensRequired(app.Configuration))
+            {
+                app.Logger.LogWarning("Insecure: the hub listens on {Urls} without authentication; every caller can read and push everything", string.Join(", ", open));
+            }
+        });
         return app;
     }
 
@@ -67,10 +69,11 @@ public static class WattstreamApp
         var site = app.Services.GetRequiredService<TelemetryHub>().Ders.Select(d => d.Address.Site).FirstOrDefault() ?? "site-1";
         foreach (var address in Addresses(app))
         {
+            // The line names the address as bound (every address: 0.0.0.0, [::]); the examples use this machine's loopback.
             var url = address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal);
             logger.LogInformation(
                 """
-                Wattstream is listening on {Url}
+                Wattstream is listening on {Address}
                   Dashboard:             {Url}/
                   API reference:         {Url}/docs
                   whatwatt live (SSE):   curl -N {Url}/api/v1/live
@@ -79,7 +82,7 @@ public static class WattstreamApp
                   Sites and meters:      curl {Url}/api/sites   curl {Url}/api/meters
                   DERSim WebSocket:      ws://{Host}/api/dersim/ws/telemetry   general WebSocket: ws://{Host}/ws
                 """,
-                url, url, url, url, url, url, site, url, url, new Uri(url).Authority, new Uri(url).Authority);
+                address, url, url, url, url, url, site, url, url, new Uri(url).Authority, new Uri(url).Authority);
         }
     }
 }

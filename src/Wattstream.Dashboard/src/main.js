@@ -70,22 +70,59 @@ $('login-form').addEventListener('submit', async (e) => {
   error.hidden = false;
 });
 
+// Sites come a page at a time (/api/sites pages by 1 000). The first page decides the first view at once; the rest
+// follow the page links behind it, so the fleet and the site picker reach every site, however many there are.
+const siteKey = (s) => `${s.org}/${s.site}`;
+const knownSites = new Set();
+
+function addSites(list) {
+  const fresh = list.filter((s) => !knownSites.has(siteKey(s)));
+  for (const s of fresh) knownSites.add(siteKey(s));
+  state.sites.push(...fresh);
+  $('site').append(...fresh.map((s) => new Option(`${s.site} (${s.org})`, s.site)));
+}
+
+const nextPage = (res) => res.headers.get('Link')?.match(/<([^>]+)>;\s*rel="next"/)?.[1];
+
 async function loadSites() {
   const res = await fetch('/api/sites');
   if (res.status === 401) return askToSignIn();
-  state.sites = await res.json();
-  const select = $('site');
-  select.replaceChildren(...state.sites.map((s) => new Option(`${s.site} (${s.org})`, s.site)));
-  route();
+  addSites(await res.json());
+  await route();
+  loadMoreSites(res).catch(() => {}); // behind the first view; a page that fails leaves the sites loaded so far
+}
+
+async function loadMoreSites(res) {
+  for (let next = nextPage(res); next; next = nextPage(res)) {
+    res = await fetch(next);
+    if (!res.ok) return;
+    addSites(await res.json());
+    renderFleet();
+  }
+}
+
+// A deep link to a site not loaded yet asks for that site alone (the listing's ?site= filter), not for every page
+// before it.
+async function findSite(name) {
+  const loaded = state.sites.find((s) => s.site === name);
+  if (loaded) return loaded;
+  const res = await fetch(`/api/sites?${new URLSearchParams({ site: name })}`);
+  if (!res.ok) return null;
+  addSites(await res.json());
+  return state.sites.find((s) => s.site === name) ?? null;
 }
 
 // ---------- views and deep links ----------
 // #/ is the fleet, #/sites/{site} a site (#{site}, the first version's links, still opens the site). Without a hash a
 // caller with a few sites sees the first one live, an operator with many sees the fleet.
-function route() {
+async function route() {
   const h = location.hash;
   const site = h.match(/^#\/sites\/(.+)$/)?.[1] ?? (h.length > 1 && !h.startsWith('#/') ? h.slice(1) : null);
-  if (site != null && state.sites.some((s) => s.site === decodeURIComponent(site))) return selectSite(decodeURIComponent(site));
+  if (site != null) {
+    const found = await findSite(decodeURIComponent(site));
+    if (location.hash !== h) return; // the person went elsewhere meanwhile
+    if (found) return selectSite(found.site);
+  }
   if (h === '#/' || h === '#/fleet' || state.sites.length > 3) return showFleet();
   return selectSite(state.sites[0]?.site);
 }
@@ -394,10 +431,17 @@ function renderMeters() {
   }));
 }
 
+// A text cell a spreadsheet would read as a formula gets a ' in front (OWASP's rule, as in the hub's own CSV answers);
+// numbers are written as numbers, so -2.5 stays -2.5.
+const csvCell = (v) => {
+  const text = typeof v === 'number' || !/^[=+\-@\t\r]/.test(v) ? String(v) : `'${v}`;
+  return `"${text.replaceAll('"', '""')}"`;
+};
+
 function exportMeters() {
   const header = ['meterNo', 'site', 'status', 'lastSeen', 'power_kW', 'l1_V', 'energy_in_kWh'];
   const rows = visibleMeters().map((m) => [m.meterNo, m.site ?? '', m.status ?? 'UNKNOWN', m.lastSeen ?? '', m.power ?? '', m.l1v ?? '', m.ein ?? '']);
-  const csv = [header, ...rows].map((r) => r.map((v) => `"${String(v).replaceAll('"', '""')}"`).join(',')).join('\n') + '\n';
+  const csv = [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
   const a = document.createElement('a');
   a.href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
   a.download = 'meters.csv';
@@ -463,7 +507,9 @@ function renderAlerts() {
 
 // ---------- summaries: the fleet and today's energy ----------
 // One stream carries every visible site's summary: the fleet table and the site view's "Today" card both read it.
-const fleet = { summaries: new Map(), sort: { key: 'site', dir: 1 }, pending: false };
+// The table shows a page of rows at a time (FLEET_PAGE), so a hub of any size costs the page the same to draw.
+const FLEET_PAGE = 100;
+const fleet = { summaries: new Map(), sort: { key: 'site', dir: 1 }, pending: false, page: 0 };
 
 function openSummaries() {
   const source = new EventSource('/stream/summaries');
@@ -480,7 +526,8 @@ function openSummaries() {
 }
 
 const percent = (v) => (v == null ? '–' : `${Math.round(v * 100)} %`);
-const siteStatus = (s) => (Date.now() - s.receivedAt > 10_000 ? 'stale' : 'live');
+const siteStatus = (s) => (s.receivedAt == null ? 'no data' : Date.now() - s.receivedAt > 10_000 ? 'stale' : 'live');
+const STATUS_BADGE = { live: 'CONNECTED', stale: 'STALE', 'no data': 'UNKNOWN' };
 const firingOn = (site) => [...alerts.firing.values()].filter((a) => a.site === site).length;
 const sortValue = (s, key) => (key === 'status' ? siteStatus(s) : key === 'alerts' ? firingOn(s.site) : key === 'selfSufficiency' ? s.today?.selfSufficiency ?? s.selfSufficiency : s[key]);
 
@@ -488,14 +535,24 @@ function renderFleet() {
   if ($('fleet-view').hidden) return;
   const filter = $('fleet-filter').value.trim().toLowerCase();
   const { key, dir } = fleet.sort;
-  const rows = [...fleet.summaries.values()]
+  // Every listed site, with its summary when one has come (a site may also have a summary before its page is loaded).
+  const sites = new Map(state.sites.map((s) => [siteKey(s), { org: s.org, site: s.site }]));
+  for (const [k, s] of fleet.summaries) sites.set(k, s);
+  const rows = [...sites.values()]
     .filter((s) => !filter || s.site.toLowerCase().includes(filter) || s.org.toLowerCase().includes(filter))
     .sort((a, b) => {
       const x = sortValue(a, key), y = sortValue(b, key);
       return (x == null) - (y == null) || (typeof x === 'string' ? x.localeCompare(y) : x - y) * dir || a.site.localeCompare(b.site);
     });
-  $('fleet-count').textContent = `${rows.length} of ${fleet.summaries.size} sites`;
-  $('fleet').replaceChildren(...rows.map((s) => {
+  $('fleet-count').textContent = `${rows.length} of ${sites.size} sites`;
+  const pages = Math.max(1, Math.ceil(rows.length / FLEET_PAGE));
+  fleet.page = Math.min(fleet.page, pages - 1);
+  const first = fleet.page * FLEET_PAGE;
+  const shown = rows.slice(first, first + FLEET_PAGE);
+  $('fleet-page').textContent = rows.length ? `${first + 1}–${first + shown.length} of ${rows.length}` : '';
+  $('fleet-prev').disabled = fleet.page === 0;
+  $('fleet-next').disabled = fleet.page >= pages - 1;
+  $('fleet').replaceChildren(...shown.map((s) => {
     const tr = document.createElement('tr');
     tr.dataset.site = s.site;
     tr.dataset.alerts = String(firingOn(s.site));
@@ -507,7 +564,7 @@ function renderFleet() {
     name.append(a);
     const status = cell('td', siteStatus(s));
     status.className = 'status';
-    status.dataset.status = siteStatus(s) === 'live' ? 'CONNECTED' : 'STALE';
+    status.dataset.status = STATUS_BADGE[siteStatus(s)];
     const n = (v) => { const td = cell('td', v); td.className = 'num'; return td; };
     tr.append(name, cell('td', s.org), n(kw(s.gridW)), n(kw(s.pvW)), n(percent(s.batterySoc)), n(percent(s.today?.selfSufficiency ?? null)), status, n(firingOn(s.site)));
     return tr;
@@ -609,11 +666,15 @@ setInterval(() => {
 // ---------- wiring ----------
 $('site').addEventListener('change', (e) => selectSite(e.target.value));
 window.addEventListener('hashchange', () => state.sites.length && route());
-$('fleet-filter').addEventListener('input', renderFleet);
+$('fleet-filter').addEventListener('input', () => { fleet.page = 0; renderFleet(); });
+for (const [id, step] of [['fleet-prev', -1], ['fleet-next', 1]]) {
+  $(id).addEventListener('click', () => { fleet.page = Math.max(0, fleet.page + step); renderFleet(); });
+}
 for (const b of document.querySelectorAll('[data-sort]')) {
   b.addEventListener('click', () => {
     const key = b.dataset.sort;
     fleet.sort = { key, dir: fleet.sort.key === key ? -fleet.sort.dir : 1 };
+    fleet.page = 0;
     for (const th of document.querySelectorAll('.fleet-table th')) th.setAttribute('aria-sort', 'none');
     b.parentElement.setAttribute('aria-sort', fleet.sort.dir > 0 ? 'ascending' : 'descending');
     renderFleet();

@@ -34,7 +34,10 @@ public sealed class LimitsOptions
     [Range(0, 1_000_000)]
     public int? RequestsPerSecondPerIp { get; set; }
 
-    /// <summary>Refused credentials (401) one client address may cause per minute before it gets 429 (with tokens); 0 for no limit.</summary>
+    /// <summary>
+    /// Refused credentials (401) one client address may present per minute before its further credential attempts get
+    /// 429 for the rest of the minute (with tokens); valid tokens and requests without credentials still pass; 0 for no limit.
+    /// </summary>
     [Range(0, 1_000_000)]
     public int AuthFailuresPerMinutePerIp { get; set; } = 300;
 }
@@ -53,7 +56,7 @@ internal static class CallerLimits
         var tokens = Binding.TokensRequired(configuration);
         if (tokens && options.AuthFailuresPerMinutePerIp > 0)
         {
-            services.AddSingleton(new AuthFailureThrottle(options.AuthFailuresPerMinutePerIp));
+            services.AddSingleton(sp => new AuthFailureThrottle(options.AuthFailuresPerMinutePerIp, sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>()));
         }
 
         services.AddRateLimiter(limiter =>

@@ -23,25 +23,34 @@ internal sealed class QueryToken
     /// <summary>Removes <c>access_token</c> from the query (and the raw target) and keeps its value as a feature.</summary>
     public static void MoveOutOfQuery(IFeatureCollection features)
     {
+        // A name may come percent-encoded in any part (access%5Ftoken, %61ccess_token), and ASP.NET Core decodes names
+        // before it matches them: so does this, for any query that holds the name or an escape.
         if (features.Get<IHttpRequestFeature>() is not { } request
-            || !request.QueryString.Contains(ParameterName, StringComparison.OrdinalIgnoreCase))
+            || (!request.QueryString.Contains(ParameterName, StringComparison.OrdinalIgnoreCase) && !request.QueryString.Contains('%', StringComparison.Ordinal)))
         {
             return;
         }
 
         string? token = null;
+        var removed = false;
         var kept = new List<string>();
         foreach (var pair in request.QueryString.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var name = pair.Split('=', 2)[0];
-            if (string.Equals(Uri.UnescapeDataString(name), ParameterName, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(Uri.UnescapeDataString(name.Replace('+', ' ')), ParameterName, StringComparison.OrdinalIgnoreCase))
             {
+                removed = true;
                 token ??= pair.Length > name.Length + 1 ? Uri.UnescapeDataString(pair[(name.Length + 1)..].Replace('+', ' ')) : "";
             }
             else
             {
                 kept.Add(pair);
             }
+        }
+
+        if (!removed)
+        {
+            return;
         }
 
         request.QueryString = kept.Count == 0 ? "" : "?" + string.Join('&', kept);

@@ -50,7 +50,7 @@ public static class SessionEndpoints
                 : null;
             if (caller is null)
             {
-                return Problems.Problem(StatusCodes.Status401Unauthorized, "invalid_key", "Unauthorized", "The API key is unknown, revoked or expired.");
+                return Refused(context, services) ?? Problems.Problem(StatusCodes.Status401Unauthorized, "invalid_key", "Unauthorized", "The API key is unknown, revoked or expired.");
             }
         }
         else
@@ -63,7 +63,7 @@ public static class SessionEndpoints
             if (caller is null)
             {
                 var (error, detail) = AuthSetup.Describe(result.Exception);
-                return Problems.Problem(StatusCodes.Status401Unauthorized, error, "Unauthorized", detail);
+                return Refused(context, services) ?? Problems.Problem(StatusCodes.Status401Unauthorized, error, "Unauthorized", detail);
             }
         }
 
@@ -75,6 +75,12 @@ public static class SessionEndpoints
             Enum.GetValues<CallerScopes>().Where(s => s != CallerScopes.None && caller.Can(s)).Select(s => s.ToString().ToLowerInvariant()).ToArray(),
             caller.ExpiresAt));
     }
+
+    // A wrong token from an address over the refused-credentials limit: 429, as any other attempt from there (a right one signs in).
+    private static IResult? Refused(HttpContext context, IServiceProvider services) =>
+        services.GetService<AuthFailureThrottle>() is { } throttle && throttle.IsOverLimit(context)
+            ? throttle.Refusal(context)
+            : null;
 
     private static CookieOptions Cookie(HttpContext context, DateTimeOffset? expires) => new()
     {

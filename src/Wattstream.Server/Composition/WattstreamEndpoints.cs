@@ -23,21 +23,27 @@ public static class WattstreamEndpoints
     public static WebApplication MapWattstream(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.UseTrustedProxies(); // first: everything after sees the client's own address
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        app.UseCors(CorsSetup.PolicyName); // before the browser checks: a preflight is answered here
-        app.UseBrowserSafety();
-        if (app.Services.GetService<AuthFailureThrottle>() is { } throttle)
+        if (app.Services.GetService<BoundAddressCheck>() is { } binding)
         {
-            app.Use(throttle.InvokeAsync); // before authentication: a refused guess is counted, the next one refused cheaply
+            app.Use(binding.InvokeAsync); // before anything: nothing is served until the bound addresses are judged
         }
 
+        app.UseTrustedProxies(); // first of the rest: everything after sees the client's own address
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseHostNames(app.Configuration); // DNS rebinding: unknown Host names get 400, before CORS and everything else
+        app.UseCors(CorsSetup.PolicyName); // before the browser checks: a preflight is answered here
+        app.UseBrowserSafety();
         app.UseAuthentication();
+        if (app.Services.GetService<AuthFailureThrottle>() is { } throttle)
+        {
+            app.Use(throttle.InvokeAsync); // between: the credential is judged, and a refused guess not yet answered with 401
+        }
+
         app.UseAuthorization();
-        app.UseRateLimiter(); // after authentication: limits are per caller
         app.UseWebSocketWriteBatching(); // before UseWebSockets, which takes the upgrade features it wraps
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = app.Services.GetRequiredService<IOptions<WebSocketStreamingOptions>>().Value.KeepAliveInterval });
+        app.UseRateLimiter(); // after authentication (limits are per caller) and UseWebSockets (an upgrade counts as a stream, refused before it is accepted)
 
         // Public whatever the auth mode: the API's description, health, and the dashboard's own files (it logs in itself).
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();

@@ -35,7 +35,7 @@ public static class WattstreamServices
     public static WattstreamBuilder AddWattstream(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.Complete); // every problem the framework writes too
         services.AddExceptionHandler<BadRequestProblems>();
         services.AddExceptionHandler<UnexpectedErrors>(); // last: what nothing else answered
         // The handlers log (rate-limited); the middleware's own log line per exception would defeat that.
@@ -47,7 +47,13 @@ public static class WattstreamServices
             return Task.CompletedTask;
         }));
         services.AddWattstreamCors(configuration);
-        services.AddLoopbackHostNames(configuration);
+        services.AddHostNames();
+        if (Binding.MustStayOnLoopback(configuration))
+        {
+            services.AddSingleton<BoundAddressCheck>();
+            services.AddHostedService(sp => sp.GetRequiredService<BoundAddressCheck>());
+        }
+
         services.AddIngestLimits(configuration);
         services.AddCallerLimits(configuration);
         services.AddTrustedProxies(configuration);

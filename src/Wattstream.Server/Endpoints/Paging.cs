@@ -5,7 +5,7 @@ namespace Wattstream.Server.Endpoints;
 /// <summary>
 /// Listings come a page at a time (<c>?limit=</c>, default 1 000, at most 10 000; <c>?offset=</c>), so a hub with
 /// 100 000 DERs never builds one answer of all of them. The body stays a JSON array, as before; <c>X-Total-Count</c>
-/// says how many there are and <c>Link: &lt;…&gt;; rel="next"</c> where the next page is.
+/// says how many there are and <c>Link: &lt;…&gt;; rel="next"</c> where the next page is (with the request's filters).
 /// </summary>
 internal static class Paging
 {
@@ -44,8 +44,11 @@ internal static class Paging
         context.Response.Headers["X-Total-Count"] = total.ToString(CultureInfo.InvariantCulture);
         if ((long)offset + limit < total)
         {
-            var next = $"{context.Request.Path}?limit={limit}&offset={offset + limit}";
-            context.Response.Headers.Link = $"<{next}>; rel=\"next\"";
+            // The request's other parameters (a listing's filters) carry over, so following the links pages the same set.
+            var query = context.Request.Query.Where(p => p.Key is not ("limit" or "offset"))
+                .Append(new("limit", limit.ToString(CultureInfo.InvariantCulture)))
+                .Append(new("offset", (offset + limit).ToString(CultureInfo.InvariantCulture)));
+            context.Response.Headers.Link = $"<{context.Request.Path}{QueryString.Create(query)}>; rel=\"next\"";
         }
     }
 }

@@ -64,11 +64,14 @@ public sealed class WattstreamMetrics : IDisposable
         _meter.CreateObservableCounter("dropped.total", () => new[]
         {
             new Measurement<long>(hub.Counters.Duplicates, new KeyValuePair<string, object?>("reason", "duplicate")),
-            new Measurement<long>(hub.Counters.Rejected, new KeyValuePair<string, object?>("reason", "der_limit")),
+            new Measurement<long>(hub.Rejections[RejectionReason.DerLimit], new KeyValuePair<string, object?>("reason", "der_limit")),
             new Measurement<long>(hub.Counters.DroppedByUnsubscribed, new KeyValuePair<string, object?>("reason", "slow_client")),
         }, description: "Readings or events dropped, by reason (history and NATS drops: wattstream_storage_dropped_total, wattstream_nats_dropped_total)");
         _meter.CreateObservableCounter("readings.duplicates.total", () => hub.Counters.Duplicates, description: "Readings dropped as duplicates (dedup hits)");
-        _meter.CreateObservableCounter("readings.rejected.total", () => hub.Counters.Rejected, description: "Readings of new DERs refused by a limit");
+        _meter.CreateObservableCounter("readings.rejected.total", () => Enum.GetValues<RejectionReason>()
+            .Select(r => new Measurement<long>(hub.Rejections[r], new KeyValuePair<string, object?>("reason", ReadingRejections.Label(r))))
+            .Append(new Measurement<long>(sources.Statuses().Sum(s => s.Rejected), new KeyValuePair<string, object?>("reason", "malformed_upstream"))),
+            description: "Readings refused, by reason: the hub's DER limits and the push API's checks; malformed_upstream: events sources skipped");
         _meter.CreateObservableCounter("subscriber.dropped.total", () => hub.Counters.DroppedByUnsubscribed, description: "Events that ended subscriptions had lost (slow clients)");
         _meter.CreateObservableGauge("subscriber.backlog", () => hub.SubscriberBacklog(), description: "Events waiting in subscriber queues");
         _meter.CreateObservableGauge("ders", () => hub.Counters.Ders, description: "DERs the hub knows");

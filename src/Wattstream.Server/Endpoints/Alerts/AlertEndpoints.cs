@@ -88,8 +88,7 @@ public static class AlertEndpoints
         var scope = AlertAccess.Query(access.Resolve(context));
         var rows = await feed.Store.QueryAsync(query with { Orgs = scope.Orgs, Sites = scope.Sites, NewestFirst = true, Limit = limit, BeforeId = before }, context.RequestAborted);
         var alerts = rows.Select(AlertFeed.FromStored).ToArray();
-        var csv = q["format"].FirstOrDefault() == "csv" || context.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true);
-        return csv ? Csv(alerts) : JsonList(alerts);
+        return CsvWriter.IsAsked(context) ? Csv(alerts) : JsonList(alerts);
     }
 
     private static IResult Active(HttpContext context, AlertFeed feed, ITelemetryAccess access)
@@ -304,24 +303,19 @@ public static class AlertEndpoints
 
     private static IResult Csv(IReadOnlyList<Alert> alerts)
     {
-        var csv = new StringBuilder("id,timestamp,rule,type,state,org,site,device,der,value,threshold,message\n");
+        var csv = new CsvWriter("id", "timestamp", "rule", "type", "state", "org", "site", "device", "der", "value", "threshold", "message");
         foreach (var alert in alerts)
         {
             using var json = JsonDocument.Parse(alert.Json);
             var root = json.RootElement;
-            string Field(string name) => root.TryGetProperty(name, out var p) && p.ValueKind != JsonValueKind.Null ? p.ValueKind == JsonValueKind.String ? p.GetString()! : p.GetRawText() : "";
-            csv.Append(alert.Id).Append(',').Append(Field("timestamp")).Append(',').Append(Quote(alert.Rule)).Append(',').Append(alert.Type).Append(',')
-                .Append(alert.State.ToWireName()).Append(',').Append(alert.Org).Append(',').Append(alert.Site).Append(',')
-                .Append(alert.Der?.Device).Append(',').Append(alert.Der?.Der).Append(',').Append(Field("value")).Append(',').Append(Field("threshold")).Append(',')
-                .Append(Quote(Field("message"))).Append('\n');
+            double? Number(string name) => root.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Number ? p.GetDouble() : null;
+            csv.Number(alert.Id).Text(root.GetProperty("timestamp").GetString()).Text(alert.Rule).Text(alert.Type).Text(alert.State.ToWireName())
+                .Text(alert.Org).Text(alert.Site).Text(alert.Der?.Device).Text(alert.Der?.Der)
+                .Number(Number("value")).Number(Number("threshold")).Text(root.GetProperty("message").GetString()).EndRow();
         }
 
-        return Results.Text(csv.ToString(), "text/csv; charset=utf-8");
+        return csv.ToResult();
     }
-
-    // RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled.
-    private static string Quote(string value) =>
-        value.AsSpan().IndexOfAny(",\"\n\r") < 0 ? value : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     public sealed record OrgStatsResponse(bool Evaluating, IReadOnlyList<OrgAlertStats> Orgs);
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Wattstream.Energy.Periods;
 using Wattstream.Energy.Summaries;
@@ -124,8 +123,7 @@ public static class EnergyEndpoints
 
         var siteDers = ders.All(scope).Where(d => d.Address.Org == org && d.Address.Site == site).ToArray();
         var periods = await EnergyQueries.PeriodsAsync(store, siteDers, from, to, kind.Value, zone, tariff, now, context.RequestAborted);
-        var csv = q["format"].FirstOrDefault() == "csv" || context.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true);
-        return csv ? Csv(periods, tariff?.Currency) : Json(org, site, kind.Value, zone, tariff?.Currency, periods);
+        return CsvWriter.IsAsked(context) ? Csv(periods, tariff?.Currency) : Json(org, site, kind.Value, zone, tariff?.Currency, periods);
     }
 
     private const double MaxHours = 400 * 24;
@@ -183,18 +181,20 @@ public static class EnergyEndpoints
 
     private static IResult Csv(IReadOnlyList<EnergyPeriod> periods, string? currency)
     {
-        var csv = new StringBuilder("start,end,complete,grid_import_kwh,grid_export_kwh,pv_kwh,battery_in_kwh,battery_out_kwh,ev_in_kwh,ev_out_kwh,home_kwh,self_sufficiency,self_consumption,cost,earnings,net,currency,notes\n");
+        var csv = new CsvWriter("start", "end", "complete", "grid_import_kwh", "grid_export_kwh", "pv_kwh", "battery_in_kwh", "battery_out_kwh", "ev_in_kwh", "ev_out_kwh", "home_kwh", "self_sufficiency", "self_consumption", "cost", "earnings", "net", "currency", "notes");
         foreach (var p in periods)
         {
-            static string N(double? v) => v is { } x ? x.ToString("R", CultureInfo.InvariantCulture) : "";
-            csv.Append(p.Start.ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture)).Append(',')
-                .Append(p.End.ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture)).Append(',')
-                .Append(p.Complete ? "true" : "false").Append(',')
-                .AppendJoin(',', [N(p.GridImportKwh), N(p.GridExportKwh), N(p.PvKwh), N(p.BatteryInKwh), N(p.BatteryOutKwh), N(p.EvInKwh), N(p.EvOutKwh), N(p.HomeKwh), N(p.SelfSufficiency), N(p.SelfConsumption), N(p.Cost), N(p.Earnings), N(p.Net)])
-                .Append(',').Append(currency).Append(',')
-                .Append('"').Append(string.Join("; ", p.Notes)).Append("\"\n");
+            csv.Text(p.Start.ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture))
+                .Text(p.End.ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture))
+                .Text(p.Complete ? "true" : "false");
+            foreach (var n in (double?[])[p.GridImportKwh, p.GridExportKwh, p.PvKwh, p.BatteryInKwh, p.BatteryOutKwh, p.EvInKwh, p.EvOutKwh, p.HomeKwh, p.SelfSufficiency, p.SelfConsumption, p.Cost, p.Earnings, p.Net])
+            {
+                csv.Number(n);
+            }
+
+            csv.Text(currency).Text(string.Join("; ", p.Notes)).EndRow();
         }
 
-        return Results.Text(csv.ToString(), "text/csv; charset=utf-8");
+        return csv.ToResult();
     }
 }

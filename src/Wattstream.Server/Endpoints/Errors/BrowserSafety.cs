@@ -29,6 +29,8 @@ internal static class BrowserSafety
         await next(context);
     });
 
+    // The media type itself, not a prefix of it: application/jsonx is not JSON.
     private static bool HasJsonBody(HttpRequest request) =>
-        request.ContentType is { } type && Array.Exists(JsonTypes, t => type.StartsWith(t, StringComparison.OrdinalIgnoreCase));
+        Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+        && Array.Exists(JsonTypes, t => type.MediaType.Equals(t, StringComparison.OrdinalIgnoreCase));
 }

@@ -44,8 +44,7 @@ public static class HistoryEndpoints
         }
 
         var series = await store.QueryAsync(query, context.RequestAborted);
-        var csv = request.Format == "csv" || context.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true);
-        return csv ? HistoryResponses.Csv(series, query.Fields) : HistoryResponses.Json(query, series, request.StepText);
+        return CsvWriter.IsAsked(context) ? HistoryResponses.Csv(series, query.Fields) : HistoryResponses.Json(query, series, request.StepText);
     }
 
     private static IResult HistoryOff() =>

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Wattstream.Storage;
 
@@ -10,33 +8,22 @@ internal static class HistoryResponses
 {
     public static IResult Csv(IReadOnlyList<HistorySeries> series, IReadOnlyList<HistoryField> fields)
     {
-        var csv = new StringBuilder();
-        csv.Append("time,subject,der");
-        foreach (var f in fields)
-        {
-            csv.Append(',').Append(f.Column());
-        }
-
-        csv.Append('\n');
+        var csv = new CsvWriter(["time", "subject", "der", .. fields.Select(f => f.Column())]);
         foreach (var s in series)
         {
             foreach (var p in s.Points)
             {
-                csv.Append(Iso(p.Time)).Append(',').Append(s.Der.Subject).Append(',').Append(s.Der.Der);
+                csv.Text(Iso(p.Time)).Text(s.Der.Subject).Text(s.Der.Der);
                 foreach (var v in p.Values)
                 {
-                    csv.Append(',');
-                    if (v is { } value)
-                    {
-                        csv.Append(value.ToString("R", CultureInfo.InvariantCulture));
-                    }
+                    csv.Number(v);
                 }
 
-                csv.Append('\n');
+                csv.EndRow();
             }
         }
 
-        return Results.Text(csv.ToString(), "text/csv; charset=utf-8");
+        return csv.ToResult();
     }
 
     public static IResult Json(HistoryQuery query, IReadOnlyList<HistorySeries> series, string step)

@@ -72,12 +72,14 @@ public static class IngestEndpoints
 
         if (context.Request.ContentLength > MaxPushBytes)
         {
+            hub.Rejections.Count(RejectionReason.TooLarge);
             return Problems.Problem(StatusCodes.Status413PayloadTooLarge, "too_large", "Request too large", $"At most {MaxPushBytes} bytes per request.");
         }
 
         var body = await ReadBodyAsync(context.Request);
         if (body is null)
         {
+            hub.Rejections.Count(RejectionReason.TooLarge);
             return Problems.Problem(StatusCodes.Status413PayloadTooLarge, "too_large", "Request too large", $"At most {MaxPushBytes} bytes per request.");
         }
 
@@ -89,11 +91,13 @@ public static class IngestEndpoints
         }
         catch (JsonException e)
         {
+            hub.Rejections.Count(RejectionReason.Malformed);
             return Problems.BadRequest("malformed_json", "Malformed JSON", e.Message);
         }
 
         if (items.Count == 0)
         {
+            hub.Rejections.Count(RejectionReason.Malformed);
             return Problems.BadRequest("empty", "No readings", "The body holds no reading.");
         }
 
@@ -114,6 +118,7 @@ public static class IngestEndpoints
 
         if (errors.Count > 0)
         {
+            hub.Rejections.Count(RejectionReason.Invalid, items.Count); // none of the request's readings is accepted
             return TypedResults.ValidationProblem(errors, title: "Invalid readings", detail: $"{errors.Count} of {items.Count} readings are invalid; none was accepted.", extensions: new Dictionary<string, object?> { ["error"] = "invalid_readings" });
         }
 
@@ -122,6 +127,7 @@ public static class IngestEndpoints
         var outside = readings.Select((r, i) => (r, i)).Where(x => !scope.CanSee(x.r.Der)).Select(x => x.i).ToArray();
         if (outside.Length > 0)
         {
+            hub.Rejections.Count(RejectionReason.OutsideScope, readings.Count);
             return Problems.Problem(
                 StatusCodes.Status403Forbidden,
                 "outside_scope",
@@ -132,6 +138,7 @@ public static class IngestEndpoints
         // New DERs past the hub's limits refuse the whole request, before anything is accepted.
         if (hub.CheckLimits(readings.Select(r => r.Der)) is { } limit)
         {
+            hub.Rejections.Count(RejectionReason.DerLimit, readings.Count);
             return Problems.Problem(StatusCodes.Status422UnprocessableEntity, "der_limit", "Too many DERs", $"Refused: {limit}. Readings of DERs the hub already has are still accepted.");
         }
 

@@ -13,7 +13,7 @@ internal static class DiscoveryEndpoints
     {
         var group = app.MapGroup("/api").WithTags("discovery");
         group.MapGet("/sites", Sites)
-            .WithSummary("Every site the caller may see, with its devices and their DERs (ids, types, subjects); paged with ?limit= and ?offset=")
+            .WithSummary("Every site the caller may see, with its devices and their DERs (ids, types, subjects); paged with ?limit= and ?offset=; ?site= and ?org= keep only that site or org")
             .Produces<SiteInfo[]>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/meters", Meters)
@@ -29,13 +29,22 @@ internal static class DiscoveryEndpoints
             return problem!;
         }
 
+        // A filter finds one site among any number without paging through them (the dashboard's deep links do).
+        var org = context.Request.Query["org"].FirstOrDefault();
+        var site = context.Request.Query["site"].FirstOrDefault();
+        if ((org is not null && !Problems.TryValidateId(org, "org id", out problem)) || (site is not null && !Problems.TryValidateId(site, "site id", out problem)))
+        {
+            return problem!;
+        }
+
         var sites = ders.All(access.Resolve(context))
+            .Where(d => (org is null || d.Address.Org == org) && (site is null || d.Address.Site == site))
             .GroupBy(d => (d.Address.Org, d.Address.Site))
-            .Select(site => new SiteInfo(
-                site.Key.Org,
-                site.Key.Site,
-                $"orgs.{site.Key.Org}.sites.{site.Key.Site}.devices.*.ders.*.{Subjects.TelemetrySuffix}",
-                site.GroupBy(d => d.Address.Device)
+            .Select(found => new SiteInfo(
+                found.Key.Org,
+                found.Key.Site,
+                $"orgs.{found.Key.Org}.sites.{found.Key.Site}.devices.*.ders.*.{Subjects.TelemetrySuffix}",
+                found.GroupBy(d => d.Address.Device)
                     .Select(device => new DeviceInfo(
                         device.Key,
                         device.Select(d => new DerInfo(d.Address.Der, d.Type.ToWireName(), d.Address.Subject)).ToArray()))
