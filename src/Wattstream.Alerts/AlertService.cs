@@ -19,21 +19,27 @@ public sealed class AlertService(
     StatusBoard board,
     AlertRuleSet rules,
     AlertFeed feed,
+    AlertBudget budget,
     IOptions<AlertsOptions> options,
     TimeProvider time,
     ILogger<AlertService> logger) : IHostedLifecycleService, IDisposable
 {
     private readonly Lock _gate = new();
-    private readonly AlertEvaluator _evaluator = new(der => hub.GetLast(der)?.Reading);
+    private readonly AlertEvaluator _evaluator = new(der => hub.GetLast(der)?.Reading, budget);
     private readonly CancellationTokenSource _stopping = new();
     private HubSubscription? _readings;
     private FeedSubscription<DerStatus>? _statuses;
     private Task[] _loops = [];
     private long _publishFailures;
+    private long _cleanedUp;
+
+    /// <summary>Stored alerts the cleanup deleted (past <see cref="AlertsOptions.Retention"/> or <see cref="AlertsOptions.MaxStoredPerOrg"/>) since start.</summary>
+    public long CleanedUp => Interlocked.Read(ref _cleanedUp);
 
     /// <summary>What evaluation has done so far.</summary>
     public AlertStats Stats()
     {
+        var orgs = OrgStats(null);
         lock (_gate)
         {
             return new AlertStats(
@@ -44,8 +50,28 @@ public sealed class AlertService(
                 _evaluator.Suppressed,
                 _readings?.Dropped ?? 0,
                 feed.Published,
-                Interlocked.Read(ref _publishFailures));
+                Interlocked.Read(ref _publishFailures),
+                orgs.Sum(o => o.BudgetSuppressed),
+                orgs);
         }
+    }
+
+    /// <summary>
+    /// Each org's share (of <paramref name="orgs"/>, an org admin's view; null: every org with rules, firing alerts or
+    /// alerts over budget): its own rules, its alerts firing, its alerts not raised for being over budget.
+    /// </summary>
+    public IReadOnlyList<OrgAlertStats> OrgStats(IReadOnlyCollection<string>? orgs)
+    {
+        bool Wanted(string? org) => org is not null && (orgs is null || orgs.Contains(org));
+        var ruleCounts = rules.Compiled.Where(r => Wanted(r.Rule.Org)).CountBy(r => r.Rule.Org!).ToDictionary();
+        var firing = feed.Active(a => Wanted(a.Org)).CountBy(a => a.Org).ToDictionary();
+        var suppressed = budget.SuppressedByOrg().Where(o => Wanted(o.Key)).ToDictionary();
+        var names = orgs ?? [.. ruleCounts.Keys.Union(firing.Keys).Union(suppressed.Keys)];
+        return [.. names.Order(StringComparer.Ordinal).Select(org => new OrgAlertStats(
+            org,
+            ruleCounts.GetValueOrDefault(org),
+            firing.GetValueOrDefault(org),
+            suppressed.GetValueOrDefault(org)))];
     }
 
     public async Task StartingAsync(CancellationToken cancellationToken)
@@ -64,10 +90,9 @@ public sealed class AlertService(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_readings is not null && _statuses is not null)
-        {
-            _loops = [JudgeReadingsAsync(_readings), JudgeStatusesAsync(_statuses), SweepAsync()];
-        }
+        _loops = _readings is not null && _statuses is not null
+            ? [JudgeReadingsAsync(_readings), JudgeStatusesAsync(_statuses), SweepAsync(), CleanupAsync()]
+            : [CleanupAsync()];
 
         return Task.CompletedTask;
     }
@@ -150,6 +175,41 @@ public sealed class AlertService(
         }
     }
 
+    // Stored alerts stay within Alerts:Retention and Alerts:MaxStoredPerOrg: every org at start, then the orgs that
+    // published since the last run (a trim walks at most MaxStoredPerOrg index entries per org).
+    private async Task CleanupAsync()
+    {
+        var o = options.Value;
+        using var timer = new PeriodicTimer(o.CleanupInterval, time);
+        IReadOnlyCollection<string>? orgs = null;
+        try
+        {
+            do
+            {
+                try
+                {
+                    var aged = await feed.Store.DeleteOlderThanAsync((time.GetUtcNow() - o.Retention).ToUnixTimeMilliseconds(), _stopping.Token);
+                    var trimmed = orgs is { Count: 0 } ? 0 : await feed.Store.TrimAsync(o.MaxStoredPerOrg, orgs, _stopping.Token);
+                    if (aged + trimmed > 0)
+                    {
+                        Interlocked.Add(ref _cleanedUp, aged + trimmed);
+                        logger.LogInformation("Alert cleanup: deleted {Aged} alerts older than {Retention} and {Trimmed} past {Max} per org", aged, o.Retention, trimmed, o.MaxStoredPerOrg);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogWarning("Alert cleanup failed: {Error}", e.Message);
+                }
+
+                orgs = feed.TakeOrgsPublished();
+            }
+            while (await timer.WaitForNextTickAsync(_stopping.Token));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     private void OnRulesChanged(IReadOnlyList<CompiledRule> compiled)
     {
         var drafts = new List<AlertDraft>();
@@ -184,5 +244,11 @@ public sealed class AlertService(
     }
 }
 
-/// <summary>What evaluation has done: rules in force, alerts firing, notifications made and suppressed, readings skipped.</summary>
-public sealed record AlertStats(bool Evaluating, int Rules, int Firing, long Notifications, long Suppressed, long SkippedReadings, long Published, long PublishFailures);
+/// <summary>
+/// What evaluation has done: rules in force, alerts firing, notifications made and suppressed (repeat window), readings
+/// skipped, alerts not raised because their org was over budget, and each org's share.
+/// </summary>
+public sealed record AlertStats(bool Evaluating, int Rules, int Firing, long Notifications, long Suppressed, long SkippedReadings, long Published, long PublishFailures, long BudgetSuppressed, IReadOnlyList<OrgAlertStats> Orgs);
+
+/// <summary>One org's part: its own rules (not the every-org ones), its alerts firing, its alerts not raised for being over budget.</summary>
+public sealed record OrgAlertStats(string Org, int Rules, int Firing, long BudgetSuppressed);

@@ -35,6 +35,29 @@ public sealed class AlertsOptions : IValidatableObject
     [Range(1, 100_000)]
     public int MaxRules { get; set; } = 1000;
 
+    /// <summary>Rules made through the API for one org, at most: one org cannot use up <see cref="MaxRules"/> for the others.</summary>
+    [Range(1, 100_000)]
+    public int MaxRulesPerOrg { get; set; } = 100;
+
+    /// <summary>
+    /// Alerts one org may raise in a minute (evaluation and reports together); past it they are not raised, stored or
+    /// delivered but counted, so one org's flood costs the others nothing.
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int MaxAlertsPerMinutePerOrg { get; set; } = 600;
+
+    /// <summary>Stored alerts older than this are deleted.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00")]
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>Stored alerts kept per org; past it the oldest are deleted.</summary>
+    [Range(1, 100_000_000)]
+    public int MaxStoredPerOrg { get; set; } = 100_000;
+
+    /// <summary>How often <see cref="Retention"/> and <see cref="MaxStoredPerOrg"/> are enforced.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
+    public TimeSpan CleanupInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         var ids = new HashSet<string>(StringComparer.Ordinal);

@@ -21,6 +21,8 @@ public sealed class PostgresReadingStore(string connectionString) : IReadingStor
     /// <summary>Alert rules and alerts in the same database.</summary>
     public Alerts.IAlertStore CreateAlertStore() => new Alerts.SqlAlertStore(async ct => await _dataSource.OpenConnectionAsync(ct), postgres: true);
 
+    public Audit.IAuditStore CreateAuditStore() => new Audit.SqlAuditStore(async ct => await _dataSource.OpenConnectionAsync(ct), postgres: true);
+
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);

@@ -40,6 +40,8 @@ public sealed class SqliteReadingStore : IReadingStore
     /// <summary>Alert rules and alerts in the same file.</summary>
     public Alerts.IAlertStore CreateAlertStore() => new Alerts.SqlAlertStore(_ => ValueTask.FromResult<System.Data.Common.DbConnection>(Open()), postgres: false);
 
+    public Audit.IAuditStore CreateAuditStore() => new Audit.SqlAuditStore(_ => ValueTask.FromResult<System.Data.Common.DbConnection>(Open()), postgres: false);
+
     public Task MigrateAsync(CancellationToken cancellationToken = default) => RunOnWriterAsync(() =>
     {
         _writer ??= OpenWriter();

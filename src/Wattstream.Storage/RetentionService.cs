@@ -4,8 +4,8 @@ using Microsoft.Extensions.Options;
 
 namespace Wattstream.Storage;
 
-/// <summary>Deletes readings (and alerts) past the retention period, in the background.</summary>
-public sealed class RetentionService(IReadingStore store, IOptions<StorageOptions> storageOptions, TimeProvider time, ILogger<RetentionService> logger, Alerts.IAlertStore? alerts = null) : BackgroundService
+/// <summary>Deletes readings past the retention period, in the background (alerts have their own, <c>Alerts:Retention</c>).</summary>
+public sealed class RetentionService(IReadingStore store, IOptions<StorageOptions> storageOptions, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
 {
     private readonly StorageOptions options = storageOptions.Value;
 
@@ -34,11 +34,6 @@ public sealed class RetentionService(IReadingStore store, IOptions<StorageOption
             if (deleted > 0)
             {
                 logger.LogInformation("Retention: deleted {Count} readings older than {Cutoff:u}", deleted, cutoff);
-            }
-
-            if (alerts is not null && await alerts.DeleteOlderThanAsync(cutoff.ToUnixTimeMilliseconds(), stoppingToken) is > 0 and var gone)
-            {
-                logger.LogInformation("Retention: deleted {Count} alerts older than {Cutoff:u}", gone, cutoff);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -26,7 +26,7 @@ public class AlertTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
-    private static async Task<HttpResponseMessage> SendJsonAsync(HttpClient client, HttpMethod method, string path, string json, string? token = null)
+    internal static async Task<HttpResponseMessage> SendJsonAsync(HttpClient client, HttpMethod method, string path, string json, string? token = null)
     {
         using var request = new HttpRequestMessage(method, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         if (token is not null)
@@ -38,7 +38,7 @@ public class AlertTests
     }
 
     /// <summary>Opens an alert stream and returns once its headers are in, so nothing raised afterwards is missed.</summary>
-    private static async Task<Task<List<SseItem<string>>>> OpenAlertStreamAsync(HttpClient client, int count, string path = "/api/alerts/stream", string? lastEventId = null, string? token = null)
+    internal static async Task<Task<List<SseItem<string>>>> OpenAlertStreamAsync(HttpClient client, int count, string path = "/api/alerts/stream", string? lastEventId = null, string? token = null)
     {
         var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var request = new HttpRequestMessage(HttpMethod.Get, path);

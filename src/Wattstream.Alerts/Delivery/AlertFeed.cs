@@ -26,6 +26,7 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
     private readonly Alert[] _ring = new Alert[RingCapacity];
     private readonly FeedSubscribers<Alert> _subscribers = new();
     private readonly Dictionary<(string Rule, string Org, string Site, string? Der), Alert> _active = [];
+    private readonly HashSet<string> _orgsSinceCleanup = new(StringComparer.Ordinal);
     private int _ringStart;
     private int _ringCount;
     private long _lastId;
@@ -96,6 +97,7 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
                 }
 
                 _subscribers.Offer(alert);
+                _orgsSinceCleanup.Add(alert.Org);
             }
 
             Interlocked.Increment(ref _published);
@@ -117,6 +119,17 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
         lock (_gate)
         {
             return [.. _active.Values.Where(filter).OrderBy(a => a.Id)];
+        }
+    }
+
+    /// <summary>The orgs that published alerts since the last call: those whose stored alerts may have grown past their bound.</summary>
+    public string[] TakeOrgsPublished()
+    {
+        lock (_gate)
+        {
+            string[] orgs = [.. _orgsSinceCleanup];
+            _orgsSinceCleanup.Clear();
+            return orgs;
         }
     }
 

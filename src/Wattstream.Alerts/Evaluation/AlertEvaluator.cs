@@ -1,3 +1,4 @@
+using Wattstream.Alerts.Delivery;
 using Wattstream.Alerts.Rules;
 using Wattstream.Hub.Status;
 using Wattstream.Telemetry;
@@ -15,7 +16,11 @@ namespace Wattstream.Alerts.Evaluation;
 /// silence and statuses by the hub's clock. Not thread-safe: <see cref="AlertService"/> calls it under one lock.
 /// </remarks>
 /// <param name="lastReading">A DER's newest reading, for the <c>data</c> of alerts that no reading triggered (the hub's last value).</param>
-public sealed class AlertEvaluator(Func<DerAddress, Reading?>? lastReading = null)
+/// <param name="budget">
+/// Each org's alerts per minute: a firing transition past it is kept as state but not announced (nor its resolution),
+/// as inside a repeat window, and the budget counts it.
+/// </param>
+public sealed class AlertEvaluator(Func<DerAddress, Reading?>? lastReading = null, AlertBudget? budget = null)
 {
     private readonly Dictionary<(string Rule, DerAddress Der), TargetState> _states = [];
     // Silence is tracked only while a stale rule exists: a hub of many DERs and no such rule pays nothing per DER here.
@@ -24,6 +29,7 @@ public sealed class AlertEvaluator(Func<DerAddress, Reading?>? lastReading = nul
     private bool _watchesSources;
     private readonly Dictionary<DerAddress, (DerType Type, ConnectionStatus Status, string? Detail, long Since)> _statuses = [];
     private CompiledRule[] _rules = [];
+    private long _now; // the hub's clock at the current call: budgets run on it, not on a reading's own clock
 
     public IReadOnlyList<CompiledRule> Rules => _rules;
 
@@ -80,6 +86,7 @@ public sealed class AlertEvaluator(Func<DerAddress, Reading?>? lastReading = nul
     {
         ArgumentNullException.ThrowIfNull(reading);
         ArgumentNullException.ThrowIfNull(output);
+        _now = receivedAt;
         if (_watchesSilence)
         {
             _seen[reading.Der] = (reading.Type, receivedAt);
@@ -104,6 +111,7 @@ public sealed class AlertEvaluator(Func<DerAddress, Reading?>? lastReading = nul
     public void OnStatus(DerAddress der, DerType type, ConnectionStatus status, string? detail, long now, List<AlertDraft> output)
     {
         ArgumentNullException.ThrowIfNull(der);
+        _now = now;
         if (!_watchesSources)
         {
             return; // no source_down rule: statuses need no tracking (a rule added later sees the next change)
@@ -120,6 +128,7 @@ public sealed class AlertEvaluator(Func<DerAddress, Reading?>? lastReading = nul
     /// <summary>Re-judges what changes with time alone: silence (<c>stale</c>) and how long a source has been down.</summary>
     public void Sweep(long now, List<AlertDraft> output)
     {
+        _now = now;
         foreach (var rule in _rules)
         {
             if (rule.Type != AlertType.Stale)
@@ -214,6 +223,12 @@ public sealed class AlertEvaluator(Func<DerAddress, Reading?>? lastReading = nul
         {
             state.Notified = false;
             Suppressed++;
+            return;
+        }
+
+        if (budget is not null && !budget.TryTake(der.Org, _now))
+        {
+            state.Notified = false;
             return;
         }
 

@@ -11,12 +11,15 @@ namespace Wattstream.Alerts.Rules;
 /// store). A change is seen by evaluation at once, through <see cref="Changed"/>; unchanged rules keep their compiled
 /// form, so their state (pending, firing) survives another rule's edit.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The SemaphoreSlim is only awaited (WaitAsync), so it never creates a wait handle to dispose.")]
 public sealed class AlertRuleSet(IAlertStore store, IReadOnlyList<AlertRule> fixedRules, TimeProvider time, ILogger<AlertRuleSet> logger)
 {
     public const string ConfigSource = "config";
     public const string ApiSource = "api";
 
     private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _writes = new(1, 1);
+    private long _refused;
     private readonly Dictionary<string, AlertRule> _api = new(StringComparer.Ordinal);
     private readonly Dictionary<string, CompiledRule> _compiled = new(StringComparer.Ordinal);
     private IReadOnlyList<CompiledRule> _active = [];
@@ -99,14 +102,44 @@ public sealed class AlertRuleSet(IAlertStore store, IReadOnlyList<AlertRule> fix
         }
     }
 
-    /// <summary>Creates or replaces an API rule (validated by the caller); stored first, then in force.</summary>
-    public async Task SaveAsync(AlertRule rule, CancellationToken cancellationToken = default)
+    /// <summary>Saves refused by a limit since start.</summary>
+    public long Refused => Interlocked.Read(ref _refused);
+
+    /// <summary>API rules of one org (every-org rules are not any org's).</summary>
+    public int ApiRuleCountOf(string org)
+    {
+        lock (_gate)
+        {
+            return _api.Values.Count(r => r.Org == org);
+        }
+    }
+
+    /// <summary>
+    /// Creates or replaces an API rule (validated by the caller); stored first, then in force. <paramref name="admit"/>
+    /// (a limit) is asked with saves serialised, so concurrent creates cannot pass it together; false: nothing saved.
+    /// </summary>
+    public async Task<bool> SaveAsync(AlertRule rule, Func<bool>? admit = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rule);
         var copy = rule.Copy();
         copy.Source = null;
         var body = JsonSerializer.Serialize(copy, AlertRuleJson.Default.AlertRule);
-        await store.SaveRuleAsync(new StoredAlertRule(copy.Id!, copy.Org, copy.Site, body, time.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken);
+        await _writes.WaitAsync(cancellationToken);
+        try
+        {
+            if (admit?.Invoke() == false)
+            {
+                Interlocked.Increment(ref _refused);
+                return false;
+            }
+
+            await store.SaveRuleAsync(new StoredAlertRule(copy.Id!, copy.Org, copy.Site, body, time.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken);
+        }
+        finally
+        {
+            _writes.Release();
+        }
+
         copy.Source = ApiSource;
         IReadOnlyList<CompiledRule> now;
         lock (_gate)
@@ -117,6 +150,7 @@ public sealed class AlertRuleSet(IAlertStore store, IReadOnlyList<AlertRule> fix
         }
 
         Changed?.Invoke(now);
+        return true;
     }
 
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Wattstream.Server.Audit;
 using Wattstream.Server.Endpoints;
 
 namespace Wattstream.Server.Access;
@@ -26,7 +29,7 @@ public static class ApiKeyEndpoints
             .Produces<CreatedKey>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
             .DisableAntiforgery();
-        group.MapDelete("/{id}", (string id, HttpContext context, IServiceProvider services) =>
+        group.MapDelete("/{id}", async (string id, HttpContext context, IServiceProvider services, AuditLog audit) =>
         {
             if (Store(services) is not { } keys)
             {
@@ -34,14 +37,18 @@ public static class ApiKeyEndpoints
             }
 
             var key = keys.List().FirstOrDefault(k => k.Id == id);
-            return key is not null && Within(Caller.Of(context.User)!, key.Orgs, key.Sites) && keys.Revoke(id)
-                ? TypedResults.NoContent()
-                : Problems.NotFound("not_found", "Unknown key", $"No API key '{Problems.Truncate(id)}'.");
+            if (key is null || !Within(Caller.Of(context.User)!, key.Orgs, key.Sites) || !keys.Revoke(id))
+            {
+                return Problems.NotFound("not_found", "Unknown key", $"No API key '{Problems.Truncate(id)}'.");
+            }
+
+            await audit.RecordAsync(context, "revoked", AuditLog.ApiKey, id, key.Orgs, AuditDetails(key));
+            return TypedResults.NoContent();
         }).WithSummary("Revoke an API key: it is refused from the next request on");
         return app;
     }
 
-    private static IResult Create(HttpContext context, CreateKeyRequest request, IServiceProvider services, TimeProvider time)
+    private static async Task<IResult> Create(HttpContext context, CreateKeyRequest request, IServiceProvider services, TimeProvider time, AuditLog audit)
     {
         if (Store(services) is not { } keys)
         {
@@ -102,6 +109,7 @@ public static class ApiKeyEndpoints
         }
 
         var (record, key) = keys.Create(request.Name!, orgs, sites, scopes, expires);
+        await audit.RecordAsync(context, "created", AuditLog.ApiKey, record.Id, record.Orgs, AuditDetails(record));
         return TypedResults.Created($"/api/keys/{record.Id}", new CreatedKey(key, View(record)));
     }
 
@@ -110,9 +118,21 @@ public static class ApiKeyEndpoints
         (caller.Orgs is null || (orgs.Length > 0 && !orgs.Contains("*") && orgs.All(caller.Orgs.Contains)))
         && (caller.Sites is null || (sites.Length > 0 && sites.All(caller.Sites.Contains)));
 
+    // What the audit log says of a key: never its secret or hash. A key of several orgs is listed under each, so its
+    // entry leaves out the sites, which may be another of its orgs'.
+    private static string AuditDetails(ApiKeyRecord k) => JsonSerializer.Serialize(
+        new KeyAudit(k.Name, k.Scopes, k.Orgs.Length == 1 ? k.Sites : null, k.Expires),
+        AuditJson.Default.KeyAudit);
+
     private static KeyView View(ApiKeyRecord k) => new(k.Id, k.Name, k.Orgs, k.Sites, k.Scopes, k.Created, k.Expires);
 
     private static ApiKeyStore? Store(IServiceProvider services) => services.GetService<ApiKeyStore>();
 
     private static IResult AuthOff() => Problems.Problem(StatusCodes.Status409Conflict, "auth_off", "No keys here", "Auth:Mode is none: every caller is served without a key.");
 }
+
+internal sealed record KeyAudit(string Name, string[] Scopes, string[]? Sites, DateTimeOffset? Expires);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(KeyAudit))]
+internal sealed partial class AuditJson : JsonSerializerContext;

@@ -36,6 +36,7 @@ public static class AlertSetup
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<AlertRuleSet>>()));
         services.AddSingleton<AlertFeed>();
+        services.AddSingleton<AlertBudget>();
         services.AddSingleton<AlertService>();
         services.AddHostedService(sp => sp.GetRequiredService<AlertService>());
         services.AddAlertWebhookClient();

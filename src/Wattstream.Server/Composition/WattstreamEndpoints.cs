@@ -4,6 +4,7 @@ using Scalar.AspNetCore;
 using Wattstream.Hub;
 using Wattstream.Hub.Status;
 using Wattstream.Server.Access;
+using Wattstream.Server.Audit;
 using Wattstream.Server.Endpoints;
 using Wattstream.Server.Health;
 using Wattstream.Server.Nats;
@@ -76,6 +77,7 @@ public static class WattstreamEndpoints
 
         app.MapSession();
         app.MapApiKeys();
+        app.MapAudit();
         app.MapIngest();
         app.MapNats();
         app.MapHistory();

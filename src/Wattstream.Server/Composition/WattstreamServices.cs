@@ -4,6 +4,7 @@ using Wattstream.Hub.Resume;
 using Wattstream.Hub.Status;
 using Wattstream.Server.Access;
 using Wattstream.Server.Alerts;
+using Wattstream.Server.Audit;
 using Wattstream.Server.Energy;
 using Wattstream.Server.Endpoints;
 using Wattstream.Server.Endpoints.Ingest;
@@ -96,6 +97,7 @@ public static class WattstreamServices
 
         // Alerts: evaluation is one more hub subscriber; rules and alerts live in the history store (memory without one).
         services.AddWattstreamAlerts(configuration);
+        services.AddWattstreamAudit(configuration);
 
         // Energy insights: each site's live balance and its energy per period, computed once in the hub.
         services.AddWattstreamEnergy(configuration);

@@ -33,8 +33,16 @@ internal static class Paging
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(all);
-        context.Response.Headers["X-Total-Count"] = all.Count.ToString(CultureInfo.InvariantCulture);
-        if ((long)offset + limit < all.Count)
+        Headers(context, all.Count, offset, limit);
+        return all.Skip(offset).Take(limit).ToArray();
+    }
+
+    /// <summary>The total and the next page's link, for a page read elsewhere (a store's query).</summary>
+    public static void Headers(HttpContext context, long total, int offset, int limit)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.Response.Headers["X-Total-Count"] = total.ToString(CultureInfo.InvariantCulture);
+        if ((long)offset + limit < total)
         {
             // The request's other parameters (a listing's filters) carry over, so following the links pages the same set.
             var query = context.Request.Query.Where(p => p.Key is not ("limit" or "offset"))
@@ -42,7 +50,5 @@ internal static class Paging
                 .Append(new("offset", (offset + limit).ToString(CultureInfo.InvariantCulture)));
             context.Response.Headers.Link = $"<{context.Request.Path}{QueryString.Create(query)}>; rel=\"next\"";
         }
-
-        return all.Skip(offset).Take(limit).ToArray();
     }
 }

@@ -110,6 +110,13 @@ public sealed class WattstreamMetrics : IDisposable
             _meter.CreateObservableCounter("alerts.notifications.total", () => alerts.Stats().Notifications, description: "Alert notifications made by evaluation (firing and resolved)");
             _meter.CreateObservableCounter("alerts.suppressed.total", () => alerts.Stats().Suppressed, description: "Firing transitions kept quiet by a rule's repeat window");
             _meter.CreateObservableCounter("alerts.skipped.readings.total", () => alerts.Stats().SkippedReadings, description: "Readings evaluation skipped because its queue was full");
+            // Labelled by org: only orgs that went over budget have a series, and orgs are the operator's tenants, not callers' input.
+            var budget = services.GetRequiredService<Wattstream.Alerts.Delivery.AlertBudget>();
+            _meter.CreateObservableCounter("alerts.budget.suppressed.total", () => budget.SuppressedByOrg()
+                .Select(o => new Measurement<long>(o.Value, new KeyValuePair<string, object?>("org", o.Key))), description: "Alerts not raised because their org was over Alerts:MaxAlertsPerMinutePerOrg");
+            var rules = services.GetRequiredService<Wattstream.Alerts.Rules.AlertRuleSet>();
+            _meter.CreateObservableCounter("alerts.rules.refused.total", () => rules.Refused, description: "Rules refused by Alerts:MaxRules or Alerts:MaxRulesPerOrg (409 too_many_rules)");
+            _meter.CreateObservableCounter("alerts.cleanup.deleted.total", () => alerts.CleanedUp, description: "Stored alerts deleted past Alerts:Retention or Alerts:MaxStoredPerOrg");
         }
 
         if (services.GetService<Wattstream.Alerts.Webhooks.WebhookDispatcher>() is { } webhooks)

@@ -23,6 +23,12 @@ public interface IAlertStore
     /// <summary>Deletes alerts older than <paramref name="timestamp"/> (epoch ms), as retention does for readings; returns how many.</summary>
     Task<long> DeleteOlderThanAsync(long timestamp, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Deletes the oldest alerts of each org beyond its newest <paramref name="keepPerOrg"/>; only the orgs named
+    /// (null: every org in the store). Returns how many.
+    /// </summary>
+    Task<long> TrimAsync(int keepPerOrg, IReadOnlyCollection<string>? orgs = null, CancellationToken cancellationToken = default);
+
     /// <summary>Alerts matching <paramref name="query"/>, in id order (newest first when <see cref="AlertQuery.NewestFirst"/>).</summary>
     Task<IReadOnlyList<StoredAlert>> QueryAsync(AlertQuery query, CancellationToken cancellationToken = default);
 }

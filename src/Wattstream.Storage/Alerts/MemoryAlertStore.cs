@@ -1,11 +1,16 @@
 namespace Wattstream.Storage.Alerts;
 
-/// <summary>The alert store while history is off: rules and the newest alerts in memory, gone at restart.</summary>
+/// <summary>
+/// The alert store while history is off: rules and the newest alerts in memory, gone at restart. Past
+/// <paramref name="capacity"/> alerts in all, the oldest of the org holding the most goes: one org's flood pushes out
+/// its own alerts, not another's.
+/// </summary>
 public sealed class MemoryAlertStore(int capacity = 10_000) : IAlertStore
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, StoredAlertRule> _rules = new(StringComparer.Ordinal);
-    private readonly LinkedList<StoredAlert> _alerts = new();
+    private readonly Dictionary<string, LinkedList<StoredAlert>> _alerts = new(StringComparer.Ordinal);
+    private int _count;
     private long _nextId;
 
     public Task MigrateAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
@@ -43,10 +48,15 @@ public sealed class MemoryAlertStore(int capacity = 10_000) : IAlertStore
         lock (_gate)
         {
             var id = ++_nextId;
-            _alerts.AddLast(alert with { Id = id });
-            if (_alerts.Count > capacity)
+            if (!_alerts.TryGetValue(alert.Org, out var list))
             {
-                _alerts.RemoveFirst();
+                _alerts[alert.Org] = list = new LinkedList<StoredAlert>();
+            }
+
+            list.AddLast(alert with { Id = id });
+            if (++_count > capacity)
+            {
+                RemoveOldest(_alerts.Values.MaxBy(l => l.Count)!, 1);
             }
 
             return Task.FromResult(id);
@@ -58,16 +68,38 @@ public sealed class MemoryAlertStore(int capacity = 10_000) : IAlertStore
         lock (_gate)
         {
             long deleted = 0;
-            for (var node = _alerts.First; node is not null;)
+            foreach (var list in _alerts.Values)
             {
-                var next = node.Next;
-                if (node.Value.Timestamp < timestamp)
+                for (var node = list.First; node is not null;)
                 {
-                    _alerts.Remove(node);
-                    deleted++;
-                }
+                    var next = node.Next;
+                    if (node.Value.Timestamp < timestamp)
+                    {
+                        list.Remove(node);
+                        deleted++;
+                    }
 
-                node = next;
+                    node = next;
+                }
+            }
+
+            _count -= (int)deleted;
+            return Task.FromResult(deleted);
+        }
+    }
+
+    public Task<long> TrimAsync(int keepPerOrg, IReadOnlyCollection<string>? orgs = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(keepPerOrg);
+        lock (_gate)
+        {
+            long deleted = 0;
+            foreach (var (org, list) in _alerts)
+            {
+                if (orgs is null || orgs.Contains(org))
+                {
+                    deleted += RemoveOldest(list, list.Count - keepPerOrg);
+                }
             }
 
             return Task.FromResult(deleted);
@@ -79,10 +111,22 @@ public sealed class MemoryAlertStore(int capacity = 10_000) : IAlertStore
         ArgumentNullException.ThrowIfNull(query);
         lock (_gate)
         {
-            var matching = _alerts.Where(a => AlertFilter.Matches(query, a));
-            var ordered = query.NewestFirst ? matching.Reverse() : matching;
+            var matching = _alerts.Values.SelectMany(l => l).Where(a => AlertFilter.Matches(query, a));
+            var ordered = query.NewestFirst ? matching.OrderByDescending(a => a.Id) : matching.OrderBy(a => a.Id);
             return Task.FromResult<IReadOnlyList<StoredAlert>>([.. ordered.Take(query.Limit)]);
         }
+    }
+
+    private int RemoveOldest(LinkedList<StoredAlert> list, int count)
+    {
+        var removed = 0;
+        for (; removed < count && list.First is not null; removed++)
+        {
+            list.RemoveFirst();
+        }
+
+        _count -= removed;
+        return removed;
     }
 }
 

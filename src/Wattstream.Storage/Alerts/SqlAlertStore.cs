@@ -40,6 +40,8 @@ public sealed class SqlAlertStore(Func<CancellationToken, ValueTask<DbConnection
               body {blob} NOT NULL
             );
             CREATE INDEX IF NOT EXISTS alerts_by_site ON alerts (org, site, id);
+            CREATE INDEX IF NOT EXISTS alerts_by_org ON alerts (org, id);
+            CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (ts);
             """;
         await command.ExecuteNonQueryAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
@@ -117,6 +119,42 @@ public sealed class SqlAlertStore(Func<CancellationToken, ValueTask<DbConnection
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    public async Task<long> TrimAsync(int keepPerOrg, IReadOnlyCollection<string>? orgs = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(keepPerOrg);
+        await using var connection = await open(cancellationToken);
+        if (orgs is null)
+        {
+            await using var list = connection.CreateCommand();
+            list.CommandText = "SELECT DISTINCT org FROM alerts";
+            var all = new List<string>();
+            await using (var reader = await list.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    all.Add(reader.GetString(0));
+                }
+            }
+
+            orgs = all;
+        }
+
+        long deleted = 0;
+        foreach (var org in orgs)
+        {
+            // The id of the newest alert past the bound (an index walk of keepPerOrg entries), then everything up to it.
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                DELETE FROM alerts WHERE org = @org AND id <= (SELECT id FROM alerts WHERE org = @org ORDER BY id DESC LIMIT 1 OFFSET @keep)
+                """;
+            Add(command, "@org", org);
+            Add(command, "@keep", (long)keepPerOrg);
+            deleted += await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return deleted;
+    }
+
     public async Task<IReadOnlyList<StoredAlert>> QueryAsync(AlertQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
@@ -131,13 +169,13 @@ public sealed class SqlAlertStore(Func<CancellationToken, ValueTask<DbConnection
         if (query.Orgs is not null)
         {
             sql.Append(postgres ? " AND org = ANY(@orgs)" : " AND org IN (SELECT value FROM json_each(@orgs))");
-            AddList(command, "@orgs", query.Orgs);
+            AddList(command, "@orgs", query.Orgs, postgres);
         }
 
         if (query.Sites is not null)
         {
             sql.Append(postgres ? " AND site = ANY(@sites)" : " AND site IN (SELECT value FROM json_each(@sites))");
-            AddList(command, "@sites", query.Sites);
+            AddList(command, "@sites", query.Sites, postgres);
         }
 
         Filter(sql, command, "site", "@site", query.Site);
@@ -187,7 +225,8 @@ public sealed class SqlAlertStore(Func<CancellationToken, ValueTask<DbConnection
         }
     }
 
-    private void AddList(DbCommand command, string name, IReadOnlyCollection<string> values)
+    /// <summary>A list of strings as one parameter: an array for PostgreSQL (<c>= ANY(@p)</c>), JSON for SQLite (<c>json_each(@p)</c>).</summary>
+    internal static void AddList(DbCommand command, string name, IReadOnlyCollection<string> values, bool postgres)
     {
         var p = command.CreateParameter();
         p.ParameterName = name;
@@ -195,7 +234,7 @@ public sealed class SqlAlertStore(Func<CancellationToken, ValueTask<DbConnection
         command.Parameters.Add(p);
     }
 
-    private static void Add(DbCommand command, string name, object? value)
+    internal static void Add(DbCommand command, string name, object? value)
     {
         var p = command.CreateParameter();
         p.ParameterName = name;

@@ -48,11 +48,17 @@ public static class AlertEndpoints
         group.MapGet("/deliveries", (WebhookDispatcher webhooks) => TypedResults.Ok(new DeliveriesResponse(webhooks.Statuses(), webhooks.DeadLetters())))
             .WithSummary("Webhooks: each one's counters (URL without query or credentials) and the dead-letter list of deliveries that failed every attempt")
             .RequireAuthorization(AuthSetup.AdminPolicy);
-        group.MapGet("/stats", (AlertService service) => TypedResults.Ok(service.Stats()))
-            .WithSummary("Evaluation: rules in force, alerts firing, notifications made and suppressed by the repeat window, readings skipped")
-            .RequireAuthorization(AuthSetup.AdminPolicy);
+        group.MapGet("/stats", Stats)
+            .WithSummary("Evaluation: rules in force, alerts firing, notifications made and suppressed by the repeat window, readings skipped, alerts not raised for being over an org's budget, and each org's share; an org admin gets its orgs' share only")
+            .RequireAuthorization(AuthSetup.OrgAdminPolicy);
         return app;
     }
+
+    // Hub admins (and every caller without tokens) see the hub's numbers; an org admin only its orgs'.
+    private static IResult Stats(HttpContext context, AlertService service) =>
+        Caller.Of(context.User) is { IsHubAdmin: false } caller
+            ? TypedResults.Ok(new OrgStatsResponse(service.Stats().Evaluating, service.OrgStats(caller.Orgs ?? (IReadOnlyCollection<string>)[])))
+            : TypedResults.Ok(service.Stats());
 
     private static async Task<IResult> ListAsync(HttpContext context, AlertFeed feed, ITelemetryAccess access, TimeProvider time)
     {
@@ -124,7 +130,7 @@ public static class AlertEndpoints
     public static ReadOnlyMemory<byte> SseFrameOf(Alert alert) =>
         alert.GetEncoded(SseFraming, a => SseFrame.Event(a.Id, AlertEvent, a.Json.Span));
 
-    private static async Task<IResult> ReportAsync(HttpContext context, AlertFeed feed, ITelemetryAccess access, DerDirectory ders, TimeProvider time)
+    private static async Task<IResult> ReportAsync(HttpContext context, AlertFeed feed, AlertBudget budget, ITelemetryAccess access, DerDirectory ders, TimeProvider time)
     {
         if (context.Request.ContentLength > MaxReportBytes)
         {
@@ -233,6 +239,13 @@ public static class AlertEndpoints
             return Problems.Problem(StatusCodes.Status403Forbidden, "forbidden_site", "Not your site", $"This caller may not report alerts for {org}/{site}.");
         }
 
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (!budget.TryTake(org, now))
+        {
+            context.Response.Headers.RetryAfter = AlertBudget.SecondsLeft(now).ToString(CultureInfo.InvariantCulture);
+            return Problems.Problem(StatusCodes.Status429TooManyRequests, "alert_budget", "Too many alerts", $"{org} raised {budget.PerMinute} alerts this minute (Alerts:MaxAlertsPerMinutePerOrg); try again in the next one.");
+        }
+
         var alert = await feed.PublishAsync(
             new AlertDraft(AlertFeed.ReportedRule, type!, AlertState.Firing, message!, timestamp.ToUnixTimeMilliseconds(), org, site, der, null, null, null, data),
             context.RequestAborted);
@@ -303,6 +316,8 @@ public static class AlertEndpoints
 
         return csv.ToResult();
     }
+
+    public sealed record OrgStatsResponse(bool Evaluating, IReadOnlyList<OrgAlertStats> Orgs);
 
     public sealed record DeliveriesResponse(IReadOnlyList<WebhookStatus> Webhooks, IReadOnlyList<DeadLetter> DeadLetters);
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Wattstream.Alerts;
 using Wattstream.Alerts.Rules;
 using Wattstream.Server.Access;
+using Wattstream.Server.Audit;
 using Wattstream.Telemetry;
 
 namespace Wattstream.Server.Endpoints.Alerts;
@@ -59,7 +60,7 @@ public static class AlertRuleEndpoints
         return app;
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext context, AlertRuleSet rules, ITelemetryAccess access, IOptions<AlertsOptions> options)
+    private static async Task<IResult> CreateAsync(HttpContext context, AlertRuleSet rules, ITelemetryAccess access, IOptions<AlertsOptions> options, AuditLog audit)
     {
         var (rule, problem) = await ReadAsync(context, null);
         if (problem is not null)
@@ -72,10 +73,10 @@ public static class AlertRuleEndpoints
             return Problems.Problem(StatusCodes.Status409Conflict, "rule_exists", "Rule exists", $"A rule '{rule.Id}' exists: PUT /api/alert-rules/{rule.Id} replaces it, or pick another id.");
         }
 
-        return await SaveAsync(context, rule, rules, access, options, created: true);
+        return await SaveAsync(context, rule, rules, access, options, audit);
     }
 
-    private static async Task<IResult> ReplaceAsync(HttpContext context, string id, AlertRuleSet rules, ITelemetryAccess access, IOptions<AlertsOptions> options)
+    private static async Task<IResult> ReplaceAsync(HttpContext context, string id, AlertRuleSet rules, ITelemetryAccess access, IOptions<AlertsOptions> options, AuditLog audit)
     {
         if (!Problems.TryValidateId(id, "rule id", out var invalid))
         {
@@ -101,10 +102,10 @@ public static class AlertRuleEndpoints
             }
         }
 
-        return await SaveAsync(context, rule!, rules, access, options, created: rules.Find(id) is null);
+        return await SaveAsync(context, rule!, rules, access, options, audit);
     }
 
-    private static async Task<IResult> DeleteAsync(HttpContext context, string id, AlertRuleSet rules, ITelemetryAccess access)
+    private static async Task<IResult> DeleteAsync(HttpContext context, string id, AlertRuleSet rules, ITelemetryAccess access, AuditLog audit)
     {
         var scope = access.Resolve(context);
         if (rules.Find(id) is not { } existing || !AlertAccess.CanSee(scope, existing))
@@ -123,24 +124,56 @@ public static class AlertRuleEndpoints
         }
 
         await rules.DeleteAsync(id, context.RequestAborted);
+        await audit.RecordAsync(context, "deleted", AuditLog.AlertRule, id, [existing.Org]);
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> SaveAsync(HttpContext context, AlertRule rule, AlertRuleSet rules, ITelemetryAccess access, IOptions<AlertsOptions> options, bool created)
+    private static async Task<IResult> SaveAsync(HttpContext context, AlertRule rule, AlertRuleSet rules, ITelemetryAccess access, IOptions<AlertsOptions> options, AuditLog audit)
     {
         if (!AlertAccess.MayManage(access.Resolve(context), rule))
         {
             return Forbidden(rule);
         }
 
-        if (created && rules.ApiRuleCount >= options.Value.MaxRules)
+        // Judged with saves serialised (two creates at once cannot both take the last place), and per org as well as
+        // hub-wide, so one org cannot use up the rules of all the others.
+        var limits = options.Value;
+        AlertRule? before = null;
+        IResult? refused = null;
+        var saved = await rules.SaveAsync(rule, () =>
         {
-            return Problems.Problem(StatusCodes.Status409Conflict, "too_many_rules", "Too many rules", $"At most {options.Value.MaxRules} rules (Alerts:MaxRules).");
+            before = rules.Find(rule.Id!);
+            if (before is null && rules.ApiRuleCount >= limits.MaxRules)
+            {
+                refused = TooManyRules($"At most {limits.MaxRules} rules (Alerts:MaxRules).");
+            }
+            else if (rule.Org is not null && before?.Org != rule.Org && rules.ApiRuleCountOf(rule.Org) >= limits.MaxRulesPerOrg)
+            {
+                refused = TooManyRules($"At most {limits.MaxRulesPerOrg} rules per org (Alerts:MaxRulesPerOrg).");
+            }
+
+            return refused is null;
+        }, context.RequestAborted);
+        if (!saved)
+        {
+            return refused!;
         }
 
-        await rules.SaveAsync(rule, context.RequestAborted);
-        var saved = rules.Find(rule.Id!)!;
-        return created ? Results.Created($"/api/alert-rules/{rule.Id}", saved) : Results.Ok(saved);
+        var now = rules.Find(rule.Id!)!;
+        var created = before is null;
+        // A rule moved to another org is that org's change and the one it left.
+        await audit.RecordAsync(context, created ? "created" : "changed", AuditLog.AlertRule, rule.Id!, created ? [rule.Org] : [before!.Org, rule.Org], Details(now));
+        return created ? Results.Created($"/api/alert-rules/{rule.Id}", now) : Results.Ok(now);
+    }
+
+    private static IResult TooManyRules(string message) => Problems.Problem(StatusCodes.Status409Conflict, "too_many_rules", "Too many rules", message);
+
+    // The rule as it is now, for the audit log (rules hold no secret).
+    private static string Details(AlertRule rule)
+    {
+        var copy = rule.Copy();
+        copy.Source = null;
+        return JsonSerializer.Serialize(copy, AlertRuleJson.Default.AlertRule);
     }
 
     private static async Task<(AlertRule? Rule, IResult? Problem)> ReadAsync(HttpContext context, string? routeId)
