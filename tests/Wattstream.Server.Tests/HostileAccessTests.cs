@@ -138,6 +138,10 @@ public class HostileAccessTests
         Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("/healthz")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("/readyz")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("/")).StatusCode);
+        using (var metrics = AuthTests.Request(HttpMethod.Get, "/metrics", AuthTests.Token("*", scopes: "admin")))
+        {
+            Assert.Contains("wattstream_auth_throttled_total 4", await (await host.Client.SendAsync(metrics)).Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
     }
 
     [Theory]
