@@ -294,7 +294,10 @@ public static class CommandLine
         };
         command.Validators.Add(result =>
         {
-            if (result.GetValue(devices) is < 1 or > 10_000)
+            // In a validator an option left out reads as 0, not its default (so the README's command was refused): an
+            // implicit --devices is the one device.
+            var count = result.GetResult(devices) is { Implicit: false } given ? given.GetValueOrDefault<int>() : 1;
+            if (count is < 1 or > 10_000)
             {
                 result.AddError("--devices must be between 1 and 10000.");
             }
@@ -302,7 +305,7 @@ public static class CommandLine
             {
                 result.AddError("--spread spreads whole-second reports: it needs --whole-seconds.");
             }
-            else if (result.GetValue(devices) > 1 && result.GetResult(faults) is { Implicit: false })
+            else if (count > 1 && result.GetResult(faults) is { Implicit: false })
             {
                 result.AddError("--faults is for one device; a fleet (--devices) serves clean streams.");
             }
@@ -370,20 +373,30 @@ public static class CommandLine
         return command;
     }
 
+    // Until Ctrl+C, SIGTERM or the command line's own cancellation. A completion source, not a disposable token source:
+    // System.CommandLine handles SIGTERM too, and a handler still running after this returned must find nothing disposed.
     private static async Task WaitForShutdownAsync(CancellationToken cancellationToken)
     {
-        using var stop = new CancellationTokenSource();
-        using var _ = cancellationToken.Register(stop.Cancel);
-        Console.CancelKeyPress += (_, e) =>
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var _ = cancellationToken.Register(() => stopped.TrySetResult());
+        ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             e.Cancel = true;
-            stop.Cancel();
+            stopped.TrySetResult();
         };
-        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+        Console.CancelKeyPress += onCancel;
+        try
         {
-            c.Cancel = true;
-            stop.Cancel();
-        });
-        await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+            {
+                c.Cancel = true;
+                stopped.TrySetResult();
+            });
+            await stopped.Task;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
     }
 }

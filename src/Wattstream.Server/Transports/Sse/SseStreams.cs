@@ -52,6 +52,12 @@ public sealed class SseStreams(ReadingStreams readings, StreamSupervisor supervi
         using (reader)
         {
             StartResponse(context);
+            if (Endpoints.HeadRequests.IsHead(context))
+            {
+                await context.Response.StartAsync(context.RequestAborted); // the headers, then done
+                return;
+            }
+
             using var session = supervisor.Open(new SseTransport(context), Access.Caller.Of(context.User)?.ExpiresAt, StreamFamilies.Of(context));
             await session.SendAsync([_retry, .. first]); // the headers leave now: the stream is open for the client
             await session.PumpAsync(reader, encode);
