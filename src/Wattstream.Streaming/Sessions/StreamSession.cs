@@ -26,11 +26,11 @@ public sealed class StreamSession : IDisposable
     private CloseReason? _closedBecause;
     private bool _disposed;
 
-    internal StreamSession(IFrameTransport transport, StreamSupervisor supervisor, DateTimeOffset? expiresAt, string family)
+    internal StreamSession(IFrameTransport transport, StreamSupervisor supervisor, StreamCredential? credential, string family)
     {
         Transport = transport;
         _supervisor = supervisor;
-        ExpiresAt = expiresAt;
+        Credential = credential;
         Family = family;
         _lastWrite = supervisor.Time.GetTimestamp();
     }
@@ -44,8 +44,11 @@ public sealed class StreamSession : IDisposable
     /// <summary>The wire family whose endpoint opened the session ("whatwatt", "hes", "general", …), for metrics.</summary>
     public string Family { get; }
 
+    /// <summary>What the caller opened the stream with; the supervisor ends the stream when it expires or is revoked. Null: an anonymous caller.</summary>
+    public StreamCredential? Credential { get; }
+
     /// <summary>When the caller's credentials expire; the supervisor ends the stream then. Null: they do not.</summary>
-    public DateTimeOffset? ExpiresAt { get; }
+    public DateTimeOffset? ExpiresAt => Credential?.ExpiresAt;
 
     /// <summary>Frames written to the client so far.</summary>
     public long FramesSent => Interlocked.Read(ref _framesSent);
@@ -243,13 +246,42 @@ public sealed class StreamSession : IDisposable
         }
     }
 
+    /// <summary>Items of a snapshot (state at connect, a replay) still to be written, over every queue of the session.</summary>
+    public long SnapshotRemaining
+    {
+        get
+        {
+            long total = Volatile.Read(ref _queue)?.SnapshotRemaining ?? 0;
+            if (Volatile.Read(ref _moreQueues) is { } more)
+            {
+                lock (more)
+                {
+                    foreach (var queue in more)
+                    {
+                        total += queue.SnapshotRemaining;
+                    }
+                }
+            }
+
+            return total;
+        }
+    }
+
     /// <summary>
     /// The slow-client rule, the same for every transport: a client that has lost more than
-    /// <see cref="StreamingOptions.MaxDroppedBeforeClose"/> events since it last kept up is too slow.
+    /// <see cref="StreamingOptions.MaxDroppedBeforeClose"/> events since it last kept up is too slow. While a snapshot is
+    /// being written, what the live queue loses behind it is not the client's doing (the snapshot may be far larger than
+    /// the queue): the client is too slow only when the writing makes no progress for a heartbeat interval.
     /// </summary>
     internal bool IsTooSlow()
     {
         var total = Dropped;
+        if (SnapshotRemaining > 0)
+        {
+            _droppedAtLastCheck = total;
+            return Idle >= Options.HeartbeatInterval;
+        }
+
         var lost = total - _droppedAtLastCheck;
         if (lost >= Options.MaxDroppedBeforeClose)
         {
