@@ -31,7 +31,7 @@ public sealed class BigHubFixture : IAsyncLifetime
             "--Status:StaleAfter=01:00:00", // no sweep turns the pushed DERs stale mid-test (40 000 changes at once)
             "--Simulation:Interval=00:00:00.010",
             "--Streaming:QueueCapacity=64",
-            "--Streaming:MaxDroppedBeforeClose=200",
+            "--Streaming:MaxDroppedBeforeClose=1000",
             "--Streaming:HeartbeatInterval=00:00:02");
         var t = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 1_000;
         const int Batch = 5_000;
@@ -179,7 +179,7 @@ public sealed class SnapshotDeliveryTests(BigHubFixture fixture) : IClassFixture
             }
 
             seen.Add(index);
-            if (seen.Count < expected && seen.Count % 500 == 0)
+            if (seen.Count < expected && seen.Count % 250 == 0)
             {
                 await Task.Delay(50); // a steady reader slower than the hub's live rate: the snapshot takes seconds
             }

@@ -23,6 +23,7 @@ public sealed class StreamSession : IDisposable
     private long _lastWrite;
     private long _framesSent;
     private long _droppedAtLastCheck;
+    private long _droppedWhenSnapshotWritten = -1; // set by a pump that has written its snapshot, taken by the supervisor
     private CloseReason? _closedBecause;
     private bool _disposed;
 
@@ -99,6 +100,7 @@ public sealed class StreamSession : IDisposable
 
         // The client going away disposes the reader, which ends the wait: a wait without a token allocates nothing.
         using var abort = Transport.Closed.Register(static r => ((IDisposable)r!).Dispose(), reader);
+        var snapshot = reader.SnapshotRemaining > 0;
         try
         {
             while (await reader.WaitToReadAsync())
@@ -135,6 +137,13 @@ public sealed class StreamSession : IDisposable
                     {
                         Interlocked.Add(ref _framesSent, written);
                         Interlocked.Exchange(ref _lastWrite, Time.GetTimestamp());
+                    }
+
+                    if (snapshot && reader.SnapshotRemaining == 0)
+                    {
+                        // Written: from here on the slow-client rule counts what the live queue loses.
+                        snapshot = false;
+                        Interlocked.Exchange(ref _droppedWhenSnapshotWritten, Dropped);
                     }
 
                     if (!open)
@@ -282,6 +291,9 @@ public sealed class StreamSession : IDisposable
             return Idle >= Options.HeartbeatInterval;
         }
 
+        // A snapshot written since the last check: only what was lost after it counts.
+        var writtenAt = Interlocked.Exchange(ref _droppedWhenSnapshotWritten, -1);
+        _droppedAtLastCheck = Math.Max(_droppedAtLastCheck, writtenAt);
         var lost = total - _droppedAtLastCheck;
         if (lost >= Options.MaxDroppedBeforeClose)
         {
