@@ -123,9 +123,10 @@ public static class CommandLine
     }
 
     /// <summary>
-    /// Builds the host as <c>serve</c> does and checks its settings before anything starts: every ValidateOnStart
-    /// option, then every hosted service (their constructors bind their settings). Each problem is a line naming the
-    /// setting; none is a stack trace.
+    /// Builds the host as <c>serve</c> does and checks its settings before anything starts: keys nothing binds and
+    /// values their type cannot take (<see cref="Composition.Settings.WattstreamSettings"/>, while building), every
+    /// ValidateOnStart option, then every hosted service (their constructors bind their settings). Each problem is a
+    /// line naming the setting; none is a stack trace.
     /// </summary>
     private static List<string> CheckConfiguration(string[] hostArgs, out WebApplication? app)
     {
