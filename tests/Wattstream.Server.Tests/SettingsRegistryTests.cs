@@ -170,6 +170,23 @@ public class SettingsRegistryTests
     }
 
     [Fact]
+    public void A_misspelt_source_setting_is_matched_only_with_settings_of_its_kind()
+    {
+        static string ProblemOf(string kind) => Assert.Single(WattstreamSettings.Registry.Check(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Sources:0:Id"] = "a", ["Sources:0:Kind"] = kind, ["Sources:0:Url"] = "http://127.0.0.1:1/", ["Sources:0:Tokn"] = "x",
+        }).Build()));
+
+        var sse = ProblemOf("sse");
+        var dersim = ProblemOf("dersim");
+
+        Assert.Equal("Sources:0:Tokn is not a setting; did you mean Sources:0:Token?", sse);
+        Assert.StartsWith("Sources:0:Tokn is not a setting; Sources:0 has ", dersim, StringComparison.Ordinal);
+        Assert.Contains("DeviceIndex", dersim, StringComparison.Ordinal);
+        Assert.DoesNotContain("Token", dersim, StringComparison.Ordinal); // a dersim source takes no token
+    }
+
+    [Fact]
     public void Free_maps_take_any_key_and_keys_of_other_owners_are_left_alone()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>

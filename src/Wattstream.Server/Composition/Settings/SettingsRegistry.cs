@@ -152,7 +152,7 @@ public sealed partial class SettingsRegistry
                     if (group.Children.TryGetValue(child.Key, out var known))
                     {
                         var name = group.Children.Keys.First(k => string.Equals(k, child.Key, StringComparison.OrdinalIgnoreCase));
-                        if (group.Applies is { } applies && group.Type?.GetProperty(name) is { } property && applies(config, property) is { } why)
+                        if (NotApplying(group, config, name) is { } why)
                         {
                             problems.Add($"{path}:{name}{Origin(child.Path, configuration)} is not a setting {why}.");
                         }
@@ -168,15 +168,22 @@ public sealed partial class SettingsRegistry
                     {
                         var written = Written(path, leaf, config.Path);
                         var relative = leaf.Path[(config.Path.Length + 1)..];
-                        problems.Add(Closest(group, relative) is { } closest
+                        problems.Add(Closest(group, relative, key => Applies(group, config, key)) is { } closest
                             ? $"{written} is not a setting{Origin(leaf.Path, configuration)}; did you mean {path}:{closest}?"
-                            : $"{written} is not a setting{Origin(leaf.Path, configuration)}; {path} has {string.Join(", ", group.Children.Keys)}.");
+                            : $"{written} is not a setting{Origin(leaf.Path, configuration)}; {path} has {string.Join(", ", group.Children.Keys.Where(k => Applies(group, config, k)))}.");
                     }
                 }
 
                 break;
         }
     }
+
+    // Why a known setting does not apply to this element (a source of another kind), or null.
+    private static string? NotApplying(SettingGroup group, IConfigurationSection config, string name) =>
+        group.Applies is { } applies && group.Type?.GetProperty(name) is { } property ? applies(config, property) : null;
+
+    private static bool Applies(SettingGroup group, IConfigurationSection config, string candidate) =>
+        NotApplying(group, config, candidate.Split(':')[0]) is null;
 
     // The key as the operator wrote it below the part that is known (whose canonical spelling is shown).
     private static string Written(string path, IConfigurationSection leaf, string knownPath) => $"{path}{leaf.Path[knownPath.Length..]}";
@@ -224,9 +231,9 @@ public sealed partial class SettingsRegistry
 
     // The known key nearest to what was written: nearly the same letters (a typo, a missing separator such as
     // Auth:DevicePassword), else the same words or their usual synonyms (Storage:Path for Storage:DataDirectory).
-    private static string? Closest(SettingGroup group, string written)
+    private static string? Closest(SettingGroup group, string written, Func<string, bool> applies)
     {
-        var candidates = Flatten(group, "", depth: 0).ToArray();
+        var candidates = Flatten(group, "", depth: 0).Where(applies).ToArray();
         var plain = Plain(written);
         var typo = candidates
             .Select(c => (Key: c, Distance: Distance(plain, Plain(c))))
