@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration.CommandLine;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 
 namespace Wattstream.Server.Composition.Settings;
@@ -95,7 +96,7 @@ public sealed partial class SettingsRegistry
     private string? NearSection(IConfigurationSection section, IConfiguration configuration)
     {
         if (!section.GetChildren().Any() || configuration is not IConfigurationRoot root
-            || !root.Providers.Any(p => p is not EnvironmentVariablesConfigurationProvider and (Microsoft.Extensions.Configuration.CommandLine.CommandLineConfigurationProvider or FileConfigurationProvider) && p.GetChildKeys([], section.Key).Any()))
+            || !root.Providers.Any(p => p is CommandLineConfigurationProvider or FileConfigurationProvider && p.GetChildKeys([], section.Key).Any()))
         {
             return null;
         }
