@@ -107,7 +107,11 @@ public static class CommandLine
         catch (OptionsValidationException e)
         {
             // Found once Kestrel had bound: an address beyond loopback without tokens (Access/BoundAddressCheck).
-            await Console.Error.WriteLineAsync($"wattstream: cannot start: {Describe(e)}");
+            foreach (var problem in Describe(e))
+            {
+                await Console.Error.WriteLineAsync($"wattstream: cannot start: {problem}");
+            }
+
             await app!.StopAsync(CancellationToken.None);
             await app.DisposeAsync();
             return 1;
@@ -119,14 +123,15 @@ public static class CommandLine
     }
 
     /// <summary>
-    /// Builds the host as <c>serve</c> does and checks its settings before anything starts: every ValidateOnStart
-    /// option, then every hosted service (their constructors bind their settings). Each problem is a line naming the
-    /// setting; none is a stack trace.
+    /// Builds the host as <c>serve</c> does and checks its settings before anything starts: keys nothing binds and
+    /// values their type cannot take (<see cref="Composition.Settings.WattstreamSettings"/>, while building), every
+    /// ValidateOnStart option, then every hosted service (their constructors bind their settings). Each problem is a
+    /// line naming the setting; none is a stack trace.
     /// </summary>
     private static List<string> CheckConfiguration(string[] hostArgs, out WebApplication? app)
     {
         app = null;
-        hostArgs = [.. hostArgs.Select(a => string.Equals(a, "--insecure", StringComparison.OrdinalIgnoreCase) ? "--Insecure=true" : a)]; // the flag form
+        hostArgs = [.. hostArgs.Select(a => string.Equals(a, "--insecure", StringComparison.OrdinalIgnoreCase) ? $"--{Access.Binding.InsecureSetting}=true" : a)]; // the flag form
         try
         {
             s_configuration = new ConfigurationBuilder().AddCommandLine(hostArgs).AddEnvironmentVariables().Build(); // for naming bad values
@@ -137,7 +142,7 @@ public static class CommandLine
         }
         catch (Exception e) when (e is OptionsValidationException or InvalidOperationException or ArgumentException or FormatException or AggregateException)
         {
-            return e is AggregateException all ? [.. all.InnerExceptions.Select(Describe)] : [Describe(e)];
+            return e is AggregateException all ? [.. all.InnerExceptions.SelectMany(Describe)] : [.. Describe(e)];
         }
     }
 
@@ -163,16 +168,22 @@ public static class CommandLine
         return null;
     }
 
-    // A configuration error's message names the setting; its inner exceptions say what was wrong with the value.
-    private static string Describe(Exception e)
+    // A configuration error's message names the setting; its inner exceptions say what was wrong with the value. Each
+    // problem of a section that has several (unknown keys, failed rules) is a line of its own.
+    private static IEnumerable<string> Describe(Exception e)
     {
+        if (e is OptionsValidationException { InnerException: null } validation)
+        {
+            return validation.Failures.Select(f => Setting(validation.OptionsType, f));
+        }
+
         var messages = new List<string>();
         for (var current = e; current is not null; current = current.InnerException)
         {
-            messages.Add(current is OptionsValidationException validation ? string.Join("; ", validation.Failures.Select(f => Setting(validation.OptionsType, f))) : current.Message);
+            messages.Add(current is OptionsValidationException inner ? string.Join("; ", inner.Failures.Select(f => Setting(inner.OptionsType, f))) : current.Message);
         }
 
-        return string.Join(" — ", messages.Distinct());
+        return [string.Join(" — ", messages.Distinct())];
     }
 
     // "DataAnnotation validation failed for 'HubOptions' members: 'ReplayCapacity' with the error: '…'." names the type;
@@ -186,8 +197,7 @@ public static class CommandLine
         }
 
         var key = $"{section}:{match.Groups["member"].Value}";
-        var secret = System.Text.RegularExpressions.Regex.IsMatch(key, "Password|Secret|Token|Key|ConnectionString", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
-        var value = secret ? null : s_configuration?[key];
+        var value = Composition.Settings.SettingsRegistry.IsSecret(key) ? null : s_configuration?[key];
         return value is null ? $"{key}: {match.Groups["error"].Value}" : $"{key} = '{value}': {match.Groups["error"].Value}";
     }
 
