@@ -54,10 +54,10 @@ public class DerSimOverviewTests
         var dersim = Encoding.UTF8.GetString(DerSimOverview.ToUtf8(idle, deviceIndex: 0, TimeZoneInfo.Utc));
         var novacore = Encoding.UTF8.GetString(NovacoreReading.ToUtf8(NovacoreReading.Parse(Samples.Utf8("""{"type":"pv","timestamp":42,"W":-0.0}"""), Samples.Pv)));
 
-        Assert.DoesNotContain("-0", dersim, StringComparison.Ordinal);
+        Assert.DoesNotMatch(@":-0(?![.\d])", dersim);
         Assert.Contains("\"power_kw\":0", dersim, StringComparison.Ordinal);
         Assert.Equal(0, (double)JsonNode.Parse(dersim)!["pq"]!["angle_deg"]!);
-        Assert.DoesNotContain("-0", novacore, StringComparison.Ordinal);
+        Assert.DoesNotMatch(@":-0(?![.\d])", novacore);
     }
 
     [Fact]
