@@ -10,3 +10,18 @@ export async function launch() {
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
 }
+
+// Runs one check in a fresh Chromium: `main(browser)` fills `result`; whatever happens the browser closes, `result` is
+// printed as one JSON line, and the exit code says whether `main` threw (its message is `result.error`).
+export async function run(result, main) {
+  const browser = await launch();
+  try {
+    await main(browser);
+  } catch (e) {
+    result.error = String(e);
+  } finally {
+    await browser.close();
+  }
+  console.log(JSON.stringify(result));
+  process.exit(result.error ? 1 : 0);
+}

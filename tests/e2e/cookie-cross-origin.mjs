@@ -1,12 +1,11 @@
 // Signs in on the hub's own origin (the session cookie), then opens a page of another origin on the same host (another
 // port) that tries to use that cookie: read the API, push a reading, open a WebSocket and an EventSource.
 // Usage: node cookie-cross-origin.mjs <hub-url> <token> <page-url>; prints what each attempt got, as JSON.
-import { launch } from './browser.mjs';
+import { run } from './browser.mjs';
 
 const [hubUrl, token, pageUrl] = process.argv.slice(2);
-const browser = await launch();
 const result = { error: null };
-try {
+await run(result, async (browser) => {
   const page = await browser.newPage();
   await page.goto(`${hubUrl}/healthz`);
   result.login = await page.evaluate(async (t) => (await fetch('/api/session', {
@@ -61,10 +60,4 @@ try {
     });
     return out;
   }, hubUrl);
-} catch (e) {
-  result.error = String(e);
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(result));
-process.exit(result.error ? 1 : 0);
+});

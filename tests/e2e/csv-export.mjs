@@ -3,12 +3,11 @@
 // Usage: node csv-export.mjs <url> <meter-no> <download-dir>
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { launch } from './browser.mjs';
+import { run } from './browser.mjs';
 
 const [url, meterNo, dir] = process.argv.slice(2);
-const browser = await launch();
 const result = { consoleErrors: [], pageErrors: [], error: null };
-try {
+await run(result, async (browser) => {
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
   page.on('console', (m) => { if (m.type() === 'error') result.consoleErrors.push(m.text()); });
@@ -30,10 +29,4 @@ try {
   const file = path.join(dir, 'meters.csv');
   await download.saveAs(file);
   result.csv = await fs.readFile(file, 'utf8');
-} catch (e) {
-  result.error = String(e);
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(result));
-process.exit(result.error ? 1 : 0);
+});

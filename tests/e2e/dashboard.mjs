@@ -4,7 +4,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { launch } from './browser.mjs';
+import { run } from './browser.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -19,9 +19,8 @@ async function axeViolations(page) {
 }
 
 const [url, mode, arg] = process.argv.slice(2);
-const browser = await launch();
 const result = { consoleErrors: [], pageErrors: [], error: null };
-try {
+await run(result, async (browser) => {
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   page.on('console', (m) => { if (m.type() === 'error') result.consoleErrors.push(m.text()); });
@@ -181,10 +180,4 @@ try {
     await page.waitForSelector('#stale:not([hidden])', { timeout: 20000 });
     result.banner = await page.textContent('#stale');
   }
-} catch (e) {
-  result.error = String(e);
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(result));
-process.exit(result.error ? 1 : 0);
+});

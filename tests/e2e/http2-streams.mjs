@@ -2,12 +2,11 @@
 // received an event and over which protocol. Over HTTP/1.1 a browser holds at most six connections per origin, so the
 // seventh stream and later would wait forever; over HTTP/2 they share one connection.
 // Usage: node http2-streams.mjs <https-base-url> <stream-path> <count>
-import { launch } from './browser.mjs';
+import { run } from './browser.mjs';
 
 const [base, path, count = '10'] = process.argv.slice(2);
-const browser = await launch();
 const result = { received: [], protocol: null, error: null };
-try {
+await run(result, async (browser) => {
   const context = await browser.newContext({ ignoreHTTPSErrors: true }); // the test's self-signed certificate
   const page = await context.newPage();
   await page.goto(new URL('/healthz', base).toString());
@@ -30,10 +29,4 @@ try {
     const entries = performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/healthz'));
     return entries.length ? entries[entries.length - 1].nextHopProtocol : performance.getEntriesByType('navigation')[0].nextHopProtocol;
   });
-} catch (e) {
-  result.error = String(e);
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(result));
-process.exit(result.error ? 1 : 0);
+});

@@ -1,12 +1,11 @@
 // The dashboard on a hub with more sites than one listing page holds: a deep link to a site past the first page, then
 // the fleet's page control and filter, down to the last site. Reports what a person would see, as JSON on stdout.
 // Usage: node many-sites.mjs <url> <deep-linked site> <last site> <number of sites>
-import { launch } from './browser.mjs';
+import { run } from './browser.mjs';
 
 const [url, deepSite, lastSite, total] = process.argv.slice(2);
-const browser = await launch();
 const result = { consoleErrors: [], pageErrors: [], error: null };
-try {
+await run(result, async (browser) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('console', (m) => { if (m.type() === 'error') result.consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => result.pageErrors.push(String(e)));
@@ -50,10 +49,4 @@ try {
   await page.waitForFunction(() => !document.getElementById('site-view').hidden, null, { timeout: 10000 });
   result.openedFromFleet = await page.evaluate(() => ({ hash: location.hash, picked: document.getElementById('site').value }));
   result.pickerOptions = await page.locator('#site option').count();
-} catch (e) {
-  result.error = String(e);
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(result));
-process.exit(result.error ? 1 : 0);
+});

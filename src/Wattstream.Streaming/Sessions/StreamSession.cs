@@ -55,25 +55,7 @@ public sealed class StreamSession : IDisposable
     public long FramesSent => Interlocked.Read(ref _framesSent);
 
     /// <summary>Events lost by every queue this session drains.</summary>
-    public long Dropped
-    {
-        get
-        {
-            var total = Volatile.Read(ref _queue)?.Dropped ?? 0;
-            if (Volatile.Read(ref _moreQueues) is { } more)
-            {
-                lock (more)
-                {
-                    foreach (var queue in more)
-                    {
-                        total += queue.Dropped;
-                    }
-                }
-            }
-
-            return total;
-        }
-    }
+    public long Dropped => SumOverQueues(static q => q.Dropped);
 
     /// <summary>Why the server closed the connection, when it did.</summary>
     public CloseReason? ClosedBecause => Volatile.Read(ref _closedBecause);
@@ -256,24 +238,23 @@ public sealed class StreamSession : IDisposable
     }
 
     /// <summary>Items of a snapshot (state at connect, a replay) still to be written, over every queue of the session.</summary>
-    public long SnapshotRemaining
+    public long SnapshotRemaining => SumOverQueues(static q => q.SnapshotRemaining);
+
+    private long SumOverQueues(Func<IEventQueue, long> measure)
     {
-        get
+        var total = Volatile.Read(ref _queue) is { } first ? measure(first) : 0;
+        if (Volatile.Read(ref _moreQueues) is { } more)
         {
-            long total = Volatile.Read(ref _queue)?.SnapshotRemaining ?? 0;
-            if (Volatile.Read(ref _moreQueues) is { } more)
+            lock (more)
             {
-                lock (more)
+                foreach (var queue in more)
                 {
-                    foreach (var queue in more)
-                    {
-                        total += queue.SnapshotRemaining;
-                    }
+                    total += measure(queue);
                 }
             }
-
-            return total;
         }
+
+        return total;
     }
 
     /// <summary>
