@@ -19,11 +19,8 @@ await run(result, async (browser) => {
     hash: location.hash,
     title: document.title,
     picked: document.getElementById('site').value,
+    meter: document.getElementById('meter-no').textContent, // set with the site view, in the same task
   }));
-  if (result.deepLink.view === 'site') {
-    await page.waitForFunction(() => document.getElementById('meter-no').textContent !== '', null, { timeout: 10000 });
-    result.deepLink.meter = await page.textContent('#meter-no');
-  }
 
   // The fleet: every site once all listing pages are in, shown a page of rows at a time.
   await page.evaluate(() => { location.hash = '#/'; });
