@@ -55,6 +55,7 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
     private readonly DurableReadings _durable = new(storageOptions.Value.DurableReserve);
     private readonly StorageLosses _losses = new();
     private long _failingSinceMs; // 0 while writes succeed
+    private TaskCompletionSource _failing = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _failureLoggedMs;
     private List<StoredReading>? _abandoned;
     private long _written;
@@ -71,6 +72,9 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
 
     /// <summary>True while the store is known to be away: the last write failed and none succeeded since.</summary>
     public bool IsFailing => Interlocked.Read(ref _failingSinceMs) != 0;
+
+    /// <summary>Completes when the store is, or becomes, known to be away (a durable push then stops waiting for it).</summary>
+    public Task Failing => Volatile.Read(ref _failing).Task;
 
     public StorageStatus Status
     {
@@ -326,6 +330,7 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         if (Interlocked.CompareExchange(ref _failingSinceMs, now, 0) == 0)
         {
+            Volatile.Read(ref _failing).TrySetResult();
             _failureLoggedMs = now;
             logger.LogWarning(
                 "Writing {Count} readings to {Store} failed: {Error}; retrying every {Retry}, readings queue meanwhile (at most Storage:QueueCapacity={Capacity}, then the oldest are dropped); durable pushes are refused until it is back",
@@ -345,9 +350,11 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
 
     private void Recovered()
     {
-        var since = Interlocked.Exchange(ref _failingSinceMs, 0);
+        var since = Interlocked.Read(ref _failingSinceMs);
         if (since != 0)
         {
+            Interlocked.Exchange(ref _failing, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            Interlocked.Exchange(ref _failingSinceMs, 0);
             logger.LogWarning("{Store} is back after {Seconds:0.#} s; {Queued} readings still queued", store.Kind, (time.GetUtcNow().ToUnixTimeMilliseconds() - since) / 1000.0, _subscription?.Backlog ?? 0);
         }
 

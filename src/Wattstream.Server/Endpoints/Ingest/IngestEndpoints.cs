@@ -208,11 +208,17 @@ public static class IngestEndpoints
             history!.FlushSoon();
             try
             {
-                await push.StoredAsync.WaitAsync(DurableTimeout, time, context.RequestAborted);
+                // The wait ends early when the store is found away: the answer says so at once rather than after the timeout.
+                await Task.WhenAny(push.StoredAsync, history.Failing).WaitAsync(DurableTimeout, time, context.RequestAborted);
             }
             catch (TimeoutException)
             {
                 return Problems.Problem(StatusCodes.Status504GatewayTimeout, "not_durable", "Not stored in time", $"The readings were accepted but not committed to the store within {DurableTimeout.TotalSeconds:0} s; GET /api/storage shows the writer.");
+            }
+
+            if (!push.StoredAsync.IsCompleted)
+            {
+                return StoreUnavailable(context, history, refusals, DurablePushRefusals.StoreAway, $"{history.Store.Kind} went away ({history.Status.LastError}): the readings were accepted (live clients have them) but are not confirmed stored; sending them again is safe.");
             }
         }
 
