@@ -204,6 +204,11 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
         try
         {
             await _loop.WaitAsync(either.Token);
+            if (_losses.CloseAtShutdown([]) is { } dropped)
+            {
+                SayDropped(dropped); // an episode the last batches did not get to close
+            }
+
             return;
         }
         catch (OperationCanceledException)
@@ -223,12 +228,12 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
 
         var left = _abandoned ?? [];
         left.AddRange(_durable.Abandon());
-        while (_subscription?.TryRead(out var e) == true)
+        while (_loop.IsCompleted && _subscription?.TryRead(out var e) == true) // the queue has one reader: read it only once the loop is gone
         {
             left.Add(new StoredReading(new EventPosition(hub.Epoch, e.Id), e.Reading));
         }
 
-        if (_losses.Abandoned(left.Select(r => r.Reading.Timestamp).ToArray()) is { } loss)
+        if (_losses.CloseAtShutdown(left.Select(r => r.Reading.Timestamp).ToArray()) is { } loss)
         {
             logger.LogError(
                 "Stopping: {Store} was still away after Storage:ShutdownGrace ({Grace}); {Count} readings taken from {From:O} to {To:O} were not stored ({Abandoned} abandoned now, {Dropped} dropped by the full queue before); they are lost, and /api/storage and wattstream_storage_dropped_total count them",
@@ -365,9 +370,12 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
 
         if (_losses.EndedEpisode() is { } loss)
         {
-            logger.LogError(
-                "The history queue dropped {Count} readings taken from {From:O} to {To:O} before {Store} could store them (queue_full); they are lost. Storage:QueueCapacity is {Capacity}",
-                loss.Count, loss.From, loss.To, store.Kind, options.QueueCapacity);
+            SayDropped(loss);
         }
     }
+
+    private void SayDropped(StorageLoss loss) =>
+        logger.LogError(
+            "The history queue dropped {Count} readings taken from {From:O} to {To:O} before {Store} could store them (queue_full); they are lost. Storage:QueueCapacity is {Capacity}",
+            loss.Count, loss.From, loss.To, store.Kind, options.QueueCapacity);
 }

@@ -46,6 +46,11 @@ public sealed class StorageLosses
     /// <summary>True the first time an episode is seen: the writer says the queue started dropping.</summary>
     public bool ShouldAnnounce()
     {
+        if (Interlocked.Read(ref _episodeCount) == 0)
+        {
+            return false; // no episode: no lock, after every batch
+        }
+
         lock (_gate)
         {
             if (_episodeCount == 0 || _announced)
@@ -64,6 +69,11 @@ public sealed class StorageLosses
     /// </summary>
     public StorageLoss? EndedEpisode()
     {
+        if (Interlocked.Read(ref _episodeCount) == 0)
+        {
+            return null; // no episode (and the last check's count was reset with it)
+        }
+
         lock (_gate)
         {
             if (_episodeCount == 0 || _episodeCount != _countAtLastCheck)
@@ -84,10 +94,10 @@ public sealed class StorageLosses
     }
 
     /// <summary>
-    /// The writer gives up at shutdown: <paramref name="abandoned"/> readings are lost, with the queue's episode still open.
-    /// Returns both as one loss (null when nothing was lost).
+    /// At shutdown: closes the queue's open episode, adding the readings (their times) the writer abandons because the store
+    /// is still away (none when it stopped cleanly). Returns both as one loss, null when nothing was lost.
     /// </summary>
-    public StorageLoss? Abandoned(IReadOnlyCollection<long> abandoned)
+    public StorageLoss? CloseAtShutdown(IReadOnlyCollection<long> abandoned)
     {
         ArgumentNullException.ThrowIfNull(abandoned);
         lock (_gate)
@@ -103,6 +113,8 @@ public sealed class StorageLosses
             var to = abandoned.Count > 0 ? Math.Max(_episodeTo, abandoned.Max()) : _episodeTo;
             Last = new StorageLoss(abandoned.Count > 0 ? Shutdown : QueueFull, count, DateTimeOffset.FromUnixTimeMilliseconds(from), DateTimeOffset.FromUnixTimeMilliseconds(to));
             _episodeCount = 0;
+            _episodeFrom = long.MaxValue;
+            _episodeTo = long.MinValue;
             return Last;
         }
     }
