@@ -14,6 +14,7 @@ public sealed class FeedSubscription<T> : IEventReader<T>
     private readonly Queue<T> _first;
     private readonly Channel<T> _queue;
     private long _dropped;
+    private int _firstRemaining;
 
     public FeedSubscription(Action<FeedSubscription<T>> unsubscribe, Func<T, bool>? filter, int capacity, IEnumerable<T> first)
     {
@@ -22,6 +23,7 @@ public sealed class FeedSubscription<T> : IEventReader<T>
         _filter = filter;
         _first = new Queue<T>(first ?? []);
         Replayed = _first.Count;
+        _firstRemaining = _first.Count;
         _queue = Channel.CreateBounded<T>(
             new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
             _ => Interlocked.Increment(ref _dropped));
@@ -31,6 +33,9 @@ public sealed class FeedSubscription<T> : IEventReader<T>
     public int Replayed { get; }
 
     public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Items given at the start not yet read.</summary>
+    public int SnapshotRemaining => Volatile.Read(ref _firstRemaining);
 
     /// <summary>Queues <paramref name="item"/> when the filter admits it; never waits.</summary>
     public void Offer(T item)
@@ -47,7 +52,16 @@ public sealed class FeedSubscription<T> : IEventReader<T>
     public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
         _first.Count > 0 ? ValueTask.FromResult(true) : _queue.Reader.WaitToReadAsync(cancellationToken);
 
-    public bool TryRead(out T item) => _first.TryDequeue(out item!) || _queue.Reader.TryRead(out item!);
+    public bool TryRead(out T item)
+    {
+        if (_first.TryDequeue(out item!))
+        {
+            Volatile.Write(ref _firstRemaining, _first.Count);
+            return true;
+        }
+
+        return _queue.Reader.TryRead(out item!);
+    }
 
     public void Dispose()
     {

@@ -48,7 +48,10 @@ public sealed class HubSubscription : IEventReader<HubEvent>
     public long Dropped => Interlocked.Read(ref _dropped);
 
     /// <summary>Events waiting to be read.</summary>
-    public int Backlog => _queue.Reader.Count + (_replay.Length - _replayIndex);
+    public int Backlog => _queue.Reader.Count + SnapshotRemaining;
+
+    /// <summary>Replayed or initial events (last values, a resume) not yet read.</summary>
+    public int SnapshotRemaining => Volatile.Read(ref _replay).Length - Volatile.Read(ref _replayIndex);
 
     public bool IsCompleted => _queue.Reader.Completion.IsCompleted;
 
@@ -107,7 +110,8 @@ public sealed class HubSubscription : IEventReader<HubEvent>
         if (_replayIndex < _replay.Length)
         {
             hubEvent = _replay[_replayIndex];
-            _replay[_replayIndex++] = null!;
+            _replay[_replayIndex] = null!;
+            Volatile.Write(ref _replayIndex, _replayIndex + 1);
             return true;
         }
 

@@ -107,7 +107,11 @@ public static class CommandLine
         catch (OptionsValidationException e)
         {
             // Found once Kestrel had bound: an address beyond loopback without tokens (Access/BoundAddressCheck).
-            await Console.Error.WriteLineAsync($"wattstream: cannot start: {Describe(e)}");
+            foreach (var problem in Describe(e))
+            {
+                await Console.Error.WriteLineAsync($"wattstream: cannot start: {problem}");
+            }
+
             await app!.StopAsync(CancellationToken.None);
             await app.DisposeAsync();
             return 1;
@@ -119,14 +123,15 @@ public static class CommandLine
     }
 
     /// <summary>
-    /// Builds the host as <c>serve</c> does and checks its settings before anything starts: every ValidateOnStart
-    /// option, then every hosted service (their constructors bind their settings). Each problem is a line naming the
-    /// setting; none is a stack trace.
+    /// Builds the host as <c>serve</c> does and checks its settings before anything starts: keys nothing binds and
+    /// values their type cannot take (<see cref="Composition.Settings.WattstreamSettings"/>, while building), every
+    /// ValidateOnStart option, then every hosted service (their constructors bind their settings). Each problem is a
+    /// line naming the setting; none is a stack trace.
     /// </summary>
     private static List<string> CheckConfiguration(string[] hostArgs, out WebApplication? app)
     {
         app = null;
-        hostArgs = [.. hostArgs.Select(a => string.Equals(a, "--insecure", StringComparison.OrdinalIgnoreCase) ? "--Insecure=true" : a)]; // the flag form
+        hostArgs = [.. hostArgs.Select(a => string.Equals(a, "--insecure", StringComparison.OrdinalIgnoreCase) ? $"--{Access.Binding.InsecureSetting}=true" : a)]; // the flag form
         try
         {
             s_configuration = new ConfigurationBuilder().AddCommandLine(hostArgs).AddEnvironmentVariables().Build(); // for naming bad values
@@ -137,7 +142,7 @@ public static class CommandLine
         }
         catch (Exception e) when (e is OptionsValidationException or InvalidOperationException or ArgumentException or FormatException or AggregateException)
         {
-            return e is AggregateException all ? [.. all.InnerExceptions.Select(Describe)] : [Describe(e)];
+            return e is AggregateException all ? [.. all.InnerExceptions.SelectMany(Describe)] : [.. Describe(e)];
         }
     }
 
@@ -163,16 +168,22 @@ public static class CommandLine
         return null;
     }
 
-    // A configuration error's message names the setting; its inner exceptions say what was wrong with the value.
-    private static string Describe(Exception e)
+    // A configuration error's message names the setting; its inner exceptions say what was wrong with the value. Each
+    // problem of a section that has several (unknown keys, failed rules) is a line of its own.
+    private static IEnumerable<string> Describe(Exception e)
     {
+        if (e is OptionsValidationException { InnerException: null } validation)
+        {
+            return validation.Failures.Select(f => Setting(validation.OptionsType, f));
+        }
+
         var messages = new List<string>();
         for (var current = e; current is not null; current = current.InnerException)
         {
-            messages.Add(current is OptionsValidationException validation ? string.Join("; ", validation.Failures.Select(f => Setting(validation.OptionsType, f))) : current.Message);
+            messages.Add(current is OptionsValidationException inner ? string.Join("; ", inner.Failures.Select(f => Setting(inner.OptionsType, f))) : current.Message);
         }
 
-        return string.Join(" — ", messages.Distinct());
+        return [string.Join(" — ", messages.Distinct())];
     }
 
     // "DataAnnotation validation failed for 'HubOptions' members: 'ReplayCapacity' with the error: '…'." names the type;
@@ -186,8 +197,7 @@ public static class CommandLine
         }
 
         var key = $"{section}:{match.Groups["member"].Value}";
-        var secret = System.Text.RegularExpressions.Regex.IsMatch(key, "Password|Secret|Token|Key|ConnectionString", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
-        var value = secret ? null : s_configuration?[key];
+        var value = Composition.Settings.SettingsRegistry.IsSecret(key) ? null : s_configuration?[key];
         return value is null ? $"{key}: {match.Groups["error"].Value}" : $"{key} = '{value}': {match.Groups["error"].Value}";
     }
 
@@ -294,7 +304,10 @@ public static class CommandLine
         };
         command.Validators.Add(result =>
         {
-            if (result.GetValue(devices) is < 1 or > 10_000)
+            // In a validator an option left out reads as 0, not its default (so the README's command was refused): an
+            // implicit --devices is the one device.
+            var count = result.GetResult(devices) is { Implicit: false } given ? given.GetValueOrDefault<int>() : 1;
+            if (count is < 1 or > 10_000)
             {
                 result.AddError("--devices must be between 1 and 10000.");
             }
@@ -302,7 +315,7 @@ public static class CommandLine
             {
                 result.AddError("--spread spreads whole-second reports: it needs --whole-seconds.");
             }
-            else if (result.GetValue(devices) > 1 && result.GetResult(faults) is { Implicit: false })
+            else if (count > 1 && result.GetResult(faults) is { Implicit: false })
             {
                 result.AddError("--faults is for one device; a fleet (--devices) serves clean streams.");
             }
@@ -370,20 +383,30 @@ public static class CommandLine
         return command;
     }
 
+    // Until Ctrl+C, SIGTERM or the command line's own cancellation. A completion source, not a disposable token source:
+    // System.CommandLine handles SIGTERM too, and a handler still running after this returned must find nothing disposed.
     private static async Task WaitForShutdownAsync(CancellationToken cancellationToken)
     {
-        using var stop = new CancellationTokenSource();
-        using var _ = cancellationToken.Register(stop.Cancel);
-        Console.CancelKeyPress += (_, e) =>
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var _ = cancellationToken.Register(() => stopped.TrySetResult());
+        ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             e.Cancel = true;
-            stop.Cancel();
+            stopped.TrySetResult();
         };
-        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+        Console.CancelKeyPress += onCancel;
+        try
         {
-            c.Cancel = true;
-            stop.Cancel();
-        });
-        await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+            {
+                c.Cancel = true;
+                stopped.TrySetResult();
+            });
+            await stopped.Task;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
     }
 }

@@ -20,6 +20,12 @@ public static class WattstreamApp
     {
         // Settings and content come from beside the binary, wherever it is started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        // A key no setting binds, or a value its setting cannot take, stops the start before anything reads a section.
+        if (Composition.Settings.WattstreamSettings.Registry.Check(builder.Configuration) is { Count: > 0 } unknown)
+        {
+            throw new Microsoft.Extensions.Options.OptionsValidationException("Settings", typeof(Composition.Settings.SettingsRegistry), unknown);
+        }
+
         if (!Access.Binding.IsConfigured(builder.Configuration))
         {
             builder.WebHost.UseUrls(DefaultUrl);

@@ -30,33 +30,41 @@ public sealed class SourceOptions
     public Uri? Url { get; set; }
 
     /// <summary>The whatwatt Web UI password. Prefer an environment variable (<c>Sources__0__Password</c>) to a file.</summary>
+    [SourceKinds(SourceKind.Whatwatt, SourceKind.Nats)]
     public string? Password { get; set; }
 
     /// <summary>
     /// How the password may be sent: <c>digest</c> (default; a device that offers only Basic is refused as AUTH_FAILED),
     /// <c>basic</c> (firmware before 1.10) or <c>auto</c> (the first scheme offered, never downgraded to Basic later).
     /// </summary>
+    [SourceKinds(SourceKind.Whatwatt)]
     public Http.AuthScheme AuthScheme { get; set; } = Http.AuthScheme.Digest;
 
     /// <summary>The Bearer token of an sse source; a nats source's server token.</summary>
+    [SourceKinds(SourceKind.Sse, SourceKind.Nats)]
     public string? Token { get; set; }
 
     /// <summary>nats: the user name (with <see cref="Password"/>).</summary>
+    [SourceKinds(SourceKind.Nats)]
     public string? User { get; set; }
 
     /// <summary>nats: a <c>.creds</c> file (user JWT and NKey seed).</summary>
+    [SourceKinds(SourceKind.Nats)]
     public string? CredsFile { get; set; }
 
     /// <summary>nats: an NKey seed file.</summary>
+    [SourceKinds(SourceKind.Nats)]
     public string? NKeySeedFile { get; set; }
 
     /// <summary>
     /// nats: the subject to read, Novacore's <c>orgs.*.sites.*.devices.*.ders.*.telemetry.json.v1</c> (the default) or
     /// gateway subjects <c>gateways.*.devices.*.ders.*.telemetry.json.v1</c>.
     /// </summary>
+    [SourceKinds(SourceKind.Nats)]
     public string? Subject { get; set; }
 
     /// <summary>nats, gateway subjects: each gateway serial's org and site, as "org/site".</summary>
+    [SourceKinds(SourceKind.Nats)]
     public Dictionary<string, string> Gateways { get; set; } = [];
 
     [Required]
@@ -75,20 +83,33 @@ public sealed class SourceOptions
     public string? Der { get; set; }
 
     /// <summary>dersim: only this device index (server-side filter).</summary>
+    [SourceKinds(SourceKind.DerSim)]
     public int? DeviceIndex { get; set; }
 
     /// <summary>
     /// whatwatt: poll <c>/api/v1/report</c> at this interval instead of reading the live stream (for devices whose SSE
     /// is disabled; the report needs the device's Plus licence).
     /// </summary>
+    [SourceKinds(SourceKind.Whatwatt)]
     public TimeSpan? PollReport { get; set; }
 
     /// <summary>The device's time zone (IANA id) for whatwatt's local Date/Time; default the machine's.</summary>
+    [SourceKinds(SourceKind.Whatwatt)]
     public string? TimeZone { get; set; }
 
     public string DeviceId => string.IsNullOrEmpty(Device) ? Id : Device;
 
     public string DerId => string.IsNullOrEmpty(Der) ? Id : Der;
+}
+
+/// <summary>
+/// The kinds a source setting applies to (unmarked: every kind). The settings check refuses a setting on a source of
+/// another kind, so a DERSim filter on a whatwatt source is named rather than ignored.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class SourceKindsAttribute(params SourceKind[] kinds) : Attribute
+{
+    public IReadOnlyList<SourceKind> Kinds { get; } = kinds;
 }
 
 /// <summary>Timings shared by every source.</summary>

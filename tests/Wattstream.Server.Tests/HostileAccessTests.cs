@@ -138,6 +138,10 @@ public class HostileAccessTests
         Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("/healthz")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("/readyz")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("/")).StatusCode);
+        using (var metrics = AuthTests.Request(HttpMethod.Get, "/metrics", AuthTests.Token("*", scopes: "admin")))
+        {
+            Assert.Contains("wattstream_auth_throttled_total 4", await (await host.Client.SendAsync(metrics)).Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
     }
 
     [Theory]
@@ -462,5 +466,101 @@ public class SessionCookieOriginTests
         Assert.Contains("own", ders);
         Assert.DoesNotContain("csrf", ders);
         Assert.DoesNotContain("csrf-plain", ders);
+    }
+}
+
+/// <summary>Issue 27: <c>HEAD</c> wherever <c>GET</c> is served, streams included; the README's emulator command runs.</summary>
+public class HeadAndFirstRunTests(SharedHost shared) : IClassFixture<SharedHost>
+{
+    [Fact]
+    public async Task Every_get_endpoint_of_the_api_description_answers_head_with_its_headers_and_no_body()
+    {
+        var host = shared.Host;
+        var meter = (string)JsonNode.Parse(await host.Client.GetStringAsync("/api/meters"))!.AsArray()[0]!["meterNo"]!;
+        var document = JsonNode.Parse(await host.Client.GetStringAsync("/openapi/v1.json"))!;
+        var paths = document["paths"]!.AsObject().Where(p => p.Value!["get"] is not null).Select(p => p.Key).ToArray();
+        Assert.True(paths.Length > 20, $"only {paths.Length} GET paths described");
+        var failures = new List<string>();
+        foreach (var template in paths.Append("/").Append("/readyz"))
+        {
+            var path = template.Replace("{siteId}", "site-1", StringComparison.Ordinal).Replace("{site}", "site-1", StringComparison.Ordinal)
+                .Replace("{meter}", meter, StringComparison.Ordinal).Replace("{meterId}", meter, StringComparison.Ordinal).Replace("{id}", "nope", StringComparison.Ordinal);
+            try
+            {
+                using var get = await host.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, path), HttpCompletionOption.ResponseHeadersRead);
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                using var head = await host.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path), HttpCompletionOption.ResponseContentRead, cts.Token);
+                var body = await head.Content.ReadAsByteArrayAsync(cts.Token); // a stream must have ended for this to return
+                if (head.StatusCode != get.StatusCode || body.Length != 0 || head.Content.Headers.ContentType?.MediaType != get.Content.Headers.ContentType?.MediaType)
+                {
+                    failures.Add($"{path}: GET {(int)get.StatusCode} {get.Content.Headers.ContentType?.MediaType}, HEAD {(int)head.StatusCode} {head.Content.Headers.ContentType?.MediaType} with {body.Length} bytes");
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+            {
+                failures.Add($"{path}: {e.GetType().Name} {e.Message}");
+            }
+        }
+
+        Assert.Empty(failures);
+    }
+
+    [Fact]
+    public async Task The_readmes_emulator_command_serves_a_device_with_the_password()
+    {
+        var port = LoopbackPort.Free();
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "wattstream.dll"), "emulate", "whatwatt", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--password", "secret" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var errors = process.StandardError.ReadToEndAsync();
+        try
+        {
+            using var client = new HttpClient(new Wattstream.Sources.Http.DeviceAuthHandler("secret") { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            HttpStatusCode? status = null;
+            await Eventually.UntilAsync(async () =>
+            {
+                if (process.HasExited)
+                {
+                    return true;
+                }
+
+                try
+                {
+                    using var report = await client.GetAsync("/api/v1/report");
+                    status = report.StatusCode;
+                    return true;
+                }
+                catch (HttpRequestException)
+                {
+                    return false; // not listening yet
+                }
+            }, "the emulator answers or exits", TimeSpan.FromSeconds(30));
+
+            Assert.False(process.HasExited, $"the emulator exited {(process.HasExited ? process.ExitCode : 0)}: {(process.HasExited ? await errors : "")}");
+            Assert.Equal(HttpStatusCode.OK, status);
+
+            // SIGTERM (systemd's stop, timeout(1)) ends it cleanly: exit 0, no unhandled exception from a signal handler.
+            using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await term.WaitForExitAsync();
+            }
+
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.DoesNotContain("Unhandled exception", await errors, StringComparison.Ordinal);
+            Assert.Equal(0, process.ExitCode);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+
+            await process.WaitForExitAsync();
+        }
     }
 }

@@ -47,6 +47,20 @@ public class DerSimOverviewTests
     }
 
     [Fact]
+    public void An_idle_inverter_reports_zero_power_and_angle_never_a_negative_zero_or_180_degrees()
+    {
+        var idle = Parse("""{"metrics":{"power_kw":0,"reactive_power_kvar":0},"asset_type":"pv"}"""); // 0 kW flips to -0 W inside
+
+        var dersim = Encoding.UTF8.GetString(DerSimOverview.ToUtf8(idle, deviceIndex: 0, TimeZoneInfo.Utc));
+        var novacore = Encoding.UTF8.GetString(NovacoreReading.ToUtf8(NovacoreReading.Parse(Samples.Utf8("""{"type":"pv","timestamp":42,"W":-0.0}"""), Samples.Pv)));
+
+        Assert.DoesNotMatch(@":-0(?![.\d])", dersim);
+        Assert.Contains("\"power_kw\":0", dersim, StringComparison.Ordinal);
+        Assert.Equal(0, (double)JsonNode.Parse(dersim)!["pq"]!["angle_deg"]!);
+        Assert.DoesNotMatch(@":-0(?![.\d])", novacore);
+    }
+
+    [Fact]
     public void A_novacore_battery_gets_a_plausible_snapshot()
     {
         var r = NovacoreReading.Parse(Samples.Utf8(Samples.NovacoreBattery), Samples.Battery);

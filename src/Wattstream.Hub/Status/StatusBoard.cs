@@ -119,20 +119,25 @@ public sealed class StatusBoard
     }
 
     /// <summary>
-    /// The present statuses of the DERs <paramref name="filter"/> lets through, then every change to them.
-    /// A subscriber that does not keep up loses the oldest changes (the next change carries the full state anyway).
+    /// The present statuses of the DERs <paramref name="filter"/> lets through (however many: the snapshot waits
+    /// outside the queue's bound), then every change to them. A subscriber that does not keep up loses the oldest
+    /// changes (the next change carries the full state anyway).
     /// </summary>
     public FeedSubscription<DerStatus> Subscribe(Func<DerStatus, bool>? filter = null, int capacity = 1024)
     {
         lock (_gate)
         {
-            var subscription = _subscribers.Add(filter, capacity, []);
+            var present = new List<DerStatus>();
             foreach (var der in _order)
             {
-                subscription.Offer(_statuses[der]);
+                var status = _statuses[der];
+                if (filter is null || filter(status))
+                {
+                    present.Add(status);
+                }
             }
 
-            return subscription;
+            return _subscribers.Add(filter, capacity, present);
         }
     }
 

@@ -21,7 +21,7 @@ internal sealed class ApiKeyAuthenticationHandler(
 
     public static ClaimsPrincipal Principal(ApiKeyRecord key, string scheme)
     {
-        var claims = new List<Claim> { new("sub", $"key:{key.Id}"), new(Caller.ScopeClaim, string.Join(' ', key.Scopes)) };
+        var claims = new List<Claim> { new("sub", $"{StreamCredentials.KeySubjectPrefix}{key.Id}"), new(Caller.ScopeClaim, string.Join(' ', key.Scopes)) };
         claims.AddRange(key.Orgs.Select(o => new Claim(Caller.OrgClaim, o)));
         claims.AddRange(key.Sites.Select(s => new Claim(Caller.SitesClaim, s)));
         if (key.Expires is { } expires)

@@ -82,6 +82,9 @@ public sealed class ApiKeyStore
         }
     }
 
+    /// <summary>Whether the key <paramref name="id"/> still exists (not revoked); cheap, for open streams to ask often.</summary>
+    public bool IsLive(string id) => Volatile.Read(ref _keys).ContainsKey(id);
+
     /// <summary>The key's record when <paramref name="presented"/> is a live key of this store.</summary>
     public bool TryVerify(string presented, out ApiKeyRecord record)
     {

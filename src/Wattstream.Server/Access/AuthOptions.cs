@@ -36,7 +36,7 @@ public sealed class AuthOptions : IValidatableObject
     [RegularExpression("^[A-Za-z0-9_-]{1,64}$")]
     public string CookieName { get; set; } = "wattstream_session";
 
-    /// <summary>The device password of the whatwatt-compatible endpoints (with <c>Mode=token</c>).</summary>
+    /// <summary>The device password of the whatwatt-compatible endpoints, in every mode (with <c>none</c> it guards those paths alone).</summary>
     public DeviceAuthOptions Device { get; set; } = new();
 
     // Data annotations of a nested settings object are not checked by ValidateDataAnnotations; this checks them.
@@ -49,6 +49,11 @@ public sealed class AuthOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        foreach (var result in ValidateNested(Device)) // the device password works in every mode
+        {
+            yield return result;
+        }
+
         if (Mode != AuthMode.Token)
         {
             yield break;
@@ -69,11 +74,6 @@ public sealed class AuthOptions : IValidatableObject
         if (Device.Password is not null && Device.Orgs.Length == 0)
         {
             yield return new ValidationResult("Auth:Device:Password needs Auth:Device:Orgs (the orgs, or *, that the device password may read).", [nameof(Device)]);
-        }
-
-        foreach (var result in ValidateNested(Device))
-        {
-            yield return result;
         }
 
         foreach (var file in PublicKeys)

@@ -12,7 +12,8 @@ namespace Wattstream.Server.Access;
 /// <summary>
 /// Authentication and authorization of every endpoint. With <c>Auth:Mode=token</c> a request needs a bearer token
 /// (header, <c>?access_token=</c>, or the session cookie) and each endpoint one of three policies; with <c>none</c> the
-/// same policies let everyone through, so endpoints declare what they need once and do not care which mode runs.
+/// same policies let everyone through (but the device paths, when a device password is set), so endpoints declare what
+/// they need once and do not care which mode runs.
 /// </summary>
 public static class AuthSetup
 {
@@ -37,15 +38,33 @@ public static class AuthSetup
         // dependency on it would write a key ring to the user's profile, and warn about it, at every start.
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
         var tokens = (configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions()).Mode == AuthMode.Token;
+        var device = configuration.GetSection($"{AuthOptions.SectionName}:Device").Get<DeviceAuthOptions>() ?? new DeviceAuthOptions();
+        if (device.Password is not null)
+        {
+            services.AddSingleton(sp => DeviceAuthenticationHandler.CreateAuthenticator(sp.GetRequiredService<IOptions<AuthOptions>>().Value.Device, sp.GetRequiredService<TimeProvider>()));
+            authentication.AddScheme<AuthenticationSchemeOptions, DeviceAuthenticationHandler>(DeviceAuthenticationHandler.SchemeName, null);
+        }
+
         if (!tokens)
         {
+            // Everything is open, except that a device password, when set, guards the device paths as on the device:
+            // a user who sets one on a loopback hub expects them protected. The device scheme judges only those paths.
             services.AddSingleton<ITelemetryAccess, OpenAccess>();
+            if (device.Password is not null)
+            {
+                services.Configure<AuthenticationOptions>(o => o.DefaultScheme = DeviceAuthenticationHandler.SchemeName);
+            }
+
             services.AddAuthorization(o =>
             {
-                o.AddPolicy(ReadPolicy, p => p.RequireAssertion(_ => true));
-                o.AddPolicy(PublishPolicy, p => p.RequireAssertion(_ => true));
-                o.AddPolicy(AdminPolicy, p => p.RequireAssertion(_ => true));
-                o.AddPolicy(OrgAdminPolicy, p => p.RequireAssertion(_ => true));
+                o.AddPolicy(ReadPolicy, p => p.RequireAssertion(DevicePathsHoldThePassword));
+                o.AddPolicy(PublishPolicy, p => p.RequireAssertion(DevicePathsHoldThePassword));
+                o.AddPolicy(AdminPolicy, p => p.RequireAssertion(DevicePathsHoldThePassword));
+                o.AddPolicy(OrgAdminPolicy, p => p.RequireAssertion(DevicePathsHoldThePassword));
+                if (device.Password is not null)
+                {
+                    o.FallbackPolicy = o.GetPolicy(ReadPolicy); // the device endpoints declare no policy of their own
+                }
             });
             return services;
         }
@@ -56,12 +75,6 @@ public static class AuthSetup
             sp.GetRequiredService<TimeProvider>()));
         authentication.AddJwtBearer();
         authentication.AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
-        var device = configuration.GetSection($"{AuthOptions.SectionName}:Device").Get<DeviceAuthOptions>() ?? new DeviceAuthOptions();
-        if (device.Password is not null)
-        {
-            services.AddSingleton(sp => DeviceAuthenticationHandler.CreateAuthenticator(sp.GetRequiredService<IOptions<AuthOptions>>().Value.Device, sp.GetRequiredService<TimeProvider>()));
-            authentication.AddScheme<AuthenticationSchemeOptions, DeviceAuthenticationHandler>(DeviceAuthenticationHandler.SchemeName, null);
-        }
 
         // Which scheme checks a request: the device password on a device path (Digest/Basic, or nothing presented),
         // an API key when the credential is one, a JWT otherwise.
@@ -91,6 +104,14 @@ public static class AuthSetup
     }
 
     private const string CallerScheme = "Caller";
+
+    // Without tokens: open, but a device path needs the device password when one is set (judged by the device scheme,
+    // the default scheme then; without a password there is no device check and the paths stay open).
+    private static bool DevicePathsHoldThePassword(AuthorizationHandlerContext context) =>
+        context.Resource is not HttpContext http
+        || !DeviceAuthenticationHandler.IsDevicePath(http.Request.Path)
+        || http.RequestServices.GetService<Wattstream.Emulators.Whatwatt.DeviceAuthenticator>() is null
+        || context.User.Identity?.IsAuthenticated == true;
 
     // On a device path: Digest or Basic credentials, or no credentials at all (then the challenge is the device's).
     private static bool UsesDeviceAuthentication(HttpContext context)

@@ -61,7 +61,10 @@ internal static class Binding
     public static void RefuseOpenBindingUnlessInsecure(IConfiguration configuration) => RefuseOpenAddresses(Urls(configuration), configuration);
 
     /// <summary>True when this configuration must listen on loopback only: no tokens, and no <c>--insecure</c>.</summary>
-    public static bool MustStayOnLoopback(IConfiguration configuration) => !TokensRequired(configuration) && !configuration.GetValue<bool>("Insecure");
+    /// <summary>Allows listening beyond loopback without authentication (<c>--insecure</c> is its flag form).</summary>
+    public const string InsecureSetting = "Insecure";
+
+    public static bool MustStayOnLoopback(IConfiguration configuration) => !TokensRequired(configuration) && !configuration.GetValue<bool>(InsecureSetting);
 
     /// <summary>The same rule for the given addresses: before the start, those configured; after it, those bound.</summary>
     public static void RefuseOpenAddresses(IEnumerable<string> addresses, IConfiguration configuration)
@@ -83,7 +86,7 @@ internal static class Binding
     }
 
     public static bool IsInsecure(IConfiguration configuration) =>
-        !LoopbackOnly(configuration) && !TokensRequired(configuration) && configuration.GetValue<bool>("Insecure");
+        !LoopbackOnly(configuration) && !TokensRequired(configuration) && configuration.GetValue<bool>(InsecureSetting);
 
     public static bool TokensRequired(IConfiguration configuration) =>
         string.Equals(configuration[$"{AuthOptions.SectionName}:{nameof(AuthOptions.Mode)}"], nameof(AuthMode.Token), StringComparison.OrdinalIgnoreCase);

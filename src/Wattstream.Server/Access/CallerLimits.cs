@@ -54,7 +54,8 @@ internal static class CallerLimits
         var ingest = configuration.GetSection(IngestOptions.SectionName).Get<IngestOptions>() ?? new IngestOptions();
 
         var tokens = Binding.TokensRequired(configuration);
-        if (tokens && options.AuthFailuresPerMinutePerIp > 0)
+        var devicePassword = configuration[$"{AuthOptions.SectionName}:{nameof(AuthOptions.Device)}:{nameof(DeviceAuthOptions.Password)}"] is not null;
+        if ((tokens || devicePassword) && options.AuthFailuresPerMinutePerIp > 0) // a device password can be guessed in any mode
         {
             services.AddSingleton(sp => new AuthFailureThrottle(options.AuthFailuresPerMinutePerIp, sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>()));
         }

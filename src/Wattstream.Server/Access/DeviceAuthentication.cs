@@ -11,11 +11,13 @@ namespace Wattstream.Server.Access;
 /// <summary>
 /// The device password of the whatwatt-compatible endpoints (section <c>Auth:Device</c>): tools written for a whatwatt
 /// Go authenticate to <c>/api/v1/*</c> and <c>/meters/{meter}/api/v1/*</c> as they would to the device (Digest MD5-sess
-/// or Basic, empty user name), and read what <see cref="Orgs"/> and <see cref="Sites"/> grant.
+/// or Basic, empty user name), and read what <see cref="Orgs"/> and <see cref="Sites"/> grant. In every auth mode:
+/// with <c>Auth:Mode=none</c> a set password guards the device paths alone (everything else stays open), and reads every
+/// org unless <see cref="Orgs"/> narrows it.
 /// </summary>
 public sealed class DeviceAuthOptions
 {
-    /// <summary>The password; unset, the device endpoints take tokens only. Never logged.</summary>
+    /// <summary>The password; unset, the device endpoints take tokens only (with <c>Mode=token</c>) or are open (<c>none</c>). Never logged.</summary>
     public string? Password { get; set; }
 
     /// <summary>The Digest and Basic realm (a device uses its host name).</summary>
@@ -29,7 +31,7 @@ public sealed class DeviceAuthOptions
     [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
     public TimeSpan NonceLifetime { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>The orgs the password reads (required with a password); <c>*</c> for every org.</summary>
+    /// <summary>The orgs the password reads (required with a password and <c>Mode=token</c>; empty without tokens: every org); <c>*</c> for every org.</summary>
     public string[] Orgs { get; set; } = [];
 
     /// <summary>The sites within them; empty for every site.</summary>
@@ -75,12 +77,18 @@ internal sealed class DeviceAuthenticationHandler(
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        if (!IsDevicePath(Request.Path))
+        {
+            return Task.FromResult(AuthenticateResult.NoResult()); // the default scheme without tokens: every other path is open
+        }
+
         switch (device.Check(Request))
         {
             case DeviceCheck.Accepted:
                 var grant = auth.Value.Device;
                 var claims = new List<Claim> { new("sub", "device"), new(Caller.ScopeClaim, "read") };
-                claims.AddRange(grant.Orgs.Select(o => new Claim(Caller.OrgClaim, o)));
+                // Without tokens Orgs may be empty: then the password reads every org, as everyone may on such a hub.
+                claims.AddRange((grant.Orgs.Length == 0 ? ["*"] : grant.Orgs).Select(o => new Claim(Caller.OrgClaim, o)));
                 claims.AddRange(grant.Sites.Select(s => new Claim(Caller.SitesClaim, s)));
                 var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, "sub", null));
                 return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
@@ -101,7 +109,9 @@ internal sealed class DeviceAuthenticationHandler(
                 StatusCodes.Status401Unauthorized,
                 _stale ? "stale_nonce" : "unauthorized",
                 "Unauthorized",
-                "This endpoint answers like a whatwatt device: the device password with an empty user name (Digest, or Basic), or a bearer token.")
+                auth.Value.Mode == AuthMode.Token
+                    ? "This endpoint answers like a whatwatt device: the device password with an empty user name (Digest, or Basic), or a bearer token."
+                    : "This endpoint answers like a whatwatt device: the device password with an empty user name (Digest, or Basic).")
             .ExecuteAsync(Context);
     }
 

@@ -11,10 +11,17 @@ public interface ITelemetryAccess
     TelemetryScope ResolvePublish(HttpContext context);
 }
 
-/// <summary>No tokens configured: every caller sees everything.</summary>
+/// <summary>
+/// No tokens configured: every caller sees everything, except one that gave the device password on a device path,
+/// which reads what <c>Auth:Device:Orgs</c> and <c>Sites</c> grant (everything when they are not set).
+/// </summary>
 public sealed class OpenAccess : ITelemetryAccess
 {
-    public TelemetryScope Resolve(HttpContext context) => TelemetryScope.Everything;
+    public TelemetryScope Resolve(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return Caller.Of(context.User) is { } device ? device.Scope : TelemetryScope.Everything;
+    }
 
     public TelemetryScope ResolvePublish(HttpContext context) => TelemetryScope.Everything;
 }

@@ -9,7 +9,7 @@ internal static class ConfiguredSourcesReader
 {
     public static ConfiguredSources Read(IConfiguration configuration)
     {
-        var sources = configuration.GetSection("Sources").Get<List<SourceOptions>>() ?? [];
+        var sources = configuration.GetSection(Settings.WattstreamSettings.SourcesSection).Get<List<SourceOptions>>() ?? [];
         for (var i = 0; i < sources.Count; i++)
         {
             var results = new List<ValidationResult>();

@@ -1,3 +1,4 @@
+using Wattstream.Streaming.Access;
 using Wattstream.Streaming.Formats;
 
 namespace Wattstream.Server.Composition;
@@ -22,10 +23,14 @@ public sealed class WattstreamBuilder(IServiceCollection services, IConfiguratio
     }
 
     /// <summary>Offers a family's payload format to transports that let the client choose one (<c>/ws</c>).</summary>
-    public WattstreamBuilder AddPayloadFormat<TFamily>(Func<TFamily, PayloadFormat> format, bool isDefault = false)
+    public WattstreamBuilder AddPayloadFormat<TFamily>(Func<TFamily, PayloadFormat> format, bool isDefault = false, Func<TFamily, Func<TelemetryScope, PayloadFormat>>? forScope = null)
         where TFamily : class, IWireFamily
     {
-        Services.AddSingleton(sp => new PayloadFormatRegistration(format(sp.GetRequiredService<TFamily>()), isDefault));
+        Services.AddSingleton(sp =>
+        {
+            var family = sp.GetRequiredService<TFamily>();
+            return new PayloadFormatRegistration(format(family), isDefault, forScope?.Invoke(family));
+        });
         return this;
     }
 }

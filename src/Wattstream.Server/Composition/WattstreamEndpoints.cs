@@ -28,6 +28,9 @@ public static class WattstreamEndpoints
             app.Use(binding.InvokeAsync); // before anything: nothing is served until the bound addresses are judged
         }
 
+        app.UseHeadAsGet();
+        app.UseRouting(); // after HEAD became GET, so it finds the GET endpoint
+
         app.UseTrustedProxies(); // first of the rest: everything after sees the client's own address
         app.UseExceptionHandler();
         app.UseStatusCodePages();

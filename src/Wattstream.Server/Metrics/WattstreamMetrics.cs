@@ -72,6 +72,11 @@ public sealed class WattstreamMetrics : IDisposable
             .Select(r => new Measurement<long>(hub.Rejections[r], new KeyValuePair<string, object?>("reason", ReadingRejections.Label(r))))
             .Append(new Measurement<long>(sources.Statuses().Sum(s => s.Rejected), new KeyValuePair<string, object?>("reason", "malformed_upstream"))),
             description: "Readings refused, by reason: the hub's DER limits and the push API's checks; malformed_upstream: events sources skipped");
+        if (services.GetService<Access.AuthFailureThrottle>() is { } throttle)
+        {
+            _meter.CreateObservableCounter("auth.throttled.total", () => throttle.Refused, description: "Credential attempts refused with 429 because their address presented too many refused credentials");
+        }
+
         _meter.CreateObservableCounter("subscriber.dropped.total", () => hub.Counters.DroppedByUnsubscribed, description: "Events that ended subscriptions had lost (slow clients)");
         _meter.CreateObservableGauge("subscriber.backlog", () => hub.SubscriberBacklog(), description: "Events waiting in subscriber queues");
         _meter.CreateObservableGauge("ders", () => hub.Counters.Ders, description: "DERs the hub knows");

@@ -59,6 +59,18 @@ public enum CloseKind
     /// a new token and resume from its last event id.
     /// </summary>
     TokenExpired,
+
+    /// <summary>
+    /// The caller's credential (an API key) was revoked during the stream (SSE <c>event: auth</c>; WebSocket 1008). The
+    /// credential is refused from now on: reconnecting with it gets 401.
+    /// </summary>
+    Revoked,
 }
 
 public sealed record CloseReason(CloseKind Kind, string Message);
+
+/// <summary>
+/// The credential a stream was opened with, as the supervisor watches it: when it expires, and whether it has been
+/// revoked since (asked on every supervision tick, so it must be cheap and must not block).
+/// </summary>
+public sealed record StreamCredential(DateTimeOffset? ExpiresAt, Func<bool>? IsRevoked = null);

@@ -23,14 +23,15 @@ public sealed class StreamSession : IDisposable
     private long _lastWrite;
     private long _framesSent;
     private long _droppedAtLastCheck;
+    private long _droppedWhenSnapshotWritten = -1; // set by a pump that has written its snapshot, taken by the supervisor
     private CloseReason? _closedBecause;
     private bool _disposed;
 
-    internal StreamSession(IFrameTransport transport, StreamSupervisor supervisor, DateTimeOffset? expiresAt, string family)
+    internal StreamSession(IFrameTransport transport, StreamSupervisor supervisor, StreamCredential? credential, string family)
     {
         Transport = transport;
         _supervisor = supervisor;
-        ExpiresAt = expiresAt;
+        Credential = credential;
         Family = family;
         _lastWrite = supervisor.Time.GetTimestamp();
     }
@@ -44,8 +45,11 @@ public sealed class StreamSession : IDisposable
     /// <summary>The wire family whose endpoint opened the session ("whatwatt", "hes", "general", …), for metrics.</summary>
     public string Family { get; }
 
+    /// <summary>What the caller opened the stream with; the supervisor ends the stream when it expires or is revoked. Null: an anonymous caller.</summary>
+    public StreamCredential? Credential { get; }
+
     /// <summary>When the caller's credentials expire; the supervisor ends the stream then. Null: they do not.</summary>
-    public DateTimeOffset? ExpiresAt { get; }
+    public DateTimeOffset? ExpiresAt => Credential?.ExpiresAt;
 
     /// <summary>Frames written to the client so far.</summary>
     public long FramesSent => Interlocked.Read(ref _framesSent);
@@ -96,6 +100,7 @@ public sealed class StreamSession : IDisposable
 
         // The client going away disposes the reader, which ends the wait: a wait without a token allocates nothing.
         using var abort = Transport.Closed.Register(static r => ((IDisposable)r!).Dispose(), reader);
+        var snapshot = reader.SnapshotRemaining > 0;
         try
         {
             while (await reader.WaitToReadAsync())
@@ -132,6 +137,13 @@ public sealed class StreamSession : IDisposable
                     {
                         Interlocked.Add(ref _framesSent, written);
                         Interlocked.Exchange(ref _lastWrite, Time.GetTimestamp());
+                    }
+
+                    if (snapshot && reader.SnapshotRemaining == 0)
+                    {
+                        // Written: from here on the slow-client rule counts what the live queue loses.
+                        snapshot = false;
+                        Interlocked.Exchange(ref _droppedWhenSnapshotWritten, Dropped);
                     }
 
                     if (!open)
@@ -243,13 +255,45 @@ public sealed class StreamSession : IDisposable
         }
     }
 
+    /// <summary>Items of a snapshot (state at connect, a replay) still to be written, over every queue of the session.</summary>
+    public long SnapshotRemaining
+    {
+        get
+        {
+            long total = Volatile.Read(ref _queue)?.SnapshotRemaining ?? 0;
+            if (Volatile.Read(ref _moreQueues) is { } more)
+            {
+                lock (more)
+                {
+                    foreach (var queue in more)
+                    {
+                        total += queue.SnapshotRemaining;
+                    }
+                }
+            }
+
+            return total;
+        }
+    }
+
     /// <summary>
     /// The slow-client rule, the same for every transport: a client that has lost more than
-    /// <see cref="StreamingOptions.MaxDroppedBeforeClose"/> events since it last kept up is too slow.
+    /// <see cref="StreamingOptions.MaxDroppedBeforeClose"/> events since it last kept up is too slow. While a snapshot is
+    /// being written, what the live queue loses behind it is not the client's doing (the snapshot may be far larger than
+    /// the queue): the client is too slow only when the writing makes no progress for a heartbeat interval.
     /// </summary>
     internal bool IsTooSlow()
     {
         var total = Dropped;
+        if (SnapshotRemaining > 0)
+        {
+            _droppedAtLastCheck = total;
+            return Idle >= Options.HeartbeatInterval;
+        }
+
+        // A snapshot written since the last check: only what was lost after it counts.
+        var writtenAt = Interlocked.Exchange(ref _droppedWhenSnapshotWritten, -1);
+        _droppedAtLastCheck = Math.Max(_droppedAtLastCheck, writtenAt);
         var lost = total - _droppedAtLastCheck;
         if (lost >= Options.MaxDroppedBeforeClose)
         {

@@ -7,8 +7,8 @@ namespace Wattstream.Streaming.Sessions;
 
 /// <summary>
 /// The one registry of open sessions and its one timer, for every transport: a session silent for the heartbeat
-/// interval gets its transport's heartbeat, a session that has lost too many events is closed, and so is one whose
-/// caller's token has expired. The checks run
+/// interval gets its transport's heartbeat, a session that has lost too many events (or whose snapshot makes no
+/// progress) is closed, and so is one whose caller's credential has expired or been revoked. The checks run
 /// here rather than in the session's pump, because a client that stopped reading may hold its pump in a write that
 /// never completes.
 /// </summary>
@@ -28,13 +28,13 @@ public sealed class StreamSupervisor(IOptions<StreamingOptions> options, TimePro
     public int SessionsOf(string transport) => _sessions.Keys.Count(s => s.Transport.Name == transport);
 
     /// <summary>
-    /// A session over <paramref name="transport"/>, supervised until it is disposed; closed at <paramref name="expiresAt"/>
-    /// (when the caller's token expires) if it is still open then.
+    /// A session over <paramref name="transport"/>, supervised until it is disposed; closed when the caller's
+    /// <paramref name="credential"/> expires or is revoked, if it is still open then.
     /// </summary>
-    public StreamSession Open(IFrameTransport transport, DateTimeOffset? expiresAt = null, string family = "")
+    public StreamSession Open(IFrameTransport transport, StreamCredential? credential = null, string family = "")
     {
         ArgumentNullException.ThrowIfNull(transport);
-        var session = new StreamSession(transport, this, expiresAt, family);
+        var session = new StreamSession(transport, this, credential, family);
         _sessions.TryAdd(session, 0);
         return session;
     }
@@ -77,6 +77,12 @@ public sealed class StreamSupervisor(IOptions<StreamingOptions> options, TimePro
                         logger.LogInformation("Closing a {Transport} stream: the caller's token expired", session.Transport.Name);
                         Untrack(session);
                         _ = CloseAndCutAsync(session, new CloseReason(CloseKind.TokenExpired, "token expired: reconnect with a new token (and Last-Event-ID to resume)"));
+                    }
+                    else if (session.Credential?.IsRevoked?.Invoke() == true)
+                    {
+                        logger.LogInformation("Closing a {Transport} stream: the caller's credential was revoked", session.Transport.Name);
+                        Untrack(session);
+                        _ = CloseAndCutAsync(session, new CloseReason(CloseKind.Revoked, "credential revoked: it is refused from now on"));
                     }
                     else if (checkSlow && session.IsTooSlow())
                     {

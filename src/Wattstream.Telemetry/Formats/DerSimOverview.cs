@@ -246,8 +246,9 @@ public static class DerSimOverview
         var p = reading.TryGet(Quantity.PqActivePower, Unit.Kilowatt, out var pqp) ? pqp : metrics[MetricIndex.PowerKw];
         var q = reading.TryGet(Quantity.PqReactivePower, Unit.Kilovar, out var pqq) ? pqq : metrics[MetricIndex.ReactiveKvar];
         double? s = reading.TryGet(Quantity.PqApparentPower, Unit.KilovoltAmpere, out var pqs) ? pqs : metrics[MetricIndex.ApparentKva];
+        // No current, no angle: atan2(0, -0) is 180°, which an idle inverter's flipped 0 kW would otherwise report.
         double? angle = reading.TryGet(Quantity.PowerAngle, Unit.Degree, out var a) ? a
-            : p is { } ap && q is { } aq ? Math.Round(Math.Atan2(aq, ap) * 180 / Math.PI, 2) : null;
+            : p is { } ap && q is { } aq ? (ap == 0 && aq == 0 ? 0 : Math.Round(Math.Atan2(aq, ap) * 180 / Math.PI, 2)) : null;
         writer.WriteStartObject("pq");
         WriteNumberOrNull(writer, "active_kw", p);
         WriteNumberOrNull(writer, "reactive_kvar", q);
@@ -386,7 +387,7 @@ public static class DerSimOverview
     {
         if (value is { } v)
         {
-            writer.WriteNumber(key, v);
+            writer.WriteWireNumber(key, v);
         }
         else
         {

@@ -107,11 +107,14 @@ public static class JsonWriting
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    /// <summary>Writes a number the way devices do: integral values without a fraction ("0", not "0.0").</summary>
-    internal static void WriteNumber(this Utf8JsonWriter writer, string key, double value)
+    /// <summary>
+    /// Writes a value of a wire format the way devices do: integral values without a fraction ("0", not "0.0"), and
+    /// never a negative zero (an idle inverter's flipped 0 W is "0", not "-0", which some clients print as such).
+    /// </summary>
+    internal static void WriteWireNumber(this Utf8JsonWriter writer, string key, double value)
     {
         writer.WritePropertyName(key);
-        writer.WriteNumberValue(value);
+        writer.WriteNumberValue(value == 0 ? 0 : value); // -0 == 0: both become +0
     }
 
     internal static void WriteRawField(this Utf8JsonWriter writer, string key, ReadOnlyMemory<byte> raw)

@@ -268,7 +268,7 @@ public static class NovacoreReading
         {
             if (reading.TryGet(field.Quantity, field.Unit, out var v))
             {
-                writer.WriteNumber(field.Key, v);
+                writer.WriteWireNumber(field.Key, v);
             }
         }
 
@@ -279,7 +279,7 @@ public static class NovacoreReading
             if (ByQuantity.TryGetValue(m.Quantity, out var field) && !Array.Exists(typeFields, f => f.Quantity == m.Quantity || f.Key == field.Key)
                 && Units.TryConvert(m.Value, m.Unit, field.Unit, out var v))
             {
-                writer.WriteNumber(field.Key, v);
+                writer.WriteWireNumber(field.Key, v);
             }
         }
 

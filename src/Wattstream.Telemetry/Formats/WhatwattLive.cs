@@ -138,7 +138,7 @@ public static class WhatwattLive
                 }
                 else
                 {
-                    writer.WriteNumber(field.Key, v);
+                    writer.WriteWireNumber(field.Key, v);
                 }
             }
         }

@@ -10,7 +10,8 @@ namespace Wattstream.Server.Families.DerSim;
 
 /// <summary>
 /// The DER simulator's API: the overview snapshot over REST and its WebSocket telemetry stream. The hub's PV,
-/// battery and EV charger DERs are its devices, indexed from 0 in the order the hub first saw them.
+/// battery and EV charger DERs are its devices; a caller sees those of its scope, indexed from 0 in the order the hub
+/// first saw them (<see cref="DerSimDevices.For"/>), so an index says nothing about other orgs' devices.
 /// </summary>
 internal static class DerSimEndpoints
 {
@@ -55,16 +56,16 @@ internal static class DerSimEndpoints
 
     private static IResult Overview(HttpContext context, TelemetryHub hub, DerSimFamily family, ITelemetryAccess access)
     {
-        var devices = family.Devices;
         if (!TryParseDevice(context, out var device, out var problem))
         {
             return problem!;
         }
 
+        var devices = family.Devices.For(access.Resolve(context));
         var index = device ?? 0;
-        if (devices.At(index) is not { } der || !access.Resolve(context).CanSee(der))
+        if (devices.At(index) is not { } der)
         {
-            return Problems.NotFound("device_not_found", "Unknown device", $"No device {index}; there are {devices.Devices.Count} (GET /api/dersim/devices).");
+            return UnknownDevice(index, devices);
         }
 
         if (hub.GetLast(der) is not { } last)
@@ -72,8 +73,12 @@ internal static class DerSimEndpoints
             return Problems.NotFound("no_data", "No snapshot yet", $"Device {index} has not reported yet.");
         }
 
-        return TypedResults.Bytes(last.GetEncoded(family.Payload).ToArray(), "application/json");
+        return TypedResults.Bytes(last.GetEncoded(devices.Payload).ToArray(), "application/json");
     }
+
+    // Counts only the caller's own devices: the answer is the same whatever other orgs have.
+    private static IResult UnknownDevice(int index, DerSimView devices) =>
+        Problems.NotFound("device_not_found", "Unknown device", $"No device {index}; there are {devices.Devices.Count} (GET /api/dersim/devices).");
 
     private static IResult Devices(HttpContext context, TelemetryHub hub, DerSimFamily family, ITelemetryAccess access)
     {
@@ -82,9 +87,8 @@ internal static class DerSimEndpoints
             return problem!;
         }
 
-        var scope = access.Resolve(context);
-        var snapshots = family.Devices.Devices
-            .Where(d => scope.CanSee(d.Address))
+        var devices = family.Devices.For(access.Resolve(context));
+        var snapshots = devices.Devices
             .Select(d => hub.GetLast(d.Address))
             .OfType<HubEvent>()
             .ToArray();
@@ -98,17 +102,17 @@ internal static class DerSimEndpoints
                 body.WriteByte((byte)',');
             }
 
-            body.Write(page[i].GetEncoded(family.Payload).Span);
+            body.Write(page[i].GetEncoded(devices.Payload).Span);
         }
 
         body.WriteByte((byte)']');
         return TypedResults.Bytes(body.ToArray(), "application/json");
     }
 
-    private static IResult ServerInfo(DerSimDevices devices) => TypedResults.Ok(new DerSimServerInfo(
+    private static IResult ServerInfo(HttpContext context, DerSimDevices devices, ITelemetryAccess access) => TypedResults.Ok(new DerSimServerInfo(
         "wattstream",
         typeof(DerSimEndpoints).Assembly.GetName().Version?.ToString() ?? "0",
-        devices.Devices.Count,
+        devices.For(access.Resolve(context)).Devices.Count,
         ["/api/dersim/ws/telemetry", "/api/dersim/telemetry/ws"]));
 
     private static async Task<IResult> TelemetryAsync(
@@ -129,18 +133,19 @@ internal static class DerSimEndpoints
             return problem!;
         }
 
-        var devices = family.Devices;
+        var scope = access.Resolve(context);
+        var devices = family.Devices.For(scope);
         DerAddress? only = null;
         if (device is { } index && (only = devices.At(index)) is null)
         {
-            return Problems.NotFound("device_not_found", "Unknown device", $"No device {index}; there are {devices.Devices.Count}.");
+            return UnknownDevice(index, devices);
         }
 
         // The cached payload at once (each device's latest snapshot), then one message per device per tick.
-        var payload = family.Payload;
+        var payload = devices.Payload;
         var request = new ReadingStreamRequest(
             only is null ? SubjectPattern.All : SubjectPattern.Parse(only.Subject),
-            access.Resolve(context),
+            scope,
             only is null ? payload.CanEncode : e => e.Reading.Der.Equals(only) && payload.CanEncode(e))
         {
             StartWithLastValues = true,

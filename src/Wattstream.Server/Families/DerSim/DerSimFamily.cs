@@ -16,14 +16,17 @@ public sealed class DerSimFamily : IWireFamily
     {
         ArgumentNullException.ThrowIfNull(devices);
         Devices = devices;
-        Payload = new PayloadFormat(Format, e => DerSimOverview.CanWrite(e.Reading.Type), (e, o) => DerSimOverview.Write(e.Reading, o, devices.IndexOf(e.Reading.Der)));
+        Payload = devices.Everything.Payload;
     }
 
     public string Name => Format.Name;
 
     public DerSimDevices Devices { get; }
 
-    /// <summary>The overview snapshot: the REST body and each WebSocket message as they are (not meters).</summary>
+    /// <summary>
+    /// The overview snapshot numbered over every device (not meters); a caller gets the payload of its own view
+    /// (<see cref="DerSimDevices.For"/>), on the DERSim endpoints and on <c>/ws</c>.
+    /// </summary>
     public PayloadFormat Payload { get; }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints) => DerSimEndpoints.Map(endpoints, Name);
@@ -35,6 +38,6 @@ public static class DerSimRegistration
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton<DerSimDevices>();
-        return builder.AddFamily<DerSimFamily>().AddPayloadFormat<DerSimFamily>(f => f.Payload);
+        return builder.AddFamily<DerSimFamily>().AddPayloadFormat<DerSimFamily>(f => f.Payload, forScope: f => scope => f.Devices.For(scope).Payload);
     }
 }

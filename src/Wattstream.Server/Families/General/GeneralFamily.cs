@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Wattstream.Server.Composition;
 using Wattstream.Streaming.Formats;
 
@@ -9,21 +10,24 @@ namespace Wattstream.Server.Families.General;
 /// </summary>
 public sealed class GeneralFamily : IWireFamily
 {
-    private readonly Dictionary<PayloadFormat, WsReadingEncoder> _readingEncoders;
+    // Weak keys: a scope's variant of a format lives as long as that scope's view, and its encoder no longer.
+    private readonly ConditionalWeakTable<PayloadFormat, WsReadingEncoder> _readingEncoders = [];
 
     public GeneralFamily(PayloadFormats formats)
     {
         ArgumentNullException.ThrowIfNull(formats);
         Formats = formats;
-        _readingEncoders = formats.All.ToDictionary(f => f, f => new WsReadingEncoder(f));
     }
 
     public string Name => "general";
 
     public PayloadFormats Formats { get; }
 
-    /// <summary>The <c>/ws</c> reading encoder of a format (one instance per format, so every client shares its bytes).</summary>
-    internal WsReadingEncoder ReadingEncoder(PayloadFormat format) => _readingEncoders[format];
+    /// <summary>
+    /// The <c>/ws</c> reading encoder of a format (one instance per format, or per scope's variant of it, so every client
+    /// of it shares its bytes).
+    /// </summary>
+    internal WsReadingEncoder ReadingEncoder(PayloadFormat format) => _readingEncoders.GetValue(format, static f => new WsReadingEncoder(f));
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {

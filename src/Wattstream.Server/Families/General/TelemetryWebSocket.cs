@@ -250,7 +250,7 @@ internal static class TelemetryWebSocket
                 return;
             }
 
-            var encoder = family.ReadingEncoder(format);
+            var encoder = family.ReadingEncoder(family.Formats.ForScope(format, scope));
             var stream = await readings.OpenAsync(new ReadingStreamRequest(pattern, scope, encoder.CanEncode) { ResumeAfter = resumeAfter }, aborted);
             await AckAsync(request.Id, pattern, kind, format.Name, stream);
             _subscriptions[request.Id] = (stream.Subscription, session.PumpAsync(stream.Subscription, e => e.GetEncoded(encoder)));

@@ -21,6 +21,9 @@ public static class SseFrame
     /// <summary>The last event of a stream whose caller's token expired: <c>event: auth</c>.</summary>
     public static ReadOnlyMemory<byte> AuthExpired { get; } = Event(null, "auth", """{"error":"token_expired","message":"The token expired: reconnect with a new one; Last-Event-ID resumes the stream."}"""u8);
 
+    /// <summary>The last event of a stream whose caller's API key was revoked: <c>event: auth</c>.</summary>
+    public static ReadOnlyMemory<byte> AuthRevoked { get; } = Event(null, "auth", """{"error":"credential_revoked","message":"The API key was revoked: it is refused from now on."}"""u8);
+
     public static void WriteEvent(IBufferWriter<byte> output, HubEventId? id, ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> data)
     {
         ArgumentNullException.ThrowIfNull(output);

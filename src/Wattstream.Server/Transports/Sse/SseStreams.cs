@@ -52,7 +52,13 @@ public sealed class SseStreams(ReadingStreams readings, StreamSupervisor supervi
         using (reader)
         {
             StartResponse(context);
-            using var session = supervisor.Open(new SseTransport(context), Access.Caller.Of(context.User)?.ExpiresAt, StreamFamilies.Of(context));
+            if (Endpoints.HeadRequests.IsHead(context))
+            {
+                await context.Response.StartAsync(context.RequestAborted); // the headers, then done
+                return;
+            }
+
+            using var session = supervisor.Open(new SseTransport(context), Access.StreamCredentials.Of(context), StreamFamilies.Of(context));
             await session.SendAsync([_retry, .. first]); // the headers leave now: the stream is open for the client
             await session.PumpAsync(reader, encode);
             if (lifetime.ApplicationStopping.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested && _retry.Length > 0)
@@ -70,7 +76,7 @@ public sealed class SseStreams(ReadingStreams readings, StreamSupervisor supervi
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(frames);
         StartResponse(context);
-        using var session = supervisor.Open(new SseTransport(context), Access.Caller.Of(context.User)?.ExpiresAt, StreamFamilies.Of(context));
+        using var session = supervisor.Open(new SseTransport(context), Access.StreamCredentials.Of(context), StreamFamilies.Of(context));
         await session.SendAsync([_retry, .. frames]);
     }
 

@@ -44,14 +44,20 @@ internal sealed class SseTransport(HttpContext context) : IFrameTransport
     }
 
     // SSE has no goodbye frame: closing a stream of a client too slow to read is cutting the connection (the client may
-    // resume). An expired token is said as a last event, so a client knows to fetch a new token rather than retry with
-    // the old one; the response then ends normally when the session ends its pumps.
+    // resume). An expired token or a revoked key is said as a last event, so a client knows to fetch a new credential
+    // rather than retry with the old one; the response then ends normally when the session ends its pumps.
     public async Task CloseAsync(CloseReason reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reason);
-        if (reason.Kind == CloseKind.TokenExpired)
+        var last = reason.Kind switch
         {
-            _writer.Write(SseFrame.AuthExpired.Span);
+            CloseKind.TokenExpired => SseFrame.AuthExpired,
+            CloseKind.Revoked => SseFrame.AuthRevoked,
+            _ => ReadOnlyMemory<byte>.Empty,
+        };
+        if (!last.IsEmpty)
+        {
+            _writer.Write(last.Span);
             await _writer.FlushAsync(cancellationToken);
             return;
         }

@@ -18,7 +18,7 @@ public sealed class WebSocketStreams(
     {
         ArgumentNullException.ThrowIfNull(context);
         var socket = await context.WebSockets.AcceptWebSocketAsync();
-        var session = supervisor.Open(new WebSocketTransport(socket, context), Access.Caller.Of(context.User)?.ExpiresAt, StreamFamilies.Of(context));
+        var session = supervisor.Open(new WebSocketTransport(socket, context), Access.StreamCredentials.Of(context), StreamFamilies.Of(context));
         return new WebSocketStream(socket, session, options.Value, streaming.Value.CloseTimeout, time, lifetime.ApplicationStopping);
     }
 }

@@ -50,7 +50,7 @@ internal sealed class WebSocketTransport(WebSocket socket, HttpContext context) 
     private static WebSocketCloseStatus StatusOf(CloseKind kind) => kind switch
     {
         CloseKind.ShuttingDown => WebSocketCloseStatus.EndpointUnavailable,
-        CloseKind.TooSlow or CloseKind.Idle => WebSocketCloseStatus.PolicyViolation,
+        CloseKind.TooSlow or CloseKind.Idle or CloseKind.Revoked => WebSocketCloseStatus.PolicyViolation,
         CloseKind.MessageTooBig => WebSocketCloseStatus.MessageTooBig,
         CloseKind.TokenExpired => TokenExpiredStatus,
         _ => WebSocketCloseStatus.NormalClosure,
