@@ -17,7 +17,7 @@ public sealed class HubSubscription : IEventReader<HubEvent>
     private long _dropped;
     private int _disposed;
 
-    internal HubSubscription(TelemetryHub hub, SubjectPattern pattern, int capacity, Func<HubEvent, bool>? filter)
+    internal HubSubscription(TelemetryHub hub, SubjectPattern pattern, int capacity, Func<HubEvent, bool>? filter, Action<HubEvent>? dropped = null)
     {
         _hub = hub;
         Pattern = pattern;
@@ -30,7 +30,11 @@ public sealed class HubSubscription : IEventReader<HubEvent>
                 SingleWriter = true, // the hub offers under its publish lock
                 AllowSynchronousContinuations = false, // the publisher never runs a subscriber's code
             },
-            _ => Interlocked.Increment(ref _dropped));
+            e =>
+            {
+                Interlocked.Increment(ref _dropped);
+                dropped?.Invoke(e);
+            });
     }
 
     public SubjectPattern Pattern { get; }

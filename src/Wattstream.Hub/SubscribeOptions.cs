@@ -16,6 +16,12 @@ public sealed record SubscribeOptions
 
     /// <summary>An extra filter applied before queueing (e.g. one DER type); must be cheap and must not block.</summary>
     public Func<HubEvent, bool>? Filter { get; init; }
+
+    /// <summary>
+    /// Called with each event the full queue drops (under the hub's publish lock: must be cheap and must not block), for a
+    /// subscriber that must know which events it lost, not only how many (the history writer).
+    /// </summary>
+    public Action<HubEvent>? Dropped { get; init; }
 }
 
 /// <summary>What a resuming subscriber learns about the events it asked for.</summary>

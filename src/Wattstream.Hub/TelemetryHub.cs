@@ -277,7 +277,7 @@ public sealed class TelemetryHub
     {
         ArgumentNullException.ThrowIfNull(pattern);
         options ??= new SubscribeOptions();
-        var subscription = new HubSubscription(this, pattern, options.QueueCapacity ?? _options.SubscriberQueueCapacity, options.Filter);
+        var subscription = new HubSubscription(this, pattern, options.QueueCapacity ?? _options.SubscriberQueueCapacity, options.Filter, options.Dropped);
         lock (_gate)
         {
             if (options.ResumeAfter is { } after)

@@ -53,64 +53,80 @@ public sealed class PostgresReadingStore(string connectionString) : IReadingStor
         await _writeGate.WaitAsync(cancellationToken);
         try
         {
-            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-            await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-            var derIds = new long[batch.Count];
-            var newDers = new Dictionary<string, long>(StringComparer.Ordinal);
-            for (var i = 0; i < batch.Count; i++)
+            try
             {
-                derIds[i] = await DerIdAsync(connection, tx, batch[i].Reading.Der, batch[i].Reading.Type, newDers, cancellationToken);
+                return await WriteBatchAsync(batch, cancellationToken);
             }
-
-            await ExecuteAsync(connection, tx, "CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;", cancellationToken);
-            var columns = $"der_id, ts, epoch, seq, {HistorySql.FieldColumns}, payload";
-            await using (var copy = await connection.BeginBinaryImportAsync($"COPY readings_stage ({columns}) FROM STDIN (FORMAT BINARY)", cancellationToken))
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
             {
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    var item = batch[i];
-                    var r = item.Reading;
-                    await copy.StartRowAsync(cancellationToken);
-                    await copy.WriteAsync(derIds[i], NpgsqlDbType.Bigint, cancellationToken);
-                    await copy.WriteAsync(r.Timestamp, NpgsqlDbType.Bigint, cancellationToken);
-                    await copy.WriteAsync(item.Event.Epoch, NpgsqlDbType.Bigint, cancellationToken);
-                    await copy.WriteAsync(item.Event.Sequence, NpgsqlDbType.Bigint, cancellationToken);
-                    foreach (var field in HistoryFields.All)
-                    {
-                        if (field.ValueOf(r) is { } v)
-                        {
-                            await copy.WriteAsync(v, NpgsqlDbType.Double, cancellationToken);
-                        }
-                        else
-                        {
-                            await copy.WriteNullAsync(cancellationToken);
-                        }
-                    }
-
-                    await copy.WriteAsync(ReadingJson.ToUtf8(r), NpgsqlDbType.Bytea, cancellationToken);
-                }
-
-                await copy.CompleteAsync(cancellationToken);
+                // A DER id cached here is gone from the database: a commit the server lost when it was killed (it had
+                // acknowledged it without waiting for the disk), or a database restored from an older backup, or a failover.
+                // Without this the writer retried the same dead ids forever. Look every DER up again.
+                _derIds.Clear();
+                return await WriteBatchAsync(batch, cancellationToken);
             }
-
-            int inserted;
-            await using (var move = new NpgsqlCommand($"INSERT INTO readings ({columns}) SELECT {columns} FROM readings_stage ON CONFLICT DO NOTHING", connection, tx))
-            {
-                inserted = await move.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            await tx.CommitAsync(cancellationToken);
-            foreach (var (subject, id) in newDers)
-            {
-                _derIds[subject] = id; // cached only once committed: a rolled-back batch leaves no stale id behind
-            }
-
-            return inserted;
         }
         finally
         {
             _writeGate.Release();
         }
+    }
+
+    private async Task<int> WriteBatchAsync(IReadOnlyList<StoredReading> batch, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        var derIds = new long[batch.Count];
+        var newDers = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            derIds[i] = await DerIdAsync(connection, tx, batch[i].Reading.Der, batch[i].Reading.Type, newDers, cancellationToken);
+        }
+
+        await ExecuteAsync(connection, tx, "CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;", cancellationToken);
+        var columns = $"der_id, ts, epoch, seq, {HistorySql.FieldColumns}, payload";
+        await using (var copy = await connection.BeginBinaryImportAsync($"COPY readings_stage ({columns}) FROM STDIN (FORMAT BINARY)", cancellationToken))
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var item = batch[i];
+                var r = item.Reading;
+                await copy.StartRowAsync(cancellationToken);
+                await copy.WriteAsync(derIds[i], NpgsqlDbType.Bigint, cancellationToken);
+                await copy.WriteAsync(r.Timestamp, NpgsqlDbType.Bigint, cancellationToken);
+                await copy.WriteAsync(item.Event.Epoch, NpgsqlDbType.Bigint, cancellationToken);
+                await copy.WriteAsync(item.Event.Sequence, NpgsqlDbType.Bigint, cancellationToken);
+                foreach (var field in HistoryFields.All)
+                {
+                    if (field.ValueOf(r) is { } v)
+                    {
+                        await copy.WriteAsync(v, NpgsqlDbType.Double, cancellationToken);
+                    }
+                    else
+                    {
+                        await copy.WriteNullAsync(cancellationToken);
+                    }
+                }
+
+                await copy.WriteAsync(ReadingJson.ToUtf8(r), NpgsqlDbType.Bytea, cancellationToken);
+            }
+
+            await copy.CompleteAsync(cancellationToken);
+        }
+
+        int inserted;
+        await using (var move = new NpgsqlCommand($"INSERT INTO readings ({columns}) SELECT {columns} FROM readings_stage ON CONFLICT DO NOTHING", connection, tx))
+        {
+            inserted = await move.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        foreach (var (subject, id) in newDers)
+        {
+            _derIds[subject] = id; // cached only once committed: a rolled-back batch leaves no stale id behind
+        }
+
+        return inserted;
     }
 
     public async Task<IReadOnlyList<HistorySeries>> QueryAsync(HistoryQuery query, CancellationToken cancellationToken = default)

@@ -3,11 +3,32 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Wattstream.Hub;
+using Wattstream.Telemetry;
 
 namespace Wattstream.Storage;
 
 /// <summary>What <c>GET /api/storage</c> shows.</summary>
-public sealed record StorageStatus(string Store, long Queued, long Written, long Duplicates, long Dropped, long Batches, double LagSeconds, double LastBatchMilliseconds, string? LastError);
+/// <param name="Dropped">Readings lost, every reason (<paramref name="DroppedByReason"/>).</param>
+/// <param name="State"><c>writing</c>, or <c>failing</c> while writes fail (since <paramref name="FailingSince"/>; readings queue meanwhile).</param>
+/// <param name="DurableWaiting">Readings of durable pushes not committed yet (at most <paramref name="DurableReserve"/>).</param>
+/// <param name="LastLoss">The last run of lost readings: reason, count and the readings' time range.</param>
+public sealed record StorageStatus(
+    string Store,
+    long Queued,
+    long Written,
+    long Duplicates,
+    long Dropped,
+    long Batches,
+    double LagSeconds,
+    double LastBatchMilliseconds,
+    string? LastError,
+    string State = "writing",
+    DateTimeOffset? FailingSince = null,
+    int QueueCapacity = 0,
+    int DurableWaiting = 0,
+    int DurableReserve = 0,
+    IReadOnlyDictionary<string, long>? DroppedByReason = null,
+    StorageLoss? LastLoss = null);
 
 /// <summary>
 /// Keeps every accepted reading: a hub subscriber with a deep queue of its own, written in batches. Live streaming never
@@ -29,9 +50,14 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
     private readonly CancellationTokenSource _stopping = new();
     private HubSubscription? _subscription;
     private Task _loop = Task.CompletedTask;
-    private readonly List<(long EventId, TaskCompletionSource Stored)> _waiters = [];
+    private readonly CancellationTokenSource _abandon = new();
     private TaskCompletionSource _flushNow = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _storedThrough;
+    private readonly DurableReadings _durable = new(storageOptions.Value.DurableReserve);
+    private readonly StorageLosses _losses = new();
+    private long _failingSinceMs; // 0 while writes succeed
+    private TaskCompletionSource _failing = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _failureLoggedMs;
+    private List<StoredReading>? _abandoned;
     private long _written;
     private long _duplicates;
     private long _batches;
@@ -41,21 +67,44 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
 
     public IReadingStore Store => store;
 
-    public StorageStatus Status => new(
-        store.Kind,
-        _subscription?.Backlog ?? 0,
-        Interlocked.Read(ref _written),
-        Interlocked.Read(ref _duplicates),
-        _subscription?.Dropped ?? 0,
-        Interlocked.Read(ref _batches),
-        Interlocked.Read(ref _lagMs) / 1000.0,
-        Volatile.Read(ref _lastBatchMs),
-        _lastError);
+    /// <summary>Readings of durable pushes waiting for the store, each tracked until it is committed.</summary>
+    public DurableReadings Durable => _durable;
+
+    /// <summary>True while the store is known to be away: the last write failed and none succeeded since.</summary>
+    public bool IsFailing => Interlocked.Read(ref _failingSinceMs) != 0;
+
+    /// <summary>Completes when the store is, or becomes, known to be away (a durable push then stops waiting for it).</summary>
+    public Task Failing => Volatile.Read(ref _failing).Task;
+
+    public StorageStatus Status
+    {
+        get
+        {
+            var failingSince = Interlocked.Read(ref _failingSinceMs);
+            return new(
+                store.Kind,
+                _subscription?.Backlog ?? 0,
+                Interlocked.Read(ref _written),
+                Interlocked.Read(ref _duplicates),
+                _losses.Total,
+                Interlocked.Read(ref _batches),
+                Interlocked.Read(ref _lagMs) / 1000.0,
+                Volatile.Read(ref _lastBatchMs),
+                _lastError,
+                failingSince == 0 ? "writing" : "failing",
+                failingSince == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(failingSince),
+                options.QueueCapacity,
+                _durable.Pending,
+                _durable.Reserve,
+                new Dictionary<string, long> { [StorageLosses.QueueFull] = _losses.QueueFullCount, [StorageLosses.Shutdown] = _losses.ShutdownCount },
+                _losses.Last);
+        }
+    }
 
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         await store.MigrateAsync(cancellationToken);
-        _subscription ??= hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = options.QueueCapacity, ResumeAfter = 0 });
+        _subscription ??= hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = options.QueueCapacity, ResumeAfter = 0, Dropped = OnDropped });
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -81,86 +130,158 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
         var epoch = hub.Epoch;
 
         // Ends when the subscription completes (hub shutdown): everything queued is drained first.
-        while (await subscription.WaitToReadAsync(CancellationToken.None))
+        while (await WaitForWorkAsync(subscription))
         {
             // Let a batch fill for up to the flush interval, unless it is already full.
             if (subscription.Backlog < options.BatchSize && !stoppingToken.IsCancellationRequested)
             {
                 // …or until someone waits for a reading to be stored (a durable push).
-                var flushNow = Volatile.Read(ref _flushNow);
-                await Task.WhenAny(Task.Delay(options.FlushInterval, time, stoppingToken), flushNow.Task); // never throws: it returns the task that ended
-                if (flushNow.Task.IsCompleted)
-                {
-                    Interlocked.Exchange(ref _flushNow, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-                }
+                await Task.WhenAny(Task.Delay(options.FlushInterval, time, stoppingToken), Volatile.Read(ref _flushNow).Task); // never throws: it returns the task that ended
+            }
+
+            if (Volatile.Read(ref _flushNow).Task.IsCompleted)
+            {
+                Interlocked.Exchange(ref _flushNow, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
             }
 
             while (subscription.TryRead(out var e))
             {
                 batch.Add(new StoredReading(new EventPosition(epoch, e.Id), e.Reading));
-                if (batch.Count == options.BatchSize)
+                if (batch.Count >= options.BatchSize)
                 {
-                    await FlushAsync(batch);
+                    _durable.TakeInto(batch, drained: false);
+                    if (!await FlushAsync(batch))
+                    {
+                        return;
+                    }
                 }
             }
 
-            await FlushAsync(batch);
+            _durable.TakeInto(batch, drained: true);
+            if (!await FlushAsync(batch))
+            {
+                return;
+            }
         }
 
+        _durable.TakeInto(batch, drained: true);
         await FlushAsync(batch);
+    }
+
+    // Something to read, or a durable push asks for a flush (its duplicates are written again even when nothing new comes);
+    // false once the subscription is completed and drained.
+    private async ValueTask<bool> WaitForWorkAsync(HubSubscription subscription)
+    {
+        var ready = subscription.WaitToReadAsync(CancellationToken.None);
+        if (ready.IsCompleted)
+        {
+            return await ready;
+        }
+
+        var readyTask = ready.AsTask();
+        await Task.WhenAny(readyTask, Volatile.Read(ref _flushNow).Task);
+        return !readyTask.IsCompleted || await readyTask;
+    }
+
+    // The full queue drops its oldest event (under the hub's publish lock): a durable push's reading is held to be written
+    // all the same; any other is lost, and counted.
+    private void OnDropped(HubEvent e)
+    {
+        if (_durable.Pending > 0 && _durable.TryHold(new StoredReading(new EventPosition(hub.Epoch, e.Id), e.Reading)))
+        {
+            return;
+        }
+
+        _losses.QueueDropped(e.Reading.Timestamp);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _subscription?.Dispose(); // no new readings; what is queued is still drained
         await _stopping.CancelAsync(); // stop waiting for batches to fill
-        await _loop.WaitAsync(cancellationToken);
+        using var grace = new CancellationTokenSource(options.ShutdownGrace, time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(grace.Token, cancellationToken);
+        try
+        {
+            await _loop.WaitAsync(either.Token);
+            if (_losses.CloseAtShutdown([]) is { } dropped)
+            {
+                SayDropped(dropped); // an episode the last batches did not get to close
+            }
+
+            return;
+        }
+        catch (OperationCanceledException)
+        {
+            // The store is still away: give up on what is left, and say what that is.
+        }
+
+        await _abandon.CancelAsync();
+        try
+        {
+            await _loop.WaitAsync(TimeSpan.FromSeconds(5), time, CancellationToken.None); // quick now: the write in progress and the retry wait are cancelled
+        }
+        catch (TimeoutException)
+        {
+            // A write that ignores cancellation: what it holds is not counted below, the rest is.
+        }
+
+        var left = _abandoned ?? [];
+        left.AddRange(_durable.Abandon());
+        while (_loop.IsCompleted && _subscription?.TryRead(out var e) == true) // the queue has one reader: read it only once the loop is gone
+        {
+            left.Add(new StoredReading(new EventPosition(hub.Epoch, e.Id), e.Reading));
+        }
+
+        if (_losses.CloseAtShutdown(left.Select(r => r.Reading.Timestamp).ToArray()) is { } loss)
+        {
+            logger.LogError(
+                "Stopping: {Store} was still away after Storage:ShutdownGrace ({Grace}); {Count} readings taken from {From:O} to {To:O} were not stored ({Abandoned} abandoned now, {Dropped} dropped by the full queue before); they are lost, and /api/storage and wattstream_storage_dropped_total count them",
+                store.Kind, options.ShutdownGrace, loss.Count, loss.From, loss.To, left.Count, loss.Count - left.Count);
+        }
     }
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose()
+    {
+        _stopping.Dispose();
+        _abandon.Dispose();
+    }
 
     /// <summary>
-    /// Completes once the event <paramref name="eventId"/> of this run (and every one before it) is committed to the
-    /// store; asks for a flush now rather than at the end of the flush interval.
+    /// Tracks the readings of a durable push before they are published (<see cref="DurablePush.StoredAsync"/> completes once
+    /// each is committed) and asks for a flush now rather than at the end of the flush interval. Null, with the reason, when
+    /// the store is known to be away or the durable reserve is full: the push is then refused before anything is accepted.
     /// </summary>
-    public Task WaitUntilStoredAsync(long eventId, CancellationToken cancellationToken = default)
+    public DurablePush? TryBeginDurable(IReadOnlyList<Reading> readings, out string? refusal)
     {
-        var stored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        lock (_waiters)
+        refusal = null;
+        if (IsFailing)
         {
-            if (_storedThrough >= eventId)
-            {
-                return Task.CompletedTask;
-            }
-
-            _waiters.Add((eventId, stored));
+            refusal = $"{store.Kind} is not reachable ({_lastError}); readings are queued but a durable push cannot be confirmed now.";
+            return null;
         }
 
-        Volatile.Read(ref _flushNow).TrySetResult();
-        return stored.Task.WaitAsync(cancellationToken);
-    }
-
-    private void Stored(long throughEventId)
-    {
-        lock (_waiters)
+        if (_durable.TryBegin(readings) is not { } push)
         {
-            _storedThrough = Math.Max(_storedThrough, throughEventId);
-            for (var i = _waiters.Count - 1; i >= 0; i--)
-            {
-                if (_waiters[i].EventId <= _storedThrough)
-                {
-                    _waiters[i].Stored.TrySetResult();
-                    _waiters.RemoveAt(i);
-                }
-            }
+            refusal = $"{_durable.Pending} readings of durable pushes already wait for {store.Kind} (at most {_durable.Reserve}, a tenth of Storage:QueueCapacity).";
+            return null;
         }
+
+        return push;
     }
 
-    private async Task FlushAsync(List<StoredReading> batch)
+    /// <summary>What a refused durable push is told to wait before it tries again (<c>Retry-After</c>, whole seconds).</summary>
+    public int RetryAfterSeconds => Math.Max(1, (int)Math.Ceiling(options.RetryInterval.TotalSeconds));
+
+    /// <summary>Asks the writer to write what it has now (a durable push waits).</summary>
+    public void FlushSoon() => Volatile.Read(ref _flushNow).TrySetResult();
+
+    // Writes a batch, retrying while the store is away; false when shutdown gave up on it (then it is kept in _abandoned).
+    private async Task<bool> FlushAsync(List<StoredReading> batch)
     {
         if (batch.Count == 0)
         {
-            return;
+            return true;
         }
 
         var started = Stopwatch.GetTimestamp();
@@ -168,25 +289,93 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
         {
             try
             {
-                var inserted = await store.WriteAsync(batch, CancellationToken.None);
+                var inserted = await store.WriteAsync(batch, _abandon.Token);
                 Interlocked.Add(ref _written, inserted);
-                Stored(batch[^1].Event.Sequence); // batches are in event order
+                _durable.Committed(batch);
                 Interlocked.Add(ref _duplicates, batch.Count - inserted);
                 Interlocked.Increment(ref _batches);
                 Volatile.Write(ref _lastBatchMs, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 Interlocked.Exchange(ref _lagMs, Math.Max(0, time.GetUtcNow().ToUnixTimeMilliseconds() - batch[^1].Reading.Timestamp));
                 _lastError = null;
+                Recovered();
                 break;
+            }
+            catch (Exception) when (_abandon.IsCancellationRequested)
+            {
+                // Shutdown gave up on the store: the batch is counted as abandoned.
+                _abandoned = [.. batch];
+                batch.Clear();
+                return false;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // A store that is down holds the batch and retries; meanwhile the queue absorbs (and, past its bound, drops).
                 _lastError = e.Message;
-                logger.LogWarning("Writing {Count} readings to {Store} failed: {Error}; retrying", batch.Count, store.Kind, e.Message);
-                await Task.Delay(options.RetryInterval, time);
+                Failed(batch.Count, e.Message);
+                try
+                {
+                    await Task.Delay(options.RetryInterval, time, _abandon.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    _abandoned = [.. batch];
+                    batch.Clear();
+                    return false;
+                }
             }
         }
 
         batch.Clear();
+        return true;
     }
+
+    // Said once when writes start failing, then at most once a minute while they go on failing (not once per retry).
+    private void Failed(int count, string error)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (Interlocked.CompareExchange(ref _failingSinceMs, now, 0) == 0)
+        {
+            Volatile.Read(ref _failing).TrySetResult();
+            _failureLoggedMs = now;
+            logger.LogWarning(
+                "Writing {Count} readings to {Store} failed: {Error}; retrying every {Retry}, readings queue meanwhile (at most Storage:QueueCapacity={Capacity}, then the oldest are dropped); durable pushes are refused until it is back",
+                count, store.Kind, error, options.RetryInterval, options.QueueCapacity);
+        }
+        else if (now - _failureLoggedMs >= 60_000)
+        {
+            _failureLoggedMs = now;
+            logger.LogWarning("{Store} still failing since {Since:O}: {Error}; {Queued} readings queued", store.Kind, DateTimeOffset.FromUnixTimeMilliseconds(Interlocked.Read(ref _failingSinceMs)), error, _subscription?.Backlog ?? 0);
+        }
+
+        if (_losses.ShouldAnnounce())
+        {
+            logger.LogWarning("The history queue is full ({Capacity} readings): the oldest unsaved readings are being dropped until {Store} is back; the count follows", options.QueueCapacity, store.Kind);
+        }
+    }
+
+    private void Recovered()
+    {
+        var since = Interlocked.Read(ref _failingSinceMs);
+        if (since != 0)
+        {
+            Interlocked.Exchange(ref _failing, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            Interlocked.Exchange(ref _failingSinceMs, 0);
+            logger.LogWarning("{Store} is back after {Seconds:0.#} s; {Queued} readings still queued", store.Kind, (time.GetUtcNow().ToUnixTimeMilliseconds() - since) / 1000.0, _subscription?.Backlog ?? 0);
+        }
+
+        if (_losses.ShouldAnnounce())
+        {
+            logger.LogWarning("The history queue is full ({Capacity} readings): the oldest unsaved readings are being dropped while {Store} falls behind; the count follows", options.QueueCapacity, store.Kind);
+        }
+
+        if (_losses.EndedEpisode() is { } loss)
+        {
+            SayDropped(loss);
+        }
+    }
+
+    private void SayDropped(StorageLoss loss) =>
+        logger.LogError(
+            "The history queue dropped {Count} readings taken from {From:O} to {To:O} before {Store} could store them (queue_full); they are lost. Storage:QueueCapacity is {Capacity}",
+            loss.Count, loss.From, loss.To, store.Kind, options.QueueCapacity);
 }

@@ -44,6 +44,24 @@ public sealed class StorageOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// At shutdown, how long the writer may go on trying to store what is queued while the store is away; then it gives up,
+    /// and logs how many readings (and of which time range) it abandons. Keep it below the host's shutdown timeout (30 s).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Readings of durable pushes (<c>?durable=true</c>) that may wait for the store at once, beyond the queue: a tenth of
+    /// <see cref="QueueCapacity"/> (at least one). The full queue never drops one of them; a durable push past this is refused.
+    /// </summary>
+    public int DurableReserve => Math.Max(1, QueueCapacity / 10);
+
+    /// <summary>
+    /// How full the queue may get before <c>/readyz</c> says the hub is not ready (the next readings would be dropped): 90 %.
+    /// </summary>
+    public int QueueAlmostFull => (int)Math.Min(QueueCapacity, Math.Ceiling(QueueCapacity * 0.9));
+
     public string ResolveDataDirectory() => string.IsNullOrEmpty(DataDirectory)
         ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "wattstream")
         : DataDirectory;

@@ -19,14 +19,24 @@ public sealed class PostgresCluster : IAsyncLifetime
     public string ConnectionString(string database = "postgres") =>
         $"Host=127.0.0.1;Port={_port};Username=wattstream;Database={database};Pooling=true;Timeout=30";
 
-    /// <summary>A fresh, empty database.</summary>
-    public async Task<string> CreateDatabaseAsync()
+    /// <summary>
+    /// A fresh, empty database. The cluster runs with <c>synchronous_commit=off</c> for speed, so a commit can be lost when
+    /// the cluster is killed; <paramref name="durableCommits"/> turns it on for this database, as a production server has it,
+    /// for tests that stop the cluster and count what was committed.
+    /// </summary>
+    public async Task<string> CreateDatabaseAsync(bool durableCommits = false)
     {
         var name = $"t_{Guid.NewGuid():N}";
         await using var connection = new NpgsqlConnection(ConnectionString());
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
         await command.ExecuteNonQueryAsync();
+        if (durableCommits)
+        {
+            await using var setting = new NpgsqlCommand($"ALTER DATABASE {name} SET synchronous_commit = on", connection);
+            await setting.ExecuteNonQueryAsync();
+        }
+
         return ConnectionString(name);
     }
 
@@ -48,16 +58,35 @@ public sealed class PostgresCluster : IAsyncLifetime
 
         _port = LoopbackPort.Free();
         await RunPgAsync("initdb", "-D", Path.Combine(_directory, "data"), "-A", "trust", "-U", "wattstream", "--no-sync", "-E", "UTF8");
+        await StartAsync();
+    }
+
+    /// <summary>Starts the cluster (again, after <see cref="StopAsync"/>) on its port.</summary>
+    public async Task StartAsync()
+    {
         await RunPgAsync("pg_ctl", "-D", Path.Combine(_directory, "data"), "-l", Path.Combine(_directory, "log"), "-w", "-t", "60",
             "-o", $"-p {_port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off", "start");
+        // The fixture's own pooled connections died with a stopped cluster; the hub's pools are its business (not cleared).
+        await using var admin = new NpgsqlConnection(ConnectionString());
+        NpgsqlConnection.ClearPool(admin);
     }
+
+    /// <summary>
+    /// Stops the cluster as an outage does: <c>immediate</c> (every server process killed, no checkpoint, connections cut),
+    /// waiting until it is down. <see cref="StartAsync"/> brings it back with its data.
+    /// </summary>
+    public Task StopAsync() => RunPgAsync("pg_ctl", "-D", Path.Combine(_directory, "data"), "-m", "immediate", "-w", "stop");
 
     public async Task DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
         try
         {
-            await RunPgAsync("pg_ctl", "-D", Path.Combine(_directory, "data"), "-m", "immediate", "-w", "stop");
+            await StopAsync();
+        }
+        catch (InvalidOperationException) when (!File.Exists(Path.Combine(_directory, "data", "postmaster.pid")))
+        {
+            // already stopped by a test
         }
         finally
         {

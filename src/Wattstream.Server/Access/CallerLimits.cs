@@ -78,7 +78,16 @@ internal static class CallerLimits
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : 1;
                 http.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 var push = http.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName == IngestEndpoints.PushLimiter;
-                var problem = push
+                var durable = push && IngestEndpoints.IsDurable(http.Request);
+                if (durable)
+                {
+                    http.RequestServices.GetRequiredService<DurablePushRefusals>().Count(DurablePushRefusals.Busy);
+                }
+
+                var problem = durable
+                    ? Problems.Problem(StatusCodes.Status429TooManyRequests, "too_many_requests", "Too many durable pushes at once",
+                        $"At most {ingest.MaxConcurrentDurablePushes} durable pushes are handled at once (Ingest:MaxConcurrentDurablePushes); retry after a second.")
+                    : push
                     ? Problems.Problem(StatusCodes.Status429TooManyRequests, "too_many_requests", "Too many pushes at once",
                         $"At most {ingest.MaxConcurrentPushes} push requests are read at once (Ingest:MaxConcurrentPushes); retry after a second.")
                     : Problems.Problem(StatusCodes.Status429TooManyRequests, "too_many_requests", "Too many streams or requests",

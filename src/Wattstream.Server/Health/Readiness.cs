@@ -8,13 +8,21 @@ using Wattstream.Storage;
 namespace Wattstream.Server.Health;
 
 /// <summary>
-/// <c>/readyz</c>: ready to serve — the store answers, something feeds the hub (the simulator runs or the sources
-/// started), and the hub is not draining for shutdown. ASP.NET Core's health checks, one per dependency, each named in
-/// the JSON answer; 503 while any is unhealthy. <c>/healthz</c> stays the plain "alive" answer.
+/// <c>/readyz</c>: ready to serve — something feeds the hub (the simulator runs or the sources started), the hub is not
+/// draining for shutdown, and the history queue has room. ASP.NET Core's health checks, one per dependency, each named in
+/// the JSON answer; 503 while any is unhealthy. A store that fails while readings queue within bounds is <c>degraded</c>
+/// (200): live serving goes on, so a load balancer keeps the hub. <c>/healthz</c> stays the plain "alive" answer.
 /// </summary>
+/// <remarks>
+/// A change of the overall state is logged once (by <see cref="ReadinessLog"/>); ASP.NET Core's own line per unhealthy check
+/// and probe is filtered out, since a load balancer probes every few seconds.
+/// </remarks>
 public static class Readiness
 {
     public const string Tag = "ready";
+
+    // ASP.NET Core's health check service, which logs an error for every unhealthy check of every probe.
+    private const string HealthCheckServiceCategory = "Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService";
 
     public static IServiceCollection AddReadiness(this IServiceCollection services)
     {
@@ -22,6 +30,8 @@ public static class Readiness
             .AddCheck<DrainingCheck>("draining", tags: [Tag])
             .AddCheck<FeedsCheck>("feeds", tags: [Tag])
             .AddCheck<StoreCheck>("store", tags: [Tag]);
+        services.AddSingleton<ReadinessLog>();
+        services.AddLogging(logging => logging.AddFilter(HealthCheckServiceCategory, LogLevel.Critical));
         return services;
     }
 
@@ -34,6 +44,7 @@ public static class Readiness
 
     private static Task WriteAsync(HttpContext context, HealthReport report)
     {
+        context.RequestServices.GetRequiredService<ReadinessLog>().Observe(report);
         context.Response.ContentType = "application/json";
         return context.Response.WriteAsync(JsonSerializer.Serialize(
             new Dictionary<string, object>
@@ -76,7 +87,7 @@ public static class Readiness
         }
     }
 
-    private sealed class StoreCheck(IServiceProvider services) : IHealthCheck
+    private sealed class StoreCheck(IServiceProvider services, Microsoft.Extensions.Options.IOptions<StorageOptions> options) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
@@ -86,9 +97,38 @@ public static class Readiness
             }
 
             var status = writer.Status;
-            return Task.FromResult(status.LastError is null
-                ? HealthCheckResult.Healthy($"{status.Store}: {status.Written} readings written, {status.Queued} queued")
-                : HealthCheckResult.Unhealthy($"{status.Store}: {status.LastError}"));
+            var queue = $"{status.Queued} of {status.QueueCapacity} readings queued";
+            return Task.FromResult(
+                status.Queued >= options.Value.QueueAlmostFull
+                    ? HealthCheckResult.Unhealthy($"{status.Store}: {queue} (90 % or more): the next are about to be dropped{(status.LastError is null ? "" : $"; {status.LastError}")}")
+                    : writer.IsFailing
+                    ? HealthCheckResult.Degraded($"{status.Store}: writes failing since {status.FailingSince:O} ({status.LastError}); {queue}; live serving goes on, durable pushes are refused")
+                    : HealthCheckResult.Healthy($"{status.Store}: {status.Written} readings written, {queue}"));
         }
+    }
+}
+
+/// <summary>Logs <c>/readyz</c>'s overall state when it changes (healthy, degraded, unhealthy), with the checks that are not healthy: once per change, not per probe.</summary>
+public sealed class ReadinessLog(ILogger<ReadinessLog> logger)
+{
+    private int _last = (int)HealthStatus.Healthy;
+
+    public void Observe(HealthReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var previous = (HealthStatus)Interlocked.Exchange(ref _last, (int)report.Status);
+        if (previous == report.Status)
+        {
+            return;
+        }
+
+        var why = string.Join("; ", report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy).Select(e => $"{e.Key}: {e.Value.Description}"));
+        var level = report.Status switch
+        {
+            HealthStatus.Unhealthy => LogLevel.Error,
+            HealthStatus.Degraded => LogLevel.Warning,
+            _ => LogLevel.Information,
+        };
+        logger.Log(level, "Readiness changed from {Previous} to {Status}{Why}", previous.ToString().ToLowerInvariant(), report.Status.ToString().ToLowerInvariant(), why.Length == 0 ? "" : $": {why}");
     }
 }

@@ -138,7 +138,15 @@ public sealed class WattstreamMetrics : IDisposable
             _meter.CreateObservableGauge("storage.queue", () => writer.Status.Queued, description: "Readings waiting for the store");
             _meter.CreateObservableGauge("storage.lag.seconds", () => writer.Status.LagSeconds, unit: "s", description: "Age of the newest stored reading when it was written");
             _meter.CreateObservableCounter("storage.written.total", () => writer.Status.Written, description: "Readings written to the store");
-            _meter.CreateObservableCounter("storage.dropped.total", () => writer.Status.Dropped, description: "Readings dropped before the store could take them");
+            _meter.CreateObservableCounter("storage.dropped.total", () => writer.Status.DroppedByReason!
+                .Select(r => new Measurement<long>(r.Value, new KeyValuePair<string, object?>("reason", r.Key))),
+                description: "Readings lost before the store could take them, by reason: queue_full (the queue dropped its oldest), shutdown (abandoned after Storage:ShutdownGrace)");
+            _meter.CreateObservableGauge("storage.failing", () => writer.IsFailing ? 1 : 0, description: "1 while writes to the store fail (readings queue meanwhile)");
+            _meter.CreateObservableGauge("storage.durable.waiting", () => writer.Durable.Pending, description: "Readings of durable pushes waiting for the store");
+            var refusals = services.GetRequiredService<Endpoints.Ingest.DurablePushRefusals>();
+            _meter.CreateObservableCounter("storage.durable.refused.total", () => refusals.Counts
+                .Select(r => new Measurement<long>(r.Value, new KeyValuePair<string, object?>("reason", r.Key))),
+                description: "Durable pushes refused, by reason: store_away and reserve_full (503 store_unavailable), busy (429, Ingest:MaxConcurrentDurablePushes)");
         }
     }
 

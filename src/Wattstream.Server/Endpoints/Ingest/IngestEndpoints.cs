@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.RateLimiting;
+using System.Threading.RateLimiting;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -29,15 +30,18 @@ public static class IngestEndpoints
         var options = configuration.GetSection(IngestOptions.SectionName).Get<IngestOptions>() ?? new IngestOptions();
         services.AddRateLimiter(limiter =>
         {
-            limiter.AddConcurrencyLimiter(PushLimiter, o =>
-            {
-                o.PermitLimit = options.MaxConcurrentPushes;
-                o.QueueLimit = 0;
-            });
+            // Durable pushes wait for the store: they get slots of their own, so that waiting never takes an ordinary push's slot.
+            limiter.AddPolicy(PushLimiter, context => IsDurable(context.Request)
+                ? RateLimitPartition.GetConcurrencyLimiter("durable", _ => new ConcurrencyLimiterOptions { PermitLimit = options.MaxConcurrentDurablePushes, QueueLimit = 0 })
+                : RateLimitPartition.GetConcurrencyLimiter("ordinary", _ => new ConcurrencyLimiterOptions { PermitLimit = options.MaxConcurrentPushes, QueueLimit = 0 }));
             // The 429 answer of every limiter is written in one place: Access/CallerLimits.
         });
+        services.AddSingleton<DurablePushRefusals>();
         return services;
     }
+
+    /// <summary>A push that asks to be answered only once its readings are stored (<c>?durable=true</c>).</summary>
+    public static bool IsDurable(HttpRequest request) => request.Query["durable"].FirstOrDefault() is "true" or "1";
 
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
@@ -56,18 +60,26 @@ public static class IngestEndpoints
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout)
             .RequireRateLimiting(PushLimiter)
             .RequireAuthorization(Access.AuthSetup.PublishPolicy)
             .DisableAntiforgery();
         return app;
     }
 
-    private static async Task<IResult> PushAsync(HttpContext context, TelemetryHub hub, TimeProvider time, Access.ITelemetryAccess access, [Microsoft.AspNetCore.Mvc.FromServices] HistoryWriter? history)
+    private static async Task<IResult> PushAsync(HttpContext context, TelemetryHub hub, TimeProvider time, Access.ITelemetryAccess access, DurablePushRefusals refusals, [Microsoft.AspNetCore.Mvc.FromServices] HistoryWriter? history)
     {
-        var durable = context.Request.Query["durable"].FirstOrDefault() is "true" or "1";
+        var durable = IsDurable(context.Request);
         if (durable && history is null)
         {
             return Problems.Problem(StatusCodes.Status503ServiceUnavailable, "history_off", "History is off", "durable=true needs history (Storage:Enabled is false).");
+        }
+
+        if (durable && history!.IsFailing)
+        {
+            // Known away: said at once, before the body is read, rather than after a wait that can only time out.
+            return StoreUnavailable(context, history, refusals, DurablePushRefusals.StoreAway, $"{history.Store.Kind} is not reachable ({history.Status.LastError}); nothing was accepted.");
         }
 
         if (context.Request.ContentLength > MaxPushBytes)
@@ -142,6 +154,15 @@ public static class IngestEndpoints
             return Problems.Problem(StatusCodes.Status422UnprocessableEntity, "der_limit", "Too many DERs", $"Refused: {limit}. Readings of DERs the hub already has are still accepted.");
         }
 
+        // A durable push's readings are tracked one by one before they are published, so none is lost unseen between
+        // the hub and the store (the full queue keeps them aside); refused before anything is accepted if that cannot be.
+        DurablePush? push = null;
+        if (durable && (push = history!.TryBeginDurable(readings, out var refusal)) is null)
+        {
+            return StoreUnavailable(context, history!, refusals, history!.IsFailing ? DurablePushRefusals.StoreAway : DurablePushRefusals.ReserveFull, $"{refusal} Nothing was accepted.");
+        }
+
+        using var tracked = push;
         var accepted = new List<AcceptedReading>();
         var duplicates = new List<int>();
         var rejected = new List<RejectedReading>();
@@ -170,27 +191,34 @@ public static class IngestEndpoints
             else if (result.Outcome == PublishOutcome.Rejected)
             {
                 rejected.Add(new RejectedReading(i, result.Rejection!)); // a limit reached by another request meanwhile
+                push?.Release(readings[i]);
             }
             else
             {
                 duplicates.Add(i);
+                // Accepted before, but perhaps dropped before it was stored: written again (the store keeps it once), at
+                // the newest event id if the first copy is gone.
+                push?.WriteAgain(readings[i], new EventPosition(hub.Epoch, hub.Counters.LastEventId));
             }
         }
 
-        if (durable)
+        if (push is not null)
         {
-            // Answer only once every reading of the request is committed (a duplicate was accepted earlier: wait for
-            // everything accepted so far).
-            var through = accepted.Count > 0 ? accepted.Max(a => HubEventId.TryParse(a.EventId, out var id) ? id.Sequence : 0) : hub.Counters.LastEventId;
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-            timeout.CancelAfter(DurableTimeout);
+            // Answer only once every reading of the request is committed (each tracked on its own).
+            history!.FlushSoon();
             try
             {
-                await history!.WaitUntilStoredAsync(through, timeout.Token);
+                // The wait ends early when the store is found away: the answer says so at once rather than after the timeout.
+                await Task.WhenAny(push.StoredAsync, history.Failing).WaitAsync(DurableTimeout, time, context.RequestAborted);
             }
-            catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+            catch (TimeoutException)
             {
                 return Problems.Problem(StatusCodes.Status504GatewayTimeout, "not_durable", "Not stored in time", $"The readings were accepted but not committed to the store within {DurableTimeout.TotalSeconds:0} s; GET /api/storage shows the writer.");
+            }
+
+            if (!push.StoredAsync.IsCompleted)
+            {
+                return StoreUnavailable(context, history, refusals, DurablePushRefusals.StoreAway, $"{history.Store.Kind} went away ({history.Status.LastError}): the readings were accepted (live clients have them) but are not confirmed stored; sending them again is safe.");
             }
         }
 
@@ -198,6 +226,13 @@ public static class IngestEndpoints
     }
 
     private static readonly TimeSpan DurableTimeout = TimeSpan.FromSeconds(10);
+
+    private static IResult StoreUnavailable(HttpContext context, HistoryWriter history, DurablePushRefusals refusals, string reason, string message)
+    {
+        refusals.Count(reason);
+        context.Response.Headers.RetryAfter = history.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Problems.Problem(StatusCodes.Status503ServiceUnavailable, "store_unavailable", "The store cannot confirm a durable push now", message);
+    }
 
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request)
     {
@@ -336,3 +371,17 @@ public sealed record AcceptedReading(int Index, string EventId, string Subject);
 public sealed record PushResponse(AcceptedReading[] Accepted, int[] Duplicates, RejectedReading[]? Rejected = null);
 
 public sealed record RejectedReading(int Index, string Reason);
+
+/// <summary>Durable pushes refused, by reason: <c>store_away</c> and <c>reserve_full</c> (503 <c>store_unavailable</c>), <c>busy</c> (429, every durable slot taken).</summary>
+public sealed class DurablePushRefusals
+{
+    public const string StoreAway = "store_away";
+    public const string ReserveFull = "reserve_full";
+    public const string Busy = "busy";
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _counts = new() { [StoreAway] = 0, [ReserveFull] = 0, [Busy] = 0 };
+
+    public void Count(string reason) => _counts.AddOrUpdate(reason, 1, (_, n) => n + 1);
+
+    public IReadOnlyDictionary<string, long> Counts => _counts;
+}
