@@ -85,6 +85,11 @@ public static class Readiness
                 return Task.FromResult(HealthCheckResult.Healthy("history is off"));
             }
 
+            if (writer.Store.Damage is { } damage)
+            {
+                return Task.FromResult(HealthCheckResult.Unhealthy($"{writer.Store.Kind}: damaged: {damage}"));
+            }
+
             var status = writer.Status;
             return Task.FromResult(status.LastError is null
                 ? HealthCheckResult.Healthy($"{status.Store}: {status.Written} readings written, {status.Queued} queued")

@@ -134,6 +134,18 @@ public sealed class WattstreamMetrics : IDisposable
             _meter.CreateObservableGauge("storage.lag.seconds", () => writer.Status.LagSeconds, unit: "s", description: "Age of the newest stored reading when it was written");
             _meter.CreateObservableCounter("storage.written.total", () => writer.Status.Written, description: "Readings written to the store");
             _meter.CreateObservableCounter("storage.dropped.total", () => writer.Status.Dropped, description: "Readings dropped before the store could take them");
+            _meter.CreateObservableGauge("storage.damaged", () => writer.Store.Damage is null ? 0 : 1, description: "1 once the store found its file damaged (it writes nothing more; GET /api/storage says what)");
+            if (writer.Store.Size is not null)
+            {
+                _meter.CreateObservableGauge("storage.file.bytes", () => writer.Store.Size?.FileBytes ?? 0, description: "The SQLite database file's size");
+                _meter.CreateObservableGauge("storage.used.bytes", () => writer.Store.Size?.UsedBytes ?? 0, description: "What the readings and indexes take of the file (Storage:MaxBytes caps this)");
+                _meter.CreateObservableGauge("storage.wal.bytes", () => writer.Store.Size?.WalBytes ?? 0, description: "The SQLite write-ahead log's size (checkpointed every Storage:CheckpointInterval)");
+            }
+
+            if (services.GetService<RetentionService>() is { } retention)
+            {
+                _meter.CreateObservableCounter("storage.maxbytes.deleted.total", () => retention.DeletedForSize, description: "The oldest readings deleted to keep the store under Storage:MaxBytes");
+            }
         }
     }
 
