@@ -240,11 +240,9 @@ public sealed class SqliteReadingStore : IReadingStore
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                var line = reader.GetString(0);
-                if (line != "ok")
-                {
-                    problems.Add(line);
-                }
+                // A row may hold several lines ("*** in database main ***" and what was found there): one problem per line.
+                problems.AddRange(reader.GetString(0).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Where(line => line != "ok" && !line.StartsWith("***", StringComparison.Ordinal)));
             }
         }
         catch (SqliteException e) when (e.SqliteErrorCode is raw.SQLITE_CORRUPT or raw.SQLITE_NOTADB)
@@ -295,7 +293,7 @@ public sealed class SqliteReadingStore : IReadingStore
     {
         raw.SQLITE_NOTADB => NotADatabase(e),
         raw.SQLITE_CORRUPT => new StoreStartException($"{Path} is damaged ({e.Message}). The hub does not write into a damaged store: restore it from a backup, or move it aside (with its -wal and -shm) to start with an empty one.", inner: e),
-        raw.SQLITE_FULL => DiskFull(e),
+        raw.SQLITE_FULL or raw.SQLITE_IOERR => DiskFull(e), // EFBIG past a file-size limit is an I/O error on write
         raw.SQLITE_READONLY => new StoreStartException($"the database {Path} is read-only ({e.Message}): give the hub's user write access to it and its folder (Storage:DataDirectory).", inner: e),
         raw.SQLITE_BUSY or raw.SQLITE_LOCKED => new StoreStartException($"{Path} is locked by another process ({e.Message}); is another hub using Storage:DataDirectory?", transient: true, inner: e),
         raw.SQLITE_CANTOPEN => new StoreStartException($"cannot open {Path} (Storage:DataDirectory): {e.Message}. Check that the folder and the file exist and are writable by the hub's user.", inner: e),
