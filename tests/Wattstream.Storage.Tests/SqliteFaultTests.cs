@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -34,7 +33,7 @@ public sealed class SqliteFaultTests : IDisposable
     public async Task A_read_that_meets_corruption_marks_the_store_damaged_and_nothing_more_is_written_into_it()
     {
         var (oldest, newest) = await WriteStoreAsync(20_000, TimeSpan.FromSeconds(1));
-        CorruptMiddle(DatabasePath, 16);
+        DamagedFiles.CorruptMiddle(DatabasePath, 16);
         var sound = new StorageOptions { StartCheckTimeout = TimeSpan.Zero }; // the start-up check would refuse the file (another test)
         await using var store = new SqliteReadingStore(DatabasePath, sound);
         await store.MigrateAsync();
@@ -44,18 +43,18 @@ public sealed class SqliteFaultTests : IDisposable
 
         Assert.Contains(DatabasePath, read.Message, StringComparison.Ordinal);
         Assert.NotNull(store.Damage);
-        var before = Fingerprint(DatabasePath);
+        var before = DamagedFiles.Fingerprint(DatabasePath);
         await Assert.ThrowsAsync<StoreDamagedException>(() => store.WriteAsync([At(Meter, newest + 1000, 1)]));
         await Assert.ThrowsAsync<StoreDamagedException>(() => store.DeleteOlderThanAsync(newest));
-        Assert.Equal(before, Fingerprint(DatabasePath));
+        Assert.Equal(before, DamagedFiles.Fingerprint(DatabasePath));
     }
 
     [Fact]
     public async Task The_start_check_refuses_a_damaged_file_in_one_line_before_writing_into_it()
     {
         await WriteStoreAsync(20_000, TimeSpan.FromSeconds(1));
-        CorruptMiddle(DatabasePath, 16);
-        var before = Fingerprint(DatabasePath);
+        DamagedFiles.CorruptMiddle(DatabasePath, 16);
+        var before = DamagedFiles.Fingerprint(DatabasePath);
         await using var store = new SqliteReadingStore(DatabasePath);
 
         var refused = await Assert.ThrowsAsync<StoreStartException>(() => store.MigrateAsync());
@@ -66,7 +65,7 @@ public sealed class SqliteFaultTests : IDisposable
         Assert.DoesNotContain('\n', refused.Message);
         Assert.False(refused.Transient);
         await Assert.ThrowsAsync<StoreDamagedException>(() => store.WriteAsync([At(Meter, 1, 1)]));
-        Assert.Equal(before, Fingerprint(DatabasePath));
+        Assert.Equal(before, DamagedFiles.Fingerprint(DatabasePath));
         Assert.NotEmpty(SqliteReadingStore.RunCheck(DatabasePath)); // what `wattstream store check` runs
     }
 
@@ -154,27 +153,6 @@ public sealed class SqliteFaultTests : IDisposable
         new EventPosition(1, ++_seq),
         new Reading(der, der == Pv ? DerType.Pv : DerType.Meter, ts, null,
             [new Measurement(Quantity.ActivePower, watts, Unit.Watt), new Measurement(Quantity.VoltageL1, 230 + (watts % 7), Unit.Volt)]));
-
-    /// <summary>16 pages of garbage in the middle of the file, as the fault probe wrote them.</summary>
-    internal static void CorruptMiddle(string path, int pages)
-    {
-        var length = new FileInfo(path).Length;
-        WriteGarbage(path, Enumerable.Range(0, pages).Select(i => (length / 2 / 4096) + i));
-    }
-
-    private static void WriteGarbage(string path, IEnumerable<long> pageIndexes)
-    {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Write);
-        var garbage = new byte[4096];
-        foreach (var index in pageIndexes)
-        {
-            RandomNumberGenerator.Fill(garbage);
-            file.Position = index * 4096;
-            file.Write(garbage);
-        }
-    }
-
-    internal static string Fingerprint(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
 
     private sealed class ListLogger : ILogger<SqliteReadingStore>, ILogger<RetentionService>
     {
