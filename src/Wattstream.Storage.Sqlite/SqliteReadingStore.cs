@@ -165,19 +165,24 @@ public sealed class SqliteReadingStore : IReadingStore
             return;
         }
 
-        Span<byte> header = stackalloc byte[16];
+        Span<byte> header = stackalloc byte[18];
         int read;
+        long length;
         try
         {
             using var file = File.OpenHandle(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
             read = RandomAccess.Read(file, header, 0);
+            length = RandomAccess.GetLength(file);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new StoreStartException($"the database {Path} is read-only ({e.Message}): the hub does not start on a store it cannot write. Give the hub's user write access to it (chmod, chown, chattr -i), or restore a writable copy.", inner: e);
         }
 
-        if (read > 0 && (read < header.Length || !header.SequenceEqual("SQLite format 3\0"u8)))
+        // The header names the format and the page size; the file holds whole pages (a shorter one was cut off).
+        var pageSize = read == header.Length ? (header[16] << 8) | header[17] : 0;
+        pageSize = pageSize == 1 ? 65536 : pageSize; // 1 stands for 64 KiB
+        if (read > 0 && (pageSize < 512 || !header[..16].SequenceEqual("SQLite format 3\0"u8) || length % pageSize != 0))
         {
             throw NotADatabase();
         }

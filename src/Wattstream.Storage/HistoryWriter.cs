@@ -178,6 +178,12 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
                 _lastError = null;
                 break;
             }
+            catch (StoreDamagedException e) when (_stopping.IsCancellationRequested)
+            {
+                // A damaged store takes nothing more, however long the shutdown waits.
+                logger.LogError("Stopping: {Count} readings were not stored, the store is damaged: {Error}", batch.Count, e.Message);
+                break;
+            }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // A store that is down holds the batch and retries; meanwhile the queue absorbs (and, past its bound, drops).
