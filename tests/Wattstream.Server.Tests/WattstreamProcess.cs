@@ -65,6 +65,9 @@ internal static class WattstreamProcess
             start.ArgumentList.Add(a);
         }
 
+        // The runtime maps its code memory twice through a memory file it sizes with ftruncate (W^X); under a file-size
+        // limit that fails and the runtime does not start ("Out Of Memory"). docs/operations.md says the same.
+        start.Environment["DOTNET_EnableWriteXorExecute"] = "0";
         return start;
     }
 }
