@@ -172,7 +172,7 @@ public static class CommandLine
         }
         catch (StoreStartException e)
         {
-            return e.Message;
+            return e.Message.ReplaceLineEndings(" "); // one line, whatever a driver's message held
         }
     }
 
