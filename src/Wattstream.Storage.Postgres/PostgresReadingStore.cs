@@ -45,8 +45,8 @@ public sealed class PostgresReadingStore(string connectionString) : IReadingStor
         {
             PostgresException { SqlState: "28P01" or "28000" } p => new StoreStartException($"{where} refused the login of '{settings.Username}': {p.MessageText}. Fix the user or password.", inner: e),
             PostgresException { SqlState: "3D000" } p => new StoreStartException($"{where}: {p.MessageText}. Create the database, or fix its name.", inner: e),
-            PostgresException { SqlState: "57P03" or "53300" } p => new StoreStartException($"{where} is not taking connections yet: {p.MessageText}", transient: true, inner: e),
-            PostgresException p => new StoreStartException($"{where}: {p.MessageText}", inner: e),
+            PostgresException { SqlState: "57P03" or "53300" } p => new StoreStartException($"{where} is not taking connections yet: {p.MessageText}.", transient: true, inner: e),
+            PostgresException p => new StoreStartException($"{where}: {p.MessageText}.", inner: e),
             _ => new StoreStartException($"cannot reach {where}: {Reason(e)}. Start the server, or fix the host and port.", transient: true, inner: e),
         };
     }

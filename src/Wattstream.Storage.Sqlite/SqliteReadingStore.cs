@@ -143,7 +143,8 @@ public sealed class SqliteReadingStore : IReadingStore
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new StoreStartException($"cannot create the data folder {folder} (Storage:DataDirectory): {e.Message} Create it with write access for the hub's user, or point Storage:DataDirectory at another folder.", inner: e);
+            var reason = BlockingFile(folder) is { } file ? $"{file} is a file, not a folder." : e.Message;
+            throw new StoreStartException($"cannot create the data folder {folder} (Storage:DataDirectory): {reason} Create it with write access for the hub's user, or point Storage:DataDirectory at another folder.", inner: e);
         }
 
         try
@@ -186,6 +187,25 @@ public sealed class SqliteReadingStore : IReadingStore
         {
             throw NotADatabase();
         }
+    }
+
+    // The nearest existing ancestor of a folder, when it is a file ("Could not find a part of the path" says nothing).
+    private static string? BlockingFile(string folder)
+    {
+        for (var path = folder; !string.IsNullOrEmpty(path); path = System.IO.Path.GetDirectoryName(path))
+        {
+            if (File.Exists(path))
+            {
+                return path;
+            }
+
+            if (Directory.Exists(path))
+            {
+                return null;
+            }
+        }
+
+        return null;
     }
 
     private StoreStartException NotADatabase(Exception? inner = null) =>
@@ -475,7 +495,7 @@ public sealed class SqliteReadingStore : IReadingStore
         {
             var ids = await DerIdsAsync(connection, query.Ders, ct);
             return await HistoryQueries.QueryAsync(connection, ids, query, postgres: false, ct);
-        }, cancellationToken);
+        }, cancellationToken, bounded: true);
     }
 
     public Task<IReadOnlyList<StoredDer>> ListDersAsync(CancellationToken cancellationToken = default) =>
@@ -488,17 +508,22 @@ public sealed class SqliteReadingStore : IReadingStore
         {
             var ids = await DerIdsAsync(connection, ders, ct);
             return await HistoryQueries.ReadEventsAsync(connection, postgres: false, ids, ders, after, before, limit, ct);
-        }, cancellationToken);
+        }, cancellationToken, bounded: true);
     }
 
-    // A read on a pooled connection of its own: counted (the checkpoint leaves the WAL alone while one runs), stopped past
-    // Storage:QueryTimeout (sqlite3_interrupt ends a statement mid-step; a read transaction pins the WAL for as long as it
-    // lasts), and corruption it meets marks the store damaged.
-    private async Task<T> ReadAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    // A read on a pooled connection of its own: counted (the checkpoint leaves the WAL alone while one runs), for history
+    // queries stopped past Storage:QueryTimeout (sqlite3_interrupt ends a statement mid-step; a read transaction pins the
+    // WAL for as long as it lasts), and corruption it meets marks the store damaged. The hub's own reads (the DER list at
+    // start, the time range for Storage:MaxBytes) are index probes and not bounded.
+    private async Task<T> ReadAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken, bool bounded = false)
     {
         Interlocked.Increment(ref _readers);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.QueryTimeout);
+        if (bounded)
+        {
+            timeout.CancelAfter(_options.QueryTimeout);
+        }
+
         try
         {
             await using var connection = Open();

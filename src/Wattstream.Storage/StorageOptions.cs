@@ -73,7 +73,7 @@ public sealed class StorageOptions
     /// SQLite: the most the readings may take on disk (the file's used pages). Past it the oldest readings are
     /// deleted, at the retention interval, beside the time-based retention. None by default.
     /// </summary>
-    [Range(1L << 20, long.MaxValue)]
+    [Range(typeof(long), "1048576", "9223372036854775807")]
     public long? MaxBytes { get; set; }
 
     public string ResolveDataDirectory() => string.IsNullOrEmpty(DataDirectory)

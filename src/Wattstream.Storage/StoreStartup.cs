@@ -31,11 +31,11 @@ public static class StoreStartup
                 var left = options.StartTimeout - started.Elapsed;
                 if (left <= TimeSpan.Zero)
                 {
-                    throw new StoreStartException($"{e.Message} (tried for {started.Elapsed.TotalSeconds:0} s, Storage:StartTimeout)", inner: e);
+                    throw new StoreStartException($"{e.Message} Gave up after {started.Elapsed.TotalSeconds:0} s (Storage:StartTimeout).", inner: e);
                 }
 
                 delay = delay < left ? delay : left;
-                logger.LogWarning("{Problem}; trying again in {Delay:0.#} s (for up to {Left:0} s more, Storage:StartTimeout)", e.Message, delay.TotalSeconds, left.TotalSeconds);
+                logger.LogWarning("{Problem} Trying again in {Delay:0.#} s (for up to {Left:0} s more, Storage:StartTimeout)", e.Message, delay.TotalSeconds, left.TotalSeconds);
                 await Task.Delay(delay, cancellationToken);
                 delay = delay * 2 < MaxDelay ? delay * 2 : MaxDelay;
             }

@@ -7,6 +7,7 @@ using Wattstream.Hub;
 using Wattstream.Storage;
 using Wattstream.Storage.Sqlite;
 using Wattstream.Telemetry;
+using Xunit.Abstractions;
 
 namespace Wattstream.Server.Tests;
 
@@ -15,12 +16,10 @@ namespace Wattstream.Server.Tests;
 /// read-only folder or file, a folder that cannot be made, a full disk (a small tmpfs), a file-size limit (ulimit -f), a
 /// long reader over a busy WAL, an online backup while the hub writes.
 /// </summary>
-public sealed class StoreStartupTests : IDisposable
+public sealed class StoreStartupTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly DerAddress Meter = new("o", "s1", "d1", "m1");
-    private readonly string _root = Path.Combine(Path.GetTempPath(), $"wattstream-store-{Guid.NewGuid():N}");
-
-    public StoreStartupTests() => Directory.CreateDirectory(_root);
+    private readonly string _root = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"wattstream-store-{Guid.NewGuid():N}")).FullName;
 
     private string Data => Path.Combine(_root, "data");
 
@@ -88,6 +87,21 @@ public sealed class StoreStartupTests : IDisposable
         Assert.Equal(fingerprint, DamagedFiles.Fingerprint(DatabasePath));
     }
 
+    [Fact]
+    public async Task A_history_query_past_the_query_timeout_answers_query_timeout()
+    {
+        var (oldest, newest) = await WriteStoreAsync(100_000);
+        await using var host = await WattstreamHost.StartAsync($"--Storage:DataDirectory={Data}", "--Storage:QueryTimeout=00:00:00.001");
+
+        using var history = await host.Client.GetAsync($"/api/history?der=m1&from={oldest}&to={newest + 1}&step=2s&fields=w,l1_v");
+        var problem = JsonNode.Parse(await history.Content.ReadAsStringAsync())!;
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, history.StatusCode);
+        Assert.Equal("query_timeout", (string?)problem["error"]);
+        Assert.Contains("Storage:QueryTimeout", (string?)problem["message"], StringComparison.Ordinal);
+        Assert.Null(JsonNode.Parse(await host.Client.GetStringAsync("/api/storage"))!["damage"]);
+    }
+
     [Theory]
     [InlineData("overwritten")]
     [InlineData("truncated")]
@@ -144,7 +158,7 @@ public sealed class StoreStartupTests : IDisposable
 
         var start = await WattstreamProcess.RunAsync(Hub(folder));
 
-        AssertRefused(start, folder, "cannot create the data folder", "Storage:DataDirectory");
+        AssertRefused(start, folder, "cannot create the data folder", "Storage:DataDirectory", $"{blocker} is a file");
     }
 
     [Fact]
@@ -219,10 +233,13 @@ public sealed class StoreStartupTests : IDisposable
         const long bound = 8 << 20; // docs/operations.md: about 4 MB and a batch, once no reader holds the WAL
         long after = long.MaxValue;
         await Eventually.UntilAsync(async () => (after = WalBytes(JsonNode.Parse(await host.Client.GetStringAsync("/api/storage"))!)) < bound && after < peak / 2, $"the WAL below {bound} bytes and half its peak of {peak}", TimeSpan.FromSeconds(30));
+        output.WriteLine($"WAL: {peak} bytes at most under the reader, {after} bytes after it");
         for (var i = 0; i < 5; i++)
         {
             await Task.Delay(1000);
-            Assert.True(new FileInfo(DatabasePath + "-wal").Length < bound, "the WAL stays bounded");
+            var wal = new FileInfo(DatabasePath + "-wal").Length;
+            output.WriteLine($"WAL: {wal} bytes");
+            Assert.True(wal < bound, "the WAL stays bounded");
         }
 
         Assert.Matches(@"wattstream_storage_wal_bytes \d+", await host.Client.GetStringAsync("/metrics"));
@@ -418,7 +435,7 @@ public sealed class PostgresStartupTests(PostgresCluster cluster) : IClassFixtur
 
         StoreStartupTests.AssertRefused(start, $"127.0.0.1:{port}", "Storage:StartTimeout", "Storage:PostgresConnectionString");
         Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(3), "it kept trying for the start timeout");
-        Assert.Contains("trying again", start.Output, StringComparison.Ordinal);
+        Assert.Contains("Trying again", start.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("pw-never-shown", start.Output + start.Errors, StringComparison.Ordinal);
     }
 
@@ -431,6 +448,6 @@ public sealed class PostgresStartupTests(PostgresCluster cluster) : IClassFixtur
             "--Storage:StartTimeout=00:00:30"));
 
         StoreStartupTests.AssertRefused(start, "no_such_database", "Create the database");
-        Assert.DoesNotContain("trying again", start.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Trying again", start.Output, StringComparison.Ordinal);
     }
 }
