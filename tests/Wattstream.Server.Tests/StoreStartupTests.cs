@@ -87,21 +87,6 @@ public sealed class StoreStartupTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(fingerprint, DamagedFiles.Fingerprint(DatabasePath));
     }
 
-    [Fact]
-    public async Task A_history_query_past_the_query_timeout_answers_query_timeout()
-    {
-        var (oldest, newest) = await WriteStoreAsync(100_000);
-        await using var host = await WattstreamHost.StartAsync($"--Storage:DataDirectory={Data}", "--Storage:QueryTimeout=00:00:00.001");
-
-        using var history = await host.Client.GetAsync($"/api/history?der=m1&from={oldest}&to={newest + 1}&step=2s&fields=w,l1_v");
-        var problem = JsonNode.Parse(await history.Content.ReadAsStringAsync())!;
-
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, history.StatusCode);
-        Assert.Equal("query_timeout", (string?)problem["error"]);
-        Assert.Contains("Storage:QueryTimeout", (string?)problem["message"], StringComparison.Ordinal);
-        Assert.Null(JsonNode.Parse(await host.Client.GetStringAsync("/api/storage"))!["damage"]);
-    }
-
     [Theory]
     [InlineData("overwritten")]
     [InlineData("truncated")]
