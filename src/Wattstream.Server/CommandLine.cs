@@ -3,6 +3,8 @@ using Microsoft.Extensions.Options;
 using Wattstream.Emulators.DerSim;
 using Wattstream.Emulators.Faults;
 using Wattstream.Emulators.Whatwatt;
+using Wattstream.Storage;
+using Wattstream.Storage.Sqlite;
 
 namespace Wattstream.Server;
 
@@ -60,6 +62,7 @@ public static class CommandLine
         root.Subcommands.Add(token);
 
         root.Subcommands.Add(Tail.TailCommand.Create());
+        root.Subcommands.Add(StoreCommand());
 
         var emulate = new Command("emulate", "Run a device emulator: a real server that keeps the device's rules.");
         emulate.Subcommands.Add(WhatwattCommand());
@@ -92,6 +95,14 @@ public static class CommandLine
                 await Console.Error.WriteLineAsync($"wattstream: cannot start: {problem}");
             }
 
+            return 1;
+        }
+
+        Server.Storage.FileSizeSignal.Ignore();
+        if (await OpenStoreAsync(app!, cancellationToken) is { } storeProblem)
+        {
+            await Console.Error.WriteLineAsync($"wattstream: cannot start: {storeProblem}");
+            await app!.DisposeAsync();
             return 1;
         }
 
@@ -144,6 +155,131 @@ public static class CommandLine
         {
             return e is AggregateException all ? [.. all.InnerExceptions.SelectMany(Describe)] : [.. Describe(e)];
         }
+    }
+
+    /// <summary>
+    /// Opens (checks, migrates) the history store before the host starts, retrying while it is away for
+    /// <c>Storage:StartTimeout</c>: a store that cannot be used is one line here (naming the file or server and what to
+    /// do), not a failed host start that logs the exception and then throws it again.
+    /// </summary>
+    private static async Task<string?> OpenStoreAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        if (app.Services.GetService<IReadingStore>() is not { } store)
+        {
+            return null;
+        }
+
+        try
+        {
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StoreStartup));
+            await StoreStartup.OpenAsync(store, app.Services.GetRequiredService<IOptions<StorageOptions>>().Value, logger, cancellationToken);
+            return null;
+        }
+        catch (StoreStartException e)
+        {
+            return e.Message.ReplaceLineEndings(" "); // one line, whatever a driver's message held
+        }
+    }
+
+    /// <summary>
+    /// <c>store check</c> (the full <c>integrity_check</c>: exit 0 sound, 1 damaged) and <c>store backup PATH</c> (an online
+    /// copy while the hub runs), for the store the settings name (the same settings as serve).
+    /// </summary>
+    private static Command StoreCommand()
+    {
+        var store = new Command("store", "Work with the history store (SQLite).");
+        var check = new Command("check", "Run SQLite's full integrity_check on the store (read-only; the hub may run): exit 0 when sound, 1 when damaged.")
+        {
+            TreatUnmatchedTokensAsErrors = false,
+        };
+        check.SetAction(async (result, _) =>
+        {
+            if (await SqliteStorePathAsync("check", [.. result.UnmatchedTokens]) is not { } path)
+            {
+                return 2;
+            }
+
+            try
+            {
+                var problems = SqliteReadingStore.RunCheck(path);
+                if (problems.Count == 0)
+                {
+                    Console.WriteLine($"{path} is sound (integrity_check: ok).");
+                    return 0;
+                }
+
+                await Console.Error.WriteLineAsync($"wattstream store check: {path} is damaged ({problems.Count} problem{(problems.Count == 1 ? "" : "s")}): restore it from a backup, or move it aside (with its -wal and -shm) to start with an empty store.");
+                foreach (var problem in problems.Take(20))
+                {
+                    await Console.Error.WriteLineAsync($"  {problem}");
+                }
+
+                return 1;
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException e)
+            {
+                await Console.Error.WriteLineAsync($"wattstream store check: cannot check {path}: {e.Message}");
+                return 1;
+            }
+        });
+        store.Subcommands.Add(check);
+
+        var destination = new Argument<string>("PATH") { Description = "The file to write the copy to (it must not exist)." };
+        var backup = new Command("backup", "Copy the store to PATH with SQLite's online backup, consistent while the hub runs and writes; the copy is checked.")
+        {
+            destination,
+        };
+        backup.TreatUnmatchedTokensAsErrors = false;
+        backup.SetAction(async (result, _) =>
+        {
+            if (await SqliteStorePathAsync("backup", [.. result.UnmatchedTokens]) is not { } path)
+            {
+                return 2;
+            }
+
+            var target = Path.GetFullPath(result.GetValue(destination)!);
+            if (File.Exists(target))
+            {
+                await Console.Error.WriteLineAsync($"wattstream store backup: {target} exists; give a new file, or remove it first.");
+                return 1;
+            }
+
+            try
+            {
+                var bytes = SqliteReadingStore.Backup(path, target);
+                Console.WriteLine($"Copied {path} to {target} ({bytes} bytes, checked).");
+                return 0;
+            }
+            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                await Console.Error.WriteLineAsync($"wattstream store backup: cannot copy {path} to {target}: {e.Message}");
+                return 1;
+            }
+        });
+        store.Subcommands.Add(backup);
+        return store;
+    }
+
+    // The SQLite file the settings name, when it exists; otherwise says why not (PostgreSQL has its own tools).
+    private static async Task<string?> SqliteStorePathAsync(string verb, string[] settings)
+    {
+        var configuration = WebApplication.CreateBuilder(new WebApplicationOptions { Args = settings, ContentRootPath = AppContext.BaseDirectory }).Configuration;
+        var options = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
+        if (!string.IsNullOrEmpty(options.PostgresConnectionString))
+        {
+            var advice = verb == "backup" ? "use pg_dump (or the server's own backups)" : "use pg_amcheck, or the server's own checks";
+            await Console.Error.WriteLineAsync($"wattstream store {verb}: the store is PostgreSQL (Storage:PostgresConnectionString): {advice}.");
+            return null;
+        }
+
+        var path = options.ResolveDatabasePath();
+        if (!File.Exists(path))
+        {
+            await Console.Error.WriteLineAsync($"wattstream store {verb}: there is no database at {path} (Storage:DataDirectory).");
+            return null;
+        }
+
+        return path;
     }
 
     // The first bare word that is not the value of a preceding "--key value" option.

@@ -25,6 +25,57 @@ public sealed class PostgresReadingStore(string connectionString) : IReadingStor
 
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
+        try
+        {
+            await MigrateSchemaAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            throw StartFailure(e);
+        }
+    }
+
+    // One line naming the server (never the password) and what to do. A server that is away or starting up is worth
+    // retrying (Storage:StartTimeout); a refused login or a missing database is not.
+    private StoreStartException StartFailure(Exception e)
+    {
+        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        var where = $"PostgreSQL at {settings.Host}:{settings.Port} (database {settings.Database ?? settings.Username}, Storage:PostgresConnectionString)";
+        return e switch
+        {
+            PostgresException { SqlState: "28P01" or "28000" } p => new StoreStartException($"{where} refused the login of '{settings.Username}': {p.MessageText}. Fix the user or password.", inner: e),
+            PostgresException { SqlState: "3D000" } p => new StoreStartException($"{where}: {p.MessageText}. Create the database, or fix its name.", inner: e),
+            PostgresException { SqlState: "57P03" or "53300" } p => new StoreStartException($"{where} is not taking connections yet: {p.MessageText}.", transient: true, inner: e),
+            PostgresException p => new StoreStartException($"{where}: {p.MessageText}.", inner: e),
+            _ => new StoreStartException($"cannot reach {where}: {Reason(e)}. Start the server, or fix the host and port.", transient: true, inner: e),
+        };
+    }
+
+    private static string Reason(Exception e)
+    {
+        var reasons = new List<string>();
+        for (var current = e; current is not null; current = current.InnerException)
+        {
+            reasons.Add(current.Message.TrimEnd('.'));
+        }
+
+        return string.Join(": ", reasons.Distinct());
+    }
+
+    public string? Damage => null;
+
+    public StoreSize? Size => null;
+
+    public Task<StoreSize?> MeasureAsync(CancellationToken cancellationToken = default) => Task.FromResult<StoreSize?>(null);
+
+    public async Task<StoredTimeRange?> TimeRangeAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await HistoryQueries.TimeRangeAsync(connection, cancellationToken);
+    }
+
+    private async Task MigrateSchemaAsync(CancellationToken cancellationToken)
+    {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         // One migrator at a time, even with several hubs on one database.

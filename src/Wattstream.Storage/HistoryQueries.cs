@@ -128,4 +128,20 @@ public static class HistoryQueries
         p.Value = value;
         command.Parameters.Add(p);
     }
+
+    /// <summary>The oldest and newest reading times, each found per DER on the (der_id, ts) key (ts alone has no index).</summary>
+    public static async Task<StoredTimeRange?> TimeRangeAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT MIN(oldest), MAX(newest) FROM (
+              SELECT (SELECT MIN(ts) FROM readings WHERE der_id = d.id) AS oldest, (SELECT MAX(ts) FROM readings WHERE der_id = d.id) AS newest FROM ders d
+            ) AS per_der
+            """;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) && !reader.IsDBNull(0)
+            ? new StoredTimeRange(reader.GetInt64(0), reader.GetInt64(1))
+            : null;
+    }
 }

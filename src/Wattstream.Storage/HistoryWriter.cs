@@ -300,6 +300,14 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
                 Recovered();
                 break;
             }
+            catch (StoreDamagedException e) when (_stopping.IsCancellationRequested)
+            {
+                // A damaged store takes nothing more, however long the shutdown waits: the batch is abandoned, and said so.
+                logger.LogError("Stopping: the store is damaged and takes no more readings: {Error}", e.Message);
+                _abandoned = [.. batch];
+                batch.Clear();
+                return false;
+            }
             catch (Exception) when (_abandon.IsCancellationRequested)
             {
                 // Shutdown gave up on the store: the batch is counted as abandoned.

@@ -29,4 +29,16 @@ public interface IReadingStore : IAsyncDisposable
     Task<long> DeleteOlderThanAsync(long timestamp, CancellationToken cancellationToken = default);
 
     Task<long> CountAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Why the store is damaged (corruption found), or null while it is sound. A damaged store writes nothing more.</summary>
+    string? Damage { get; }
+
+    /// <summary>The room the store takes as last measured (SQLite: the file, its WAL); null where it is not measured (PostgreSQL).</summary>
+    StoreSize? Size { get; }
+
+    /// <summary>Measures the room the store takes now; null where it is not measured (PostgreSQL).</summary>
+    Task<StoreSize?> MeasureAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The oldest and newest reading times; null while the store holds none.</summary>
+    Task<StoredTimeRange?> TimeRangeAsync(CancellationToken cancellationToken = default);
 }

@@ -62,7 +62,44 @@ public sealed class StorageOptions
     /// </summary>
     public int QueueAlmostFull => (int)Math.Min(QueueCapacity, Math.Ceiling(QueueCapacity * 0.9));
 
+    /// <summary>
+    /// How long the start waits for the store to answer (PostgreSQL away, a SQLite file locked by another process),
+    /// retrying with backoff, before the hub exits with the reason.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// SQLite: at start, <c>PRAGMA quick_check</c> runs for at most this long (a huge file is not checked to the end, and
+    /// the log says so); 0 skips it. <c>wattstream store check</c> runs the full <c>integrity_check</c>.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan StartCheckTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>SQLite: how often the writer checkpoints the WAL into the database and truncates it (when no reader holds it).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A history query (and a resume's read from history) is stopped past this: a read keeps the WAL from being
+    /// trimmed for as long as it runs.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
+    public TimeSpan QueryTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// SQLite: the most the readings may take on disk (the file's used pages). Past it the oldest readings are
+    /// deleted, at the retention interval, beside the time-based retention. None by default.
+    /// </summary>
+    [Range(typeof(long), "1048576", "9223372036854775807")]
+    public long? MaxBytes { get; set; }
+
     public string ResolveDataDirectory() => string.IsNullOrEmpty(DataDirectory)
         ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "wattstream")
         : DataDirectory;
+
+    /// <summary>The SQLite database's path.</summary>
+    public string ResolveDatabasePath() => Path.Combine(ResolveDataDirectory(), DatabaseFileName);
+
+    public const string DatabaseFileName = "wattstream.db";
 }

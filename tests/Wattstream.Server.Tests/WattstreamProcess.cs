@@ -8,11 +8,15 @@ namespace Wattstream.Server.Tests;
 /// </summary>
 internal static class WattstreamProcess
 {
-    public static async Task<(int ExitCode, string Output, string Errors)> RunAsync(string[] args, bool terminal = false, IReadOnlyDictionary<string, string>? environment = null)
+    public static async Task<(int ExitCode, string Output, string Errors)> RunAsync(string[] args, bool terminal = false, IReadOnlyDictionary<string, string>? environment = null, int? fileSizeLimitKb = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "wattstream.dll");
         ProcessStartInfo start;
-        if (terminal)
+        if (fileSizeLimitKb is { } limit)
+        {
+            start = Limited(args, limit);
+        }
+        else if (terminal)
         {
             var command = string.Join(' ', new[] { "dotnet", dll }.Concat(args).Select(a => $"'{a.Replace("'", "'\\''", StringComparison.Ordinal)}'"));
             start = new ProcessStartInfo("script") { ArgumentList = { "-q", "-e", "-c", command, "/dev/null" } };
@@ -50,5 +54,20 @@ internal static class WattstreamProcess
         }
 
         return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>The executable under a file-size limit (bash's <c>ulimit -f</c>, in KiB), as a service with <c>LimitFSIZE</c> runs.</summary>
+    public static ProcessStartInfo Limited(string[] args, int fileSizeLimitKb)
+    {
+        var start = new ProcessStartInfo("bash") { ArgumentList = { "-c", $"ulimit -f {fileSizeLimitKb} && exec \"$0\" \"$@\"", "dotnet", Path.Combine(AppContext.BaseDirectory, "wattstream.dll") } };
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        // The runtime maps its code memory twice through a memory file it sizes with ftruncate (W^X); under a file-size
+        // limit that fails and the runtime does not start ("Out Of Memory"). docs/operations.md says the same.
+        start.Environment["DOTNET_EnableWriteXorExecute"] = "0";
+        return start;
     }
 }

@@ -37,6 +37,7 @@ public static class WattstreamServices
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.Complete); // every problem the framework writes too
         services.AddExceptionHandler<BadRequestProblems>();
+        services.AddExceptionHandler<StoreProblems>();
         services.AddExceptionHandler<UnexpectedErrors>(); // last: what nothing else answered
         // The handlers log (rate-limited); the middleware's own log line per exception would defeat that.
         services.Configure<ExceptionHandlerOptions>(o => o.SuppressDiagnosticsCallback = _ => true);

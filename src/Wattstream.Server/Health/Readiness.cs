@@ -96,6 +96,11 @@ public static class Readiness
                 return Task.FromResult(HealthCheckResult.Healthy("history is off"));
             }
 
+            if (writer.Store.Damage is { } damage)
+            {
+                return Task.FromResult(HealthCheckResult.Unhealthy($"{writer.Store.Kind}: damaged: {damage}"));
+            }
+
             var status = writer.Status;
             var queue = $"{status.Queued} of {status.QueueCapacity} readings queued";
             return Task.FromResult(

@@ -147,6 +147,18 @@ public sealed class WattstreamMetrics : IDisposable
             _meter.CreateObservableCounter("storage.durable.refused.total", () => refusals.Counts
                 .Select(r => new Measurement<long>(r.Value, new KeyValuePair<string, object?>("reason", r.Key))),
                 description: "Durable pushes refused, by reason: store_away and reserve_full (503 store_unavailable), busy (429, Ingest:MaxConcurrentDurablePushes)");
+            _meter.CreateObservableGauge("storage.damaged", () => writer.Store.Damage is null ? 0 : 1, description: "1 once the store found its file damaged (it writes nothing more; GET /api/storage says what)");
+            if (writer.Store.Size is not null)
+            {
+                _meter.CreateObservableGauge("storage.file.bytes", () => writer.Store.Size?.FileBytes ?? 0, description: "The SQLite database file's size");
+                _meter.CreateObservableGauge("storage.used.bytes", () => writer.Store.Size?.UsedBytes ?? 0, description: "What the readings and indexes take of the file (Storage:MaxBytes caps this)");
+                _meter.CreateObservableGauge("storage.wal.bytes", () => writer.Store.Size?.WalBytes ?? 0, description: "The SQLite write-ahead log's size (checkpointed every Storage:CheckpointInterval)");
+            }
+
+            if (services.GetService<RetentionService>() is { } retention)
+            {
+                _meter.CreateObservableCounter("storage.maxbytes.deleted.total", () => retention.DeletedForSize, description: "The oldest readings deleted to keep the store under Storage:MaxBytes");
+            }
         }
     }
 

@@ -11,7 +11,8 @@ public static class StorageSetup
 {
     public static IServiceCollection AddWattstreamStorage(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddValidatedOptions<StorageOptions>(configuration, StorageOptions.SectionName);
+        services.AddValidatedOptions<StorageOptions>(configuration, StorageOptions.SectionName)
+            .Validate(o => o.MaxBytes is null || string.IsNullOrEmpty(o.PostgresConnectionString), "Storage:MaxBytes caps a SQLite store; with PostgreSQL, bound history with Storage:Retention (or the database's own quotas).");
         var options = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
         if (!options.Enabled)
         {
@@ -22,12 +23,13 @@ public static class StorageSetup
         {
             var o = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             return string.IsNullOrEmpty(o.PostgresConnectionString)
-                ? new SqliteReadingStore(Path.Combine(o.ResolveDataDirectory(), "wattstream.db"))
+                ? new SqliteReadingStore(o.ResolveDatabasePath(), o, sp.GetRequiredService<ILogger<SqliteReadingStore>>())
                 : new PostgresReadingStore(o.PostgresConnectionString);
         });
         services.AddSingleton<HistoryWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<HistoryWriter>());
-        services.AddHostedService<RetentionService>();
+        services.AddSingleton<RetentionService>();
+        services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
         services.AddHostedService<StoredDerDirectory>();
         return services;
     }

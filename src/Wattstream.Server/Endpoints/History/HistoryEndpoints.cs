@@ -15,8 +15,8 @@ public static class HistoryEndpoints
             .WithDescription("`?der=62124022441` (DER id or subject, repeatable) or `?site=site-1`; `from`, `to` (ISO-8601 or epoch ms; default the last hour); `step` (e.g. `10s`, `1m`, `1h`, `1d`; default `1m`); `fields` (w, l1_v, l2_v, l3_v, l1_a, l2_a, l3_a, l1_w, l2_w, l3_w, import_wh, export_wh, soc; default w); `agg` (avg, min, max, last). CSV with `Accept: text/csv` or `?format=csv`.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        app.MapGet("/api/storage", ([FromServices] HistoryWriter? writer) => writer is not null
-                ? Results.Ok(writer.Status)
+        app.MapGet("/api/storage", ([FromServices] HistoryWriter? writer, [FromServices] RetentionService? retention) => writer is not null
+                ? Results.Ok(Status(writer, retention))
                 : HistoryOff())
             .RequireAuthorization(Access.AuthSetup.AdminPolicy)
             .WithTags("history")
@@ -45,6 +45,28 @@ public static class HistoryEndpoints
 
         var series = await store.QueryAsync(query, context.RequestAborted);
         return CsvWriter.IsAsked(context) ? HistoryResponses.Csv(series, query.Fields) : HistoryResponses.Json(query, series, request.StepText);
+    }
+
+    // The writer's status, and beside it what the store says of itself: damage, and the room it takes (SQLite).
+    private static System.Text.Json.Nodes.JsonObject Status(HistoryWriter writer, RetentionService? retention)
+    {
+        var status = System.Text.Json.JsonSerializer.SerializeToNode(writer.Status, System.Text.Json.JsonSerializerOptions.Web)!.AsObject();
+        var store = writer.Store;
+        status["damage"] = store.Damage;
+        if (store.Size is { } size)
+        {
+            status["size"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["usedBytes"] = size.UsedBytes,
+                ["fileBytes"] = size.FileBytes,
+                ["walBytes"] = size.WalBytes,
+                ["maxBytes"] = retention?.MaxBytes,
+                ["deletedForMaxBytes"] = retention?.DeletedForSize,
+                ["deletedBefore"] = retention?.SizeCutoff is { } cutoff ? DateTimeOffset.FromUnixTimeMilliseconds(cutoff) : null,
+            };
+        }
+
+        return status;
     }
 
     private static IResult HistoryOff() =>
