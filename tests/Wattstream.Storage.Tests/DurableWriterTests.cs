@@ -133,6 +133,14 @@ public sealed class DurableWriterTests : IAsyncLifetime, IDisposable
 
         public Task<long> CountAsync(CancellationToken cancellationToken = default) => inner.CountAsync(cancellationToken);
 
+        public string? Damage => inner.Damage;
+
+        public StoreSize? Size => inner.Size;
+
+        public Task<StoreSize?> MeasureAsync(CancellationToken cancellationToken = default) => inner.MeasureAsync(cancellationToken);
+
+        public Task<StoredTimeRange?> TimeRangeAsync(CancellationToken cancellationToken = default) => inner.TimeRangeAsync(cancellationToken);
+
         public ValueTask DisposeAsync() => inner.DisposeAsync();
 
         private static TaskCompletionSource CompletedGate()
