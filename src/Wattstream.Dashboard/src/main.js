@@ -382,22 +382,33 @@ async function loadMeters() {
   const meters = await (await fetch('/api/meters')).json();
   for (const m of meters) state.meters.set(m.meterNo, { ...state.meters.get(m.meterNo), ...m });
   renderMeters();
-  open('/hes/service/meter-status/stream', {
-    'meter-status': (e) => {
-      const s = JSON.parse(e.data);
-      state.meters.set(s.meterNo, { ...state.meters.get(s.meterNo), ...s });
-      renderMeters();
-    },
+  watchMeters();
+}
+
+// The meters' statuses and readings come over one WebSocket, not two EventSources: a browser gives HTTP/1.1 six
+// connections per host, and the site view's streams, the alerts and the summaries take the rest, so two more streams
+// would leave the page's own requests (history, energy, listing pages) waiting. The socket lives as long as the page
+// (a site change does not touch it) and comes back after a drop.
+function watchMeters() {
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+  ws.addEventListener('open', () => {
+    ws.send(JSON.stringify({ type: 'subscribe', id: 'meter-status', kind: 'status', subject: '>' }));
+    ws.send(JSON.stringify({ type: 'subscribe', id: 'meter-readings', subject: '>', format: 'whatwatt' })); // meters only
   });
-  open('/api/sse/meters', {
-    message: (e) => {
-      const d = JSON.parse(e.data);
-      const num = (label) => (d[label] == null ? null : parseFloat(d[label]));
-      const power = (num('Active power import (+P)') ?? 0) - (num('Active power export (-P)') ?? 0);
-      state.meters.set(d.meterNo, { ...state.meters.get(d.meterNo), power, l1v: num('L1 Voltage'), ein: num('Active energy import (+A)') });
+  ws.addEventListener('message', (e) => {
+    const m = JSON.parse(e.data);
+    if (m.type === 'status' && m.derType === 'meter') {
+      state.meters.set(m.der, { ...state.meters.get(m.der), meterNo: m.der, status: m.status, lastSeen: m.lastSeen });
       scheduleMeters();
-    },
+    } else if (m.type === 'reading') {
+      const der = m.subject.split('.')[7]; // orgs.{org}.sites.{site}.devices.{device}.ders.{der}.…
+      const d = m.data;
+      const power = d.P_In == null && d.P_Out == null ? null : (d.P_In ?? 0) - (d.P_Out ?? 0);
+      state.meters.set(der, { ...state.meters.get(der), meterNo: der, power, l1v: d.V_P1 ?? null, ein: d.E_In ?? null });
+      scheduleMeters();
+    }
   });
+  ws.addEventListener('close', () => setTimeout(watchMeters, 2000));
 }
 
 let metersPending = false;
