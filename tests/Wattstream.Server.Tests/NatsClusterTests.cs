@@ -205,7 +205,7 @@ public sealed class NatsClusterTests : IAsyncLifetime
         await Eventually.UntilAsync(() => b.Service<TelemetryHub>().Counters.Subscribers > subscribers, "the client is subscribed on node B");
         await PushAsync(a, Enumerable.Range(1, 10).Select(i => t + i));
         await Eventually.UntilAsync(() => (b.Service<TelemetryHub>().Counters.Accepted >= 11), "node B has the first ten");
-        await _nats.RestartAsync(); // killed and started again on the same store: JetStream keeps what it acknowledged
+        await _nats.RestartGracefullyAsync(); // stopped (SIGTERM) and started again on the same store: JetStream keeps what it acknowledged
         await PushUntilTakenAsync(a, Enumerable.Range(11, 10).Select(i => t + i));
         var items = await onB;
 
