@@ -10,17 +10,12 @@ namespace Wattstream.Storage.Alerts;
 /// </summary>
 public sealed class SqlAlertStore(Func<CancellationToken, ValueTask<DbConnection>> open, bool postgres) : IAlertStore
 {
-    public async Task MigrateAsync(CancellationToken cancellationToken = default)
+    public Task MigrateAsync(CancellationToken cancellationToken = default)
     {
-        var id = postgres ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT";
-        var i64 = postgres ? "BIGINT" : "INTEGER";
+        var id = SqlMigration.IdColumn(postgres);
+        var i64 = SqlMigration.Int64(postgres);
         var blob = postgres ? "BYTEA" : "BLOB";
-        await using var connection = await open(cancellationToken);
-        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        // One migrator at a time, even with several hubs on one PostgreSQL database.
-        command.CommandText = (postgres ? "SELECT pg_advisory_xact_lock(727273);\n" : "") + $"""
+        return SqlMigration.RunAsync(open, postgres, 727273, $"""
             CREATE TABLE IF NOT EXISTS alert_rules (
               id TEXT PRIMARY KEY,
               org TEXT,
@@ -42,9 +37,7 @@ public sealed class SqlAlertStore(Func<CancellationToken, ValueTask<DbConnection
             CREATE INDEX IF NOT EXISTS alerts_by_site ON alerts (org, site, id);
             CREATE INDEX IF NOT EXISTS alerts_by_org ON alerts (org, id);
             CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (ts);
-            """;
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        await tx.CommitAsync(cancellationToken);
+            """, cancellationToken);
     }
 
     public async Task<IReadOnlyList<StoredAlertRule>> ListRulesAsync(CancellationToken cancellationToken = default)

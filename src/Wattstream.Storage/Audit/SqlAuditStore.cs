@@ -9,16 +9,11 @@ public sealed class SqlAuditStore(Func<CancellationToken, ValueTask<DbConnection
 {
     private const string Columns = "id, ts, subject, issuer, org, action, kind, target, details";
 
-    public async Task MigrateAsync(CancellationToken cancellationToken = default)
+    public Task MigrateAsync(CancellationToken cancellationToken = default)
     {
-        var id = postgres ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT";
-        var i64 = postgres ? "BIGINT" : "INTEGER";
-        await using var connection = await open(cancellationToken);
-        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        // One migrator at a time, even with several hubs on one PostgreSQL database.
-        command.CommandText = (postgres ? "SELECT pg_advisory_xact_lock(727274);\n" : "") + $"""
+        var id = SqlMigration.IdColumn(postgres);
+        var i64 = SqlMigration.Int64(postgres);
+        return SqlMigration.RunAsync(open, postgres, 727274, $"""
             CREATE TABLE IF NOT EXISTS audit (
               id {id},
               ts {i64} NOT NULL,
@@ -32,9 +27,7 @@ public sealed class SqlAuditStore(Func<CancellationToken, ValueTask<DbConnection
             );
             CREATE INDEX IF NOT EXISTS audit_by_org ON audit (org, id);
             CREATE INDEX IF NOT EXISTS audit_by_time ON audit (ts);
-            """;
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        await tx.CommitAsync(cancellationToken);
+            """, cancellationToken);
     }
 
     public async Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken = default)
