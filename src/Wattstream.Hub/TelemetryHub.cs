@@ -53,8 +53,9 @@ public sealed class TelemetryHub
     }
 
     /// <summary>
-    /// Identifies the sequence event ids count in: this run of the hub (its start time, epoch ms), or in cluster mode the
-    /// shared log's identity. Event ids are only comparable within one epoch.
+    /// Identifies the sequence event ids count in: the store's (kept across clean restarts, <see cref="ContinueAt"/>), this
+    /// run's start time (epoch ms) without a store, or in cluster mode the shared log's identity. Event ids are only
+    /// comparable within one epoch.
     /// </summary>
     public long Epoch => Volatile.Read(ref _epoch);
 
@@ -72,19 +73,49 @@ public sealed class TelemetryHub
     public void AttachLog(IReadingLog log, long epoch, long firstSequence)
     {
         ArgumentNullException.ThrowIfNull(log);
-        ArgumentOutOfRangeException.ThrowIfLessThan(firstSequence, 1);
         lock (_gate)
         {
-            if (_accepted > 0 || _log is not null)
-            {
-                throw new InvalidOperationException("A log can only be attached to a hub that has accepted nothing yet.");
-            }
-
-            _epoch = epoch;
-            _nextId = firstSequence;
-            _firstId = firstSequence;
+            StartAt(epoch, firstSequence, "A log can only be attached to a hub that has accepted nothing yet.");
             Volatile.Write(ref _log, log);
         }
+    }
+
+    /// <summary>
+    /// Counts event ids on from an earlier run: <paramref name="firstSequence"/> in <paramref name="epoch"/> (the store's,
+    /// which a clean stop kept), so ids given out before a restart stay positions in the same sequence. Only before the
+    /// first event, and not in cluster mode (the log's sequence is the count there).
+    /// </summary>
+    public void ContinueAt(long epoch, long firstSequence)
+    {
+        lock (_gate)
+        {
+            StartAt(epoch, firstSequence, "A hub continues an earlier run's ids only before it has accepted anything, and never with a log attached.");
+        }
+    }
+
+    /// <summary>The id the next accepted event gets (cluster mode: the sequence after the last one delivered).</summary>
+    public long NextSequence
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _nextId;
+            }
+        }
+    }
+
+    private void StartAt(long epoch, long firstSequence, string refusal)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(firstSequence, 1);
+        if (_accepted > 0 || _log is not null)
+        {
+            throw new InvalidOperationException(refusal);
+        }
+
+        _epoch = epoch;
+        _nextId = firstSequence;
+        _firstId = firstSequence;
     }
 
     /// <summary>How many events the replay ring keeps.</summary>

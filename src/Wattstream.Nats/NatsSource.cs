@@ -16,8 +16,6 @@ public sealed class NatsSource(SourceOptions options, SourceContext context) : T
 {
     public static SourceFactory Factory { get; } = new(SourceKind.Nats, (o, c) => new NatsSource(o, c));
 
-    private readonly string _origin = context.Hub.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
     private string Subject => string.IsNullOrWhiteSpace(Options.Subject) ? NatsSubjects.AllTelemetry : Options.Subject;
 
     protected override async Task ReadAsync(SourceSession session, CancellationToken cancellationToken)
@@ -56,12 +54,14 @@ public sealed class NatsSource(SourceOptions options, SourceContext context) : T
                 }
             },
             CancellationToken.None);
+        // Read once the hub has started, not when the source is made: a store's start may set the hub's epoch (ContinueAt).
+        var own = Context.Hub.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture);
         try
         {
             await foreach (var message in connection.SubscribeAsync<byte[]>(Subject, cancellationToken: cancellationToken))
             {
                 if (message.Headers?.TryGetValue(NatsSubjects.OriginHeader, out var origin) == true
-                    && (origin.ToString() == _origin || Context.Hub.Log is not null))
+                    && (origin.ToString() == own || Context.Hub.Log is not null))
                 {
                     continue; // this hub published it, or (cluster mode) a node did, into the stream every node reads
                 }

@@ -98,8 +98,19 @@ public static class CommandLine
             return 1;
         }
 
+        // One hub per data directory, in every storage mode: besides SQLite's file it holds the API keys, the
+        // data-protection keys and (SQLite) the event ids' epoch. Held until the process ends.
+        using var dataLock = Server.Storage.DataDirectoryLock.TryAcquire(app!.Services.GetRequiredService<IOptions<StorageOptions>>().Value.ResolveDataDirectory(), out var heldElsewhere, out var unusable);
+        if (heldElsewhere is not null)
+        {
+            await Console.Error.WriteLineAsync($"wattstream: cannot start: {heldElsewhere}");
+            await app.DisposeAsync();
+            return 1;
+        }
+
         Server.Storage.FileSizeSignal.Ignore();
-        if (await OpenStoreAsync(app!, cancellationToken) is { } storeProblem)
+        // A folder the lock could not use is named by the store's own checks first (they say what is wrong with it).
+        if ((await OpenStoreAsync(app!, cancellationToken) ?? unusable) is { } storeProblem)
         {
             await Console.Error.WriteLineAsync($"wattstream: cannot start: {storeProblem}");
             await app!.DisposeAsync();

@@ -23,6 +23,8 @@ public sealed class PostgresReadingStore(string connectionString) : IReadingStor
 
     public Audit.IAuditStore CreateAuditStore() => new Audit.SqlAuditStore(async ct => await _dataSource.OpenConnectionAsync(ct), postgres: true);
 
+    public SqlEventEpochs CreateEventEpochs() => new(async ct => await _dataSource.OpenConnectionAsync(ct), postgres: true);
+
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
         try

@@ -81,6 +81,9 @@ public sealed class SqliteReadingStore : IReadingStore
 
     public Audit.IAuditStore CreateAuditStore() => new Audit.SqlAuditStore(_ => ValueTask.FromResult<System.Data.Common.DbConnection>(Open()), postgres: false);
 
+    /// <summary>The epochs event ids count in, in the same file.</summary>
+    public SqlEventEpochs CreateEventEpochs() => new(_ => ValueTask.FromResult<System.Data.Common.DbConnection>(Open()), postgres: false);
+
     public Task MigrateAsync(CancellationToken cancellationToken = default) => RunOnWriterAsync(() =>
     {
         if (_migrated)

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
@@ -34,9 +33,9 @@ public static class AuthSetup
         services.AddValidatedOptions<AuthOptions>(configuration, AuthOptions.SectionName);
         QueryTokenScrubbingServer.Decorate(services);
         var authentication = services.AddAuthentication();
-        // Nothing the hub does needs data protection (the session cookie is the token itself); without this, authentication's
-        // dependency on it would write a key ring to the user's profile, and warn about it, at every start.
-        services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        // The session cookie is the token itself, but what ASP.NET Core protects (antiforgery, any cookie of a later
+        // feature) must survive a restart: the keys live in the data directory, owner-only, without a start-up warning.
+        services.AddWattstreamDataProtection();
         var tokens = (configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions()).Mode == AuthMode.Token;
         var device = configuration.GetSection($"{AuthOptions.SectionName}:Device").Get<DeviceAuthOptions>() ?? new DeviceAuthOptions();
         if (device.Password is not null)

@@ -93,7 +93,7 @@ public static class WattstreamServices
         // History: the store (when enabled) is also where resume finds what the ring no longer holds.
         services.AddWattstreamStorage(configuration);
         services.AddSingleton<IEventHistory>(sp => sp.GetService<Wattstream.Storage.IReadingStore>() is { } store
-            ? new Wattstream.Storage.StoredEventHistory(store, sp.GetRequiredService<TelemetryHub>(), sp.GetRequiredService<StatusBoard>())
+            ? new Wattstream.Storage.StoredEventHistory(store, sp.GetRequiredService<TelemetryHub>(), sp.GetRequiredService<StatusBoard>(), sp.GetService<Wattstream.Storage.StoreEpoch>())
             : NoEventHistory.Instance);
 
         // Alerts: evaluation is one more hub subscriber; rules and alerts live in the history store (memory without one).

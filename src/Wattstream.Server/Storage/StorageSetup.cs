@@ -26,6 +26,30 @@ public static class StorageSetup
                 ? new SqliteReadingStore(o.ResolveDatabasePath(), o, sp.GetRequiredService<ILogger<SqliteReadingStore>>())
                 : new PostgresReadingStore(o.PostgresConnectionString);
         });
+        var nats = configuration.GetSection(Wattstream.Nats.NatsOptions.SectionName).Get<Wattstream.Nats.NatsOptions>() ?? new Wattstream.Nats.NatsOptions();
+        if (!(nats.Enabled && nats.Cluster))
+        {
+            // Event ids go on across clean restarts in the store's epoch (cluster mode: the shared log's sequences instead).
+            // Registered before the writer, so it stops after it: the last id is noted once what was queued is stored.
+            services.AddSingleton(sp =>
+            {
+                var epochs = sp.GetRequiredService<IReadingStore>() switch
+                {
+                    SqliteReadingStore sqlite => sqlite.CreateEventEpochs(),
+                    PostgresReadingStore postgres => postgres.CreateEventEpochs(),
+                    _ => null, // a store of a test's making: ids count per run, as without a store
+                };
+                return new StoreEpoch(
+                    epochs,
+                    sp.GetRequiredService<IReadingStore>(),
+                    sp.GetRequiredService<Wattstream.Hub.TelemetryHub>(),
+                    $"{Environment.MachineName}:{Path.GetFullPath(sp.GetRequiredService<IOptions<StorageOptions>>().Value.ResolveDataDirectory())}",
+                    sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<ILogger<StoreEpoch>>());
+            });
+            services.AddHostedService(sp => sp.GetRequiredService<StoreEpoch>());
+        }
+
         services.AddSingleton<HistoryWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<HistoryWriter>());
         services.AddSingleton<RetentionService>();
