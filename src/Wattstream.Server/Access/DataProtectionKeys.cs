@@ -38,31 +38,27 @@ public static class DataProtectionKeys
 
     public static string Folder(StorageOptions storage) => Path.Combine(storage.ResolveDataDirectory(), FolderName);
 
-    /// <summary>The file repository, with the folder and every key file the owner's only (a no-op on Windows, where ACLs rule).</summary>
-    private sealed class OwnerOnlyXmlRepository(string folder, ILoggerFactory loggers) : FileSystemXmlRepository(Restricted(folder), loggers)
+    /// <summary>
+    /// The file repository, with the folder and every key file the owner's only (ACLs rule on Windows). The folder is made
+    /// at the first key, not when the repository is: <c>config check</c> builds every service and must touch no disk.
+    /// </summary>
+    private sealed class OwnerOnlyXmlRepository(string folder, ILoggerFactory loggers) : FileSystemXmlRepository(new DirectoryInfo(folder), loggers)
     {
         public override void StoreElement(XElement element, string friendlyName)
         {
-            base.StoreElement(element, friendlyName);
-            if (!OperatingSystem.IsWindows())
-            {
-                foreach (var file in Directory.EnumerateFiles("*.xml"))
-                {
-                    file.UnixFileMode = OwnerOnlyFile;
-                }
-            }
-        }
-
-        private static DirectoryInfo Restricted(string folder)
-        {
             if (OperatingSystem.IsWindows())
             {
-                return System.IO.Directory.CreateDirectory(folder);
+                base.StoreElement(element, friendlyName);
+                return;
             }
 
-            var info = System.IO.Directory.CreateDirectory(folder, OwnerOnlyFolder);
+            System.IO.Directory.CreateDirectory(folder, OwnerOnlyFolder);
             File.SetUnixFileMode(folder, OwnerOnlyFolder); // also when it existed with wider modes
-            return info;
+            base.StoreElement(element, friendlyName);
+            foreach (var file in Directory.EnumerateFiles("*.xml"))
+            {
+                file.UnixFileMode = OwnerOnlyFile;
+            }
         }
     }
 }

@@ -51,7 +51,8 @@ public sealed class DataDirectoryLock : IDisposable
             var path = Path.Combine(directory, FileName);
             // Shared open, exclusive record lock: the holder's pid stays readable to the process it turns away. (macOS has no
             // record locks in .NET: there the exclusive open is the lock, and a second hub is refused by the open itself.)
-            file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, OperatingSystem.IsMacOS() ? FileShare.None : FileShare.ReadWrite | FileShare.Delete);
+            // Unbuffered: a write that fails (a full disk) fails here, not again when the stream is disposed.
+            file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, OperatingSystem.IsMacOS() ? FileShare.None : FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
             if (!TryLock(file))
             {
                 var holder = ReadPid(file);
