@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.ServerSentEvents;
 using System.Text;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 using Wattstream.Server.Access;
@@ -73,15 +74,32 @@ public sealed partial class DataDirectoryTests(ITestOutputHelper output) : IDisp
         var lastOfFirstRun = (await StoredIdsAsync(epoch)).Max(); // a clean stop stores every event it gave an id
 
         List<SseItem<string>> resumed;
+        var overWebSocket = new List<(long Epoch, long Sequence)>();
+        JsonNode acknowledgement;
         await using (var second = await HubProcess.StartAsync(Data, output))
         {
             // Until the resumed stream is into the second run's events.
             resumed = await SseClient.ReadAsync(second.Client, stream, 500, TimeSpan.FromSeconds(30), resumeFrom, until: i => i.EventId is { } id && Parse(id).Sequence > lastOfFirstRun);
+            // /ws resumes through the same core: the same id, the same events.
+            await using (var ws = await WebSocketClient.ConnectAsync(second.Client.BaseAddress!, "/ws"))
+            {
+                await ws.ReceiveJsonAsync(); // hello
+                await ws.SendAsync($$"""{"type":"subscribe","id":"r","subject":"orgs.demo.sites.site-1.>","lastEventId":"{{resumeFrom}}"}""");
+                acknowledgement = await ws.ReceiveUntilAsync(m => (string?)m["type"] == "subscribed");
+                while (overWebSocket.Count < resumed.Count)
+                {
+                    var reading = await ws.ReceiveUntilAsync(m => (string?)m["type"] == "reading");
+                    overWebSocket.Add(Parse((string)reading["id"]!));
+                }
+            }
+
             Assert.Equal(0, await second.TerminateAsync());
         }
 
         Assert.DoesNotContain(resumed, i => i.EventType == "gap");
         var ids = resumed.Select(i => Parse(i.EventId!)).ToArray();
+        Assert.Equal("complete", (string?)acknowledgement["resume"]);
+        Assert.Equal(ids, overWebSocket);
         Assert.All(ids, id => Assert.Equal(epoch, id.Epoch)); // the store's epoch, kept across the restart
         Assert.True(ids[^1].Sequence > lastOfFirstRun);
         // Exactly what history holds of the site after the client's id, in order: nothing missed, nothing doubled.

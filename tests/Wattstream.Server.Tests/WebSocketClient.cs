@@ -13,10 +13,12 @@ internal sealed class WebSocketClient : IAsyncDisposable
 
     public ClientWebSocket Socket { get; }
 
-    public static async Task<WebSocketClient> ConnectAsync(WattstreamHost host, string path)
+    public static Task<WebSocketClient> ConnectAsync(WattstreamHost host, string path) => ConnectAsync(host.BaseAddress, path);
+
+    public static async Task<WebSocketClient> ConnectAsync(Uri baseAddress, string path)
     {
         var socket = new ClientWebSocket();
-        var uri = new Uri(host.BaseAddress, path);
+        var uri = new Uri(baseAddress, path);
         var ws = new UriBuilder(uri) { Scheme = "ws" }.Uri;
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await socket.ConnectAsync(ws, cts.Token);
