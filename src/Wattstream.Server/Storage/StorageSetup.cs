@@ -43,7 +43,11 @@ public static class StorageSetup
                     epochs,
                     sp.GetRequiredService<IReadingStore>(),
                     sp.GetRequiredService<Wattstream.Hub.TelemetryHub>(),
-                    $"{Environment.MachineName}:{Path.GetFullPath(sp.GetRequiredService<IOptions<StorageOptions>>().Value.ResolveDataDirectory())}",
+                    // Whose epochs: a SQLite file belongs to its directory wherever it moves; a PostgreSQL database may
+                    // serve several hubs, each its data directory on its machine.
+                    sp.GetRequiredService<IReadingStore>() is PostgresReadingStore
+                        ? $"{Environment.MachineName}:{Path.GetFullPath(sp.GetRequiredService<IOptions<StorageOptions>>().Value.ResolveDataDirectory())}"
+                        : "sqlite",
                     sp.GetRequiredService<TimeProvider>(),
                     sp.GetRequiredService<ILogger<StoreEpoch>>());
             });
