@@ -98,8 +98,8 @@ public static class CommandLine
             return 1;
         }
 
-        // One hub per data directory, in every storage mode: besides SQLite's file it holds the API keys, the
-        // data-protection keys and (SQLite) the event ids' epoch. Held until the process ends.
+        // One hub per data directory, in every storage mode: besides SQLite's file it holds the API keys and the
+        // data-protection keys, and a PostgreSQL store keeps each directory's event-id epoch. Held until the process ends.
         using var dataLock = Server.Storage.DataDirectoryLock.TryAcquire(app!.Services.GetRequiredService<IOptions<StorageOptions>>().Value.ResolveDataDirectory(), out var heldElsewhere, out var unusable);
         if (heldElsewhere is not null)
         {
