@@ -6,6 +6,7 @@ using Wattstream.Alerts.Delivery;
 using Wattstream.Alerts.Evaluation;
 using Wattstream.Alerts.Webhooks;
 using Wattstream.Server.Access;
+using Wattstream.Server.Composition;
 using Wattstream.Server.Endpoints.History;
 using Wattstream.Server.Transports.Sse;
 using Wattstream.Storage.Alerts;
@@ -30,19 +31,25 @@ public static class AlertEndpoints
         group.MapGet("", ListAsync)
             .WithSummary("Alerts, newest first: `?state=firing|resolved`, `site`, `type`, `from`, `to` (ISO-8601 or epoch ms), `limit` (≤ 1000), `before` (an id, to page back); CSV with `Accept: text/csv` or `?format=csv`")
             .WithDescription("Each alert: `{id, rule, type, state, message, timestamp, org, site, device, der, subject, value, threshold, data}`; `data` is the reading that triggered it (Novacore's reading JSON), or what a client reported.")
+            .Produces<AlertListDocument>()
+            .ProducesCsv()
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/active", Active)
-            .WithSummary("Alerts firing now (announced and not resolved), oldest first");
+            .WithSummary("Alerts firing now (announced and not resolved), oldest first")
+            .Produces<AlertListDocument>();
         group.MapGet("/stream", StreamAsync)
             .WithSummary("SSE: `event: alert` for every new alert the caller may see; resumable with `Last-Event-ID` (alert ids)")
             .WithDescription("Optional filters as for the list: `site`, `type`, `state`.")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .Produces<AlertDocument>(StatusCodes.Status200OK, OpenApiSetup.EventStream)
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapPost("", ReportAsync)
             .WithSummary("Report an alert in the seed's shape `{type, message, timestamp, data}` (what its browser-side PowerAlert posts); say where with `site` (and `org`) or `der`, in the body or the query")
             .Accepts<JsonElement>("application/json")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .Produces<AlertDocument>(StatusCodes.Status201Created)
+            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .RequireAuthorization(AuthSetup.PublishPolicy)
             .DisableAntiforgery();
         group.MapGet("/deliveries", (WebhookDispatcher webhooks) => TypedResults.Ok(new DeliveriesResponse(webhooks.Statuses(), webhooks.DeadLetters())))
@@ -50,6 +57,8 @@ public static class AlertEndpoints
             .RequireAuthorization(AuthSetup.AdminPolicy);
         group.MapGet("/stats", Stats)
             .WithSummary("Evaluation: rules in force, alerts firing, notifications made and suppressed by the repeat window, readings skipped, alerts not raised for being over an org's budget, and each org's share; an org admin gets its orgs' share only")
+            .WithDescription("An org admin gets `evaluating` and `orgs` only.")
+            .Produces<AlertStats>()
             .RequireAuthorization(AuthSetup.OrgAdminPolicy);
         return app;
     }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Wattstream.Server.Access;
+using Wattstream.Server.Composition;
 using Wattstream.Storage;
 
 namespace Wattstream.Server.Endpoints.History;
@@ -13,6 +14,8 @@ public static class HistoryEndpoints
             .WithTags("history")
             .WithSummary("Time-bucketed history of one DER or a whole site, as JSON or CSV")
             .WithDescription("`?der=62124022441` (DER id or subject, repeatable) or `?site=site-1`; `from`, `to` (ISO-8601 or epoch ms; default the last hour); `step` (e.g. `10s`, `1m`, `1h`, `1d`; default `1m`); `fields` (w, l1_v, l2_v, l3_v, l1_a, l2_a, l3_a, l1_w, l2_w, l3_w, import_wh, export_wh, soc; default w); `agg` (avg, min, max, last). CSV with `Accept: text/csv` or `?format=csv`.")
+            .Produces<HistoryDocument>()
+            .ProducesCsv()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         app.MapGet("/api/storage", ([FromServices] HistoryWriter? writer, [FromServices] RetentionService? retention) => writer is not null
@@ -20,7 +23,10 @@ public static class HistoryEndpoints
                 : HistoryOff())
             .RequireAuthorization(Access.AuthSetup.AdminPolicy)
             .WithTags("history")
-            .WithSummary("The store, the writer's queue depth and lag, and its counters");
+            .WithSummary("The store, the writer's queue depth and lag, and its counters")
+            .WithDescription("The writer's status, plus `damage` (what the store found wrong with itself, or null) and, for SQLite, `size` {usedBytes, fileBytes, walBytes, maxBytes, deletedForMaxBytes, deletedBefore}.")
+            .Produces<StorageStatus>()
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 

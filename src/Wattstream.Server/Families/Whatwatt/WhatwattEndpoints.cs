@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Wattstream.Hub;
 using Wattstream.Server.Access;
+using Wattstream.Server.Composition;
 using Wattstream.Server.Endpoints;
 using Wattstream.Server.Transports.Sse;
 
@@ -21,16 +22,16 @@ internal static class WhatwattEndpoints
             group.MapGet("/api/v1/live", LiveAsync)
                 .WithSummary("Live meter values, as the whatwatt Go device streams them")
                 .WithDescription("SSE: `event: live`, `data:` one line of flat JSON (P_In, P_Out in kW, V_P1 in V, E_In in kWh, …). Unlike the device, any number of clients may connect. Resume with `Last-Event-ID`.")
-                .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+                .Produces<WhatwattLiveData>(StatusCodes.Status200OK, OpenApiSetup.EventStream)
                 .ProducesProblem(StatusCodes.Status400BadRequest)
                 .ProducesProblem(StatusCodes.Status404NotFound);
             group.MapGet("/api/v1/report", Report)
                 .WithSummary("The latest report of a meter, in the device's report shape")
-                .Produces<JsonObject>(StatusCodes.Status200OK)
+                .Produces<WhatwattReportDocument>()
                 .ProducesProblem(StatusCodes.Status404NotFound);
             group.MapGet("/api/v1/system", System)
                 .WithSummary("The adapter's system information, in the device's shape")
-                .Produces<JsonObject>(StatusCodes.Status200OK)
+                .Produces<WhatwattSystemDocument>()
                 .ProducesProblem(StatusCodes.Status404NotFound);
         }
     }
