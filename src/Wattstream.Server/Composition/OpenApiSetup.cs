@@ -71,12 +71,14 @@ internal static class OpenApiSetup
     }
 
     // Problems.Details gives every problem error and message (the whatwatt and Novacore error members), and
-    // Problems.Complete gives them to the framework's own problems too: the schema says so.
+    // Problems.Complete gives them to the framework's own problems too: the schema says so. The problem service adds
+    // traceId to every problem.
     private static void AddProblemMembers(OpenApiSchema schema)
     {
         schema.Properties ??= new Dictionary<string, IOpenApiSchema>();
         schema.Properties["error"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "A machine key, e.g. not_found, invalid_id, too_many_requests" };
         schema.Properties["message"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "What went wrong, for people (the same as detail)" };
+        schema.Properties["traceId"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "The request's trace id, as the hub's log has it" };
         schema.Required ??= new HashSet<string>();
         schema.Required.Add("error");
         schema.Required.Add("message");

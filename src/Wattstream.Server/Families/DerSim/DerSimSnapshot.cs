@@ -44,6 +44,9 @@ public sealed class DerSimSnapshot
 /// <summary>The snapshot's <c>metrics</c>.</summary>
 public sealed class DerSimMetrics
 {
+    [JsonPropertyName("power_kw"), Description("Active power, kW (generator convention: positive is delivered to the grid)")]
+    public double? PowerKw { get; init; }
+
     [JsonPropertyName("reactive_power_kvar"), Description("Reactive power, kvar")]
     public double? ReactivePowerKvar { get; init; }
 
