@@ -36,9 +36,10 @@ internal enum ReadmeKind
 }
 
 /// <summary>One command line of a README block (continuation lines joined), without its trailing comment.</summary>
-internal sealed record ReadmeCommand(int Line, string Text, string? Comment)
+internal sealed record ReadmeCommand(int Line, string Text)
 {
-    private static readonly Regex DotnetRun = new(@"^dotnet\s+run(?:\s+-c\s+Release)?\s+--project\s+(?<project>\S+)(?:\s+--(?=\s|$))?(?<args>.*)$", RegexOptions.Singleline);
+    // dotnet run [-c Release] --project P [-- [serve]]: what the test replaces with the built executable.
+    private static readonly Regex DotnetRun = new(@"dotnet\s+run(?:\s+-c\s+Release)?\s+--project\s+(?<project>\S+)(?:\s+--(?=\s|$)(?<serve>\s+serve(?=\s|$))?)?");
     private static readonly Regex LeadingAssignments = new("""^(?:[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|"[^"]*"|[^\s'"])*\s+)+""");
     private static readonly Regex CapturedOutput = new(@"^[A-Za-z_][A-Za-z0-9_]*=\$\((?<command>.*)\)$", RegexOptions.Singleline);
 
@@ -67,7 +68,7 @@ internal sealed record ReadmeCommand(int Line, string Text, string? Comment)
             if (CapturedOutput.Match(Text) is { Success: true } captured)
             {
                 // token=$(…): the command inside must be one that ends
-                return new ReadmeCommand(Line, captured.Groups["command"].Value, null).Kind is ReadmeKind.Verb or ReadmeKind.Request
+                return new ReadmeCommand(Line, captured.Groups["command"].Value).Kind is ReadmeKind.Verb or ReadmeKind.Request
                     ? ReadmeKind.Shell
                     : ReadmeKind.Unknown;
             }
@@ -85,10 +86,11 @@ internal sealed record ReadmeCommand(int Line, string Text, string? Comment)
                     return words.Contains("-N") || words.Contains("--no-buffer") ? ReadmeKind.Stream : ReadmeKind.Request;
                 case "nats-server":
                     return ReadmeKind.NatsServer;
-                case "dotnet" when DotnetRun.Match(program) is { Success: true } run && IsServerProject(run.Groups["project"].Value):
-                    return VerbOf(run.Groups["args"].Value) switch
+                case "dotnet" when DotnetRun.Match(program) is { Success: true, Index: 0 } run && IsServerProject(run.Groups["project"].Value):
+                    return VerbOf(program[(run.Index + run.Length)..]) switch
                     {
-                        null or "serve" => ReadmeKind.Hub,
+                        _ when run.Groups["serve"].Success => ReadmeKind.Hub,
+                        null => ReadmeKind.Hub,
                         "emulate" => ReadmeKind.Emulator,
                         "tail" => ReadmeKind.Tail,
                         "config" or "token" or "store" => ReadmeKind.Verb,
@@ -126,7 +128,7 @@ internal sealed record ReadmeCommand(int Line, string Text, string? Comment)
         text = Regex.Replace(text, @"(?<=(?:127\.0\.0\.1|localhost):)\d{2,5}\b", m => rewrite.Port(int.Parse(m.Value, CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture));
         text = Regex.Replace(text, @"(?<=--port\s+)\d{2,5}\b", m => rewrite.Port(int.Parse(m.Value, CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture));
         text = Regex.Replace(text, @"(?<=^|[\s=])/tmp/", Quote(rewrite.Folder) + "/");
-        text = Regex.Replace(text, @"dotnet\s+run(?:\s+-c\s+Release)?\s+--project\s+(?<project>\S+)(?:\s+--(?=\s|$)(?<serve>\s+serve(?=\s|$))?)?", m =>
+        text = DotnetRun.Replace(text, m =>
         {
             var project = m.Groups["project"].Value;
             if (!IsServerProject(project) || !Directory.Exists(Path.Combine(rewrite.RepositoryRoot, project)))
@@ -268,18 +270,18 @@ internal sealed record ReadmeBlock(int Line, string? Skip, IReadOnlyList<ReadmeC
                 text.Clear().Append(joined).Append(' ').Append(body[++i].Text.Trim());
             }
 
-            var (code, comment) = SplitComment(text.ToString());
+            var code = WithoutComment(text.ToString());
             if (code.Length > 0)
             {
-                commands.Add(new ReadmeCommand(line, code, comment));
+                commands.Add(new ReadmeCommand(line, code));
             }
         }
 
         return commands;
     }
 
-    /// <summary>The code and the trailing comment: a <c>#</c> outside quotes, at the start or after a blank, as bash reads it.</summary>
-    private static (string Code, string? Comment) SplitComment(string line)
+    /// <summary>The line without its comment: from a <c>#</c> outside quotes, at the start or after a blank, as bash reads it.</summary>
+    private static string WithoutComment(string line)
     {
         var quote = '\0';
         for (var i = 0; i < line.Length; i++)
@@ -295,10 +297,10 @@ internal sealed record ReadmeBlock(int Line, string? Skip, IReadOnlyList<ReadmeC
             }
             else if (c == '#' && (i == 0 || char.IsWhiteSpace(line[i - 1])))
             {
-                return (line[..i].Trim(), line[(i + 1)..].Trim());
+                return line[..i].Trim();
             }
         }
 
-        return (line.Trim(), null);
+        return line.Trim();
     }
 }
