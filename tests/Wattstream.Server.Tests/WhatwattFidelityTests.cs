@@ -166,6 +166,29 @@ public sealed class WhatwattFidelityTests
     }
 
     [Fact]
+    public async Task The_seeds_power_alert_class_in_a_browser_reports_through_a_meters_device_base_url()
+    {
+        await using var host = await WattstreamHost.StartAsync();
+        var meter = MeterNo(host, 1);
+
+        var (exit, output) = await BrowserTests.RunNodeAsync("power-alert.mjs", host.BaseAddress.ToString(), meter);
+
+        Assert.True(exit == 0, output);
+        var result = JsonNode.Parse(output.Split('\n').First(l => l.StartsWith('{')))!;
+        Assert.Empty(result["consoleErrors"]!.AsArray());
+        Assert.Empty(result["pageErrors"]!.AsArray());
+        var posted = result["posted"]![0]!;
+        Assert.Equal(201, (int)posted["status"]!);
+        var alert = posted["alert"]!;
+        Assert.Equal("high_consumption", (string?)alert["type"]);
+        Assert.Equal(meter, (string?)alert["der"]);
+        Assert.Equal("site-1", (string?)alert["site"]);
+        Assert.NotNull(alert["data"]!["P_In"]); // the live event the class saw, as it sent it
+        var stored = JsonNode.Parse(await host.Client.GetStringAsync("/api/alerts?site=site-1&type=high_consumption"))!["alerts"]!.AsArray();
+        Assert.Contains(stored, a => (long)a!["id"]! == (long)alert["id"]!);
+    }
+
+    [Fact]
     public async Task A_meters_alerts_need_publish_and_a_meter_the_caller_may_see()
     {
         await using var host = await AuthTests.StartTokenHostAsync("--Simulation:Enabled=false");
