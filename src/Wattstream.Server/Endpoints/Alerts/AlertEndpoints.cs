@@ -52,6 +52,16 @@ public static class AlertEndpoints
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .RequireAuthorization(AuthSetup.PublishPolicy)
             .DisableAntiforgery();
+        // The seed's PowerAlert posts to a relative /api/alerts: made relative to a device base URL (/meters/{meter}) it
+        // lands here, and the meter says where.
+        app.MapPost("/meters/{meter}/api/alerts", ReportForMeterAsync)
+            .WithTags("alerts")
+            .WithSummary("Report an alert about a meter in the seed's shape `{type, message, timestamp, data}`, under the meter's device base URL (what the seed's PowerAlert posts to `/api/alerts` when its base is `/meters/{meter}`); the org and site are the meter's")
+            .Accepts<JsonElement>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .RequireAuthorization(AuthSetup.PublishPolicy)
+            .DisableAntiforgery();
         group.MapGet("/deliveries", (WebhookDispatcher webhooks) => TypedResults.Ok(new DeliveriesResponse(webhooks.Statuses(), webhooks.DeadLetters())))
             .WithSummary("Webhooks: each one's counters (URL without query or credentials) and the dead-letter list of deliveries that failed every attempt")
             .RequireAuthorization(AuthSetup.AdminPolicy);
@@ -139,7 +149,17 @@ public static class AlertEndpoints
     public static ReadOnlyMemory<byte> SseFrameOf(Alert alert) =>
         alert.GetEncoded(SseFraming, a => SseFrame.Event(a.Id, AlertEvent, a.Json.Span));
 
-    private static async Task<IResult> ReportAsync(HttpContext context, AlertFeed feed, AlertBudget budget, ITelemetryAccess access, DerDirectory ders, TimeProvider time)
+    private static Task<IResult> ReportAsync(HttpContext context, AlertFeed feed, AlertBudget budget, ITelemetryAccess access, DerDirectory ders, TimeProvider time) =>
+        ReportAboutAsync(context, null, feed, budget, access, ders, time);
+
+    // A meter the caller may not report on is not told apart from one that does not exist (404 either way).
+    private static async Task<IResult> ReportForMeterAsync(HttpContext context, string meter, AlertFeed feed, AlertBudget budget, ITelemetryAccess access, DerDirectory ders, TimeProvider time) =>
+        ders.TryFindMeter(meter, access.ResolvePublish(context), out var address, out var problem)
+            ? await ReportAboutAsync(context, address, feed, budget, access, ders, time)
+            : problem!;
+
+    // An alert from a client; with a meter (its device base URL) the alert is about that meter.
+    private static async Task<IResult> ReportAboutAsync(HttpContext context, DerAddress? meter, AlertFeed feed, AlertBudget budget, ITelemetryAccess access, DerDirectory ders, TimeProvider time)
     {
         if (context.Request.ContentLength > MaxReportBytes)
         {
@@ -207,7 +227,15 @@ public static class AlertEndpoints
         byte[]? data = body.TryGetProperty("data", out var d) ? Encoding.UTF8.GetBytes(d.GetRawText()) : null;
         var scope = access.ResolvePublish(context);
         DerAddress? der = null;
-        if (derId is not null)
+        if (meter is not null)
+        {
+            der = meter;
+            if ((derId is not null && derId != meter.Der && derId != meter.Subject) || (site is not null && site != meter.Site) || (org is not null && org != meter.Org))
+            {
+                errors["der"] = ["The path names the meter: \"der\", \"site\" and \"org\", when given, must be its."];
+            }
+        }
+        else if (derId is not null)
         {
             der = ders.All(scope).Select(x => x.Address).FirstOrDefault(a => (a.Der == derId || a.Subject == derId) && (org is null || a.Org == org) && (site is null || a.Site == site));
             if (der is null)

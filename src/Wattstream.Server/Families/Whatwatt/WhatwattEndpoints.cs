@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Wattstream.Emulators.Whatwatt;
 using Wattstream.Hub;
 using Wattstream.Server.Access;
 using Wattstream.Server.Composition;
@@ -32,6 +34,11 @@ internal static class WhatwattEndpoints
             group.MapGet("/api/v1/system", System)
                 .WithSummary("The adapter's system information, in the device's shape")
                 .Produces<WhatwattSystemDocument>()
+                .ProducesProblem(StatusCodes.Status404NotFound);
+            group.MapGet("/api/v1/settings", Settings)
+                .WithSummary("The adapter's settings, in the device's shape (read-only here)")
+                .WithDescription("`system.protection` is true when the device password (`Auth:Device:Password`) is set; `system.host_name` is the meter's host name, the Digest realm. The password is never shown.")
+                .Produces<JsonObject>(StatusCodes.Status200OK)
                 .ProducesProblem(StatusCodes.Status404NotFound);
         }
     }
@@ -70,6 +77,17 @@ internal static class WhatwattEndpoints
         }
 
         return JsonNoStore(context, device.System(address, hub.GetLast(address), hub.ObservedInterval(address)));
+    }
+
+    private static IResult Settings(HttpContext context, string? meter, DerDirectory ders, ITelemetryAccess access, IOptions<AuthOptions> auth)
+    {
+        if (!ders.TryFindMeter(meter, access.Resolve(context), out var address, out var problem))
+        {
+            return problem!;
+        }
+
+        // The hub announces nothing over mDNS: broadcast is off.
+        return JsonNoStore(context, DeviceSettings.ToJson(WhatwattDevice.HostName(address), protection: auth.Value.Device.Password is not null, broadcast: false));
     }
 
     // The device answers JSON with Cache-Control: no-store.
