@@ -131,6 +131,7 @@ public class OpenApiSchemaTests(SharedHost shared) : IClassFixture<SharedHost>
     [InlineData("/api/dersim/devices", "get", "application/json", 0)]
     [InlineData("/api/v1/report", "get", "application/json", 0)]
     [InlineData("/api/v1/system", "get", "application/json", 0)]
+    [InlineData("/api/v1/settings", "get", "application/json", 0)]
     [InlineData("/api/summaries", "get", "application/json", 0)]
     [InlineData("/api/v1/live", "get", "text/event-stream", 3)]
     [InlineData("/api/sse/meters", "get", "text/event-stream", 6)]

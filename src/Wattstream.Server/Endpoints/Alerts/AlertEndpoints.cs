@@ -58,8 +58,11 @@ public static class AlertEndpoints
             .WithTags("alerts")
             .WithSummary("Report an alert about a meter in the seed's shape `{type, message, timestamp, data}`, under the meter's device base URL (what the seed's PowerAlert posts to `/api/alerts` when its base is `/meters/{meter}`); the org and site are the meter's")
             .Accepts<JsonElement>("application/json")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .Produces<AlertDocument>(StatusCodes.Status201Created)
+            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .RequireAuthorization(AuthSetup.PublishPolicy)
             .DisableAntiforgery();
         group.MapGet("/deliveries", (WebhookDispatcher webhooks) => TypedResults.Ok(new DeliveriesResponse(webhooks.Statuses(), webhooks.DeadLetters())))

@@ -432,3 +432,91 @@ public sealed class WhatwattServices
     [JsonPropertyName("last_reading"), Description("UTC time of the meter's last reading; null before the first")]
     public string? LastReading { get; init; }
 }
+
+/// <summary><c>GET /api/v1/settings</c>: the device's documented settings (read-only here; the password is never shown).</summary>
+public sealed class WhatwattSettingsDocument
+{
+    [JsonPropertyName("system")]
+    public required WhatwattSystemSettings System { get; init; }
+
+    [JsonPropertyName("services")]
+    public required WhatwattServiceSettings Services { get; init; }
+}
+
+public sealed class WhatwattSystemSettings
+{
+    [JsonPropertyName("name")]
+    public required string Name { get; init; }
+
+    [JsonPropertyName("host_name"), Description("The device's host name, also its Digest realm")]
+    public required string HostName { get; init; }
+
+    [JsonPropertyName("protection"), Description("True when the Web UI password is set: the device's paths need Digest (or Basic) authentication")]
+    public required bool Protection { get; init; }
+
+    [JsonPropertyName("power_save")]
+    public required bool PowerSave { get; init; }
+
+    [JsonPropertyName("p1_wifi_boost")]
+    public required bool P1WifiBoost { get; init; }
+}
+
+public sealed class WhatwattServiceSettings
+{
+    [JsonPropertyName("cloud"), Description("Cloud services, each on or off")]
+    public required IReadOnlyDictionary<string, bool> Cloud { get; init; }
+
+    [JsonPropertyName("local"), Description("Local services, each on or off")]
+    public required IReadOnlyDictionary<string, bool> Local { get; init; }
+
+    [JsonPropertyName("broadcast"), Description("mDNS announcements")]
+    public required bool Broadcast { get; init; }
+
+    [JsonPropertyName("other_energy_provider")]
+    public required bool OtherEnergyProvider { get; init; }
+
+    [JsonPropertyName("report_interval"), Description("Seconds")]
+    public required int ReportInterval { get; init; }
+
+    [JsonPropertyName("log")]
+    public required bool Log { get; init; }
+
+    [JsonPropertyName("meter_proxy")]
+    public required bool MeterProxy { get; init; }
+
+    [JsonPropertyName("sd")]
+    public required WhatwattSdCard Sd { get; init; }
+
+    [JsonPropertyName("modbus")]
+    public required WhatwattModbus Modbus { get; init; }
+
+    [JsonPropertyName("berry")]
+    public required WhatwattBerry Berry { get; init; }
+}
+
+public sealed class WhatwattSdCard
+{
+    [JsonPropertyName("enable")]
+    public required bool Enable { get; init; }
+
+    [JsonPropertyName("frequency"), Description("Seconds between records")]
+    public required int Frequency { get; init; }
+}
+
+public sealed class WhatwattModbus
+{
+    [JsonPropertyName("enable")]
+    public required bool Enable { get; init; }
+
+    [JsonPropertyName("port")]
+    public required int Port { get; init; }
+}
+
+public sealed class WhatwattBerry
+{
+    [JsonPropertyName("auto_run")]
+    public required bool AutoRun { get; init; }
+
+    [JsonPropertyName("run_delay"), Description("Seconds")]
+    public required int RunDelay { get; init; }
+}

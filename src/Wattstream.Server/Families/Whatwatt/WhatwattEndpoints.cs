@@ -38,7 +38,7 @@ internal static class WhatwattEndpoints
             group.MapGet("/api/v1/settings", Settings)
                 .WithSummary("The adapter's settings, in the device's shape (read-only here)")
                 .WithDescription("`system.protection` is true when the device password (`Auth:Device:Password`) is set; `system.host_name` is the meter's host name, the Digest realm. The password is never shown.")
-                .Produces<JsonObject>(StatusCodes.Status200OK)
+                .Produces<WhatwattSettingsDocument>()
                 .ProducesProblem(StatusCodes.Status404NotFound);
         }
     }
