@@ -133,6 +133,7 @@ public class OpenApiSchemaTests(SharedHost shared) : IClassFixture<SharedHost>
     [InlineData("/api/v1/system", "get", "application/json", 0)]
     [InlineData("/api/v1/settings", "get", "application/json", 0)]
     [InlineData("/api/summaries", "get", "application/json", 0)]
+    [InlineData("/api/storage", "get", "application/json", 0)]
     [InlineData("/api/v1/live", "get", "text/event-stream", 3)]
     [InlineData("/api/sse/meters", "get", "text/event-stream", 6)]
     [InlineData("/stream/sites/{siteId}", "get", "text/event-stream", 8)] // the meter, PV, battery and charger differ

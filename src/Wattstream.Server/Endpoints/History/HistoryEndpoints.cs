@@ -24,7 +24,6 @@ public static class HistoryEndpoints
             .RequireAuthorization(Access.AuthSetup.AdminPolicy)
             .WithTags("history")
             .WithSummary("The store, the writer's queue depth and lag, and its counters")
-            .WithDescription("The writer's status, plus `damage` (what the store found wrong with itself, or null) and, for SQLite, `size` {usedBytes, fileBytes, walBytes, maxBytes, deletedForMaxBytes, deletedBefore}.")
             .Produces<StorageStatus>()
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
@@ -54,26 +53,19 @@ public static class HistoryEndpoints
     }
 
     // The writer's status, and beside it what the store says of itself: damage, and the room it takes (SQLite).
-    private static System.Text.Json.Nodes.JsonObject Status(HistoryWriter writer, RetentionService? retention)
+    private static StorageStatus Status(HistoryWriter writer, RetentionService? retention) => writer.Status with
     {
-        var status = System.Text.Json.JsonSerializer.SerializeToNode(writer.Status, System.Text.Json.JsonSerializerOptions.Web)!.AsObject();
-        var store = writer.Store;
-        status["damage"] = store.Damage;
-        if (store.Size is { } size)
-        {
-            status["size"] = new System.Text.Json.Nodes.JsonObject
-            {
-                ["usedBytes"] = size.UsedBytes,
-                ["fileBytes"] = size.FileBytes,
-                ["walBytes"] = size.WalBytes,
-                ["maxBytes"] = retention?.MaxBytes,
-                ["deletedForMaxBytes"] = retention?.DeletedForSize,
-                ["deletedBefore"] = retention?.SizeCutoff is { } cutoff ? DateTimeOffset.FromUnixTimeMilliseconds(cutoff) : null,
-            };
-        }
-
-        return status;
-    }
+        Damage = writer.Store.Damage,
+        Size = writer.Store.Size is { } size
+            ? new StorageRoom(
+                size.UsedBytes,
+                size.FileBytes,
+                size.WalBytes,
+                retention?.MaxBytes,
+                retention?.DeletedForSize,
+                retention?.SizeCutoff is { } cutoff ? DateTimeOffset.FromUnixTimeMilliseconds(cutoff) : null)
+            : null,
+    };
 
     private static IResult HistoryOff() =>
         Problems.Problem(StatusCodes.Status503ServiceUnavailable, "history_off", "History is off", "Storage:Enabled is false.");
