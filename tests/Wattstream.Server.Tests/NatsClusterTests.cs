@@ -216,7 +216,7 @@ public sealed class NatsClusterTests : IAsyncLifetime
     [Fact]
     public async Task A_cluster_node_without_nats_refuses_to_start_and_says_why()
     {
-        var port = LoopbackPort.Free();
+        using var down = LoopbackPort.Closed(out var port); // no NATS there
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => WattstreamHost.StartAsync(
             "--Simulation:Enabled=false", $"--Nats:Url=nats://127.0.0.1:{port}", "--Nats:Cluster=true", "--Nats:ConnectTimeout=00:00:00.500"));
 

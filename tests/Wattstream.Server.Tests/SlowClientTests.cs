@@ -40,27 +40,35 @@ public class SlowClientTests
         Assert.Equal(2000, received);
 
         // …and the stalled one is cut off once it has lost more than the backlog limit.
-        while (supervisor.Sessions > 1 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
-
-        Assert.Equal(1, supervisor.Sessions);
+        await Eventually.UntilAsync(() => supervisor.Sessions == 1, "the stalled client is cut off");
         Assert.NotNull(await healthy.ReceiveTextAsync());
     }
 
     [Fact]
     public async Task A_stalled_sse_client_loses_old_events_without_slowing_others()
     {
-        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=00:00:00.010", "--Streaming:QueueCapacity=16");
+        // No cut-off for slow clients here: the stalled one stays connected, losing what its queue of 16 cannot hold.
+        await using var host = await WattstreamHost.StartAsync("--Simulation:Interval=00:00:00.010", "--Streaming:QueueCapacity=16", "--Streaming:MaxDroppedBeforeClose=10000000");
+        var hub = host.Service<Wattstream.Hub.TelemetryHub>();
+        var subscribers = hub.Counters.Subscribers; // the hub's own (store, alerts, …)
         using var stalled = new TcpClient { ReceiveBufferSize = 4096 };
         await stalled.ConnectAsync(host.BaseAddress.Host, host.BaseAddress.Port);
         await stalled.GetStream().WriteAsync(Encoding.ASCII.GetBytes($"GET /stream/sites/site-1 HTTP/1.1\r\nHost: {host.BaseAddress.Authority}\r\n\r\n"));
+        await Eventually.UntilAsync(() => hub.Counters.Subscribers == subscribers + 1, "the stalled client's stream is open");
 
         var items = await SseClient.ReadAsync(host.Client, "/stream/sites/site-1", 1500, TimeSpan.FromSeconds(20));
 
         Assert.Equal(1500, items.Count);
         var ids = items.Select(i => SseClient.Sequence(i.EventId!)).ToArray();
         Assert.Equal(ids.Order().Distinct(), ids);
+
+        // The stalled client is still connected; when it goes, its subscription reports what it lost: old events, which
+        // the bounded queue dropped to make room for new ones.
+        await Eventually.UntilAsync(() => hub.Counters.Subscribers == subscribers + 1, "the healthy client's stream has ended");
+        var droppedBefore = hub.Counters.DroppedByUnsubscribed;
+        stalled.Client.LingerState = new LingerOption(true, 0); // gone at once, as a client that was killed
+        stalled.Close();
+        await Eventually.UntilAsync(() => hub.Counters.Subscribers == subscribers, "the stalled client's stream has ended");
+        Assert.True(hub.Counters.DroppedByUnsubscribed - droppedBefore > 0, $"the stalled client lost {hub.Counters.DroppedByUnsubscribed - droppedBefore} events");
     }
 }
