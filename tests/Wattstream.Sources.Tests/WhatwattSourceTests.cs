@@ -193,11 +193,7 @@ public class WhatwattSourceTests
         using var sub = harness.Hub.Subscribe(SubjectPattern.All);
 
         // Run through every stream fault at least twice (six stream kinds, one every second event).
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (emulator.Faults.Injected < 14 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
+        await Eventually.TryUntilAsync(() => emulator.Faults.Injected >= 14, TimeSpan.FromSeconds(30));
 
         var readings = await harness.ReadingsAsync(5, from: sub);
 
