@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.ServerSentEvents;
 using System.Text;
@@ -20,10 +19,17 @@ public sealed partial class DataDirectoryTests(ITestOutputHelper output) : IDisp
 {
     private readonly string _root = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"wattstream-datadir-{Guid.NewGuid():N}")).FullName;
 
+    private readonly List<RunningHub> _started = [];
+
     private string Data => Path.Combine(_root, "data");
 
     public void Dispose()
     {
+        foreach (var hub in _started)
+        {
+            output.WriteLine(hub.Output);
+        }
+
         SqliteConnection.ClearAllPools();
         Directory.Delete(_root, recursive: true);
     }
@@ -31,13 +37,13 @@ public sealed partial class DataDirectoryTests(ITestOutputHelper output) : IDisp
     [Fact]
     public async Task A_second_hub_on_the_same_data_directory_is_refused_naming_the_directory_and_the_holders_pid()
     {
-        await using var first = await HubProcess.StartAsync(Data, output);
+        await using var first = await StartAsync(Data);
 
-        var second = await WattstreamProcess.RunAsync(HubProcess.Arguments(Data));
+        var second = await WattstreamProcess.RunAsync(["--urls", "http://127.0.0.1:0", $"--Storage:DataDirectory={Data}"]);
 
         Assert.Equal(1, second.ExitCode);
         Assert.Contains(Data, second.Errors, StringComparison.Ordinal);
-        Assert.Contains($"pid {first.Id}", second.Errors, StringComparison.Ordinal);
+        Assert.Contains($"pid {first.Process.Id}", second.Errors, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", second.Errors, StringComparison.Ordinal); // no stack trace
         Assert.DoesNotContain("listening on", second.Output, StringComparison.Ordinal); // no server started
         Assert.Equal(HttpStatusCode.OK, (await first.Client.GetAsync("/readyz")).StatusCode); // the holder runs on
@@ -46,16 +52,16 @@ public sealed partial class DataDirectoryTests(ITestOutputHelper output) : IDisp
     [Fact]
     public async Task After_the_holder_is_killed_a_new_hub_starts_on_the_same_data_directory()
     {
-        var first = await HubProcess.StartAsync(Data, output);
-        var killed = first.Id;
+        var first = await StartAsync(Data);
+        var killed = first.Process.Id;
         await first.KillAsync(); // SIGKILL: nothing of the hub's own runs, only the kernel releases the lock
         await first.DisposeAsync();
 
-        await using var second = await HubProcess.StartAsync(Data, output);
+        await using var second = await StartAsync(Data);
 
         Assert.Equal(HttpStatusCode.OK, (await second.Client.GetAsync("/api/sites")).StatusCode);
-        Assert.Equal(second.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), (await ReadLockFileAsync()).Trim());
-        Assert.NotEqual(killed, second.Id);
+        Assert.Equal(second.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), (await ReadLockFileAsync()).Trim());
+        Assert.NotEqual(killed, second.Process.Id);
     }
 
     [Fact]
@@ -63,7 +69,7 @@ public sealed partial class DataDirectoryTests(ITestOutputHelper output) : IDisp
     {
         const string stream = "/stream/sites/site-1";
         string resumeFrom;
-        await using (var first = await HubProcess.StartAsync(Data, output))
+        await using (var first = await StartAsync(Data))
         {
             var seen = await SseClient.ReadAsync(first.Client, stream, 10, TimeSpan.FromSeconds(30));
             resumeFrom = seen[4].EventId!; // the client missed the rest of this run
@@ -76,12 +82,12 @@ public sealed partial class DataDirectoryTests(ITestOutputHelper output) : IDisp
         List<SseItem<string>> resumed;
         var overWebSocket = new List<(long Epoch, long Sequence)>();
         JsonNode acknowledgement;
-        await using (var second = await HubProcess.StartAsync(Data, output))
+        await using (var second = await StartAsync(Data))
         {
             // Until the resumed stream is into the second run's events.
             resumed = await SseClient.ReadAsync(second.Client, stream, 500, TimeSpan.FromSeconds(30), resumeFrom, until: i => i.EventId is { } id && Parse(id).Sequence > lastOfFirstRun);
             // /ws resumes through the same core: the same id, the same events.
-            await using (var ws = await WebSocketClient.ConnectAsync(second.Client.BaseAddress!, "/ws"))
+            await using (var ws = await WebSocketClient.ConnectAsync(second.BaseAddress, "/ws"))
             {
                 await ws.ReceiveJsonAsync(); // hello
                 await ws.SendAsync($$"""{"type":"subscribe","id":"r","subject":"orgs.demo.sites.site-1.>","lastEventId":"{{resumeFrom}}"}""");
@@ -115,20 +121,20 @@ public sealed partial class DataDirectoryTests(ITestOutputHelper output) : IDisp
     public async Task A_client_resuming_with_an_id_of_another_store_is_told_of_the_gap()
     {
         string foreign;
-        await using (var other = await HubProcess.StartAsync(Path.Combine(_root, "other"), output))
+        await using (var other = await StartAsync(Path.Combine(_root, "other")))
         {
             foreign = (await SseClient.ReadAsync(other.Client, "/stream/sites/site-1", 3, TimeSpan.FromSeconds(30)))[^1].EventId!;
             Assert.Equal(0, await other.TerminateAsync());
         }
 
         // This store has run before, later than the other: it holds events that sort after the foreign id, none of them its.
-        await using (var earlier = await HubProcess.StartAsync(Data, output))
+        await using (var earlier = await StartAsync(Data))
         {
             await SseClient.ReadAsync(earlier.Client, "/stream/sites/site-1", 10, TimeSpan.FromSeconds(30));
             Assert.Equal(0, await earlier.TerminateAsync());
         }
 
-        await using var hub = await HubProcess.StartAsync(Data, output);
+        await using var hub = await StartAsync(Data);
         var items = await SseClient.ReadAsync(hub.Client, "/stream/sites/site-1", 2, TimeSpan.FromSeconds(30), foreign);
 
         Assert.Equal("gap", items[0].EventType);
@@ -139,7 +145,7 @@ public sealed partial class DataDirectoryTests(ITestOutputHelper output) : IDisp
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")] // file modes: on Windows the platform protects the keys (DPAPI)
     public async Task A_fresh_start_warns_about_nothing_and_keeps_its_data_protection_keys_owner_only()
     {
-        await using (var hub = await HubProcess.StartAsync(Data, output))
+        await using (var hub = await StartAsync(Data))
         {
             await SseClient.ReadAsync(hub.Client, "/api/v1/live", 1, TimeSpan.FromSeconds(30));
             Assert.Equal(0, await hub.TerminateAsync());
@@ -159,7 +165,7 @@ public sealed partial class DataDirectoryTests(ITestOutputHelper output) : IDisp
     {
         string[] tokens = ["--Auth:Mode=token", $"--Auth:HmacSecret={AuthTests.Secret}"];
         string cookie;
-        await using (var first = await HubProcess.StartAsync(Data, output, tokens))
+        await using (var first = await StartAsync(Data, tokens))
         {
             using var login = await first.Client.PostAsync("/api/session", new StringContent($$"""{"token":"{{AuthTests.Token()}}"}""", Encoding.UTF8, "application/json"));
             login.EnsureSuccessStatusCode();
@@ -167,7 +173,7 @@ public sealed partial class DataDirectoryTests(ITestOutputHelper output) : IDisp
             Assert.Equal(0, await first.TerminateAsync());
         }
 
-        await using var second = await HubProcess.StartAsync(Data, output, tokens);
+        await using var second = await StartAsync(Data, tokens);
         using var anonymous = await second.Client.GetAsync("/api/sites");
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/sites");
         request.Headers.Add("Cookie", cookie);
@@ -175,6 +181,14 @@ public sealed partial class DataDirectoryTests(ITestOutputHelper output) : IDisp
 
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
         Assert.Equal(HttpStatusCode.OK, withCookie.StatusCode);
+    }
+
+    // A hub on the simulator, stepping every 200 ms; the test's output gets what it logged.
+    private async Task<RunningHub> StartAsync(string data, params string[] settings)
+    {
+        var hub = await RunningHub.StartAsync(data, null, ["--Simulation:Seed=11", "--Simulation:Interval=00:00:00.200", .. settings]);
+        _started.Add(hub);
+        return hub;
     }
 
     private static (long Epoch, long Sequence) Parse(string id)
@@ -212,130 +226,4 @@ public sealed partial class DataDirectoryTests(ITestOutputHelper output) : IDisp
 
     [GeneratedRegex(@"^\s*(warn|fail|crit):")]
     private static partial Regex WarningOrWorse();
-}
-
-/// <summary>
-/// A hub in a process of its own on a loopback port it binds itself (port 0, read back from its log), with everything it
-/// logs kept; stopped as systemd stops it (SIGTERM) or killed (SIGKILL).
-/// </summary>
-internal sealed partial class HubProcess : IAsyncDisposable
-{
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
-    private readonly Process _process;
-    private readonly StringBuilder _output = new();
-    private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly ITestOutputHelper _log;
-
-    private HubProcess(Process process, ITestOutputHelper log)
-    {
-        _process = process;
-        _log = log;
-    }
-
-    public int Id => _process.Id;
-
-    public HttpClient Client { get; private set; } = null!;
-
-    /// <summary>Everything the process wrote, both streams.</summary>
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
-
-    public static string[] Arguments(string dataDirectory, params string[] settings) =>
-    [
-        "--urls", "http://127.0.0.1:0",
-        $"--Storage:DataDirectory={dataDirectory}",
-        "--Simulation:Seed=11",
-        "--Simulation:Interval=00:00:00.200",
-        .. settings,
-    ];
-
-    public static async Task<HubProcess> StartAsync(string dataDirectory, ITestOutputHelper log, params string[] settings)
-    {
-        var start = new ProcessStartInfo("dotnet") { ArgumentList = { Path.Combine(AppContext.BaseDirectory, "wattstream.dll") }, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in Arguments(dataDirectory, settings))
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        var hub = new HubProcess(new Process { StartInfo = start, EnableRaisingEvents = true }, log);
-        hub._process.OutputDataReceived += (_, e) => hub.Take(e.Data);
-        hub._process.ErrorDataReceived += (_, e) => hub.Take(e.Data);
-        hub._process.Exited += (_, _) => hub._listening.TrySetException(new InvalidOperationException("The hub exited before it listened."));
-        hub._process.Start();
-        hub._process.BeginOutputReadLine();
-        hub._process.BeginErrorReadLine();
-        try
-        {
-            var address = await hub._listening.Task.WaitAsync(StartTimeout);
-            hub.Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
-            return hub;
-        }
-        catch
-        {
-            await hub.DisposeAsync();
-            log.WriteLine(hub.Output);
-            throw;
-        }
-    }
-
-    /// <summary>SIGTERM, as systemd and Ctrl+C stop it; the exit code once it has stopped.</summary>
-    public async Task<int> TerminateAsync()
-    {
-        using (var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", Id.ToString(System.Globalization.CultureInfo.InvariantCulture) } })!)
-        {
-            await kill.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        }
-
-        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(45));
-        return _process.ExitCode;
-    }
-
-    /// <summary>SIGKILL: the process ends at once, nothing of its own shutdown runs.</summary>
-    public async Task KillAsync()
-    {
-        _process.Kill();
-        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-    }
-
-    private void Take(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.AppendLine(line);
-        }
-
-        if (Listening().Match(line) is { Success: true } m)
-        {
-            _listening.TrySetResult(new Uri(m.Groups[1].Value));
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        Client?.Dispose();
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        }
-
-        _log.WriteLine($"hub {Id}:\n{Output}");
-        _process.Dispose();
-    }
-
-    [GeneratedRegex(@"Wattstream is listening on (http://127\.0\.0\.1:\d+)")]
-    private static partial Regex Listening();
 }

@@ -98,6 +98,25 @@ internal sealed partial class RunningHub : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGTERM, as systemd and Ctrl+C stop it; the exit code once it has stopped.</summary>
+    public async Task<int> TerminateAsync()
+    {
+        using (var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) } })!)
+        {
+            await kill.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        await Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(45));
+        return Process.ExitCode;
+    }
+
+    /// <summary>SIGKILL: the process ends at once, and nothing of its own shutdown runs.</summary>
+    public async Task KillAsync()
+    {
+        Process.Kill();
+        await Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     public async ValueTask DisposeAsync()
     {
         _client?.Dispose();
