@@ -17,6 +17,9 @@ public static class NovacoreReading
     public const string DeviceIdKey = "device_id";
     public const string DerIdKey = "der_id";
 
+    /// <summary>A prepaid meter's remaining credit in its tariff's currency; absent for other meters.</summary>
+    public const string RemainingCreditKey = "remaining_credit";
+
     private static readonly NumericField W = new("W", Quantity.ActivePower, Unit.Watt);
     private static readonly NumericField V = new("V", Quantity.Voltage, Unit.Volt);
     private static readonly NumericField A = new("A", Quantity.Current, Unit.Ampere);
@@ -72,6 +75,7 @@ public static class NovacoreReading
         W, Hz, .. Phases,
         new("total_import_Wh", Quantity.EnergyImport, Unit.WattHour),
         new("total_export_Wh", Quantity.EnergyExport, Unit.WattHour),
+        new(RemainingCreditKey, Quantity.RemainingCredit, Unit.None), // a prepaid meter's: the hub's addition to the schema
     ];
 
     private static readonly NumericField[] V2xFields =
