@@ -48,4 +48,14 @@ public class RemainingCreditTests
         Assert.Equal("42.17", (string?)Hes(r)["Remaining Credit Amount"]);
         Assert.True(NovacoreReading.IsNumericKey("remaining_credit")); // so an alert rule can watch it
     }
+
+    [Fact]
+    public void The_stored_form_keeps_the_credit()
+    {
+        var r = Meter(new Measurement(Quantity.RemainingCredit, 199.87, Unit.None));
+
+        var stored = ReadingJson.Parse(ReadingJson.ToUtf8(r), Samples.Meter);
+
+        Assert.Equal(199.87, stored.Get(Quantity.RemainingCredit, Unit.None));
+    }
 }
