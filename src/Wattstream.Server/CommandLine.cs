@@ -434,7 +434,7 @@ public static class CommandLine
         var wholeSeconds = new Option<bool>("--whole-seconds") { Description = "Report just after whole seconds of the clock, so a reading's whole-second time is its send time (for timing end to end)." };
         var devices = new Option<int>("-N", "--devices") { Description = "How many devices, one per port from --port up (a fleet: one server, every device with its own meter, live client and authentication; no faults).", DefaultValueFactory = _ => 1 };
         var spread = new Option<bool>("--spread") { Description = "With --whole-seconds and a fleet: device i sends i × 900 ms / N after each whole second, as unsynchronised meters would (its clock still says the whole second)." };
-        var command = new Command(Telemetry.Formats.WhatwattLive.FormatName, "Emulate a whatwatt Go smart-meter adapter: /api/v1/live (one client at a time), /api/v1/report, /api/v1/system.")
+        var command = new Command(Telemetry.Formats.WhatwattLive.FormatName, "Emulate a whatwatt Go smart-meter adapter: /api/v1/live (one client at a time), /api/v1/report, /api/v1/system, /api/v1/settings.")
         {
             port, password, auth, interval, faults, faultEvery, devices, wholeSeconds, spread,
         };

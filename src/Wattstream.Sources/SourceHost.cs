@@ -60,7 +60,9 @@ public sealed class SourceHost : BackgroundService
         s.State.Bytes,
         s.State.Rejected,
         s.State.Reconnects,
-        s.Ders.Select(d => d.Address.Subject).ToArray()));
+        s.Ders.Select(d => d.Address.Subject).ToArray(),
+        s.State.Retries,
+        s.State.NextAttempt));
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(_sources.Select(s => Task.Run(() => s.RunAsync(stoppingToken), CancellationToken.None)));

@@ -14,7 +14,9 @@ public sealed record SourceStatus(
     long Bytes,
     long Rejected,
     long Reconnects,
-    string[] Ders);
+    string[] Ders,
+    int Retries,
+    DateTimeOffset? NextAttempt);
 
 /// <summary>Live counters and state of one source, updated by its connector.</summary>
 public sealed class SourceState(SourceOptions options)
@@ -24,6 +26,8 @@ public sealed class SourceState(SourceOptions options)
     private long _rejected;
     private long _reconnects;
     private long _lastSeenTicks;
+    private int _retries;
+    private long _nextAttemptTicks;
 
     public SourceOptions Options { get; } = options;
 
@@ -52,6 +56,32 @@ public sealed class SourceState(SourceOptions options)
     {
         Interlocked.Increment(ref _events);
         Interlocked.Exchange(ref _lastSeenTicks, at.UtcTicks);
+    }
+
+    /// <summary>Retries since the source last connected: 0 while connected, 1 while waiting after the first failure, …</summary>
+    public int Retries => Volatile.Read(ref _retries);
+
+    /// <summary>When the next connection attempt starts, while the source waits for it; null while it connects or reads.</summary>
+    public DateTimeOffset? NextAttempt
+    {
+        get
+        {
+            var ticks = Interlocked.Read(ref _nextAttemptTicks);
+            return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>A connection attempt starts.</summary>
+    public void Attempting() => Interlocked.Exchange(ref _nextAttemptTicks, 0);
+
+    /// <summary>The server answered: retries start over.</summary>
+    public void Connected() => Interlocked.Exchange(ref _retries, 0);
+
+    /// <summary>The attempt ended and the next one waits until <paramref name="next"/>.</summary>
+    public void Waiting(DateTimeOffset next)
+    {
+        Interlocked.Increment(ref _retries);
+        Interlocked.Exchange(ref _nextAttemptTicks, next.UtcTicks);
     }
 
     public void AddBytes(long n) => Interlocked.Add(ref _bytes, n);

@@ -70,9 +70,12 @@ public abstract class TelemetrySource
         var backoff = new Backoff(timing.BackoffBase, timing.BackoffCap);
         var attempt = 0;
         Log.LogInformation("Source {Id} ({Kind}) reads {Url}", Options.Id, Options.Kind, State.SafeUrl);
+        // CONNECTING only before the first attempt: a retry keeps the status the failure left (DISCONNECTED, STALE,
+        // AUTH_FAILED) until a connection succeeds, so a source that keeps failing is one status, not a flicker of two.
+        SetStatus(ConnectionStatus.Connecting, null);
         while (!stopping.IsCancellationRequested)
         {
-            SetStatus(ConnectionStatus.Connecting, null);
+            State.Attempting();
             var delay = TimeSpan.Zero;
             using var session = new SourceSession(this, timing.IdleTimeout, stopping);
             try
@@ -109,6 +112,7 @@ public abstract class TelemetrySource
             }
 
             State.Reconnected();
+            State.Waiting(Context.Time.GetUtcNow() + delay);
             try
             {
                 await Task.Delay(delay, Context.Time, stopping);
@@ -198,6 +202,7 @@ public sealed class SourceSession : IDisposable
     /// <summary>The server answered: the source is connected (the watchdog now waits for the first event).</summary>
     public void Connected()
     {
+        _source.State.Connected();
         _source.SetStatus(ConnectionStatus.Connected, null);
         _idle.CancelAfter(_idleTimeout);
     }

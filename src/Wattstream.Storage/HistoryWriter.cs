@@ -28,7 +28,18 @@ public sealed record StorageStatus(
     int DurableWaiting = 0,
     int DurableReserve = 0,
     IReadOnlyDictionary<string, long>? DroppedByReason = null,
-    StorageLoss? LastLoss = null);
+    StorageLoss? LastLoss = null)
+{
+    /// <summary>What the store found wrong with itself (<see cref="IReadingStore.Damage"/>); null when nothing.</summary>
+    public string? Damage { get; init; }
+
+    /// <summary>The room the store takes and <c>Storage:MaxBytes</c>'s deletions (SQLite); absent where the store cannot say.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public StorageRoom? Size { get; init; }
+}
+
+/// <summary>The store's room (<see cref="StoreSize"/>) and what <see cref="RetentionService"/> deleted to keep it under its cap.</summary>
+public sealed record StorageRoom(long UsedBytes, long? FileBytes, long? WalBytes, long? MaxBytes, long? DeletedForMaxBytes, DateTimeOffset? DeletedBefore);
 
 /// <summary>
 /// Keeps every accepted reading: a hub subscriber with a deep queue of its own, written in batches. Live streaming never

@@ -52,7 +52,7 @@ public class WhatwattEmulatorTests
         var challenge = response.Headers.WwwAuthenticate.Single();
         Assert.Equal("Digest", challenge.Scheme);
         Assert.Contains("algorithm=MD5-sess", challenge.Parameter, StringComparison.Ordinal);
-        Assert.Contains("qop=\"auth\"", challenge.Parameter, StringComparison.Ordinal);
+        Assert.Contains("qop=\"auth,auth-int\"", challenge.Parameter, StringComparison.Ordinal);
         Assert.Contains($"realm=\"{new WhatwattEmulatorOptions().HostName}\"", challenge.Parameter, StringComparison.Ordinal);
         Assert.Contains("opaque=", challenge.Parameter, StringComparison.Ordinal);
     }

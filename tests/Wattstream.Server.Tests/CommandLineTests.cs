@@ -144,13 +144,13 @@ public class CommandLineTests
     {
         const string secret = "json-log-test-secret-0123456789abcdef";
         const string sourcePassword = "device-password-in-env";
-        var port = LoopbackPort.Free();
+        using var down = LoopbackPort.Closed(out var sourcePort); // the source's device: nothing listens there
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[]
         {
-            Path.Combine(AppContext.BaseDirectory, "wattstream.dll"), "--urls", $"http://127.0.0.1:{port}", "--Logging:Console:FormatterName=json",
+            Path.Combine(AppContext.BaseDirectory, "wattstream.dll"), "--urls", "http://127.0.0.1:0", "--Logging:Console:FormatterName=json",
             "--Auth:Mode=token", "--Simulation:Enabled=true",
-            "--Sources:0:Id=home", "--Sources:0:Kind=whatwatt", $"--Sources:0:Url=http://127.0.0.1:{LoopbackPort.Free()}",
+            "--Sources:0:Id=home", "--Sources:0:Kind=whatwatt", $"--Sources:0:Url=http://127.0.0.1:{sourcePort}",
         })
         {
             start.ArgumentList.Add(a);
@@ -163,21 +163,20 @@ public class CommandLineTests
         var lines = new List<string>();
         try
         {
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (DateTime.UtcNow < deadline && !lines.Any(l => l.Contains("listening", StringComparison.Ordinal)))
+            using var reading = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            async Task ReadUntilAsync(Func<string, bool> seen)
             {
-                var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
-                if (line is null)
+                while (!lines.Any(seen) && await process.StandardOutput.ReadLineAsync(reading.Token) is { } line)
                 {
-                    break;
+                    lines.Add(line);
                 }
-
-                lines.Add(line);
             }
 
+            await ReadUntilAsync(l => l.Contains("listening", StringComparison.Ordinal));
+            var address = RunningHub.ListeningLine().Match(lines.Last()).Groups[1].Value; // the port the hub bound (port 0)
             using var client = new HttpClient();
-            (await client.GetAsync($"http://127.0.0.1:{port}/api/sites?access_token={secret}")).Dispose(); // a refused request, logged
-            await Task.Delay(1500); // the source fails to connect, and says so
+            (await client.GetAsync($"{address}/api/sites?access_token={secret}")).Dispose(); // a refused request, logged
+            await ReadUntilAsync(l => l.Contains("Source home", StringComparison.Ordinal) && !l.Contains(" reads ", StringComparison.Ordinal)); // the source fails to connect, and says so
         }
         finally
         {

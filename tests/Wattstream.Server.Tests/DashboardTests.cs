@@ -72,7 +72,10 @@ public class DashboardTests
             "--Alerts:Rules:0:Field=SoC_nom_fract", "--Alerts:Rules:0:Operator=>=", "--Alerts:Rules:0:Threshold=0");
         const string marker = "dashboard-marker-7<img src=x onerror=alert(1)>";
         var browser = BrowserTests.RunNodeAsync("dashboard.mjs", host.BaseAddress.ToString(), "alerts", "dashboard-marker-7");
-        await Task.Delay(TimeSpan.FromSeconds(3)); // the page has loaded and opened its alert stream
+        // Posted once the page has opened its alert stream (the endpoint's family is "alerts"), so the alert comes live.
+        var supervisor = host.Service<Wattstream.Streaming.Sessions.StreamSupervisor>();
+        await Eventually.UntilAsync(() => browser.IsCompleted || supervisor.SessionsByFamily().Any(f => f.Family == "alerts"), "the page's alert stream", TimeSpan.FromSeconds(60));
+        Assert.False(browser.IsCompleted, browser.IsCompleted ? (await browser).Output : "");
         using var posted = await host.Client.PostAsync("/api/alerts?site=site-1", new StringContent(
             JsonSerializer.Serialize(new { type = "high_consumption", message = marker }), System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.Created, posted.StatusCode);

@@ -27,7 +27,7 @@ public sealed class DeviceAuthTests : IAsyncLifetime
         var challenges = response.Headers.WwwAuthenticate.ToArray();
         Assert.Equal(["Digest", "Basic"], challenges.Select(c => c.Scheme));
         Assert.Contains("algorithm=MD5-sess", challenges[0].Parameter, StringComparison.Ordinal);
-        Assert.Contains("qop=\"auth\"", challenges[0].Parameter, StringComparison.Ordinal);
+        Assert.Contains("qop=\"auth,auth-int\"", challenges[0].Parameter, StringComparison.Ordinal);
         Assert.Contains("opaque=", challenges[0].Parameter, StringComparison.Ordinal);
         Assert.Equal("unauthorized", (string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]);
     }

@@ -508,9 +508,9 @@ public class HeadAndFirstRunTests(SharedHost shared) : IClassFixture<SharedHost>
     [Fact]
     public async Task The_readmes_emulator_command_serves_a_device_with_the_password()
     {
-        var port = LoopbackPort.Free();
+        // Port 0: the emulator binds a free port itself and prints where it listens.
         var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "wattstream.dll"), "emulate", "whatwatt", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--password", "secret" })
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "wattstream.dll"), "emulate", "whatwatt", "--port", "0", "--password", "secret" })
         {
             start.ArgumentList.Add(arg);
         }
@@ -519,7 +519,11 @@ public class HeadAndFirstRunTests(SharedHost shared) : IClassFixture<SharedHost>
         var errors = process.StandardError.ReadToEndAsync();
         try
         {
-            using var client = new HttpClient(new Wattstream.Sources.Http.DeviceAuthHandler("secret") { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            var banner = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            var listening = System.Text.RegularExpressions.Regex.Match(banner ?? "", @" on (http://127\.0\.0\.1:\d+/?)");
+            Assert.True(listening.Success, $"the emulator said {banner}: {(process.HasExited ? await errors : "")}");
+            _ = process.StandardOutput.ReadToEndAsync(); // the rest, so the emulator never blocks on a full pipe
+            using var client = new HttpClient(new Wattstream.Sources.Http.DeviceAuthHandler("secret") { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = new Uri(listening.Groups[1].Value) };
             HttpStatusCode? status = null;
             await Eventually.UntilAsync(async () =>
             {

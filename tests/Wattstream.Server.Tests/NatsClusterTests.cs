@@ -163,8 +163,9 @@ public sealed class NatsClusterTests : IAsyncLifetime
         }
 
         await Eventually.UntilAsync(() => (b.Service<TelemetryHub>().Counters.Accepted >= 52), "node B has caught up");
+        var subscribersOnB = b.Service<TelemetryHub>().Counters.Subscribers;
         var onB = SseClient.ReadAsync(b.Client, $"/stream/sites/{Site}", 45, TimeSpan.FromSeconds(20), lastEventId: seen[^1].EventId);
-        await Task.Delay(500);
+        await Eventually.UntilAsync(() => b.Service<TelemetryHub>().Counters.Subscribers > subscribersOnB, "the client has resumed on node B");
         await PushAsync(a, Enumerable.Range(51, 5).Select(i => t + i)); // and live after that
         var resumed = await onB;
 
@@ -216,7 +217,7 @@ public sealed class NatsClusterTests : IAsyncLifetime
     [Fact]
     public async Task A_cluster_node_without_nats_refuses_to_start_and_says_why()
     {
-        var port = LoopbackPort.Free();
+        using var down = LoopbackPort.Closed(out var port); // no NATS there
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => WattstreamHost.StartAsync(
             "--Simulation:Enabled=false", $"--Nats:Url=nats://127.0.0.1:{port}", "--Nats:Cluster=true", "--Nats:ConnectTimeout=00:00:00.500"));
 

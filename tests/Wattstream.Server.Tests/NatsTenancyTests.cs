@@ -16,10 +16,10 @@ public sealed class NatsTenancyTests
         ["GLOBEX_NATS_PASSWORD"] = "globex-" + Guid.NewGuid().ToString("N"),
     };
 
-    private static async Task<NatsServer> StartShippedServerAsync(int websocketPort)
+    private static async Task<NatsServer> StartShippedServerAsync()
     {
         var configuration = (await File.ReadAllTextAsync(Path.Combine(BrowserTests.RepoRoot(), "deploy", "nats", "wattstream.conf")))
-            .Replace("127.0.0.1:9222", $"127.0.0.1:{websocketPort}", StringComparison.Ordinal)
+            .Replace("127.0.0.1:9222", "127.0.0.1:-1", StringComparison.Ordinal) // a WebSocket port the server picks and reports
             .Replace("store_dir: /var/lib/nats", "", StringComparison.Ordinal); // the test server's own folder (-sd)
         return await NatsServer.StartAsync(configuration: configuration, environment: Passwords);
     }
@@ -44,7 +44,7 @@ public sealed class NatsTenancyTests
     [Fact]
     public async Task An_org_user_replays_its_orgs_readings_from_jetstream_and_no_other_orgs()
     {
-        await using var nats = await StartShippedServerAsync(LoopbackPort.Free());
+        await using var nats = await StartShippedServerAsync();
         await using var host = await WattstreamHost.StartAsync(
             "--Simulation:Enabled=false", $"--Nats:Url={nats.Url}", "--Nats:User=wattstream", $"--Nats:Password={Passwords["WATTSTREAM_NATS_PASSWORD"]}");
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -90,9 +90,9 @@ public sealed class NatsTenancyTests
     [Fact]
     public async Task An_org_user_receives_its_orgs_readings_and_cannot_read_another_orgs_or_publish()
     {
-        var websocketPort = LoopbackPort.Free();
         var passwords = Passwords;
-        await using var nats = await StartShippedServerAsync(websocketPort);
+        await using var nats = await StartShippedServerAsync();
+        var websocketPort = nats.WebSocketPort ?? throw new InvalidOperationException($"nats-server named no WebSocket port: {nats.Output}");
         await using var host = await WattstreamHost.StartAsync(
             "--Simulation:Enabled=false", $"--Nats:Url={nats.Url}", "--Nats:User=wattstream", $"--Nats:Password={passwords["WATTSTREAM_NATS_PASSWORD"]}");
         await using var acme = new NatsConnection(new NatsOpts { Url = nats.Url, AuthOpts = new NatsAuthOpts { Username = "acme", Password = passwords["ACME_NATS_PASSWORD"] } });

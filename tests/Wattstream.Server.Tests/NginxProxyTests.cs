@@ -13,7 +13,7 @@ namespace Wattstream.Server.Tests;
 internal sealed class NginxProxy : IAsyncDisposable
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), $"wattstream-nginx-{Guid.NewGuid():N}");
-    private Process _nginx = null!;
+    private Process? _nginx;
 
     public int Port { get; private set; }
 
@@ -22,13 +22,34 @@ internal sealed class NginxProxy : IAsyncDisposable
     public static async Task<NginxProxy> StartAsync(int hubPort)
     {
         var proxy = new NginxProxy();
-        await proxy.StartProcessAsync(hubPort);
-        return proxy;
+        try
+        {
+            // nginx cannot pick its own port: a free one is taken, and should another process bind it first, the next.
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await proxy.StartProcessAsync(hubPort, LoopbackPort.Free());
+                    return proxy;
+                }
+                catch (PortTakenException) when (attempt < 5)
+                {
+                }
+            }
+        }
+        catch
+        {
+            await proxy.DisposeAsync();
+            throw;
+        }
     }
 
-    private async Task StartProcessAsync(int hubPort)
+    private sealed class PortTakenException(string message) : Exception(message);
+
+    private async Task StartProcessAsync(int hubPort, int port)
     {
-        Port = LoopbackPort.Free();
+        Port = port;
+        Client?.Dispose();
         Directory.CreateDirectory(_directory);
         var site = await File.ReadAllTextAsync(Path.Combine(BrowserTests.RepoRoot(), "deploy", "nginx", "wattstream.conf"));
         site = Regex.Replace(site, @"server 127\.0\.0\.1:8111;", $"server 127.0.0.1:{hubPort};");
@@ -58,21 +79,50 @@ internal sealed class NginxProxy : IAsyncDisposable
         }
 
         _nginx = Process.Start(start)!;
+        var errors = _nginx.StandardError.ReadToEndAsync();
         Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}"), Timeout = TimeSpan.FromSeconds(30) };
-        await Eventually.UntilAsync(async () => { try { return (await Client.GetAsync("/healthz")).IsSuccessStatusCode; } catch (HttpRequestException) { return false; } }, "nginx up", TimeSpan.FromSeconds(20));
+
+        // Up when this nginx answers (its Server header: another process could hold the port), or down when it exits.
+        await Eventually.UntilAsync(async () =>
+        {
+            if (_nginx.HasExited)
+            {
+                return true;
+            }
+
+            try
+            {
+                using var health = await Client.GetAsync("/healthz");
+                return health.IsSuccessStatusCode && health.Headers.Server.ToString().StartsWith("nginx", StringComparison.Ordinal);
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, "nginx up", TimeSpan.FromSeconds(20));
+        if (_nginx.HasExited)
+        {
+            var said = await errors + (File.Exists(Path.Combine(_directory, "error.log")) ? await File.ReadAllTextAsync(Path.Combine(_directory, "error.log")) : "");
+            _nginx.Dispose();
+            _nginx = null;
+            throw LoopbackPort.IsAddressInUse(said) ? new PortTakenException(said) : new InvalidOperationException($"nginx exited: {said}");
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
-        Client.Dispose();
-        if (!_nginx.HasExited)
+        Client?.Dispose();
+        if (_nginx is { HasExited: false })
         {
             _nginx.Kill(entireProcessTree: true);
             await _nginx.WaitForExitAsync();
         }
 
-        _nginx.Dispose();
-        Directory.Delete(_directory, recursive: true);
+        _nginx?.Dispose();
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
     }
 }
 
@@ -100,13 +150,36 @@ public sealed class NginxProxyTests : IAsyncLifetime
     [Fact]
     public async Task Sse_events_pass_the_proxy_as_they_are_published_not_buffered()
     {
-        // A reading every 250 ms per DER; a buffering proxy would hold these small events until its buffer fills.
-        var watch = Stopwatch.StartNew();
-        var items = await SseClient.ReadAsync(ProxyClient, "/api/v1/live", 4, TimeSpan.FromSeconds(3));
+        // A site of its own, where readings are published only by this test, one at a time: each must come through
+        // before the next is published. A buffering proxy holds a small event until its buffer fills, and never would.
+        var hub = _hub.Service<Wattstream.Hub.TelemetryHub>();
+        var der = new Wattstream.Telemetry.DerAddress("demo", "proxied", "gw", "m-proxied");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        void Publish(int i) => hub.Publish(new Wattstream.Telemetry.Reading(der, Wattstream.Telemetry.DerType.Meter, timestamp + i, null, [new Wattstream.Telemetry.Measurement(Wattstream.Telemetry.Quantity.ActivePower, i, Wattstream.Telemetry.Unit.Watt)]));
+        Publish(0); // the site exists from its first reading on
+        var subscribers = hub.Counters.Subscribers;
+        using var response = await ProxyClient.GetAsync("/stream/sites/proxied", HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await using var stream = await response.Content.ReadAsStreamAsync(cts.Token);
+        await using var events = System.Net.ServerSentEvents.SseParser.Create(stream).EnumerateAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        await Eventually.UntilAsync(() => hub.Counters.Subscribers > subscribers, "the stream is subscribed at the hub");
+        var received = new List<long>();
+        for (var i = 1; i <= 4; i++)
+        {
+            Publish(i);
+            long seen;
+            do
+            {
+                Assert.True(await events.MoveNextAsync(), "the stream ended");
+                seen = (long)JsonNode.Parse(events.Current.Data)!["timestamp"]!;
+            }
+            while (seen == timestamp); // the reading published before the stream opened, if the stream starts with it
 
-        Assert.Equal(4, items.Count);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2.5), $"4 events took {watch.Elapsed}");
-        Assert.All(items, i => Assert.Equal("live", i.EventType));
+            received.Add(seen);
+        }
+
+        Assert.Equal(Enumerable.Range(1, 4).Select(i => timestamp + i), received);
     }
 
     [Fact]

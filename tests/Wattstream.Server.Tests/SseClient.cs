@@ -36,5 +36,37 @@ internal static class SseClient
         return items;
     }
 
+    /// <summary>
+    /// Opens a stream and collects what arrives for <paramref name="duration"/>; fails if the stream ends before then (a
+    /// stream that should stay open and silent must not pass by closing).
+    /// </summary>
+    public static async Task<(System.Net.HttpStatusCode Status, List<SseItem<string>> Items)> ListenAsync(HttpClient client, string path, TimeSpan duration)
+    {
+        using var opening = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var response = await client.GetAsync(path, HttpCompletionOption.ResponseHeadersRead, opening.Token);
+        var items = new List<SseItem<string>>();
+        if (!response.IsSuccessStatusCode)
+        {
+            return (response.StatusCode, items);
+        }
+
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        using var listening = new CancellationTokenSource(duration);
+        await using var stream = await response.Content.ReadAsStreamAsync(opening.Token);
+        try
+        {
+            await foreach (var item in SseParser.Create(stream).EnumerateAsync(listening.Token))
+            {
+                items.Add(item);
+            }
+        }
+        catch (OperationCanceledException) when (listening.IsCancellationRequested)
+        {
+            return (response.StatusCode, items);
+        }
+
+        throw new Xunit.Sdk.XunitException($"{path}: the stream ended within {duration} instead of staying open");
+    }
+
     public static long Sequence(string eventId) => long.Parse(eventId.Split('-')[1], System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -31,18 +31,34 @@ public class SseStreamTests
     {
         var host = await WattstreamHost.StartAsync();
         using var response = await host.Client.GetAsync("/api/v1/live", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
         var stream = await response.Content.ReadAsStreamAsync();
+        var live = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var drained = Task.Run(async () =>
         {
             var buffer = new byte[4096];
-            while (await stream.ReadAsync(buffer) > 0)
+            var received = new System.Text.StringBuilder();
+            int read;
+            while ((read = await stream.ReadAsync(buffer)) > 0)
             {
+                received.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, read));
+                if (received.ToString().Contains("event: live", StringComparison.Ordinal))
+                {
+                    live.TrySetResult();
+                }
             }
+
+            return received.ToString(); // the end of the stream: the read returned 0, no reset
         });
+        await live.Task.WaitAsync(TimeSpan.FromSeconds(15)); // the stream is open and delivering
+        var supervisor = host.Service<Wattstream.Streaming.Sessions.StreamSupervisor>();
+        Assert.Equal(1, supervisor.Sessions);
 
         await host.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15));
 
-        await drained.WaitAsync(TimeSpan.FromSeconds(5));
+        var whole = await drained.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Contains("event: live", whole, StringComparison.Ordinal);
+        Assert.Equal(0, supervisor.Sessions);
     }
 }
 

@@ -296,7 +296,7 @@ public sealed class StoreStartupTests(ITestOutputHelper output) : IDisposable
     }
 
     internal static string[] Hub(string data, params string[] settings) =>
-        ["--urls", $"http://127.0.0.1:{LoopbackPort.Free()}", $"--Storage:DataDirectory={data}", "--Logging:LogLevel:Default=Warning", .. settings];
+        ["--urls", "http://127.0.0.1:0", $"--Storage:DataDirectory={data}", "--Logging:LogLevel:Default=Warning", .. settings];
 
     private static StringContent Ndjson(IEnumerable<string> lines) => new(string.Join('\n', lines), Encoding.UTF8, "application/x-ndjson");
 
@@ -320,88 +320,6 @@ public sealed class StoreStartupTests(ITestOutputHelper output) : IDisposable
         SqliteConnection.ClearAllPools();
         return (oldest, newest);
     }
-
-    /// <summary>The hub as a process that keeps running (its output collected), optionally under a file-size limit.</summary>
-    private sealed class RunningHub : IAsyncDisposable
-    {
-        private readonly StringBuilder _output = new();
-
-        private RunningHub(Process process, Uri address)
-        {
-            Process = process;
-            Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
-        }
-
-        public Process Process { get; }
-
-        public HttpClient Client { get; }
-
-        public string Output
-        {
-            get
-            {
-                lock (_output)
-                {
-                    return _output.ToString();
-                }
-            }
-        }
-
-        public static async Task<RunningHub> StartAsync(string data, int? fileSizeLimitKb, params string[] settings)
-        {
-            var port = LoopbackPort.Free();
-            string[] args = ["--urls", $"http://127.0.0.1:{port}", $"--Storage:DataDirectory={data}", .. settings];
-            var start = fileSizeLimitKb is { } limit ? WattstreamProcess.Limited(args, limit) : new ProcessStartInfo("dotnet") { ArgumentList = { Path.Combine(AppContext.BaseDirectory, "wattstream.dll") } };
-            if (fileSizeLimitKb is null)
-            {
-                foreach (var a in args)
-                {
-                    start.ArgumentList.Add(a);
-                }
-            }
-
-            start.RedirectStandardOutput = true;
-            start.RedirectStandardError = true;
-            var hub = new RunningHub(Process.Start(start)!, new Uri($"http://127.0.0.1:{port}"));
-            hub.Process.OutputDataReceived += (_, e) => hub.Append(e.Data);
-            hub.Process.ErrorDataReceived += (_, e) => hub.Append(e.Data);
-            hub.Process.BeginOutputReadLine();
-            hub.Process.BeginErrorReadLine();
-            await Eventually.UntilAsync(async () =>
-            {
-                Assert.False(hub.Process.HasExited, hub.Output);
-                try
-                {
-                    return (await hub.Client.GetAsync("/healthz")).IsSuccessStatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            }, "the hub up", TimeSpan.FromSeconds(60));
-            return hub;
-        }
-
-        private void Append(string? line)
-        {
-            lock (_output)
-            {
-                _output.AppendLine(line);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            Client.Dispose();
-            if (!Process.HasExited)
-            {
-                Process.Kill(entireProcessTree: true);
-            }
-
-            await Process.WaitForExitAsync();
-            Process.Dispose();
-        }
-    }
 }
 
 /// <summary>PostgreSQL away at start: retried for Storage:StartTimeout, then one line naming the server, never the password.</summary>
@@ -410,7 +328,7 @@ public sealed class PostgresStartupTests(PostgresCluster cluster) : IClassFixtur
     [Fact]
     public async Task An_unreachable_server_is_retried_for_the_start_timeout_then_one_line_names_it_without_the_password()
     {
-        var port = LoopbackPort.Free(); // nothing listens there: a server that is down
+        using var down = LoopbackPort.Closed(out var port); // nothing listens there: a server that is down
         var watch = Stopwatch.StartNew();
 
         var start = await WattstreamProcess.RunAsync(StoreStartupTests.Hub(

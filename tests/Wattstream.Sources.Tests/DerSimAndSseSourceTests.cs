@@ -54,11 +54,7 @@ public class DerSimAndSseSourceTests
         });
 
         var readings = await harness.ReadingsAsync(10);
-        while (emulator.Faults.Injected < 8)
-        {
-            await Task.Delay(50);
-        }
-
+        await Eventually.UntilAsync(() => emulator.Faults.Injected >= 8, "eight faults injected");
         await Eventually.TryUntilAsync(() => harness.Source.State.Rejected >= 6, TimeSpan.FromSeconds(10));
         Assert.Equal(10, readings.Count);
         Assert.True(harness.Source.State.Rejected >= 6, $"rejected {harness.Source.State.Rejected}");

@@ -1,27 +1,33 @@
 using System.Diagnostics;
-using System.Net.Sockets;
+using System.Text.RegularExpressions;
 
 namespace Wattstream.Testing;
 
 /// <summary>
-/// A real nats-server of the test's own (Debian's, installed by scripts/test.sh) on a free loopback port, with
-/// JetStream in a temporary folder unless asked otherwise; stopped by its own pid.
+/// A real nats-server of the test's own (Debian's, installed by scripts/test.sh) on a loopback port it binds itself
+/// (<c>-p -1</c>: the server picks a free one and says which), with JetStream in a temporary folder unless asked
+/// otherwise; stopped by its own pid.
 /// </summary>
 public sealed class NatsServer : IAsyncDisposable
 {
-    private readonly string[] _arguments;
+    private static readonly Regex ClientListener = new(@"Listening for client connections on 127\.0\.0\.1:(\d+)", RegexOptions.CultureInvariant);
+    private static readonly Regex WebSocketListener = new(@"Listening for websocket clients on wss?://127\.0\.0\.1:(\d+)", RegexOptions.CultureInvariant);
+    private string[] _arguments;
     private readonly IReadOnlyDictionary<string, string> _environment;
     private Process? _process;
 
-    private NatsServer(int port, string folder, string[] arguments, IReadOnlyDictionary<string, string> environment)
+    private NatsServer(string folder, string[] arguments, IReadOnlyDictionary<string, string> environment)
     {
-        Port = port;
         Folder = folder;
         _arguments = arguments;
         _environment = environment;
     }
 
-    public int Port { get; }
+    /// <summary>The client port the server bound at its first start (kept across restarts).</summary>
+    public int Port { get; private set; }
+
+    /// <summary>The WebSocket port the server bound, when its configuration has a <c>websocket</c> block (<c>listen: "127.0.0.1:-1"</c>: one it picks).</summary>
+    public int? WebSocketPort { get; private set; }
 
     /// <summary>This server's folder (JetStream store, configuration files), removed at the end.</summary>
     public string Folder { get; }
@@ -32,8 +38,7 @@ public sealed class NatsServer : IAsyncDisposable
     public static async Task<NatsServer> StartAsync(bool jetStream = true, string? configuration = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var folder = Directory.CreateTempSubdirectory("wattstream-nats-").FullName;
-        var port = LoopbackPort.Free();
-        var arguments = new List<string> { "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var arguments = new List<string> { "-a", "127.0.0.1", "-p", "-1" };
         if (configuration is not null)
         {
             var file = Path.Combine(folder, "nats-server.conf");
@@ -46,8 +51,12 @@ public sealed class NatsServer : IAsyncDisposable
             arguments.AddRange(["-js", "-sd", Path.Combine(folder, "jetstream")]);
         }
 
-        var server = new NatsServer(port, folder, [.. arguments], environment ?? new Dictionary<string, string>());
+        var server = new NatsServer(folder, [.. arguments], environment ?? new Dictionary<string, string>());
         await server.StartProcessAsync();
+
+        // Restarts come back on the same port: the hub under test is configured with it.
+        var port = Array.IndexOf(server._arguments, "-1");
+        server._arguments[port] = server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return server;
     }
 
@@ -141,31 +150,42 @@ public sealed class NatsServer : IAsyncDisposable
             start.Environment[key] = value;
         }
 
-        _process = Process.Start(start) ?? throw new InvalidOperationException("nats-server did not start");
-        _process.OutputDataReceived += (_, e) => Keep(e.Data);
-        _process.ErrorDataReceived += (_, e) => Keep(e.Data);
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (DateTime.UtcNow < deadline)
+        // The server says where it listens, then that it is ready: only this process's lines count (a connection to
+        // the port could reach another process that holds it).
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = Process.Start(start) ?? throw new InvalidOperationException("nats-server did not start");
+        _process = process;
+        void Line(string? line)
         {
-            if (_process.HasExited)
+            Keep(line);
+            if (line is null)
             {
-                throw new InvalidOperationException($"nats-server exited with {_process.ExitCode} ({string.Join(' ', _arguments)}): {Output}");
-            }
-
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync("127.0.0.1", Port);
                 return;
             }
-            catch (SocketException)
+
+            if (ClientListener.Match(line) is { Success: true } client)
             {
-                await Task.Delay(50);
+                Port = int.Parse(client.Groups[1].ValueSpan, System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else if (WebSocketListener.Match(line) is { Success: true } websocket)
+            {
+                WebSocketPort = int.Parse(websocket.Groups[1].ValueSpan, System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else if (line.EndsWith("Server is ready", StringComparison.Ordinal))
+            {
+                ready.TrySetResult();
             }
         }
 
-        throw new TimeoutException($"nats-server did not listen on {Port} within 15 s");
+        process.OutputDataReceived += (_, e) => Line(e.Data);
+        process.ErrorDataReceived += (_, e) => Line(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var exited = process.WaitForExitAsync();
+        var first = await Task.WhenAny(ready.Task, exited).WaitAsync(TimeSpan.FromSeconds(15));
+        if (first != ready.Task)
+        {
+            throw new InvalidOperationException($"nats-server exited with {process.ExitCode} ({string.Join(' ', _arguments)}): {Output}");
+        }
     }
 }

@@ -56,9 +56,37 @@ public sealed class PostgresCluster : IAsyncLifetime
             await RunAsync("chown", "postgres:postgres", _directory); // initdb refuses to run as root
         }
 
-        _port = LoopbackPort.Free();
         await RunPgAsync("initdb", "-D", Path.Combine(_directory, "data"), "-A", "trust", "-U", "wattstream", "--no-sync", "-E", "UTF8");
-        await StartAsync();
+
+        // PostgreSQL cannot pick its own port (it names its socket after it): a free one is taken, and should another
+        // process bind it first, the server says so in its log and the next free port is tried.
+        var log = Path.Combine(_directory, "log");
+        for (var attempt = 1; ; attempt++)
+        {
+            _port = LoopbackPort.Free();
+            var logged = File.Exists(log) ? new FileInfo(log).Length : 0;
+            try
+            {
+                await StartAsync();
+                return;
+            }
+            catch (InvalidOperationException) when (attempt < 5 && LoopbackPort.IsAddressInUse(ReadFrom(log, logged)))
+            {
+            }
+        }
+    }
+
+    private static string ReadFrom(string file, long offset)
+    {
+        if (!File.Exists(file))
+        {
+            return "";
+        }
+
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        stream.Seek(offset, SeekOrigin.Begin);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
     }
 
     /// <summary>Starts the cluster (again, after <see cref="StopAsync"/>) on its port.</summary>

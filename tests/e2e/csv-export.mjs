@@ -16,14 +16,15 @@ await run(result, async (browser) => {
   await page.waitForFunction((m) => [...document.querySelectorAll('#meters tr')].some((r) => r.dataset.meter === m), meterNo, { timeout: 15000 });
   // A live reading reaches the row once the page's meter stream is open; it is pushed from here until it shows (a few
   // times at most), not from the page: the page's six open streams fill Chromium's six HTTP/1.1 connections to the hub.
-  const powerShown = () => page.evaluate((m) => {
+  const shown = (m) => {
     const row = [...document.querySelectorAll('#meters tr')].find((r) => r.dataset.meter === m);
     return row != null && row.children[4].textContent !== '–';
-  }, meterNo);
+  };
+  const powerShown = () => page.evaluate(shown, meterNo);
   for (let i = 0; i < 30 && !(await powerShown()); i++) {
     const reading = { org: 'csv', site: '-site', device: '-gw', der: meterNo, type: 'meter', timestamp: Date.now(), W: -2500 };
     result.pushed = (await fetch(new URL('/api/readings', url), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(reading) })).status;
-    await page.waitForTimeout(500);
+    await page.waitForFunction(shown, meterNo, { timeout: 500 }).catch(() => {}); // shown, or push again
   }
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#meters-csv')]);
   const file = path.join(dir, 'meters.csv');

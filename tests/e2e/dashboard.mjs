@@ -18,6 +18,17 @@ async function axeViolations(page) {
   return found;
 }
 
+// Two animation frames: the page has laid out and painted what it had to (a resize, a new chart). A condition, not a
+// guess at how long that takes.
+const painted = (page) => page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+
+// The viewport at a new size, once the page has seen it (its resize handlers have run) and painted.
+async function resizeTo(page, width, height) {
+  await page.setViewportSize({ width, height });
+  await page.waitForFunction((w) => window.innerWidth === w, width, { timeout: 10000 });
+  await painted(page);
+}
+
 const [url, mode, arg] = process.argv.slice(2);
 const result = { consoleErrors: [], pageErrors: [], error: null };
 await run(result, async (browser) => {
@@ -47,16 +58,14 @@ await run(result, async (browser) => {
   } else if (mode === 'live') {
     // Live values arrive and change.
     await page.waitForFunction(() => document.getElementById('m-import').textContent !== '–', null, { timeout: 10000 });
-    const sample = () => page.evaluate(() => ['grid-kw', 'house-kw', 'm-import', 'm-export'].map((id) => document.getElementById(id).textContent).join('|')
-      + '|' + [...document.querySelectorAll('#phases td')].map((td) => td.textContent).join('|'));
-    const first = await sample();
-    const seen = new Set([first]);
-    for (let i = 0; i < 10 && seen.size < 2; i++) {
-      await page.waitForTimeout(500);
-      seen.add(await sample());
-    }
-
-    result.valuesChanged = seen.size > 1;
+    // The live values as text; they change when a new reading is shown (waited for, up to 10 s).
+    await page.evaluate(() => {
+      window.liveSample = () => ['grid-kw', 'house-kw', 'm-import', 'm-export'].map((id) => document.getElementById(id).textContent).join('|')
+        + '|' + [...document.querySelectorAll('#phases td')].map((td) => td.textContent).join('|');
+    });
+    const first = await page.evaluate(() => window.liveSample());
+    result.valuesChanged = await page.waitForFunction((before) => window.liveSample() !== before, first, { timeout: 10000 })
+      .then(() => true, () => false);
     result.connection = await page.textContent('#connection');
     result.firstMeter = await page.textContent('#meter-no');
     result.liveChart = await page.locator('#live-chart canvas').count();
@@ -84,19 +93,26 @@ await run(result, async (browser) => {
 
     // History and its CSV link.
     result.historyCsvHref = await page.getAttribute('#history-csv', 'href');
+    // The day's history is fetched (step 5m) and drawn: a new chart in place of the hour's.
+    const dayHistory = page.waitForResponse((r) => r.url().includes('/api/history?') && r.url().includes('step=5m'), { timeout: 15000 });
     await page.click('button[data-range="day"]');
     result.dayPressed = await page.getAttribute('button[data-range="day"]', 'aria-pressed');
+    await (await dayHistory).finished();
+    await page.waitForSelector('#history-chart .uplot', { timeout: 10000 });
+    await painted(page);
 
-    await page.waitForTimeout(1500);
     await page.screenshot({ path: path.join(arg, 'dashboard-desktop.png'), fullPage: true });
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.waitForTimeout(500);
+    await resizeTo(page, 390, 844);
     result.phoneOverflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
     await page.screenshot({ path: path.join(arg, 'dashboard-phone.png'), fullPage: true });
   } else if (mode === 'hostile') {
     // Markup planted where the hub's data comes from must never become markup in the page: no element, no script.
     await page.waitForSelector('#meters tr', { timeout: 20000 });
-    await page.waitForTimeout(1500); // a few re-renders
+    // Two re-renders with new readings: the planted row, if it were to run, has had its chances.
+    for (let i = 0; i < 2; i++) {
+      const before = await page.textContent('#meters');
+      await page.waitForFunction((b) => document.getElementById('meters').textContent !== b, before, { timeout: 20000 });
+    }
     result.meters = await page.$$eval('#meters tr', (rows) => rows.map((r) => r.dataset.meter));
     result.plantedElements = await page.evaluate(() => document.querySelectorAll('img[onerror], #meters img, #meters script').length);
     result.bodyHasPayload = (await page.content()).includes('onerror');
@@ -117,11 +133,10 @@ await run(result, async (browser) => {
     await page.fill('#fleet-filter', '');
     result.fleetAxe = await axeViolations(page);
     await page.screenshot({ path: path.join(arg, 'fleet-desktop.png'), fullPage: true });
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.waitForTimeout(400);
+    await resizeTo(page, 390, 844);
     result.fleetPhoneOverflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
     await page.screenshot({ path: path.join(arg, 'fleet-phone.png'), fullPage: true });
-    await page.setViewportSize({ width: 1280, height: 900 });
+    await resizeTo(page, 1280, 900);
 
     // Keyboard: the site's link takes focus and Enter opens it.
     await page.focus('#fleet tr[data-site="site-1"] a');
@@ -133,9 +148,11 @@ await run(result, async (browser) => {
     await page.waitForSelector('.flow-lines line.moving', { state: 'attached', timeout: 15000 }); // a vertical line has no width: never "visible"
     const flow = page.locator('.flow-grid');
     const first = await flow.screenshot({ animations: 'allow' });
-    await page.waitForTimeout(350);
-    const second = await flow.screenshot({ animations: 'allow' });
-    result.flowMoves = !first.equals(second);
+    result.flowMoves = false;
+    for (const deadline = Date.now() + 10000; !result.flowMoves && Date.now() < deadline;) {
+      await painted(page);
+      result.flowMoves = !first.equals(await flow.screenshot({ animations: 'allow' }));
+    }
     result.movingLines = await page.$$eval('.flow-lines line.moving', (ls) => ls.map((l) => l.id));
 
     // Today's bars and gauges agree with the API.
@@ -161,8 +178,7 @@ await run(result, async (browser) => {
     await page.screenshot({ path: path.join(arg, 'site-light.png'), fullPage: true });
     await page.click('#theme');
     await page.screenshot({ path: path.join(arg, 'site-desktop.png'), fullPage: true });
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.waitForTimeout(400);
+    await resizeTo(page, 390, 844);
     result.sitePhoneOverflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
     await page.screenshot({ path: path.join(arg, 'site-phone.png'), fullPage: true });
   } else if (mode === 'alerts') {

@@ -4,8 +4,30 @@ using Microsoft.AspNetCore.Http;
 
 namespace Wattstream.Emulators.Whatwatt;
 
-/// <summary>What a device-style password check accepts: Digest (firmware 1.10+), Basic (older), or both.</summary>
-public sealed record DeviceCredentials(string Password, string Realm, bool Digest, bool Basic, TimeSpan NonceLifetime);
+/// <summary>
+/// What a device-style password check accepts: Digest (firmware 1.10+), Basic (older), or both. The realm is the
+/// device's host name; <see cref="RealmOf"/> gives it per request, as a server answering for many devices (the hub)
+/// has one per device.
+/// </summary>
+public sealed record DeviceCredentials(string Password, Func<HttpRequest, string> RealmOf, bool Digest, bool Basic, TimeSpan NonceLifetime)
+{
+    /// <summary>One realm for every request: a single device's host name.</summary>
+    public DeviceCredentials(string password, string realm, bool digest, bool basic, TimeSpan nonceLifetime)
+        : this(password, _ => realm, digest, basic, nonceLifetime)
+    {
+    }
+
+    /// <summary>The Digest qop values offered; the device offers <c>auth</c> and the body-covering <c>auth-int</c>.</summary>
+    public DigestQop Qop { get; init; } = DigestQop.Auth | DigestQop.AuthInt;
+}
+
+/// <summary>Digest's quality of protection: <c>auth</c> (the request line) and <c>auth-int</c> (the body too).</summary>
+[Flags]
+public enum DigestQop
+{
+    Auth = 1,
+    AuthInt = 2,
+}
 
 /// <summary>The outcome of checking a request's credentials.</summary>
 public enum DeviceCheck
@@ -20,7 +42,7 @@ public enum DeviceCheck
 }
 
 /// <summary>
-/// The device's side of HTTP authentication: Digest (MD5-sess, qop=auth, realm = host name, opaque, nonces that expire
+/// The device's side of HTTP authentication: Digest (MD5-sess, qop=auth or auth-int, realm = host name, opaque, nonces that expire
 /// and are then answered with <c>stale=true</c>) or Basic, both with an empty user name and the Web UI password. The
 /// emulator uses it as the device does; the hub uses it for its device-compatible endpoints (Auth:Device).
 /// </summary>
@@ -51,7 +73,7 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
     public void ExpireNonces() => Interlocked.Exchange(ref _expiredBeforeTicks, time.GetUtcNow().UtcTicks + 1);
 
     /// <summary>True when the request may proceed; otherwise the 401 challenge is already written to the response.</summary>
-    public bool Authenticate(HttpContext context)
+    public async Task<bool> AuthenticateAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (credentials is null)
@@ -59,7 +81,7 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
             return true;
         }
 
-        var check = Check(context.Request);
+        var check = await CheckAsync(context.Request);
         if (check == DeviceCheck.Accepted)
         {
             return true;
@@ -69,8 +91,8 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
         return false;
     }
 
-    /// <summary>Checks the request's Authorization header against the password.</summary>
-    public DeviceCheck Check(HttpRequest request)
+    /// <summary>Checks the request's Authorization header against the password (an <c>auth-int</c> answer: and its body).</summary>
+    public async Task<DeviceCheck> CheckAsync(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (credentials is null)
@@ -91,7 +113,7 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
         }
         else if (credentials.Digest && header.StartsWith("Digest ", StringComparison.OrdinalIgnoreCase))
         {
-            result = CheckDigest(Wattstream.Sources.Http.AuthParameters.Parse(header[7..]), request.Method, $"{request.PathBase}{request.Path}{request.QueryString}");
+            result = await CheckDigestAsync(Wattstream.Sources.Http.AuthParameters.Parse(header[7..]), request);
         }
 
         if (result == DeviceCheck.Stale)
@@ -116,16 +138,18 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
         }
 
         response.StatusCode = StatusCodes.Status401Unauthorized;
+        var realm = credentials.RealmOf(response.HttpContext.Request);
         var challenges = new List<string>(2);
         if (credentials.Digest)
         {
             var nonce = Nonce(time.GetUtcNow().UtcTicks);
-            challenges.Add($"Digest realm=\"{credentials.Realm}\", qop=\"auth\", algorithm=MD5-sess, nonce=\"{nonce}\", opaque=\"{_opaque}\"{(stale ? ", stale=true" : "")}");
+            var qop = credentials.Qop switch { DigestQop.Auth => "auth", DigestQop.AuthInt => "auth-int", _ => "auth,auth-int" };
+            challenges.Add($"Digest realm=\"{realm}\", qop=\"{qop}\", algorithm=MD5-sess, nonce=\"{nonce}\", opaque=\"{_opaque}\"{(stale ? ", stale=true" : "")}");
         }
 
         if (credentials.Basic)
         {
-            challenges.Add($"Basic realm=\"{credentials.Realm}\"");
+            challenges.Add($"Basic realm=\"{realm}\"");
         }
 
         response.Headers.WWWAuthenticate = challenges.ToArray();
@@ -164,21 +188,28 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
         }
     }
 
-    private DeviceCheck CheckDigest(Dictionary<string, string> p, string method, string target)
+    private async Task<DeviceCheck> CheckDigestAsync(Dictionary<string, string> p, HttpRequest request)
     {
-        var realm = credentials!.Realm;
+        var realm = credentials!.RealmOf(request);
+        var qop = p.GetValueOrDefault("qop") switch
+        {
+            "auth" => DigestQop.Auth,
+            "auth-int" => DigestQop.AuthInt,
+            _ => (DigestQop)0,
+        };
         if (!p.TryGetValue("nonce", out var nonce) || !p.TryGetValue("response", out var response) || !p.TryGetValue("uri", out var uri)
             || !p.TryGetValue("cnonce", out var cnonce) || !p.TryGetValue("nc", out var nc)
             || p.GetValueOrDefault("realm") != realm || p.GetValueOrDefault("opaque") != _opaque
-            || p.GetValueOrDefault("qop") != "auth" || uri != target)
+            || qop == 0 || !credentials.Qop.HasFlag(qop) || uri != $"{request.PathBase}{request.Path}{request.QueryString}")
         {
             return DeviceCheck.Refused; // (an answer for another request, too: a captured header does not open other paths)
         }
 
         var user = p.GetValueOrDefault("username", "");
         var ha1 = Md5($"{Md5($"{user}:{realm}:{credentials.Password}")}:{nonce}:{cnonce}");
-        var ha2 = Md5($"{method}:{uri}");
-        var expected = Md5($"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}");
+        // auth-int covers the body too (RFC 7616: HA2 = MD5(method:uri:MD5(body))), so a changed body is refused.
+        var ha2 = qop == DigestQop.AuthInt ? Md5($"{request.Method}:{uri}:{await BodyMd5Async(request)}") : Md5($"{request.Method}:{uri}");
+        var expected = Md5($"{ha1}:{nonce}:{nc}:{cnonce}:{p["qop"]}:{ha2}");
         if (!FixedTimeEquals(expected, response.ToLowerInvariant()))
         {
             return DeviceCheck.Refused;
@@ -263,6 +294,23 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
                 _nonces.Remove(oldest.Key);
             }
         }
+    }
+
+    // The body's MD5, hashed as it streams in (the server's request size limit bounds it), then rewound for the endpoint.
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5351", Justification = "HTTP Digest auth-int hashes the body with MD5.")]
+    private static async Task<string> BodyMd5Async(HttpRequest request)
+    {
+        request.EnableBuffering();
+        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        var buffer = new byte[8192];
+        int read;
+        while ((read = await request.Body.ReadAsync(buffer, request.HttpContext.RequestAborted)) > 0)
+        {
+            md5.AppendData(buffer, 0, read);
+        }
+
+        request.Body.Position = 0;
+        return Convert.ToHexString(md5.GetHashAndReset()).ToLowerInvariant();
     }
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5351", Justification = "HTTP Digest MD5-sess is what the device speaks.")]

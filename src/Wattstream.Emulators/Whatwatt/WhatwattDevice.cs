@@ -42,7 +42,7 @@ internal sealed class WhatwattDevice
         var seed = options.Seed ?? Random.Shared.Next();
         _site = new SimulatedSite(simulation, options.SiteNumber, new Random(unchecked((seed * 7919) + options.SiteNumber)), _boot);
         Authenticator = new DeviceAuthenticator(
-            options.Password is null ? null : new DeviceCredentials(options.Password, options.HostName, options.Auth == DeviceAuth.Digest, options.Auth == DeviceAuth.Basic, options.NonceLifetime),
+            options.Password is null ? null : new DeviceCredentials(options.Password, options.HostName, options.Auth == DeviceAuth.Digest, options.Auth == DeviceAuth.Basic, options.NonceLifetime) { Qop = options.Qop },
             time);
         Faults = new FaultPlan(options.Faults, options.FaultEvery);
     }
@@ -75,6 +75,8 @@ internal sealed class WhatwattDevice
         : Error(StatusCodes.Status503ServiceUnavailable, "no_data", "The meter has not reported yet.");
 
     public IResult SystemResult() => Json(System());
+
+    public IResult SettingsResult() => Json(DeviceSettings.ToJson(_options.HostName, protection: _options.Password is not null, broadcast: true));
 
     /// <summary>Makes a reading every interval until <paramref name="stopping"/>.</summary>
     public async Task TickAsync(CancellationToken stopping)

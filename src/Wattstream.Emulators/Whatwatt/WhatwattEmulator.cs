@@ -10,7 +10,7 @@ namespace Wattstream.Emulators.Whatwatt;
 /// <summary>
 /// A whatwatt Go adapter on a smart meter, with the device's rules: <c>/api/v1/live</c> serves one client (a new
 /// connection closes the previous stream), sends no <c>id:</c>, <c>retry:</c> or heartbeats; <c>/api/v1/report</c> and
-/// <c>/api/v1/system</c> answer in the documented shapes; Digest or Basic authentication when a password is set.
+/// <c>/api/v1/system</c> and <c>/api/v1/settings</c> answer in the documented shapes; Digest or Basic authentication when a password is set.
 /// Meter values come from the built-in simulator. <see cref="WhatwattFleet"/> serves many such devices from one server.
 /// </summary>
 public sealed class WhatwattEmulator : IAsyncDisposable
@@ -85,7 +85,7 @@ public sealed class WhatwattEmulator : IAsyncDisposable
             }
 
             context.Items[typeof(WhatwattDevice)] = device;
-            if (device.Authenticator.Authenticate(context))
+            if (await device.Authenticator.AuthenticateAsync(context))
             {
                 await next(context);
             }
@@ -94,6 +94,7 @@ public sealed class WhatwattEmulator : IAsyncDisposable
         app.MapGet("/api/v1/live", (HttpContext context) => Of(context).LiveAsync(context, stopping));
         app.MapGet("/api/v1/report", (HttpContext context) => Of(context).ReportResult());
         app.MapGet("/api/v1/system", (HttpContext context) => Of(context).SystemResult());
+        app.MapGet("/api/v1/settings", (HttpContext context) => Of(context).SettingsResult());
     }
 
     private static WhatwattDevice Of(HttpContext context) => (WhatwattDevice)context.Items[typeof(WhatwattDevice)]!;

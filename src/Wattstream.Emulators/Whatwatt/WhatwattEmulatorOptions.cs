@@ -4,7 +4,7 @@ namespace Wattstream.Emulators.Whatwatt;
 
 public enum DeviceAuth
 {
-    /// <summary>HTTP Digest, MD5-sess, qop=auth: firmware 1.10 and later.</summary>
+    /// <summary>HTTP Digest, MD5-sess, qop=auth (and auth-int): firmware 1.10 and later.</summary>
     Digest,
 
     /// <summary>HTTP Basic with an empty user name: older firmware.</summary>
@@ -23,6 +23,9 @@ public sealed class WhatwattEmulatorOptions
     public string? Password { get; set; }
 
     public DeviceAuth Auth { get; set; } = DeviceAuth.Digest;
+
+    /// <summary>The Digest qop values the device offers: <c>auth</c> and <c>auth-int</c>, or one of them (to test a client's choice).</summary>
+    public DigestQop Qop { get; set; } = DigestQop.Auth | DigestQop.AuthInt;
 
     /// <summary>How often the meter reports (P1 meters about every second).</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);

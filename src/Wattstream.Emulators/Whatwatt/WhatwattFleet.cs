@@ -94,6 +94,7 @@ public sealed class WhatwattFleet : IAsyncDisposable
                 BindAddress = device.BindAddress,
                 Password = device.Password,
                 Auth = device.Auth,
+                Qop = device.Qop,
                 Interval = device.Interval,
                 NonceLifetime = device.NonceLifetime,
                 Seed = device.Seed,

@@ -51,15 +51,24 @@ public sealed class StatusBoard
         }
     }
 
-    /// <summary>Sets a status (from a source: connecting, disconnected, auth failed…); announced only when it differs.</summary>
+    /// <summary>
+    /// Sets a status (from a source: connecting, disconnected, auth failed…); announced only when the status differs. A
+    /// new detail of the same status (a retry's error) is kept for later subscribers but not announced: clients see
+    /// one event per transition, not one per failed attempt.
+    /// </summary>
     public void Set(DerAddress der, DerType type, ConnectionStatus status, string? detail = null)
     {
         ArgumentNullException.ThrowIfNull(der);
         lock (_gate)
         {
             _statuses.TryGetValue(der, out var current);
-            if (current is not null && current.Status == status && current.Detail == detail)
+            if (current is not null && current.Status == status)
             {
+                if (current.Detail != detail)
+                {
+                    _statuses[der] = current with { Detail = detail };
+                }
+
                 return;
             }
 

@@ -23,7 +23,9 @@ public static class ApiKeyEndpoints
         group.MapGet("", (HttpContext context, IServiceProvider services) =>
             Store(services) is { } keys
                 ? Results.Ok(keys.List().Where(k => Within(Caller.Of(context.User)!, k.Orgs, k.Sites)).Select(View))
-                : AuthOff()).WithSummary("The API keys within the caller's orgs (never their secrets)");
+                : AuthOff()).WithSummary("The API keys within the caller's orgs (never their secrets)")
+            .Produces<KeyView[]>()
+            .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPost("", Create)
             .WithSummary("Make an API key; its secret is in this answer only")
             .Produces<CreatedKey>(StatusCodes.Status201Created)
@@ -44,7 +46,10 @@ public static class ApiKeyEndpoints
 
             await audit.RecordAsync(context, "revoked", AuditLog.ApiKey, id, key.Orgs, AuditDetails(key));
             return TypedResults.NoContent();
-        }).WithSummary("Revoke an API key: it is refused from the next request on");
+        }).WithSummary("Revoke an API key: it is refused from the next request on")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return app;
     }
 

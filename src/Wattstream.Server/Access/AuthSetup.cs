@@ -41,7 +41,7 @@ public static class AuthSetup
         var device = configuration.GetSection($"{AuthOptions.SectionName}:Device").Get<DeviceAuthOptions>() ?? new DeviceAuthOptions();
         if (device.Password is not null)
         {
-            services.AddSingleton(sp => DeviceAuthenticationHandler.CreateAuthenticator(sp.GetRequiredService<IOptions<AuthOptions>>().Value.Device, sp.GetRequiredService<TimeProvider>()));
+            services.AddSingleton(sp => DeviceAuthenticationHandler.CreateAuthenticator(sp.GetRequiredService<IOptions<AuthOptions>>().Value.Device, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<DerDirectory>()));
             authentication.AddScheme<AuthenticationSchemeOptions, DeviceAuthenticationHandler>(DeviceAuthenticationHandler.SchemeName, null);
         }
 

@@ -41,12 +41,7 @@ public static class WattstreamServices
         services.AddExceptionHandler<UnexpectedErrors>(); // last: what nothing else answered
         // The handlers log (rate-limited); the middleware's own log line per exception would defeat that.
         services.Configure<ExceptionHandlerOptions>(o => o.SuppressDiagnosticsCallback = _ => true);
-        services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info.Title = "Wattstream";
-            document.Info.Description = "Real-time energy telemetry hub: whatwatt, HES, Novacore and DERSim compatible streams, discovery and a general WebSocket (docs/protocol.md).";
-            return Task.CompletedTask;
-        }));
+        services.AddWattstreamOpenApi();
         services.AddWattstreamCors(configuration);
         services.AddHostNames();
         if (Binding.MustStayOnLoopback(configuration))

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Wattstream.Nats.Cluster;
 using Wattstream.Server.Simulation;
 using Wattstream.Sources;
 using Wattstream.Storage;
@@ -8,7 +9,7 @@ using Wattstream.Storage;
 namespace Wattstream.Server.Health;
 
 /// <summary>
-/// <c>/readyz</c>: ready to serve — something feeds the hub (the simulator runs or the sources started), the hub is not
+/// <c>/readyz</c>: ready to serve — something feeds the hub (the simulator runs, the sources started, or it is a cluster node), the hub is not
 /// draining for shutdown, and the history queue has room. ASP.NET Core's health checks, one per dependency, each named in
 /// the JSON answer; 503 while any is unhealthy. A store that fails while readings queue within bounds is <c>degraded</c>
 /// (200): live serving goes on, so a load balancer keeps the hub. <c>/healthz</c> stays the plain "alive" answer.
@@ -64,7 +65,9 @@ public static class Readiness
                 : HealthCheckResult.Healthy("serving"));
     }
 
-    private sealed class FeedsCheck(SimulatorService simulator, SourceHost sources) : IHealthCheck
+    // A cluster node is fed by the cluster's stream: a node without a simulator or sources of its own serves what the
+    // others publish (its state is the nats check's).
+    private sealed class FeedsCheck(SimulatorService simulator, SourceHost sources, IServiceProvider services) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
@@ -80,10 +83,16 @@ public static class Readiness
                 parts.Add($"sources: {string.Join(", ", statuses.Select(s => $"{s.Id} {s.Status}"))}");
             }
 
-            var started = simulator.Simulator is not null || statuses.Length > 0;
+            var cluster = services.GetService<ClusterNode>() is not null;
+            if (cluster)
+            {
+                parts.Add("the cluster's stream");
+            }
+
+            var started = simulator.Simulator is not null || statuses.Length > 0 || cluster;
             return Task.FromResult(started
                 ? HealthCheckResult.Healthy(string.Join("; ", parts))
-                : HealthCheckResult.Unhealthy("nothing feeds the hub: no simulator, no source"));
+                : HealthCheckResult.Unhealthy("nothing feeds the hub: no simulator, no source, no cluster"));
         }
     }
 

@@ -50,7 +50,9 @@ public static class NatsSetup
                 : Problems.NotFound("nats_off", "NATS is off", "Nats:Url is not set: the hub runs on its in-process hub alone."))
             .RequireAuthorization(Access.AuthSetup.AdminPolicy)
             .WithTags("nats")
-            .WithSummary("The NATS link: connection state, stream, readings and statuses published, readings dropped while NATS was away; in cluster mode the node's feed and log too");
+            .WithSummary("The NATS link: connection state, stream, readings and statuses published, readings dropped while NATS was away; in cluster mode the node's feed and log too")
+            .Produces<NatsLinkStatus>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 

@@ -9,7 +9,7 @@ namespace Wattstream.Sources.Http;
 
 /// <summary>
 /// Authenticates to a whatwatt device the way <c>curl --anyauth -u ":PASSWORD"</c> does: the scheme comes from the
-/// server's challenge. Digest (MD5-sess or MD5, qop=auth, empty user name, a fresh cnonce, nc counting from 00000001 under
+/// server's challenge. Digest (MD5-sess or MD5, qop=auth, or auth-int when that is all the device offers, empty user name, a fresh cnonce, nc counting from 00000001 under
 /// one nonce, opaque echoed) or Basic. Once a challenge is known it is answered up front on later requests; a
 /// <c>401 … stale=true</c> (or any new challenge to such an up-front answer, as after a device reboot) is retried once
 /// with the new nonce, a new cnonce and nc reset.
@@ -40,7 +40,7 @@ public sealed class DeviceAuthHandler(string password, string user = "", AuthSch
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        Authorize(request);
+        await AuthorizeAsync(request, cancellationToken);
         var response = await base.SendAsync(request, cancellationToken);
         if (response.StatusCode != HttpStatusCode.Unauthorized)
         {
@@ -104,11 +104,11 @@ public sealed class DeviceAuthHandler(string password, string user = "", AuthSch
 
         response.Dispose();
         using var retry = Clone(request);
-        Authorize(retry);
+        await AuthorizeAsync(retry, cancellationToken);
         return await base.SendAsync(retry, cancellationToken);
     }
 
-    private void Authorize(HttpRequestMessage request)
+    private async Task AuthorizeAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         DigestChallenge? digest;
         int nc;
@@ -139,8 +139,11 @@ public sealed class DeviceAuthHandler(string password, string user = "", AuthSch
             ha1 = Md5($"{ha1}:{digest.Nonce}:{cnonce}");
         }
 
-        var ha2 = Md5($"{request.Method.Method}:{uri}");
-        var qop = digest.SupportsAuth ? "auth" : null;
+        var qop = digest.Qop;
+        // auth-int covers the body as well: HA2 = MD5(method:uri:MD5(body)).
+        var ha2 = qop == "auth-int"
+            ? Md5($"{request.Method.Method}:{uri}:{Md5(request.Content is null ? [] : await request.Content.ReadAsByteArrayAsync(cancellationToken))}")
+            : Md5($"{request.Method.Method}:{uri}");
         var response = qop is null ? Md5($"{ha1}:{digest.Nonce}:{ha2}") : Md5($"{ha1}:{digest.Nonce}:{ncText}:{cnonce}:{qop}:{ha2}");
         var header = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"username=\"{user}\", realm=\"{digest.Realm}\", nonce=\"{digest.Nonce}\", uri=\"{uri}\", algorithm={digest.Algorithm}, response=\"{response}\"");
@@ -171,21 +174,24 @@ public sealed class DeviceAuthHandler(string password, string user = "", AuthSch
         return clone;
     }
 
-    [SuppressMessage("Security", "CA5351", Justification = "HTTP Digest MD5-sess is what the device speaks.")]
-    private static string Md5(string s) => Convert.ToHexString(MD5.HashData(Encoding.UTF8.GetBytes(s))).ToLowerInvariant();
+    private static string Md5(string s) => Md5(Encoding.UTF8.GetBytes(s));
 
-    private sealed record DigestChallenge(string Realm, string Nonce, string? Opaque, string Algorithm, bool SupportsAuth, bool Stale)
+    [SuppressMessage("Security", "CA5351", Justification = "HTTP Digest MD5-sess is what the device speaks.")]
+    private static string Md5(byte[] bytes) => Convert.ToHexString(MD5.HashData(bytes)).ToLowerInvariant();
+
+    /// <param name="Qop">The qop answered: <c>auth</c> when offered, else <c>auth-int</c> when offered, else none (RFC 2069).</param>
+    private sealed record DigestChallenge(string Realm, string Nonce, string? Opaque, string Algorithm, string? Qop, bool Stale)
     {
         public static DigestChallenge Parse(string parameter)
         {
             var p = AuthParameters.Parse(parameter);
-            var qop = p.GetValueOrDefault("qop");
+            var offered = p.GetValueOrDefault("qop")?.Split(',', StringSplitOptions.TrimEntries) ?? [];
             return new DigestChallenge(
                 p.GetValueOrDefault("realm", ""),
                 p.GetValueOrDefault("nonce", ""),
                 p.GetValueOrDefault("opaque"),
                 p.GetValueOrDefault("algorithm", "MD5"),
-                qop is not null && qop.Split(',').Any(q => q.Trim() == "auth"),
+                offered.Contains("auth") ? "auth" : offered.Contains("auth-int") ? "auth-int" : null,
                 string.Equals(p.GetValueOrDefault("stale"), "true", StringComparison.OrdinalIgnoreCase));
         }
     }

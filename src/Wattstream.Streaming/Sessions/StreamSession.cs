@@ -23,6 +23,7 @@ public sealed class StreamSession : IDisposable
     private long _lastWrite;
     private long _framesSent;
     private long _droppedAtLastCheck;
+    private long _droppedWhenLastKeptUp; // the slow-client rule counts losses from here
     private long _droppedWhenSnapshotWritten = -1; // set by a pump that has written its snapshot, taken by the supervisor
     private CloseReason? _closedBecause;
     private bool _disposed;
@@ -258,10 +259,11 @@ public sealed class StreamSession : IDisposable
     }
 
     /// <summary>
-    /// The slow-client rule, the same for every transport: a client that has lost more than
-    /// <see cref="StreamingOptions.MaxDroppedBeforeClose"/> events since it last kept up is too slow. While a snapshot is
-    /// being written, what the live queue loses behind it is not the client's doing (the snapshot may be far larger than
-    /// the queue): the client is too slow only when the writing makes no progress for a heartbeat interval.
+    /// The slow-client rule, the same for every transport: a client that has lost at least
+    /// <see cref="StreamingOptions.MaxDroppedBeforeClose"/> events since it last kept up (a check with no loss since the
+    /// check before) is too slow. While a snapshot is being written, what the live queue loses behind it is not the
+    /// client's doing (the snapshot may be far larger than the queue): the client is too slow only when the writing makes
+    /// no progress for a heartbeat interval.
     /// </summary>
     internal bool IsTooSlow()
     {
@@ -269,24 +271,20 @@ public sealed class StreamSession : IDisposable
         if (SnapshotRemaining > 0)
         {
             _droppedAtLastCheck = total;
+            _droppedWhenLastKeptUp = total;
             return Idle >= Options.HeartbeatInterval;
         }
 
         // A snapshot written since the last check: only what was lost after it counts.
         var writtenAt = Interlocked.Exchange(ref _droppedWhenSnapshotWritten, -1);
-        _droppedAtLastCheck = Math.Max(_droppedAtLastCheck, writtenAt);
-        var lost = total - _droppedAtLastCheck;
-        if (lost >= Options.MaxDroppedBeforeClose)
+        _droppedWhenLastKeptUp = Math.Max(_droppedWhenLastKeptUp, writtenAt);
+        if (total == _droppedAtLastCheck)
         {
-            return true;
+            _droppedWhenLastKeptUp = total; // it kept up since the last check: start counting afresh
         }
 
-        if (lost == 0)
-        {
-            _droppedAtLastCheck = total; // it kept up since the last check: start counting afresh
-        }
-
-        return false;
+        _droppedAtLastCheck = total;
+        return total - _droppedWhenLastKeptUp >= Options.MaxDroppedBeforeClose;
     }
 
     /// <summary>True once the connection's owner has disposed the session (its request is over).</summary>

@@ -6,6 +6,7 @@ using Wattstream.Alerts.Delivery;
 using Wattstream.Alerts.Evaluation;
 using Wattstream.Alerts.Webhooks;
 using Wattstream.Server.Access;
+using Wattstream.Server.Composition;
 using Wattstream.Server.Endpoints.History;
 using Wattstream.Server.Transports.Sse;
 using Wattstream.Storage.Alerts;
@@ -30,19 +31,38 @@ public static class AlertEndpoints
         group.MapGet("", ListAsync)
             .WithSummary("Alerts, newest first: `?state=firing|resolved`, `site`, `type`, `from`, `to` (ISO-8601 or epoch ms), `limit` (≤ 1000), `before` (an id, to page back); CSV with `Accept: text/csv` or `?format=csv`")
             .WithDescription("Each alert: `{id, rule, type, state, message, timestamp, org, site, device, der, subject, value, threshold, data}`; `data` is the reading that triggered it (Novacore's reading JSON), or what a client reported.")
+            .Produces<AlertListDocument>()
+            .ProducesCsv()
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/active", Active)
-            .WithSummary("Alerts firing now (announced and not resolved), oldest first");
+            .WithSummary("Alerts firing now (announced and not resolved), oldest first")
+            .Produces<AlertListDocument>();
         group.MapGet("/stream", StreamAsync)
             .WithSummary("SSE: `event: alert` for every new alert the caller may see; resumable with `Last-Event-ID` (alert ids)")
             .WithDescription("Optional filters as for the list: `site`, `type`, `state`.")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .Produces<AlertDocument>(StatusCodes.Status200OK, OpenApiSetup.EventStream)
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapPost("", ReportAsync)
             .WithSummary("Report an alert in the seed's shape `{type, message, timestamp, data}` (what its browser-side PowerAlert posts); say where with `site` (and `org`) or `der`, in the body or the query")
             .Accepts<JsonElement>("application/json")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .Produces<AlertDocument>(StatusCodes.Status201Created)
+            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .RequireAuthorization(AuthSetup.PublishPolicy)
+            .DisableAntiforgery();
+        // The seed's PowerAlert posts to a relative /api/alerts: made relative to a device base URL (/meters/{meter}) it
+        // lands here, and the meter says where.
+        app.MapPost("/meters/{meter}/api/alerts", ReportForMeterAsync)
+            .WithTags("alerts")
+            .WithSummary("Report an alert about a meter in the seed's shape `{type, message, timestamp, data}`, under the meter's device base URL (what the seed's PowerAlert posts to `/api/alerts` when its base is `/meters/{meter}`); the org and site are the meter's")
+            .Accepts<JsonElement>("application/json")
+            .Produces<AlertDocument>(StatusCodes.Status201Created)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .RequireAuthorization(AuthSetup.PublishPolicy)
             .DisableAntiforgery();
         group.MapGet("/deliveries", (WebhookDispatcher webhooks) => TypedResults.Ok(new DeliveriesResponse(webhooks.Statuses(), webhooks.DeadLetters())))
@@ -50,6 +70,8 @@ public static class AlertEndpoints
             .RequireAuthorization(AuthSetup.AdminPolicy);
         group.MapGet("/stats", Stats)
             .WithSummary("Evaluation: rules in force, alerts firing, notifications made and suppressed by the repeat window, readings skipped, alerts not raised for being over an org's budget, and each org's share; an org admin gets its orgs' share only")
+            .WithDescription("An org admin gets `evaluating` and `orgs` only.")
+            .Produces<AlertStats>()
             .RequireAuthorization(AuthSetup.OrgAdminPolicy);
         return app;
     }
@@ -130,7 +152,17 @@ public static class AlertEndpoints
     public static ReadOnlyMemory<byte> SseFrameOf(Alert alert) =>
         alert.GetEncoded(SseFraming, a => SseFrame.Event(a.Id, AlertEvent, a.Json.Span));
 
-    private static async Task<IResult> ReportAsync(HttpContext context, AlertFeed feed, AlertBudget budget, ITelemetryAccess access, DerDirectory ders, TimeProvider time)
+    private static Task<IResult> ReportAsync(HttpContext context, AlertFeed feed, AlertBudget budget, ITelemetryAccess access, DerDirectory ders, TimeProvider time) =>
+        ReportAboutAsync(context, null, feed, budget, access, ders, time);
+
+    // A meter the caller may not report on is not told apart from one that does not exist (404 either way).
+    private static async Task<IResult> ReportForMeterAsync(HttpContext context, string meter, AlertFeed feed, AlertBudget budget, ITelemetryAccess access, DerDirectory ders, TimeProvider time) =>
+        ders.TryFindMeter(meter, access.ResolvePublish(context), out var address, out var problem)
+            ? await ReportAboutAsync(context, address, feed, budget, access, ders, time)
+            : problem!;
+
+    // An alert from a client; with a meter (its device base URL) the alert is about that meter.
+    private static async Task<IResult> ReportAboutAsync(HttpContext context, DerAddress? meter, AlertFeed feed, AlertBudget budget, ITelemetryAccess access, DerDirectory ders, TimeProvider time)
     {
         if (context.Request.ContentLength > MaxReportBytes)
         {
@@ -198,7 +230,15 @@ public static class AlertEndpoints
         byte[]? data = body.TryGetProperty("data", out var d) ? Encoding.UTF8.GetBytes(d.GetRawText()) : null;
         var scope = access.ResolvePublish(context);
         DerAddress? der = null;
-        if (derId is not null)
+        if (meter is not null)
+        {
+            der = meter;
+            if ((derId is not null && derId != meter.Der && derId != meter.Subject) || (site is not null && site != meter.Site) || (org is not null && org != meter.Org))
+            {
+                errors["der"] = ["The path names the meter: \"der\", \"site\" and \"org\", when given, must be its."];
+            }
+        }
+        else if (derId is not null)
         {
             der = ders.All(scope).Select(x => x.Address).FirstOrDefault(a => (a.Der == derId || a.Subject == derId) && (org is null || a.Org == org) && (site is null || a.Site == site));
             if (der is null)

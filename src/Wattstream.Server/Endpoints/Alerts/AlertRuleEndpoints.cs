@@ -29,10 +29,12 @@ public static class AlertRuleEndpoints
                 var scope = access.Resolve(context);
                 return TypedResults.Ok(new RulesResponse([.. rules.All().Where(r => AlertAccess.CanSee(scope, r))]));
             })
-            .WithSummary("Every rule the caller may see, with its source (config, example or api)");
+            .WithSummary("Every rule the caller may see, with its source (config, example or api)")
+            .Produces<RulesResponse>();
         group.MapGet("/{id}", (HttpContext context, string id, AlertRuleSet rules, ITelemetryAccess access) =>
                 rules.Find(id) is { } rule && AlertAccess.CanSee(access.Resolve(context), rule) ? Results.Ok(rule) : NotFound(id))
             .WithSummary("One rule")
+            .Produces<AlertRule>()
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("", CreateAsync)
             .WithSummary("Create a rule: `{id, type, org, site, der, threshold, hysteresis, forSeconds, repeatSeconds, enabled, field, operator, latitude, longitude, ratedPower}` (docs/protocol.md)")
@@ -54,6 +56,7 @@ public static class AlertRuleEndpoints
             .DisableAntiforgery();
         group.MapDelete("/{id}", DeleteAsync)
             .WithSummary("Delete a rule made through the API; its firing alerts resolve")
+            .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .RequireAuthorization(AuthSetup.OrgAdminPolicy);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Wattstream.Energy.Periods;
 using Wattstream.Energy.Summaries;
 using Wattstream.Server.Access;
+using Wattstream.Server.Composition;
 using Wattstream.Server.Endpoints.History;
 using Wattstream.Server.Transports.Sse;
 using Wattstream.Storage;
@@ -27,20 +28,24 @@ public static class EnergyEndpoints
         group.MapGet("/stream/sites/{site}/summary", OneSiteAsync)
             .WithSummary("SSE: the site's summary (`event: summary`) at connect and whenever it changes (at most once a second)")
             .WithDescription("`{org, site, timestamp, gridW, gridImportW, gridExportW, pvW, batteryW, batteryChargeW, batteryDischargeW, evW, homeW, selfSufficiency, selfConsumption, batterySoc, today}`; `today` is today's energy period (see `/api/energy`), refreshed every 30 s. `?org=` when several orgs have the site.")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .Produces<SiteSummaryDocument>(StatusCodes.Status200OK, OpenApiSetup.EventStream)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/stream/summaries", EverySiteAsync)
             .WithSummary("SSE: the summary of every site the caller may see, in one stream (a fleet view needs one connection, not one per site)")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+            .Produces<SiteSummaryDocument>(StatusCodes.Status200OK, OpenApiSetup.EventStream);
         group.MapGet("/api/summaries", (HttpContext context, SummaryBoard board, ITelemetryAccess access) =>
             {
                 var scope = access.Resolve(context);
                 return JsonLists.Of("summaries", board.All().Where(s => scope.CanSeeSite(s.Org, s.Site)).Select(s => s.Json));
             })
-            .WithSummary("The present summary of every site the caller may see");
+            .WithSummary("The present summary of every site the caller may see")
+            .Produces<SummaryListDocument>();
         group.MapGet("/api/energy", PeriodsAsync)
             .WithSummary("Energy per period of a site: `?site=site-1&period=hour|day|month&from=&to=` (ISO-8601 or epoch ms; default today), JSON or CSV (`?format=csv`)")
             .WithDescription("Each period: `{start, end, complete, gridImportKwh, gridExportKwh, pvKwh, batteryInKwh, batteryOutKwh, evInKwh, evOutKwh, homeKwh, selfSufficiency, selfConsumption, cost, earnings, net, currency, notes}`, from the devices' energy registers in history. `complete` is false for a period in progress or with a gap; `notes` say why.")
+            .Produces<EnergyPeriodsDocument>()
+            .ProducesCsv()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);

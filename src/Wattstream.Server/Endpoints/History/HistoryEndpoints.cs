@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Wattstream.Server.Access;
+using Wattstream.Server.Composition;
 using Wattstream.Storage;
 
 namespace Wattstream.Server.Endpoints.History;
@@ -13,6 +14,8 @@ public static class HistoryEndpoints
             .WithTags("history")
             .WithSummary("Time-bucketed history of one DER or a whole site, as JSON or CSV")
             .WithDescription("`?der=62124022441` (DER id or subject, repeatable) or `?site=site-1`; `from`, `to` (ISO-8601 or epoch ms; default the last hour); `step` (e.g. `10s`, `1m`, `1h`, `1d`; default `1m`); `fields` (w, l1_v, l2_v, l3_v, l1_a, l2_a, l3_a, l1_w, l2_w, l3_w, import_wh, export_wh, soc; default w); `agg` (avg, min, max, last). CSV with `Accept: text/csv` or `?format=csv`.")
+            .Produces<HistoryDocument>()
+            .ProducesCsv()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         app.MapGet("/api/storage", ([FromServices] HistoryWriter? writer, [FromServices] RetentionService? retention) => writer is not null
@@ -20,7 +23,9 @@ public static class HistoryEndpoints
                 : HistoryOff())
             .RequireAuthorization(Access.AuthSetup.AdminPolicy)
             .WithTags("history")
-            .WithSummary("The store, the writer's queue depth and lag, and its counters");
+            .WithSummary("The store, the writer's queue depth and lag, and its counters")
+            .Produces<StorageStatus>()
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
@@ -48,26 +53,19 @@ public static class HistoryEndpoints
     }
 
     // The writer's status, and beside it what the store says of itself: damage, and the room it takes (SQLite).
-    private static System.Text.Json.Nodes.JsonObject Status(HistoryWriter writer, RetentionService? retention)
+    private static StorageStatus Status(HistoryWriter writer, RetentionService? retention) => writer.Status with
     {
-        var status = System.Text.Json.JsonSerializer.SerializeToNode(writer.Status, System.Text.Json.JsonSerializerOptions.Web)!.AsObject();
-        var store = writer.Store;
-        status["damage"] = store.Damage;
-        if (store.Size is { } size)
-        {
-            status["size"] = new System.Text.Json.Nodes.JsonObject
-            {
-                ["usedBytes"] = size.UsedBytes,
-                ["fileBytes"] = size.FileBytes,
-                ["walBytes"] = size.WalBytes,
-                ["maxBytes"] = retention?.MaxBytes,
-                ["deletedForMaxBytes"] = retention?.DeletedForSize,
-                ["deletedBefore"] = retention?.SizeCutoff is { } cutoff ? DateTimeOffset.FromUnixTimeMilliseconds(cutoff) : null,
-            };
-        }
-
-        return status;
-    }
+        Damage = writer.Store.Damage,
+        Size = writer.Store.Size is { } size
+            ? new StorageRoom(
+                size.UsedBytes,
+                size.FileBytes,
+                size.WalBytes,
+                retention?.MaxBytes,
+                retention?.DeletedForSize,
+                retention?.SizeCutoff is { } cutoff ? DateTimeOffset.FromUnixTimeMilliseconds(cutoff) : null)
+            : null,
+    };
 
     private static IResult HistoryOff() =>
         Problems.Problem(StatusCodes.Status503ServiceUnavailable, "history_off", "History is off", "Storage:Enabled is false.");

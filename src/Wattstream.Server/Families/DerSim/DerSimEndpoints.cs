@@ -21,12 +21,16 @@ internal static class DerSimEndpoints
         group.MapGet("/overview", Overview)
             .WithSummary("The latest snapshot of one device (default 0)")
             .WithDescription("`metrics` (power_kw, voltage_ln_v, state_of_charge_pct, …), `pq`, `status`, `clock_time`, `dc_mode`, `asset_type`, `device_index`, as DERSim returns it.")
+            .Produces<DerSimSnapshot>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/devices", Devices)
-            .WithSummary("The latest snapshot of every device");
+            .WithSummary("The latest snapshot of every device")
+            .Produces<DerSimSnapshot[]>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/server-info", ServerInfo)
-            .WithSummary("What this server is and how many devices it has");
+            .WithSummary("What this server is and how many devices it has")
+            .Produces<DerSimServerInfo>();
         group.Map("/ws/telemetry", TelemetryAsync)
             .WithSummary("WebSocket: the cached snapshot at once, then one message per device per tick; `?device=N` filters server-side");
         group.Map("/telemetry/ws", TelemetryAsync)

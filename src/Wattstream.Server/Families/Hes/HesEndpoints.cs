@@ -3,6 +3,7 @@ using Wattstream.Hub;
 using Wattstream.Hub.Resume;
 using Wattstream.Hub.Status;
 using Wattstream.Server.Access;
+using Wattstream.Server.Composition;
 using Wattstream.Server.Endpoints;
 using Wattstream.Server.Transports.Sse;
 using Wattstream.Telemetry;
@@ -24,29 +25,29 @@ internal static class HesEndpoints
         group.MapGet("/api/sse/meters", AllMetersAsync)
             .WithSummary("Readings of every meter the caller may see (HES global monitoring)")
             .WithDescription("SSE, unnamed events: `{\"meterNo\":\"62124022441\",\"timestamp\":\"2026-…Z\",\"L1 Voltage\":\"230.5 V\",…}`.")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+            .Produces<HesRealtimeData>(StatusCodes.Status200OK, OpenApiSetup.EventStream);
         group.MapGet("/hes/service/stream", AllMetersAsync)
             .WithSummary("Readings of every meter (the HES backend's path; clients filter by meterNo)")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+            .Produces<HesRealtimeData>(StatusCodes.Status200OK, OpenApiSetup.EventStream);
         group.MapPost("/hes/service/stream", HesReadRequests.ReadAsync)
             .WithSummary("Read OBIS codes of up to 20 meters now: `reading` events, then `completed` (or `warning` when nothing could be read)")
             .WithDescription("Body `{\"meterType\":\"MD\"|\"Non-MD\",\"meters\":[\"62124022441\"],\"obisString\":[\"1-0:1.8.0\",\"32.7.0\"]}` (at most 20 meters and 50 codes). Each `reading` is `{statuscode (0 ok, -1 failed), meterNo, meterModel, obisString, value, timestamp, desc, statusmessage, elapsedMs}`, from the meter's last reading.")
             .Accepts<HesReadRequest>("application/json")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .Produces<HesObisReading>(StatusCodes.Status200OK, OpenApiSetup.EventStream)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .DisableAntiforgery();
         group.MapGet("/api/sse/real-time-data/{meterId}", OneMeterAsync)
             .WithSummary("Readings of one meter")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .Produces<HesRealtimeData>(StatusCodes.Status200OK, OpenApiSetup.EventStream)
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/api/sse/meter-status/{meterId}", OneStatusAsync)
             .WithSummary("Status of one meter: `meter-status` events at connect and on every change")
             .WithDescription("`{\"meterNo\":\"62124022441\",\"lastSeen\":\"2026-…Z\",\"status\":\"CONNECTED\"}`; status is CONNECTED, STALE, DISCONNECTED, CONNECTING, AUTH_FAILED or UNKNOWN.")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .Produces<MeterStatusEvent>(StatusCodes.Status200OK, OpenApiSetup.EventStream)
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/hes/service/meter-status/stream", AllStatusesAsync)
             .WithSummary("Status of every meter: one `meter-status` event per meter at connect, then every change")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+            .Produces<MeterStatusEvent>(StatusCodes.Status200OK, OpenApiSetup.EventStream);
     }
 
     private static Task<IResult> AllMetersAsync(HttpContext context, ITelemetryAccess access, HesFamily family, SseStreams sse) =>

@@ -1,5 +1,6 @@
 using Wattstream.Hub;
 using Wattstream.Server.Access;
+using Wattstream.Server.Composition;
 using Wattstream.Server.Endpoints;
 using Wattstream.Server.Transports.Sse;
 
@@ -14,7 +15,7 @@ internal static class NovacoreEndpoints
             .WithTags(tag)
             .WithSummary("Every DER reading of a site, as Novacore streams it")
             .WithDescription("SSE, unnamed events whose data is a reading: `{\"type\":\"pv\",\"timestamp\":…,\"read_time_ms\":…,\"W\":-3450,…}`. Resume with `Last-Event-ID`.")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .Produces<NovacoreReadingData>(StatusCodes.Status200OK, OpenApiSetup.EventStream)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
     }

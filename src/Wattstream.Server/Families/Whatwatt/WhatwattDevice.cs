@@ -26,6 +26,15 @@ public sealed class WhatwattDevice(StatusBoard statuses, TimeProvider time)
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(meter.Subject)))[..12];
     }
 
+    /// <summary>The device's host name (<c>whatwatt-</c> and its id's last six hex digits): its <c>/api/v1/system</c> name and Digest realm.</summary>
+    public static string HostName(DerAddress meter) => HostNameOf(DeviceId(meter));
+
+    public static string HostNameOf(string deviceId)
+    {
+        ArgumentNullException.ThrowIfNull(deviceId);
+        return $"whatwatt-{deviceId[^6..]}";
+    }
+
     public JsonObject Report(HubEvent last, TimeSpan? interval)
     {
         ArgumentNullException.ThrowIfNull(last);
@@ -42,13 +51,14 @@ public sealed class WhatwattDevice(StatusBoard statuses, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(meter);
         var id = DeviceId(meter);
+        var hostName = HostName(meter);
         var meterInfo = Meter(meter);
         meterInfo["report_interval"] = interval is { } i ? Math.Round(i.TotalSeconds, 3) : null;
         return new JsonObject
         {
             ["device"] = new JsonObject
             {
-                ["name"] = $"whatwatt-{id[^6..]}",
+                ["name"] = hostName,
                 ["id"] = id,
                 ["model"] = "Wattstream",
                 ["firmware"] = Firmware,
@@ -57,7 +67,7 @@ public sealed class WhatwattDevice(StatusBoard statuses, TimeProvider time)
             },
             ["meter"] = Prune(meterInfo),
             ["wifi"] = new JsonObject { ["mode"] = "off", ["connected"] = false },
-            ["ethernet"] = new JsonObject { ["connected"] = true, ["ip"] = "127.0.0.1", ["hostname"] = $"whatwatt-{id[^6..]}" },
+            ["ethernet"] = new JsonObject { ["connected"] = true, ["ip"] = "127.0.0.1", ["hostname"] = hostName },
             ["clouds"] = new JsonObject(),
             ["services"] = new JsonObject { ["live"] = true, ["report"] = true, ["last_reading"] = last is null ? null : last.Reading.Time.UtcDateTime.ToString("o", CultureInfo.InvariantCulture) },
         };

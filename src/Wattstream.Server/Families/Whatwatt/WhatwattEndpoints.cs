@@ -1,6 +1,9 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Wattstream.Emulators.Whatwatt;
 using Wattstream.Hub;
 using Wattstream.Server.Access;
+using Wattstream.Server.Composition;
 using Wattstream.Server.Endpoints;
 using Wattstream.Server.Transports.Sse;
 
@@ -21,16 +24,21 @@ internal static class WhatwattEndpoints
             group.MapGet("/api/v1/live", LiveAsync)
                 .WithSummary("Live meter values, as the whatwatt Go device streams them")
                 .WithDescription("SSE: `event: live`, `data:` one line of flat JSON (P_In, P_Out in kW, V_P1 in V, E_In in kWh, …). Unlike the device, any number of clients may connect. Resume with `Last-Event-ID`.")
-                .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+                .Produces<WhatwattLiveData>(StatusCodes.Status200OK, OpenApiSetup.EventStream)
                 .ProducesProblem(StatusCodes.Status400BadRequest)
                 .ProducesProblem(StatusCodes.Status404NotFound);
             group.MapGet("/api/v1/report", Report)
                 .WithSummary("The latest report of a meter, in the device's report shape")
-                .Produces<JsonObject>(StatusCodes.Status200OK)
+                .Produces<WhatwattReportDocument>()
                 .ProducesProblem(StatusCodes.Status404NotFound);
             group.MapGet("/api/v1/system", System)
                 .WithSummary("The adapter's system information, in the device's shape")
-                .Produces<JsonObject>(StatusCodes.Status200OK)
+                .Produces<WhatwattSystemDocument>()
+                .ProducesProblem(StatusCodes.Status404NotFound);
+            group.MapGet("/api/v1/settings", Settings)
+                .WithSummary("The adapter's settings, in the device's shape (read-only here)")
+                .WithDescription("`system.protection` is true when the device password (`Auth:Device:Password`) is set; `system.host_name` is the meter's host name, the Digest realm. The password is never shown.")
+                .Produces<WhatwattSettingsDocument>()
                 .ProducesProblem(StatusCodes.Status404NotFound);
         }
     }
@@ -69,6 +77,17 @@ internal static class WhatwattEndpoints
         }
 
         return JsonNoStore(context, device.System(address, hub.GetLast(address), hub.ObservedInterval(address)));
+    }
+
+    private static IResult Settings(HttpContext context, string? meter, DerDirectory ders, ITelemetryAccess access, IOptions<AuthOptions> auth)
+    {
+        if (!ders.TryFindMeter(meter, access.Resolve(context), out var address, out var problem))
+        {
+            return problem!;
+        }
+
+        // The hub announces nothing over mDNS: broadcast is off.
+        return JsonNoStore(context, DeviceSettings.ToJson(WhatwattDevice.HostName(address), protection: auth.Value.Device.Password is not null, broadcast: false));
     }
 
     // The device answers JSON with Cache-Control: no-store.
