@@ -20,6 +20,8 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 # nats-server: the NATS tests start their own (JetStream in a temp folder, a loopback port).
 command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+# Python with requests: the Novacore seed's Python client runs against the hub (its sseclient is in tests/seed-clients).
+python3 -c 'import requests' >/dev/null 2>&1 || missing+=(python3 python3-requests)
 if [ ${#missing[@]} -gt 0 ]; then
   log "install ${missing[*]}"
   sudo=""

@@ -17,10 +17,11 @@ public sealed class SimulatedSite
     private readonly Random _random;
     private const double ControllerBiasWatts = 40;
     private const double ControllerLagSeconds = 4;
+    private readonly ImportPrice? _importPrice;
     private DateTimeOffset? _last;
     private double _batteryRequest;
 
-    public SimulatedSite(SimulationOptions options, int number, Random random, DateTimeOffset start)
+    public SimulatedSite(SimulationOptions options, int number, Random random, DateTimeOffset start, ImportPrice? importPrice = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         Number = number;
@@ -39,6 +40,12 @@ public sealed class SimulatedSite
         Pv = new PvArray(random, ratedWatts: 5000 + (2500 * ((number - 1) % 3)), options.Latitude, options.Longitude, totalGenerationWh: 4_000_000 + (random.NextDouble() * 8_000_000));
         Battery = new HomeBattery(capacityWh: 10_000 * size, maxPowerWatts: 5000, stateOfCharge: 0.3 + (random.NextDouble() * 0.4), totalChargeWh: 1_500_000 * size, totalDischargeWh: 1_400_000 * size);
         GridMeter = new GridMeter(random, importWh: 9_000_000 + (random.NextDouble() * 6_000_000), exportWh: 2_000_000 + (random.NextDouble() * 3_000_000));
+        if (options.PrepaidSites.Contains(number))
+        {
+            Credit = new PrepaidCredit(options.PrepaidTopUp, options.PrepaidThreshold);
+            _importPrice = importPrice;
+        }
+
         if (options.EvChargerSites.Contains(number))
         {
             Ev = new EvCharger(random, ratedWatts: 11_000, totalChargeWh: 3_000_000 + (random.NextDouble() * 2_000_000));
@@ -70,6 +77,9 @@ public sealed class SimulatedSite
     public EvCharger? Ev { get; }
 
     public GridMeter GridMeter { get; }
+
+    /// <summary>The grid meter's credit when it is a prepaid meter (<see cref="SimulationOptions.PrepaidSites"/>).</summary>
+    public PrepaidCredit? Credit { get; }
 
     /// <summary>Every DER of the site with its type.</summary>
     public IEnumerable<(DerAddress Address, DerType Type)> Ders
@@ -112,7 +122,9 @@ public sealed class SimulatedSite
 
         // What the grid meter sees per phase: the load's own split, the inverter and the wallbox balanced over three phases.
         var net = Load.Power + Phases.Balanced(evWatts + Battery.Watts - Pv.GenerationWatts);
+        var importedBefore = GridMeter.ImportWh;
         GridMeter.Step(local, seconds, net, Load.ReactivePower);
+        Credit?.Charge(GridMeter.ImportWh - importedBefore, _importPrice?.Invoke(SiteId, now) ?? 0);
 
         var timestamp = now.ToUnixTimeMilliseconds();
         var readings = new List<Reading>(4)
@@ -175,6 +187,11 @@ public sealed class SimulatedSite
             new(Quantity.Frequency, Math.Round(m.Frequency, 2), Unit.Hertz),
             new(Quantity.Uptime, Math.Round(_uptimeOffsetHours + (now - _bootTime).TotalHours, 2), Unit.Hour),
         };
+        if (Credit is not null)
+        {
+            values.Add(new(Quantity.RemainingCredit, Math.Round(Credit.Credit, 2), Unit.None)); // to the cent, as the meter shows it
+        }
+
         ReadingField[] properties =
         [
             JsonString(PropertyNames.LocalDate, local.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),

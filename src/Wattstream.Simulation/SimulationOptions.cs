@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Wattstream.Simulation;
 
-public sealed class SimulationOptions
+public sealed class SimulationOptions : IValidatableObject
 {
     public const string SectionName = "Simulation";
 
@@ -34,6 +34,28 @@ public sealed class SimulationOptions
 
     /// <summary>Which sites (1-based) have an EV charger.</summary>
     public int[] EvChargerSites { get; set; } = [1];
+
+    /// <summary>
+    /// Which sites (1-based) have a prepaid grid meter: its credit falls with imported energy at the site's tariff
+    /// (<c>Sites:{site}:Tariff</c>) and is topped up. Site 3's meter is the HES seed's prepaid meter 62124022443.
+    /// </summary>
+    public int[] PrepaidSites { get; set; } = [3];
+
+    /// <summary>A prepaid meter's credit at start and after each top-up, in its tariff's currency.</summary>
+    [Range(0.01, 1_000_000)]
+    public double PrepaidTopUp { get; set; } = 250;
+
+    /// <summary>A prepaid meter's credit is topped up when it falls below this.</summary>
+    [Range(0, 1_000_000)]
+    public double PrepaidThreshold { get; set; } = 25;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (PrepaidThreshold >= PrepaidTopUp)
+        {
+            yield return new ValidationResult("PrepaidThreshold must be below PrepaidTopUp.", [nameof(PrepaidThreshold)]);
+        }
+    }
 
     public TimeZoneInfo ResolveTimeZone() =>
         string.IsNullOrEmpty(TimeZone) ? TimeZoneInfo.Local : TimeZoneInfo.FindSystemTimeZoneById(TimeZone);

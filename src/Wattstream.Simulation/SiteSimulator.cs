@@ -2,12 +2,16 @@ using Wattstream.Telemetry;
 
 namespace Wattstream.Simulation;
 
+/// <summary>The price of an imported kWh at a site at <paramref name="time"/>, in the site's currency (its tariff).</summary>
+public delegate double ImportPrice(string siteId, DateTimeOffset time);
+
 /// <summary>All simulated sites of one run. Not thread-safe: one loop steps it.</summary>
 public sealed class SiteSimulator
 {
     private readonly SimulationOptions _options;
 
-    public SiteSimulator(SimulationOptions options, DateTimeOffset start)
+    /// <param name="importPrice">What a prepaid meter's imported energy costs; without it, nothing.</param>
+    public SiteSimulator(SimulationOptions options, DateTimeOffset start, ImportPrice? importPrice = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
@@ -15,7 +19,7 @@ public sealed class SiteSimulator
         Seed = seed;
         Sites = Enumerable.Range(1, options.Sites)
             // Derived by arithmetic, not HashCode.Combine, which is randomised per process and would defeat the seed.
-            .Select(n => new SimulatedSite(options, n, new Random(unchecked((seed * 7919) + n)), start))
+            .Select(n => new SimulatedSite(options, n, new Random(unchecked((seed * 7919) + n)), start, importPrice))
             .ToArray();
     }
 

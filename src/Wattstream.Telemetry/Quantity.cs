@@ -92,6 +92,8 @@ public enum Quantity : byte
     PqActivePower,
     PqReactivePower,
     PqApparentPower,
+    /// <summary>A prepaid meter's remaining credit, in the currency of its tariff (<see cref="Unit.None"/>).</summary>
+    RemainingCredit,
 }
 
 /// <summary>One typed value: what it measures, its value, and the unit the value is in.</summary>

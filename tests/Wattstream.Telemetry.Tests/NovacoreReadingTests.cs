@@ -5,6 +5,16 @@ namespace Wattstream.Telemetry.Tests;
 
 public class NovacoreReadingTests
 {
+    /// <summary><paramref name="json"/> with the address members a written reading carries.</summary>
+    internal static string Addressed(string json, DerAddress der)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        node["site_id"] = der.Site;
+        node["device_id"] = der.Device;
+        node["der_id"] = der.Der;
+        return node.ToJsonString();
+    }
+
     public static TheoryData<string, DerType> SampleReadings => new()
     {
         { Samples.NovacorePv, DerType.Pv },
@@ -21,7 +31,7 @@ public class NovacoreReadingTests
 
         Assert.Equal(type, reading.Type);
         Assert.Equal(1723819200000, reading.Timestamp);
-        JsonAssert.Equivalent(json, Encoding.UTF8.GetString(NovacoreReading.ToUtf8(reading)));
+        JsonAssert.Equivalent(Addressed(json, Samples.Pv), Encoding.UTF8.GetString(NovacoreReading.ToUtf8(reading)));
     }
 
     [Fact]
@@ -87,7 +97,7 @@ public class NovacoreReadingTests
         var json = """{"type":"pv","timestamp":1,"W":-5,"Hz":50.1}""";
         var r = NovacoreReading.Parse(Samples.Utf8(json), Samples.Pv);
 
-        JsonAssert.Equivalent(json, Encoding.UTF8.GetString(NovacoreReading.ToUtf8(r)));
+        JsonAssert.Equivalent(Addressed(json, Samples.Pv), Encoding.UTF8.GetString(NovacoreReading.ToUtf8(r)));
     }
 
     [Theory]

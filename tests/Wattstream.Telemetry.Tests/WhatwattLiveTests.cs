@@ -58,7 +58,7 @@ public class WhatwattLiveTests
         Assert.DoesNotContain("Uptime", whatwatt, StringComparison.Ordinal);
 
         var novacore = Encoding.UTF8.GetString(NovacoreReading.ToUtf8(r));
-        JsonAssert.Equivalent("""{"type":"meter","timestamp":1724502840000,"W":1500,"L1_V":230}""", novacore);
+        JsonAssert.Equivalent("""{"type":"meter","timestamp":1724502840000,"site_id":"site-1","device_id":"meter-device","der_id":"62124022443","W":1500,"L1_V":230}""", novacore);
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public class WhatwattLiveTests
 
         // W = (P_In − P_Out) × 1000; Ln_W from the phase registers; energies × 1000; no Hz (the device has none).
         JsonAssert.Equivalent(
-            """{"type":"meter","timestamp":1724502840000,"W":36,"L1_V":230.1,"L1_A":0,"L1_W":0,"L2_V":229.8,"L2_A":0,"L2_W":0,"L3_V":230.4,"L3_A":0,"L3_W":0,"total_import_Wh":47251,"total_export_Wh":8965}""",
+            """{"type":"meter","timestamp":1724502840000,"site_id":"site-1","device_id":"meter-device","der_id":"62124022443","W":36,"L1_V":230.1,"L1_A":0,"L1_W":0,"L2_V":229.8,"L2_A":0,"L2_W":0,"L3_V":230.4,"L3_A":0,"L3_W":0,"total_import_Wh":47251,"total_export_Wh":8965}""",
             novacore);
     }
 

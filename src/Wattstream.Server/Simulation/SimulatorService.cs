@@ -1,11 +1,12 @@
 using Microsoft.Extensions.Options;
+using Wattstream.Energy;
 using Wattstream.Hub;
 using Wattstream.Simulation;
 
 namespace Wattstream.Server.Simulation;
 
 /// <summary>Steps the built-in simulator on its interval and publishes every reading to the hub.</summary>
-public sealed class SimulatorService(TelemetryHub hub, IOptions<SimulationOptions> options, TimeProvider time, ILogger<SimulatorService> logger)
+public sealed class SimulatorService(TelemetryHub hub, IOptions<SimulationOptions> options, IOptions<SitesOptions> sites, TimeProvider time, ILogger<SimulatorService> logger)
     : BackgroundService
 {
     private readonly SimulationOptions _options = options.Value;
@@ -21,7 +22,7 @@ public sealed class SimulatorService(TelemetryHub hub, IOptions<SimulationOption
             return Task.CompletedTask;
         }
 
-        Simulator = new SiteSimulator(_options, time.GetUtcNow());
+        Simulator = new SiteSimulator(_options, time.GetUtcNow(), ImportPrice);
 
         // The first step runs before the server listens, so every simulated DER is known to the first client.
         Publish(time.GetUtcNow());
@@ -60,6 +61,12 @@ public sealed class SimulatorService(TelemetryHub hub, IOptions<SimulationOption
         {
         }
     }
+
+    // A prepaid meter pays what the dashboard's cost uses: the site's tariff at the site's local time (none: nothing).
+    private double ImportPrice(string siteId, DateTimeOffset time) =>
+        sites.Value.Find(siteId) is { Tariff: { } tariff } site
+            ? tariff.ImportPriceAt(TimeZoneInfo.ConvertTime(time, site.ResolveTimeZone()).DateTime)
+            : 0;
 
     private void Publish(DateTimeOffset now)
     {

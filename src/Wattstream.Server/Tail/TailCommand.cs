@@ -304,7 +304,7 @@ internal sealed class Tail(TailOptions options)
                 {
                     "live" => Query("meter") ?? "meter",
                     "dersim" => JsonField(data, "device_id") ?? $"device {JsonField(data, "device_index") ?? "?"}",
-                    _ => reading.Type.ToWireName(),
+                    _ => JsonField(data, NovacoreReading.DerIdKey) ?? reading.Type.ToWireName(), // one row per DER, not per type
                 };
                 _rows[key] = (reading.Type.ToWireName(), reading.Time.ToLocalTime().ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture), Values(reading));
             }

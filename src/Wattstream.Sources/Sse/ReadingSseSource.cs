@@ -9,13 +9,15 @@ using Wattstream.Telemetry.Formats;
 namespace Wattstream.Sources.Sse;
 
 /// <summary>
-/// Reads an SSE stream of reading JSON (Novacore's <c>/stream/sites/{siteId}</c>) with a Bearer token. Such readings
-/// carry a type but no DER id, so each type becomes one DER: <c>{der}-{type}</c>.
+/// Reads an SSE stream of reading JSON (Novacore's <c>/stream/sites/{siteId}</c>) with a Bearer token. A reading that
+/// carries <c>der_id</c> (as a Wattstream hub writes them) is that DER, under its <c>device_id</c> (else the source's
+/// device), in the source's org and site; one without (the platform's own stream) is one DER per type: <c>{der}-{type}</c>.
 /// </summary>
 public sealed class ReadingSseSource(SourceOptions options, SourceContext context) : TelemetrySource(options, context)
 {
     private readonly HttpClient _http = context.Http.Create(null);
     private readonly Dictionary<DerType, DerAddress> _ders = [];
+    private readonly Dictionary<(string Device, string Der), DerAddress> _carried = [];
     private string? _lastEventId;
 
     protected override async Task ReadAsync(SourceSession session, CancellationToken cancellationToken)
@@ -70,8 +72,19 @@ public sealed class ReadingSseSource(SourceOptions options, SourceContext contex
             try
             {
                 var bytes = Encoding.UTF8.GetBytes(item.Data);
-                var reading = NovacoreReading.Parse(bytes, Placeholder);
-                session.Publish(reading.WithDer(DerFor(reading.Type)));
+                var reading = NovacoreReading.Parse(bytes, Placeholder, [], out var carried);
+                if (AddressOf(carried) is { } der)
+                {
+                    session.Publish(reading.WithDer(der));
+                }
+                else if (carried.Der is null)
+                {
+                    session.Publish(reading.WithDer(DerFor(reading.Type)));
+                }
+                else
+                {
+                    Reject("malformed", $"'der_id' or 'device_id' is not an id of {Subjects.TokenRule}");
+                }
             }
             catch (TelemetryFormatException e)
             {
@@ -81,6 +94,24 @@ public sealed class ReadingSseSource(SourceOptions options, SourceContext contex
     }
 
     private DerAddress Placeholder => DerFor(DerType.Meter);
+
+    // The reading's own ids, when it carries a valid der_id; the source's org and site place it in this hub.
+    private DerAddress? AddressOf(CarriedIds carried)
+    {
+        var device = carried.Device ?? Options.DeviceId;
+        if (!Subjects.IsValidToken(carried.Der) || !Subjects.IsValidToken(device))
+        {
+            return null;
+        }
+
+        if (!_carried.TryGetValue((device, carried.Der!), out var der))
+        {
+            der = new DerAddress(Options.Org, Options.Site, device, carried.Der!);
+            _carried[(device, carried.Der!)] = der;
+        }
+
+        return der;
+    }
 
     private DerAddress DerFor(DerType type)
     {

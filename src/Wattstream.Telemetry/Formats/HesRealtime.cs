@@ -10,6 +10,8 @@ namespace Wattstream.Telemetry.Formats;
 /// </summary>
 public static class HesRealtime
 {
+    public const string RemainingCreditLabel = "Remaining Credit Amount";
+
     private static readonly (string Label, Quantity Quantity, Unit Unit)[] Labels =
     [
         ("Active power import (+P)", Quantity.ActivePowerImport, Unit.Kilowatt),
@@ -62,6 +64,12 @@ public static class HesRealtime
         {
             var total = (hasImport ? import : 0) + (hasExport ? export : 0);
             writer.WriteString("Total absolute cumulative active energy register", $"{total.ToString("0.###", CultureInfo.InvariantCulture)} kWh");
+        }
+
+        // A prepaid meter's credit, two decimals and no unit, as the HES sample writes it; other meters have none.
+        if (reading.TryGet(Quantity.RemainingCredit, Unit.None, out var credit))
+        {
+            writer.WriteString(RemainingCreditLabel, (Math.Round(credit, 2) + 0.0).ToString("0.00", CultureInfo.InvariantCulture)); // + 0.0: never "-0.00"
         }
 
         writer.WriteEndObject();

@@ -5,11 +5,20 @@ namespace Wattstream.Telemetry.Formats;
 
 /// <summary>
 /// The Novacore reading JSON: flat, SI units (W, Wh, V, A, Hz, °C, fractions), with <c>type</c>, <c>timestamp</c>
-/// (epoch ms) and <c>read_time_ms</c>. The same key means the same quantity whatever the type.
+/// (epoch ms) and <c>read_time_ms</c>. The same key means the same quantity whatever the type. Written readings also
+/// carry their DER's <c>site_id</c>, <c>device_id</c> and <c>der_id</c>: Novacore's key of a reading is
+/// (<c>der_id</c>, <c>timestamp</c>), and one site's stream mixes its DERs.
 /// </summary>
 public static class NovacoreReading
 {
     public const string FormatName = "novacore";
+
+    public const string SiteIdKey = "site_id";
+    public const string DeviceIdKey = "device_id";
+    public const string DerIdKey = "der_id";
+
+    /// <summary>A prepaid meter's remaining credit in its tariff's currency; absent for other meters.</summary>
+    public const string RemainingCreditKey = "remaining_credit";
 
     private static readonly NumericField W = new("W", Quantity.ActivePower, Unit.Watt);
     private static readonly NumericField V = new("V", Quantity.Voltage, Unit.Volt);
@@ -66,6 +75,7 @@ public static class NovacoreReading
         W, Hz, .. Phases,
         new("total_import_Wh", Quantity.EnergyImport, Unit.WattHour),
         new("total_export_Wh", Quantity.EnergyExport, Unit.WattHour),
+        new(RemainingCreditKey, Quantity.RemainingCredit, Unit.None), // a prepaid meter's: the hub's addition to the schema
     ];
 
     private static readonly NumericField[] V2xFields =
@@ -131,8 +141,16 @@ public static class NovacoreReading
     /// As <see cref="Parse(ReadOnlySpan{byte}, DerAddress)"/>, passing over the members named in <paramref name="skip"/>
     /// (a pushed reading's address members, which the address already holds) instead of keeping them as extras.
     /// </summary>
-    public static Reading Parse(ReadOnlySpan<byte> json, DerAddress der, ReadOnlySpan<string> skip)
+    public static Reading Parse(ReadOnlySpan<byte> json, DerAddress der, ReadOnlySpan<string> skip) => Parse(json, der, skip, out _);
+
+    /// <summary>
+    /// As <see cref="Parse(ReadOnlySpan{byte}, DerAddress, ReadOnlySpan{string})"/>, giving the address members the JSON
+    /// carries (<c>site_id</c>, <c>device_id</c>, <c>der_id</c>; null where absent or not a string). They never become
+    /// extras: the reading's address is <paramref name="der"/>, and a caller that trusts the JSON's ids uses them.
+    /// </summary>
+    public static Reading Parse(ReadOnlySpan<byte> json, DerAddress der, ReadOnlySpan<string> skip, out CarriedIds carried)
     {
+        string? siteId = null, deviceId = null, derId = null;
         var numbers = new List<Measurement>(24);
         var keys = new List<string>(24);
         var properties = new List<ReadingField>(2);
@@ -191,6 +209,27 @@ public static class NovacoreReading
                     case PropertyNames.Status or PropertyNames.Protocol or PropertyNames.ControlMode or PropertyNames.PlugConnected:
                         properties.Add(new ReadingField(key, reader.TakeRawValue()));
                         break;
+                    case SiteIdKey or DeviceIdKey or DerIdKey:
+                        var id = reader.GetStringOrNull();
+                        if (id is null)
+                        {
+                            reader.SkipValue();
+                        }
+
+                        if (key == SiteIdKey)
+                        {
+                            siteId = id;
+                        }
+                        else if (key == DeviceIdKey)
+                        {
+                            deviceId = id;
+                        }
+                        else
+                        {
+                            derId = id;
+                        }
+
+                        break;
                     default:
                         if (AllByKey.TryGetValue(key, out var field))
                         {
@@ -233,6 +272,7 @@ public static class NovacoreReading
         }
 
         TelemetryFormatException.ThrowIfAny(errors);
+        carried = new CarriedIds(siteId, deviceId, derId);
 
         var byType = ByType[type!.Value];
         var measurements = new Measurement[numbers.Count];
@@ -263,6 +303,9 @@ public static class NovacoreReading
             writer.WriteNumber("read_time_ms", readTime);
         }
 
+        writer.WriteString(SiteIdKey, reading.Der.Site);
+        writer.WriteString(DeviceIdKey, reading.Der.Device);
+        writer.WriteString(DerIdKey, reading.Der.Der);
         var typeFields = FieldsOf(reading.Type);
         foreach (var field in typeFields)
         {
@@ -295,7 +338,10 @@ public static class NovacoreReading
         {
             foreach (var extra in reading.Extras)
             {
-                writer.WriteRawField(extra.Name, extra.RawJson);
+                if (extra.Name is not (SiteIdKey or DeviceIdKey or DerIdKey)) // kept as extras before the ids were written
+                {
+                    writer.WriteRawField(extra.Name, extra.RawJson);
+                }
             }
         }
 
@@ -309,3 +355,6 @@ public static class NovacoreReading
         return buffer.WrittenSpan.ToArray();
     }
 }
+
+/// <summary>The address members a Novacore reading JSON carries; null where absent.</summary>
+public readonly record struct CarriedIds(string? Site, string? Device, string? Der);

@@ -84,4 +84,7 @@ public sealed class HesRealtimeData
 
     [JsonPropertyName("Total absolute cumulative active energy register"), Description("|+A| + |-A| (OBIS 15.8.0), as text with its unit (\"… kWh\")")]
     public string? TotalAbsoluteCumulativeActiveEnergyRegister { get; init; }
+
+    [JsonPropertyName("Remaining Credit Amount"), Description("A prepaid meter's remaining credit: two decimals, no unit (\"250.00\"); absent for other meters")]
+    public string? RemainingCreditAmount { get; init; }
 }

@@ -22,6 +22,15 @@ public sealed class NovacoreReadingData
     [JsonPropertyName("read_time_ms"), Description("How long the device took to read, ms")]
     public long? ReadTimeMs { get; init; }
 
+    [JsonPropertyName("site_id"), Description("The DER's site (the hub's addition: every reading it writes carries its address)")]
+    public required string SiteId { get; init; }
+
+    [JsonPropertyName("device_id"), Description("The DER's device")]
+    public required string DeviceId { get; init; }
+
+    [JsonPropertyName("der_id"), Description("The DER: (der_id, timestamp) identifies a reading")]
+    public required string DerId { get; init; }
+
     [JsonPropertyName("W"), Description("Active power, W")]
     public double? W { get; init; }
 
@@ -114,6 +123,9 @@ public sealed class NovacoreReadingData
 
     [JsonPropertyName("total_export_Wh"), Description("Energy export, Wh")]
     public double? TotalExportWh { get; init; }
+
+    [JsonPropertyName("remaining_credit"), Description("A prepaid meter's remaining credit, in its tariff's currency")]
+    public double? RemainingCredit { get; init; }
 
     [JsonPropertyName("dc_W"), Description("Dc power, W")]
     public double? DcW { get; init; }
