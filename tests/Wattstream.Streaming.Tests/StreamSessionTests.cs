@@ -13,24 +13,38 @@ public sealed class StreamSessionTests
 {
     private const int Limit = 10;
 
-    /// <summary>A queue whose losses the test sets; it yields nothing and ends when disposed.</summary>
+    /// <summary>A queue whose losses the test sets; it yields what <see cref="Deliver"/> gives and ends when disposed.</summary>
     private sealed class LossyQueue : IEventReader<int>
     {
         private readonly TaskCompletionSource<bool> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly System.Threading.Channels.Channel<int> _items = System.Threading.Channels.Channel.CreateUnbounded<int>();
 
         public long Dropped { get; set; }
 
         public int SnapshotRemaining => 0;
 
-        public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => new(_ended.Task);
-
-        public bool TryRead(out int item)
+        /// <summary>Frames the client reads (the pump writes them): a client that keeps up.</summary>
+        public void Deliver(int count)
         {
-            item = 0;
-            return false;
+            for (var i = 0; i < count; i++)
+            {
+                _items.Writer.TryWrite(i);
+            }
         }
 
-        public void Dispose() => _ended.TrySetResult(false);
+        public async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
+        {
+            var more = _items.Reader.WaitToReadAsync(cancellationToken).AsTask();
+            return await Task.WhenAny(more, _ended.Task) == more && await more;
+        }
+
+        public bool TryRead(out int item) => _items.Reader.TryRead(out item);
+
+        public void Dispose()
+        {
+            _ended.TrySetResult(false);
+            _items.Writer.TryComplete();
+        }
     }
 
     /// <summary>A transport that records each write's frames, the heartbeats, and the goodbye.</summary>
@@ -145,18 +159,33 @@ public sealed class StreamSessionTests
     }
 
     [Fact]
-    public void A_client_that_kept_up_for_a_check_starts_counting_afresh()
+    public async Task A_client_that_kept_up_for_a_check_starts_counting_afresh()
     {
         var (session, queue, _) = Lossy(Supervisor(new StreamingOptions { MaxDroppedBeforeClose = Limit }));
         using var lossy = queue;
 
         queue.Dropped = Limit - 1;
         Assert.False(session.IsTooSlow());
-        Assert.False(session.IsTooSlow()); // nothing lost since the check before: it kept up
+        queue.Deliver(3);
+        await Eventually.UntilAsync(() => session.FramesSent == 3, "the frames to be written");
+        Assert.False(session.IsTooSlow()); // it read and lost nothing since the check before: it kept up
         queue.Dropped = (2 * Limit) - 2; // as many again, one fewer than the limit since it kept up
 
         Assert.False(session.IsTooSlow());
         queue.Dropped = (2 * Limit) - 1; // the limit since it kept up
+        Assert.True(session.IsTooSlow());
+    }
+
+    [Fact]
+    public void A_client_that_reads_nothing_never_keeps_up_however_far_apart_its_losses()
+    {
+        var (session, queue, _) = Lossy(Supervisor(new StreamingOptions { MaxDroppedBeforeClose = Limit }));
+        using var lossy = queue;
+
+        queue.Dropped = Limit - 1;
+        Assert.False(session.IsTooSlow());
+        Assert.False(session.IsTooSlow()); // a quiet check: nothing lost, but nothing read either
+        queue.Dropped = Limit; // the next burst: the limit since it last read
         Assert.True(session.IsTooSlow());
     }
 

@@ -24,6 +24,7 @@ public sealed class StreamSession : IDisposable
     private long _framesSent;
     private long _droppedAtLastCheck;
     private long _droppedWhenLastKeptUp; // the slow-client rule counts losses from here
+    private long _framesAtLastCheck;
     private long _droppedWhenSnapshotWritten = -1; // set by a pump that has written its snapshot, taken by the supervisor
     private CloseReason? _closedBecause;
     private bool _disposed;
@@ -260,14 +261,18 @@ public sealed class StreamSession : IDisposable
 
     /// <summary>
     /// The slow-client rule, the same for every transport: a client that has lost at least
-    /// <see cref="StreamingOptions.MaxDroppedBeforeClose"/> events since it last kept up (a check with no loss since the
-    /// check before) is too slow. While a snapshot is being written, what the live queue loses behind it is not the
+    /// <see cref="StreamingOptions.MaxDroppedBeforeClose"/> events since it last kept up (it was sent frames and lost
+    /// nothing since the check before) is too slow. A client that reads nothing never keeps up, however far apart the
+    /// bursts it loses. While a snapshot is being written, what the live queue loses behind it is not the
     /// client's doing (the snapshot may be far larger than the queue): the client is too slow only when the writing makes
     /// no progress for a heartbeat interval.
     /// </summary>
     internal bool IsTooSlow()
     {
         var total = Dropped;
+        var frames = FramesSent;
+        var sentSinceLastCheck = frames > _framesAtLastCheck;
+        _framesAtLastCheck = frames;
         if (SnapshotRemaining > 0)
         {
             _droppedAtLastCheck = total;
@@ -278,9 +283,9 @@ public sealed class StreamSession : IDisposable
         // A snapshot written since the last check: only what was lost after it counts.
         var writtenAt = Interlocked.Exchange(ref _droppedWhenSnapshotWritten, -1);
         _droppedWhenLastKeptUp = Math.Max(_droppedWhenLastKeptUp, writtenAt);
-        if (total == _droppedAtLastCheck)
+        if (total == _droppedAtLastCheck && sentSinceLastCheck)
         {
-            _droppedWhenLastKeptUp = total; // it kept up since the last check: start counting afresh
+            _droppedWhenLastKeptUp = total; // it read and lost nothing since the last check: start counting afresh
         }
 
         _droppedAtLastCheck = total;
