@@ -1,3 +1,3 @@
-using Wattstream.Server;
+using Wattstream.Server.Commands;
 
-return await CommandLine.RunAsync(args);
+return await WattstreamRootCommand.RunAsync(args);

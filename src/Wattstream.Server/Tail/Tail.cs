@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Net.Http.Headers;
 using System.Net.ServerSentEvents;
 using System.Net.WebSockets;
@@ -10,69 +9,6 @@ using Wattstream.Telemetry;
 using Wattstream.Telemetry.Formats;
 
 namespace Wattstream.Server.Tail;
-
-/// <summary>
-/// <c>wattstream tail URL</c>: follows a stream of the hub or of a device and shows it as a table that updates in
-/// place (one row per DER, its newest values with units), or the raw events with <c>--json</c>. SSE streams reconnect
-/// with <c>Last-Event-ID</c>, and say so.
-/// </summary>
-internal static class TailCommand
-{
-    public static Command Create()
-    {
-        var url = new Argument<string>("url")
-        {
-            Description = "The stream: http://…/api/v1/live (whatwatt), …/api/sse/meters (HES), …/stream/sites/ID (Novacore), ws://…/api/dersim/ws/telemetry, ws://…/ws",
-        };
-        var password = new Option<string?>("--password") { Description = "A whatwatt device's password (Digest or Basic, empty user name). Also WATTSTREAM_TAIL_PASSWORD." };
-        var token = new Option<string?>("--token") { Description = "A bearer token or API key (the hub with Auth:Mode=token, Novacore). Also WATTSTREAM_TAIL_TOKEN." };
-        var subject = new Option<string>("--subject") { Description = "The subject to subscribe to on the hub's /ws.", DefaultValueFactory = _ => ">" };
-        var json = new Option<bool>("--json") { Description = "Print each event's data as one line instead of the table." };
-        var count = new Option<int?>("--count") { Description = "Stop after this many events." };
-        var command = new Command("tail", "Follow a stream of the hub or of a device as a live table (or raw lines with --json).")
-        {
-            url, password, token, subject, json, count,
-        };
-        command.SetAction(async (result, cancellationToken) =>
-        {
-            if (!Uri.TryCreate(result.GetValue(url), UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https" or "ws" or "wss"))
-            {
-                await Console.Error.WriteLineAsync($"wattstream tail: '{result.GetValue(url)}' is not a stream URL (http, https, ws or wss).");
-                return 2;
-            }
-
-            var options = new TailOptions(
-                address,
-                result.GetValue(password) ?? Environment.GetEnvironmentVariable("WATTSTREAM_TAIL_PASSWORD"),
-                result.GetValue(token) ?? Environment.GetEnvironmentVariable("WATTSTREAM_TAIL_TOKEN"),
-                result.GetValue(subject)!,
-                result.GetValue(json),
-                result.GetValue(count));
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            Console.CancelKeyPress += (_, e) =>
-            {
-                e.Cancel = true;
-                stop.Cancel();
-            };
-            var tail = new Tail(options);
-            try
-            {
-                await tail.RunAsync(stop.Token);
-                return 0;
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return 0;
-            }
-            catch (TailException e)
-            {
-                await Console.Error.WriteLineAsync($"wattstream tail: {e.Message}");
-                return 1;
-            }
-        });
-        return command;
-    }
-}
 
 internal sealed record TailOptions(Uri Url, string? Password, string? Token, string Subject, bool Json, int? Count);
 
