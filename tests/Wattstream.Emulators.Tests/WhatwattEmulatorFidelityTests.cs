@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
+using Wattstream.DeviceAuthentication;
 using Wattstream.Emulators.Whatwatt;
 using Wattstream.Sources.Http;
 

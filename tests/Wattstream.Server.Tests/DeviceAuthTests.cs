@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
-using Wattstream.Emulators.Whatwatt;
+using Wattstream.DeviceAuthentication;
 using Wattstream.Sources.Http;
 
 namespace Wattstream.Server.Tests;

@@ -193,7 +193,7 @@ public class HostileAccessTests
         await using var host = await AuthTests.StartTokenHostAsync($"--Auth:Device:Password={password}", "--Auth:Device:Orgs:0=demo");
         using var challenge = await host.Client.GetAsync("/api/v1/report");
         var digest = challenge.Headers.WwwAuthenticate.First(c => c.Scheme == "Digest").Parameter!;
-        var parameters = Wattstream.Sources.Http.AuthParameters.Parse(digest);
+        var parameters = Wattstream.DeviceAuthentication.AuthParameters.Parse(digest);
 
         async Task<HttpResponseMessage> AnswerAsync(uint nc)
         {

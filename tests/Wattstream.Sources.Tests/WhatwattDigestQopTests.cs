@@ -1,4 +1,5 @@
 using System.Net;
+using Wattstream.DeviceAuthentication;
 using Wattstream.Emulators.Whatwatt;
 using Wattstream.Sources.Http;
 using Wattstream.Telemetry;

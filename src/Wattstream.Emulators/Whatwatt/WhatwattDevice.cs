@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Wattstream.DeviceAuthentication;
 using Wattstream.Emulators.Faults;
 using Wattstream.Simulation;
 using Wattstream.Telemetry;

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Wattstream.DeviceAuthentication;
 using Wattstream.Emulators.Faults;
 
 namespace Wattstream.Emulators.Whatwatt;

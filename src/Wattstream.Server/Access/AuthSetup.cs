@@ -109,7 +109,7 @@ public static class AuthSetup
     private static bool DevicePathsHoldThePassword(AuthorizationHandlerContext context) =>
         context.Resource is not HttpContext http
         || !DeviceAuthenticationHandler.IsDevicePath(http.Request.Path)
-        || http.RequestServices.GetService<Wattstream.Emulators.Whatwatt.DeviceAuthenticator>() is null
+        || http.RequestServices.GetService<Wattstream.DeviceAuthentication.DeviceAuthenticator>() is null
         || context.User.Identity?.IsAuthenticated == true;
 
     // On a device path: Digest or Basic credentials, or no credentials at all (then the challenge is the device's).

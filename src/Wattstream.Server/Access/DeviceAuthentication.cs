@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
-using Wattstream.Emulators.Whatwatt;
+using Wattstream.DeviceAuthentication;
 using Wattstream.Server.Endpoints;
 using Wattstream.Server.Families.Whatwatt;
 using Wattstream.Streaming.Access;
@@ -52,7 +52,7 @@ public enum DeviceAuthSchemes
     Basic,
 }
 
-/// <summary>The device password as an authentication scheme; the check itself is the emulator's <see cref="DeviceAuthenticator"/>.</summary>
+/// <summary>The device password as an authentication scheme; the check itself is the shared <see cref="DeviceAuthenticator"/> (the emulator's too).</summary>
 internal sealed class DeviceAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
