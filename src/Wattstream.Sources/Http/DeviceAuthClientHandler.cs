@@ -9,7 +9,7 @@ using Wattstream.DeviceAuthentication;
 namespace Wattstream.Sources.Http;
 
 /// <summary>
-/// Authenticates to a whatwatt device the way <c>curl --anyauth -u ":PASSWORD"</c> does: the scheme comes from the
+/// The client side of device authentication (the device's side is <c>DeviceAuthVerifier</c>): authenticates to a whatwatt device the way <c>curl --anyauth -u ":PASSWORD"</c> does: the scheme comes from the
 /// server's challenge. Digest (MD5-sess or MD5, qop=auth, or auth-int when that is all the device offers, empty user name, a fresh cnonce, nc counting from 00000001 under
 /// one nonce, opaque echoed) or Basic. Once a challenge is known it is answered up front on later requests; a
 /// <c>401 … stale=true</c> (or any new challenge to such an up-front answer, as after a device reboot) is retried once
@@ -25,7 +25,7 @@ namespace Wattstream.Sources.Http;
 /// firmware before 1.10; <see cref="AuthScheme.Auto"/> answers the first scheme offered and keeps to it, refusing a later
 /// downgrade to Basic. A refused challenge is answered with nothing: the 401 is returned and <see cref="Refusal"/> says why.
 /// </para>
-public sealed class DeviceAuthHandler(string password, string user = "", AuthScheme scheme = AuthScheme.Digest) : DelegatingHandler
+public sealed class DeviceAuthClientHandler(string password, string user = "", AuthScheme scheme = AuthScheme.Digest) : DelegatingHandler
 {
     private readonly Lock _gate = new();
     private DigestChallenge? _digest;
@@ -174,17 +174,4 @@ public sealed class DeviceAuthHandler(string password, string user = "", AuthSch
 
         return clone;
     }
-}
-
-/// <summary>Which HTTP authentication a source may answer a device's challenge with.</summary>
-public enum AuthScheme
-{
-    /// <summary>Digest only (whatwatt firmware 1.10 and later): the password never leaves in clear text.</summary>
-    Digest,
-
-    /// <summary>Basic only (firmware before 1.10; the password is only base64-encoded: use it on a trusted network).</summary>
-    Basic,
-
-    /// <summary>The first scheme the device offers, kept from then on: a later offer of Basic after Digest is refused.</summary>
-    Auto,
 }

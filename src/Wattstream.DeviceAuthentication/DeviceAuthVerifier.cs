@@ -53,7 +53,7 @@ public enum DeviceCheck
 /// nonce count (<c>nc</c>) may be used once per nonce (<see cref="NonceCounts"/>), so a captured answer cannot be replayed:
 /// a repeated count is answered <c>stale=true</c> with a new nonce, which an honest client follows without a word.
 /// </remarks>
-public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProvider time)
+public sealed class DeviceAuthVerifier(DeviceCredentials? credentials, TimeProvider time)
 {
     private readonly byte[] _nonceKey = RandomNumberGenerator.GetBytes(32);
     private long _expiredBeforeTicks = long.MinValue;

@@ -5,12 +5,12 @@ using Microsoft.Extensions.Time.Testing;
 namespace Wattstream.DeviceAuthentication.Tests;
 
 /// <summary>The shared device check on its own, answered with digests computed by hand (HandDigest), not by this code.</summary>
-public class DeviceAuthenticatorTests
+public class DeviceAuthVerifierTests
 {
     private const string Password = "secret";
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
 
-    private DeviceAuthenticator Device(bool digest = true, bool basic = true) =>
+    private DeviceAuthVerifier Device(bool digest = true, bool basic = true) =>
         new(new DeviceCredentials(Password, "whatwatt-9373A7", digest, basic, TimeSpan.FromMinutes(5)), _time);
 
     private static DefaultHttpContext Request(string method, string pathAndQuery, string? authorization = null, byte[]? body = null)
@@ -30,7 +30,7 @@ public class DeviceAuthenticatorTests
     }
 
     // The Digest challenge of a 401 the device writes for this request.
-    private static string DigestChallengeOf(DeviceAuthenticator device, bool stale = false)
+    private static string DigestChallengeOf(DeviceAuthVerifier device, bool stale = false)
     {
         var context = Request("GET", "/api/v1/live");
         device.Challenge(context.Response, stale);
