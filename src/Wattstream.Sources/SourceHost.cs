@@ -72,7 +72,7 @@ public sealed class SourceHost : BackgroundService
 public sealed record SourceFactory(SourceKind Kind, Func<SourceOptions, SourceContext, TelemetrySource> Create);
 
 /// <summary>One HttpClient per source, without a timeout (streams stay open for days) and with the source's auth handler.</summary>
-internal sealed class SourceHttpClients : IHttpClientFactoryLike
+internal sealed class SourceHttpClients : ISourceHttpClients
 {
     public HttpClient Create(HttpMessageHandler? authHandler)
     {

@@ -169,10 +169,13 @@ public abstract class TelemetrySource
 }
 
 /// <summary>What every source needs from the host.</summary>
-public sealed record SourceContext(TelemetryHub Hub, StatusBoard Statuses, SourceTimingOptions Timing, TimeProvider Time, ILoggerFactory LoggerFactory, IHttpClientFactoryLike Http);
+public sealed record SourceContext(TelemetryHub Hub, StatusBoard Statuses, SourceTimingOptions Timing, TimeProvider Time, ILoggerFactory LoggerFactory, ISourceHttpClients Http);
 
-/// <summary>Makes the HttpClient a source uses (the handler chain carries its credentials).</summary>
-public interface IHttpClientFactoryLike
+/// <summary>
+/// Makes the HttpClient each source uses: the handler chain carries its credentials and there is no timeout, which
+/// <c>IHttpClientFactory</c>'s named clients, shared by name, do not give per source.
+/// </summary>
+public interface ISourceHttpClients
 {
     HttpClient Create(HttpMessageHandler? authHandler);
 }

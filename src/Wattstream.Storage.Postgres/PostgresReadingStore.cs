@@ -10,7 +10,7 @@ namespace Wattstream.Storage.Postgres;
 /// Readings in PostgreSQL. A batch is copied in binary (<c>COPY … FROM STDIN (FORMAT BINARY)</c>) into a temporary
 /// table and moved into <c>readings</c> with <c>ON CONFLICT DO NOTHING</c>, in one transaction.
 /// </summary>
-public sealed class PostgresReadingStore(string connectionString) : IReadingStore
+public sealed class PostgresReadingStore(string connectionString) : IDatabaseStore
 {
     private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(connectionString);
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -18,7 +18,6 @@ public sealed class PostgresReadingStore(string connectionString) : IReadingStor
 
     public string Kind => "postgres";
 
-    /// <summary>Alert rules and alerts in the same database.</summary>
     public Alerts.IAlertStore CreateAlertStore() => new Alerts.SqlAlertStore(async ct => await _dataSource.OpenConnectionAsync(ct), postgres: true);
 
     public Audit.IAuditStore CreateAuditStore() => new Audit.SqlAuditStore(async ct => await _dataSource.OpenConnectionAsync(ct), postgres: true);

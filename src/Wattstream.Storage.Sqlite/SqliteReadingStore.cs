@@ -20,7 +20,7 @@ namespace Wattstream.Storage.Sqlite;
 /// writer checkpoints the WAL every <c>Storage:CheckpointInterval</c> (TRUNCATE when no query reads, PASSIVE otherwise),
 /// and queries are stopped past <c>Storage:QueryTimeout</c>, so no reader of ours pins the WAL for long.
 /// </remarks>
-public sealed class SqliteReadingStore : IReadingStore
+public sealed class SqliteReadingStore : IDatabaseStore
 {
     private readonly string _connectionString;
     private readonly Lock _writerThreadGate = new();
@@ -76,12 +76,10 @@ public sealed class SqliteReadingStore : IReadingStore
         }
     }
 
-    /// <summary>Alert rules and alerts in the same file.</summary>
     public Alerts.IAlertStore CreateAlertStore() => new Alerts.SqlAlertStore(_ => ValueTask.FromResult<System.Data.Common.DbConnection>(Open()), postgres: false);
 
     public Audit.IAuditStore CreateAuditStore() => new Audit.SqlAuditStore(_ => ValueTask.FromResult<System.Data.Common.DbConnection>(Open()), postgres: false);
 
-    /// <summary>The epochs event ids count in, in the same file.</summary>
     public SqlEventEpochs CreateEventEpochs() => new(_ => ValueTask.FromResult<System.Data.Common.DbConnection>(Open()), postgres: false);
 
     public Task MigrateAsync(CancellationToken cancellationToken = default) => RunOnWriterAsync(() =>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
+using Wattstream.DeviceAuthentication;
 using Wattstream.Emulators.Whatwatt;
 using Wattstream.Sources.Http;
 
@@ -19,7 +20,7 @@ public class WhatwattEmulatorFidelityTests
     private static HttpClient Client(WhatwattEmulator emulator, string? password = "secret") =>
         password is null
             ? new HttpClient { BaseAddress = emulator.BaseAddress }
-            : new HttpClient(new DeviceAuthHandler(password) { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = emulator.BaseAddress };
+            : new HttpClient(new DeviceAuthClientHandler(password) { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = emulator.BaseAddress };
 
     private static async Task<string> ChallengeAsync(WhatwattEmulator emulator, string path)
     {
@@ -86,7 +87,7 @@ public class WhatwattEmulatorFidelityTests
         Assert.Equal(HttpStatusCode.OK, accepted);
         Assert.Equal(HttpStatusCode.Unauthorized, otherBody);
         Assert.Equal(HttpStatusCode.Unauthorized, withoutBody);
-        Assert.Equal(2, emulator.Authenticator.Failures);
+        Assert.Equal(2, emulator.Verifier.Failures);
     }
 
     [Fact]

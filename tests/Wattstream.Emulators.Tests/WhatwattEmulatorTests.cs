@@ -14,9 +14,9 @@ public class WhatwattEmulatorTests
         return emulator;
     }
 
-    private static HttpClient Client(WhatwattEmulator emulator, string password, out DeviceAuthHandler handler)
+    private static HttpClient Client(WhatwattEmulator emulator, string password, out DeviceAuthClientHandler handler)
     {
-        handler = new DeviceAuthHandler(password) { InnerHandler = new SocketsHttpHandler() };
+        handler = new DeviceAuthClientHandler(password) { InnerHandler = new SocketsHttpHandler() };
         return new HttpClient(handler) { BaseAddress = emulator.BaseAddress, Timeout = TimeSpan.FromSeconds(20) };
     }
 
@@ -64,13 +64,13 @@ public class WhatwattEmulatorTests
         using var client = Client(emulator, "secret", out var handler);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/system")).StatusCode);
 
-        emulator.Authenticator.ExpireNonces();
+        emulator.Verifier.ExpireNonces();
         using var response = await client.GetAsync("/api/v1/system");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(1, handler.StaleRetries);
-        Assert.Equal(1, emulator.Authenticator.StaleAnswers);
-        Assert.Equal(0, emulator.Authenticator.Failures);
+        Assert.Equal(1, emulator.Verifier.StaleAnswers);
+        Assert.Equal(0, emulator.Verifier.Failures);
     }
 
     [Fact]

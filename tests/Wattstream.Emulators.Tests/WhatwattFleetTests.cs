@@ -34,7 +34,7 @@ public class WhatwattFleetTests
         var ids = new List<string>();
         for (var i = 0; i < fleet.Count; i++)
         {
-            using var client = new HttpClient(new DeviceAuthHandler("secret") { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = fleet.BaseAddressOf(i) };
+            using var client = new HttpClient(new DeviceAuthClientHandler("secret") { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = fleet.BaseAddressOf(i) };
             var system = JsonNode.Parse(await client.GetStringAsync("/api/v1/system"))!;
             ids.Add((string)system["device"]!["id"]!);
         }
@@ -88,7 +88,7 @@ public class WhatwattFleetTests
         // returns; each later one right after the reading, well inside the pauses here.)
         var second = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         var clock = new FakeTimeProvider(second);
-        var device = new WhatwattDevice(new WhatwattEmulatorOptions { WholeSeconds = true, WholeSecondOffset = TimeSpan.FromMilliseconds(300), Seed = 3 }, clock);
+        var device = new EmulatedWhatwattDevice(new WhatwattEmulatorOptions { WholeSeconds = true, WholeSecondOffset = TimeSpan.FromMilliseconds(300), Seed = 3 }, clock);
         using var stop = new CancellationTokenSource();
         var ticking = device.TickAsync(stop.Token);
 
@@ -109,7 +109,7 @@ public class WhatwattFleetTests
     [Fact]
     public void An_offset_past_900_ms_is_refused_by_name()
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new WhatwattDevice(new WhatwattEmulatorOptions { WholeSeconds = true, WholeSecondOffset = TimeSpan.FromMilliseconds(950) }, TimeProvider.System));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new EmulatedWhatwattDevice(new WhatwattEmulatorOptions { WholeSeconds = true, WholeSecondOffset = TimeSpan.FromMilliseconds(950) }, TimeProvider.System));
         Assert.Contains("WholeSecondOffset", e.Message, StringComparison.Ordinal);
     }
 }

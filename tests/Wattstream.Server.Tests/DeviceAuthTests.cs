@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
-using Wattstream.Emulators.Whatwatt;
+using Wattstream.DeviceAuthentication;
 using Wattstream.Sources.Http;
 
 namespace Wattstream.Server.Tests;
@@ -48,7 +48,7 @@ public sealed class DeviceAuthTests : IAsyncLifetime
     [Fact]
     public async Task The_password_reads_only_its_sites_and_only_on_device_paths()
     {
-        using var client = new HttpClient(new DeviceAuthHandler(Password, scheme: AuthScheme.Basic) { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = _host.BaseAddress };
+        using var client = new HttpClient(new DeviceAuthClientHandler(Password, scheme: AuthScheme.Basic) { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = _host.BaseAddress };
         var meters = JsonNode.Parse(await (await Get(AuthTests.Token(), "/api/meters")).Content.ReadAsStringAsync())!.AsArray();
         var site2 = meters.First(m => (string?)m!["site"] == "site-2")!["meterNo"]!.ToString();
         var site1 = meters.First(m => (string?)m!["site"] == "site-1")!["meterNo"]!.ToString();
@@ -67,14 +67,14 @@ public sealed class DeviceAuthTests : IAsyncLifetime
     [Fact]
     public async Task An_expired_nonce_is_answered_stale_and_the_client_retries_without_a_failure()
     {
-        var handler = new DeviceAuthHandler(Password) { InnerHandler = new SocketsHttpHandler() };
+        var handler = new DeviceAuthClientHandler(Password) { InnerHandler = new SocketsHttpHandler() };
         using var client = new HttpClient(handler) { BaseAddress = _host.BaseAddress };
         using (var first = await client.GetAsync("/api/v1/report"))
         {
             Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         }
 
-        var device = _host.Service<DeviceAuthenticator>();
+        var device = _host.Service<DeviceAuthVerifier>();
         device.ExpireNonces();
         using var second = await client.GetAsync("/api/v1/report");
 
@@ -88,7 +88,7 @@ public sealed class DeviceAuthTests : IAsyncLifetime
     public async Task A_captured_digest_answer_opens_no_other_path()
     {
         var recorder = new RecordingHandler { InnerHandler = new SocketsHttpHandler() };
-        using var client = new HttpClient(new DeviceAuthHandler(Password) { InnerHandler = recorder }) { BaseAddress = _host.BaseAddress };
+        using var client = new HttpClient(new DeviceAuthClientHandler(Password) { InnerHandler = recorder }) { BaseAddress = _host.BaseAddress };
         using (var report = await client.GetAsync("/api/v1/report"))
         {
             Assert.Equal(HttpStatusCode.OK, report.StatusCode);

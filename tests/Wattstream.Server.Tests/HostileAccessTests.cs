@@ -193,7 +193,7 @@ public class HostileAccessTests
         await using var host = await AuthTests.StartTokenHostAsync($"--Auth:Device:Password={password}", "--Auth:Device:Orgs:0=demo");
         using var challenge = await host.Client.GetAsync("/api/v1/report");
         var digest = challenge.Headers.WwwAuthenticate.First(c => c.Scheme == "Digest").Parameter!;
-        var parameters = Wattstream.Sources.Http.AuthParameters.Parse(digest);
+        var parameters = Wattstream.DeviceAuthentication.AuthParameters.Parse(digest);
 
         async Task<HttpResponseMessage> AnswerAsync(uint nc)
         {
@@ -523,7 +523,7 @@ public class HeadAndFirstRunTests(SharedHost shared) : IClassFixture<SharedHost>
             var listening = System.Text.RegularExpressions.Regex.Match(banner ?? "", @" on (http://127\.0\.0\.1:\d+/?)");
             Assert.True(listening.Success, $"the emulator said {banner}: {(process.HasExited ? await errors : "")}");
             _ = process.StandardOutput.ReadToEndAsync(); // the rest, so the emulator never blocks on a full pipe
-            using var client = new HttpClient(new Wattstream.Sources.Http.DeviceAuthHandler("secret") { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = new Uri(listening.Groups[1].Value) };
+            using var client = new HttpClient(new Wattstream.Sources.Http.DeviceAuthClientHandler("secret") { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = new Uri(listening.Groups[1].Value) };
             HttpStatusCode? status = null;
             await Eventually.UntilAsync(async () =>
             {

@@ -242,8 +242,8 @@ public sealed class DevicePasswordWithoutTokensTests : IAsyncLifetime
     [Fact]
     public async Task With_the_password_the_live_stream_streams_and_a_wrong_one_is_401()
     {
-        using var client = new HttpClient(new DeviceAuthHandler(Password) { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = _host.BaseAddress };
-        using var wrongClient = new HttpClient(new DeviceAuthHandler("not-the-password") { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = _host.BaseAddress };
+        using var client = new HttpClient(new DeviceAuthClientHandler(Password) { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = _host.BaseAddress };
+        using var wrongClient = new HttpClient(new DeviceAuthClientHandler("not-the-password") { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = _host.BaseAddress };
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
 
         using var live = await client.GetAsync("/api/v1/live", HttpCompletionOption.ResponseHeadersRead, cancel.Token);
@@ -278,7 +278,7 @@ public sealed class DevicePasswordWithoutTokensTests : IAsyncLifetime
     public async Task Orgs_and_sites_set_narrow_what_the_password_reads()
     {
         await using var host = await WattstreamHost.StartAsync($"--Auth:Device:Password={Password}", "--Auth:Device:Orgs:0=demo", "--Auth:Device:Sites:0=site-2");
-        using var client = new HttpClient(new DeviceAuthHandler(Password, scheme: AuthScheme.Basic) { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = host.BaseAddress };
+        using var client = new HttpClient(new DeviceAuthClientHandler(Password, scheme: AuthScheme.Basic) { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = host.BaseAddress };
         var meters = JsonNode.Parse(await host.Client.GetStringAsync("/api/meters"))!.AsArray();
         var site2 = meters.First(m => (string?)m!["site"] == "site-2")!["meterNo"]!.ToString();
         var site1 = meters.First(m => (string?)m!["site"] == "site-1")!["meterNo"]!.ToString();

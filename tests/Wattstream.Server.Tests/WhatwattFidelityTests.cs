@@ -19,7 +19,7 @@ public sealed class WhatwattFidelityTests
     private static string MeterNo(WattstreamHost host, int site) => host.Service<SimulatorService>().Simulator!.Sites[site - 1].MeterNumber;
 
     private static HttpClient DeviceClient(WattstreamHost host) =>
-        new(new DeviceAuthHandler(Password) { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        new(new DeviceAuthClientHandler(Password) { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
 
     private static async Task<string> DigestChallengeAsync(WattstreamHost host, string path)
     {

@@ -1,4 +1,5 @@
 using System.Net;
+using Wattstream.DeviceAuthentication;
 using Wattstream.Emulators.Whatwatt;
 using Wattstream.Sources.Http;
 using Wattstream.Telemetry;
@@ -58,8 +59,8 @@ public class WhatwattDigestQopTests
         var readings = await harness.ReadingsAsync(2);
 
         Assert.All(readings, e => Assert.Equal(DerType.Meter, e.Reading.Type));
-        Assert.Equal(0, emulator.Authenticator.Failures);
-        Assert.True(emulator.Authenticator.CredentialsSeen > 0);
+        Assert.Equal(0, emulator.Verifier.Failures);
+        Assert.True(emulator.Verifier.CredentialsSeen > 0);
     }
 
     [Theory]
@@ -69,7 +70,7 @@ public class WhatwattDigestQopTests
     {
         await using var emulator = await EmulatorAsync(offered);
         var recorder = new QopRecorder { InnerHandler = new SocketsHttpHandler() };
-        using var client = new HttpClient(new DeviceAuthHandler("secret") { InnerHandler = recorder }) { BaseAddress = emulator.BaseAddress };
+        using var client = new HttpClient(new DeviceAuthClientHandler("secret") { InnerHandler = recorder }) { BaseAddress = emulator.BaseAddress };
 
         using var first = await client.GetAsync("/api/v1/system");
         using var withBody = new HttpRequestMessage(HttpMethod.Get, "/api/v1/system") { Content = new StringContent("{\"a\":1}") };
@@ -78,6 +79,6 @@ public class WhatwattDigestQopTests
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
         Assert.Equal([answered, answered], recorder.Sent);
-        Assert.Equal(0, emulator.Authenticator.Failures);
+        Assert.Equal(0, emulator.Verifier.Failures);
     }
 }

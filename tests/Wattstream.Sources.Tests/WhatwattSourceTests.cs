@@ -51,7 +51,7 @@ public class WhatwattSourceTests
         });
         Assert.Equal(ConnectionStatus.Connected, harness.Source.State.Status);
         Assert.True(harness.Source.State.Bytes > 0);
-        Assert.Equal(0, emulator.Authenticator.Failures);
+        Assert.Equal(0, emulator.Verifier.Failures);
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public class WhatwattSourceTests
             Assert.NotNull(e.Reading.Get(Quantity.EnergyImport, Unit.KilowattHour));
             Assert.InRange(e.Reading.Get(Quantity.VoltageL2, Unit.Volt)!.Value, 220, 240);
         });
-        Assert.Equal(0, emulator.Authenticator.Failures);
+        Assert.Equal(0, emulator.Verifier.Failures);
         Assert.Equal(0, emulator.ConnectedClients); // no live stream was opened
     }
 
@@ -89,7 +89,7 @@ public class WhatwattSourceTests
         await Task.Delay(1500); // an observation window: with a 10 ms backoff a tight loop would retry ~100 times in it
 
         Assert.Equal(ConnectionStatus.AuthFailed, harness.Source.State.Status);
-        Assert.Equal(1, emulator.Authenticator.Failures); // one refused attempt, then a long wait
+        Assert.Equal(1, emulator.Verifier.Failures); // one refused attempt, then a long wait
         Assert.Equal(ConnectionStatus.AuthFailed, harness.Statuses.Get(((Whatwatt.WhatwattSource)harness.Source).Meter)!.Status);
     }
 
@@ -102,8 +102,8 @@ public class WhatwattSourceTests
         await harness.ReadingsAsync(2, from: sub);
 
         // The device forgets its nonces; a second client takes the stream, so the source reconnects with its old nonce.
-        emulator.Authenticator.ExpireNonces();
-        using var intruder = new HttpClient(new Http.DeviceAuthHandler("secret") { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = emulator.BaseAddress };
+        emulator.Verifier.ExpireNonces();
+        using var intruder = new HttpClient(new Http.DeviceAuthClientHandler("secret") { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = emulator.BaseAddress };
         using (await intruder.GetAsync("/api/v1/live", HttpCompletionOption.ResponseHeadersRead))
         {
         }
@@ -117,7 +117,7 @@ public class WhatwattSourceTests
         await harness.ReadingsAsync(3, from: sub);
 
         Assert.True(((Whatwatt.WhatwattSource)harness.Source).StaleNonceRetries >= 1);
-        Assert.Equal(0, emulator.Authenticator.Failures);
+        Assert.Equal(0, emulator.Verifier.Failures);
         Assert.True(emulator.Takeovers >= 1);
     }
 
@@ -227,13 +227,13 @@ public class WhatwattSourceTests
 
         Assert.Contains("Basic", harness.Source.State.LastError, StringComparison.Ordinal);
         Assert.Contains("AuthScheme", harness.Source.State.LastError, StringComparison.Ordinal);
-        Assert.Equal(0, emulator.Authenticator.CredentialsSeen); // the password was not sent at all
+        Assert.Equal(0, emulator.Verifier.CredentialsSeen); // the password was not sent at all
     }
 
     [Fact]
     public async Task Auto_keeps_to_digest_and_refuses_a_later_downgrade_to_basic()
     {
-        var handler = new Http.DeviceAuthHandler("secret", scheme: Http.AuthScheme.Auto);
+        var handler = new Http.DeviceAuthClientHandler("secret", scheme: Http.AuthScheme.Auto);
         await using (var digestDevice = await EmulatorAsync(auth: DeviceAuth.Digest))
         {
             handler.InnerHandler = new SocketsHttpHandler();
@@ -248,6 +248,6 @@ public class WhatwattSourceTests
 
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Contains("downgrade", handler.Refusal, StringComparison.Ordinal);
-        Assert.Equal(1, basicDevice.Authenticator.CredentialsSeen); // only the up-front Digest answer, never a Basic one
+        Assert.Equal(1, basicDevice.Verifier.CredentialsSeen); // only the up-front Digest answer, never a Basic one
     }
 }

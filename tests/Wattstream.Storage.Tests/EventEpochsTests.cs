@@ -17,12 +17,7 @@ public abstract class EventEpochsContract : IAsyncLifetime
     {
         Store = await CreateStoreAsync();
         await Store.MigrateAsync();
-        Epochs = Store switch
-        {
-            Sqlite.SqliteReadingStore sqlite => sqlite.CreateEventEpochs(),
-            Postgres.PostgresReadingStore postgres => postgres.CreateEventEpochs(),
-            _ => throw new InvalidOperationException(Store.Kind),
-        };
+        Epochs = ((IDatabaseStore)Store).CreateEventEpochs();
         await Epochs.MigrateAsync();
     }
 

@@ -163,12 +163,7 @@ public abstract class ReadingStoreContract : IAsyncLifetime
         Assert.Equal(0, writer.Status.Dropped);
     }
 
-    private Alerts.IAlertStore AlertStore() => Store switch
-    {
-        Sqlite.SqliteReadingStore sqlite => sqlite.CreateAlertStore(),
-        Postgres.PostgresReadingStore postgres => postgres.CreateAlertStore(),
-        _ => throw new InvalidOperationException(Store.Kind),
-    };
+    private Alerts.IAlertStore AlertStore() => ((IDatabaseStore)Store).CreateAlertStore();
 
     [Fact]
     public async Task Alert_rules_are_saved_replaced_listed_and_deleted()

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Wattstream.DeviceAuthentication;
 using Wattstream.Emulators.Faults;
 
 namespace Wattstream.Emulators.Whatwatt;
@@ -15,9 +16,9 @@ namespace Wattstream.Emulators.Whatwatt;
 /// </summary>
 public sealed class WhatwattEmulator : IAsyncDisposable
 {
-    private readonly WhatwattDevice _device;
+    private readonly EmulatedWhatwattDevice _device;
 
-    private WhatwattEmulator(WebApplication app, WhatwattDevice device)
+    private WhatwattEmulator(WebApplication app, EmulatedWhatwattDevice device)
     {
         App = app;
         _device = device;
@@ -27,7 +28,7 @@ public sealed class WhatwattEmulator : IAsyncDisposable
 
     public TimeProvider Time => _device.Time;
 
-    public DeviceAuthenticator Authenticator => _device.Authenticator;
+    public DeviceAuthVerifier Verifier => _device.Verifier;
 
     public FaultPlan Faults => _device.Faults;
 
@@ -55,7 +56,7 @@ public sealed class WhatwattEmulator : IAsyncDisposable
         }
 
         var app = builder.Build();
-        var emulator = new WhatwattEmulator(app, new WhatwattDevice(options, TimeProvider.System));
+        var emulator = new WhatwattEmulator(app, new EmulatedWhatwattDevice(options, TimeProvider.System));
         MapDevice(app, _ => emulator._device);
         return emulator;
     }
@@ -73,7 +74,7 @@ public sealed class WhatwattEmulator : IAsyncDisposable
     }
 
     /// <summary>The device API on <paramref name="app"/>, for the device <paramref name="deviceOf"/> picks for a request.</summary>
-    internal static void MapDevice(WebApplication app, Func<HttpContext, WhatwattDevice?> deviceOf)
+    internal static void MapDevice(WebApplication app, Func<HttpContext, EmulatedWhatwattDevice?> deviceOf)
     {
         app.Use(async (context, next) =>
         {
@@ -84,8 +85,8 @@ public sealed class WhatwattEmulator : IAsyncDisposable
                 return;
             }
 
-            context.Items[typeof(WhatwattDevice)] = device;
-            if (await device.Authenticator.AuthenticateAsync(context))
+            context.Items[typeof(EmulatedWhatwattDevice)] = device;
+            if (await device.Verifier.AuthenticateAsync(context))
             {
                 await next(context);
             }
@@ -97,5 +98,5 @@ public sealed class WhatwattEmulator : IAsyncDisposable
         app.MapGet("/api/v1/settings", (HttpContext context) => Of(context).SettingsResult());
     }
 
-    private static WhatwattDevice Of(HttpContext context) => (WhatwattDevice)context.Items[typeof(WhatwattDevice)]!;
+    private static EmulatedWhatwattDevice Of(HttpContext context) => (EmulatedWhatwattDevice)context.Items[typeof(EmulatedWhatwattDevice)]!;
 }

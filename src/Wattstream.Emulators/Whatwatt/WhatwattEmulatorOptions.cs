@@ -1,3 +1,4 @@
+using Wattstream.DeviceAuthentication;
 using Wattstream.Emulators.Faults;
 
 namespace Wattstream.Emulators.Whatwatt;

@@ -15,10 +15,10 @@ namespace Wattstream.Emulators.Whatwatt;
 /// </summary>
 public sealed class WhatwattFleet : IAsyncDisposable
 {
-    private readonly WhatwattDevice[] _devices;
+    private readonly EmulatedWhatwattDevice[] _devices;
     private readonly int _firstPort;
 
-    private WhatwattFleet(WebApplication app, WhatwattDevice[] devices, int firstPort)
+    private WhatwattFleet(WebApplication app, EmulatedWhatwattDevice[] devices, int firstPort)
     {
         App = app;
         _devices = devices;
@@ -87,7 +87,7 @@ public sealed class WhatwattFleet : IAsyncDisposable
             logging(builder.Logging);
         }
 
-        var members = Enumerable.Range(0, devices).Select(i => new WhatwattDevice(
+        var members = Enumerable.Range(0, devices).Select(i => new EmulatedWhatwattDevice(
             new WhatwattEmulatorOptions
             {
                 Port = firstPort + i,

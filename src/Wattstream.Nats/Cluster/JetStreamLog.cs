@@ -4,7 +4,6 @@ using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using Wattstream.Hub;
-using Wattstream.Sources;
 using Wattstream.Telemetry;
 using Wattstream.Telemetry.Formats;
 

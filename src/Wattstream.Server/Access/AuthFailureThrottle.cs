@@ -64,7 +64,7 @@ internal sealed class AuthFailureThrottle(int perMinute, IOptions<AuthOptions> a
         context.Request.Headers.Authorization.Count > 0 || Credentials.Presented(context, auth.Value.CookieName) is not null;
 
     private static bool HoldsUnguessableCredential(HttpContext context) =>
-        context.User.Identity is { IsAuthenticated: true, AuthenticationType: { } scheme } && scheme != DeviceAuthenticationHandler.SchemeName;
+        context.User.Identity is { IsAuthenticated: true, AuthenticationType: { } scheme } && scheme != DeviceAuthSchemeHandler.SchemeName;
 
     private static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "";
 

@@ -40,8 +40,8 @@ public static class AuthSetup
         var device = configuration.GetSection($"{AuthOptions.SectionName}:Device").Get<DeviceAuthOptions>() ?? new DeviceAuthOptions();
         if (device.Password is not null)
         {
-            services.AddSingleton(sp => DeviceAuthenticationHandler.CreateAuthenticator(sp.GetRequiredService<IOptions<AuthOptions>>().Value.Device, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<DerDirectory>()));
-            authentication.AddScheme<AuthenticationSchemeOptions, DeviceAuthenticationHandler>(DeviceAuthenticationHandler.SchemeName, null);
+            services.AddSingleton(sp => DeviceAuthSchemeHandler.CreateVerifier(sp.GetRequiredService<IOptions<AuthOptions>>().Value.Device, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<DerDirectory>()));
+            authentication.AddScheme<AuthenticationSchemeOptions, DeviceAuthSchemeHandler>(DeviceAuthSchemeHandler.SchemeName, null);
         }
 
         if (!tokens)
@@ -51,7 +51,7 @@ public static class AuthSetup
             services.AddSingleton<ITelemetryAccess, OpenAccess>();
             if (device.Password is not null)
             {
-                services.Configure<AuthenticationOptions>(o => o.DefaultScheme = DeviceAuthenticationHandler.SchemeName);
+                services.Configure<AuthenticationOptions>(o => o.DefaultScheme = DeviceAuthSchemeHandler.SchemeName);
             }
 
             services.AddAuthorization(o =>
@@ -79,9 +79,9 @@ public static class AuthSetup
         // an API key when the credential is one, a JWT otherwise.
         authentication.AddPolicyScheme(CallerScheme, null, o => o.ForwardDefaultSelector = context =>
         {
-            if (device.Password is not null && DeviceAuthenticationHandler.IsDevicePath(context.Request.Path) && UsesDeviceAuthentication(context))
+            if (device.Password is not null && DeviceAuthSchemeHandler.IsDevicePath(context.Request.Path) && UsesDeviceAuthentication(context))
             {
-                return DeviceAuthenticationHandler.SchemeName;
+                return DeviceAuthSchemeHandler.SchemeName;
             }
 
             var cookie = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.CookieName;
@@ -108,8 +108,8 @@ public static class AuthSetup
     // the default scheme then; without a password there is no device check and the paths stay open).
     private static bool DevicePathsHoldThePassword(AuthorizationHandlerContext context) =>
         context.Resource is not HttpContext http
-        || !DeviceAuthenticationHandler.IsDevicePath(http.Request.Path)
-        || http.RequestServices.GetService<Wattstream.Emulators.Whatwatt.DeviceAuthenticator>() is null
+        || !DeviceAuthSchemeHandler.IsDevicePath(http.Request.Path)
+        || http.RequestServices.GetService<Wattstream.DeviceAuthentication.DeviceAuthVerifier>() is null
         || context.User.Identity?.IsAuthenticated == true;
 
     // On a device path: Digest or Basic credentials, or no credentials at all (then the challenge is the device's).

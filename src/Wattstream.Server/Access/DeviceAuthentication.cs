@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
-using Wattstream.Emulators.Whatwatt;
+using Wattstream.DeviceAuthentication;
 using Wattstream.Server.Endpoints;
 using Wattstream.Server.Families.Whatwatt;
 using Wattstream.Streaming.Access;
@@ -52,12 +52,12 @@ public enum DeviceAuthSchemes
     Basic,
 }
 
-/// <summary>The device password as an authentication scheme; the check itself is the emulator's <see cref="DeviceAuthenticator"/>.</summary>
-internal sealed class DeviceAuthenticationHandler(
+/// <summary>The device password as an ASP.NET Core authentication scheme (scheme <c>Device</c>); the check itself is the shared <see cref="DeviceAuthVerifier"/> (the emulator's too).</summary>
+internal sealed class DeviceAuthSchemeHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    DeviceAuthenticator device,
+    DeviceAuthVerifier device,
     IOptions<AuthOptions> auth) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Device";
@@ -126,7 +126,7 @@ internal sealed class DeviceAuthenticationHandler(
     }
 
     /// <summary>The one device check of the hub, from its settings.</summary>
-    public static DeviceAuthenticator CreateAuthenticator(DeviceAuthOptions device, TimeProvider time, DerDirectory ders)
+    public static DeviceAuthVerifier CreateVerifier(DeviceAuthOptions device, TimeProvider time, DerDirectory ders)
     {
         ArgumentNullException.ThrowIfNull(device);
         Func<HttpRequest, string> realm = device.Realm is { } fixedRealm ? _ => fixedRealm : new DeviceRealms(ders, device).Of;
@@ -149,14 +149,14 @@ internal sealed class DeviceAuthenticationHandler(
 /// </remarks>
 internal sealed class DeviceRealms(DerDirectory ders, DeviceAuthOptions grant)
 {
-    private readonly TelemetryScope _scope = Caller.Of(DeviceAuthenticationHandler.Principal(grant))!.Scope;
+    private readonly TelemetryScope _scope = Caller.Of(DeviceAuthSchemeHandler.Principal(grant))!.Scope;
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
 
     public string Of(HttpRequest request)
     {
-        var meter = DeviceAuthenticationHandler.MeterOf(request.Path) ?? request.Query["meter"].FirstOrDefault();
+        var meter = DeviceAuthSchemeHandler.MeterOf(request.Path) ?? request.Query["meter"].FirstOrDefault();
         return ders.TryFindMeter(meter, _scope, out var address, out _)
-            ? WhatwattDevice.HostName(address)
-            : WhatwattDevice.HostNameOf(Convert.ToHexString(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(meter ?? ""))));
+            ? WhatwattDeviceView.HostName(address)
+            : WhatwattDeviceView.HostNameOf(Convert.ToHexString(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(meter ?? ""))));
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Wattstream.Alerts;
 using Wattstream.Alerts.Delivery;
@@ -5,10 +6,7 @@ using Wattstream.Alerts.Rules;
 using Wattstream.Alerts.Webhooks;
 using Wattstream.Server.Composition;
 using Wattstream.Simulation;
-using Wattstream.Storage;
 using Wattstream.Storage.Alerts;
-using Wattstream.Storage.Postgres;
-using Wattstream.Storage.Sqlite;
 
 namespace Wattstream.Server.Alerts;
 
@@ -23,13 +21,8 @@ public static class AlertSetup
         services.AddValidatedOptions<AlertsOptions>(configuration, AlertsOptions.SectionName);
         services.AddValidatedOptions<WebhookDeliveryOptions>(configuration, WebhookDeliveryOptions.SectionName);
 
-        // The same database as history; memory when history is off.
-        services.AddSingleton<IAlertStore>(sp => sp.GetService<IReadingStore>() switch
-        {
-            SqliteReadingStore sqlite => sqlite.CreateAlertStore(),
-            PostgresReadingStore postgres => postgres.CreateAlertStore(),
-            _ => new MemoryAlertStore(),
-        });
+        // The history database's (registered with the store, before this); memory when history is off.
+        services.TryAddSingleton<IAlertStore>(_ => new MemoryAlertStore());
         services.AddSingleton(sp => new AlertRuleSet(
             sp.GetRequiredService<IAlertStore>(),
             FixedRules(sp.GetRequiredService<IOptions<AlertsOptions>>().Value, sp.GetRequiredService<IOptions<SimulationOptions>>().Value),

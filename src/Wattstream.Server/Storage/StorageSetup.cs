@@ -19,13 +19,18 @@ public static class StorageSetup
             return services;
         }
 
-        services.AddSingleton<IReadingStore>(sp =>
+        services.AddSingleton<IDatabaseStore>(sp =>
         {
             var o = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             return string.IsNullOrEmpty(o.PostgresConnectionString)
                 ? new SqliteReadingStore(o.ResolveDatabasePath(), o, sp.GetRequiredService<ILogger<SqliteReadingStore>>())
                 : new PostgresReadingStore(o.PostgresConnectionString);
         });
+        services.AddSingleton<IReadingStore>(sp => sp.GetRequiredService<IDatabaseStore>());
+
+        // Alerts and the audit log live in the same database (without a store, their setups fall back to memory).
+        services.AddSingleton(sp => sp.GetRequiredService<IDatabaseStore>().CreateAlertStore());
+        services.AddSingleton(sp => sp.GetRequiredService<IDatabaseStore>().CreateAuditStore());
         var nats = configuration.GetSection(Wattstream.Nats.NatsOptions.SectionName).Get<Wattstream.Nats.NatsOptions>() ?? new Wattstream.Nats.NatsOptions();
         if (!(nats.Enabled && nats.Cluster))
         {
@@ -33,19 +38,13 @@ public static class StorageSetup
             // Registered before the writer, so it stops after it: the last id is noted once what was queued is stored.
             services.AddSingleton(sp =>
             {
-                var epochs = sp.GetRequiredService<IReadingStore>() switch
-                {
-                    SqliteReadingStore sqlite => sqlite.CreateEventEpochs(),
-                    PostgresReadingStore postgres => postgres.CreateEventEpochs(),
-                    _ => null, // a store of a test's making: ids count per run, as without a store
-                };
                 return new StoreEpoch(
-                    epochs,
+                    sp.GetRequiredService<IDatabaseStore>().CreateEventEpochs(),
                     sp.GetRequiredService<IReadingStore>(),
                     sp.GetRequiredService<Wattstream.Hub.TelemetryHub>(),
                     // Whose epochs: a SQLite file belongs to its directory wherever it moves; a PostgreSQL database may
                     // serve several hubs, each its data directory on its machine.
-                    sp.GetRequiredService<IReadingStore>() is PostgresReadingStore
+                    !string.IsNullOrEmpty(sp.GetRequiredService<IOptions<StorageOptions>>().Value.PostgresConnectionString)
                         ? $"{Environment.MachineName}:{Path.GetFullPath(sp.GetRequiredService<IOptions<StorageOptions>>().Value.ResolveDataDirectory())}"
                         : "sqlite",
                     sp.GetRequiredService<TimeProvider>(),

@@ -91,7 +91,7 @@ internal sealed class Tail(TailOptions options)
     private async Task FollowSseAsync(string? lastEventId, Action<string> seen, CancellationToken cancellationToken)
     {
         using var handler = options.Password is { } password
-            ? (HttpMessageHandler)new DeviceAuthHandler(password, scheme: AuthScheme.Auto) { InnerHandler = new SocketsHttpHandler() }
+            ? (HttpMessageHandler)new DeviceAuthClientHandler(password, scheme: AuthScheme.Auto) { InnerHandler = new SocketsHttpHandler() }
             : new SocketsHttpHandler();
         using var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         using var request = new HttpRequestMessage(HttpMethod.Get, options.Url);

@@ -17,7 +17,7 @@ public sealed class WhatwattSource : TelemetrySource
 {
     private readonly DerAddress _meter;
     private readonly TimeZoneInfo _timeZone;
-    private readonly DeviceAuthHandler? _auth;
+    private readonly DeviceAuthClientHandler? _auth;
     private readonly HttpClient _http;
     private readonly WholeSecondSequencer _sequencer = new();
 
@@ -26,7 +26,7 @@ public sealed class WhatwattSource : TelemetrySource
     {
         _meter = new DerAddress(options.Org, options.Site, options.DeviceId, options.DerId);
         _timeZone = string.IsNullOrEmpty(options.TimeZone) ? TimeZoneInfo.Local : TimeZoneInfo.FindSystemTimeZoneById(options.TimeZone);
-        _auth = options.Password is null ? null : new DeviceAuthHandler(options.Password, scheme: options.AuthScheme);
+        _auth = options.Password is null ? null : new DeviceAuthClientHandler(options.Password, scheme: options.AuthScheme);
         _http = context.Http.Create(_auth);
         Declare(_meter, DerType.Meter);
     }

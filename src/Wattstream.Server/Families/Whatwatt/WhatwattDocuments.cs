@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace Wattstream.Server.Families.Whatwatt;
 
 // What the whatwatt endpoints write, declared for the API description only: the bodies themselves are written by
-// WhatwattLive, WhatwattReport and WhatwattDevice (cached bytes on the hot path). A member the meter does not provide is
+// WhatwattLive, WhatwattReport and WhatwattDeviceView (cached bytes on the hot path). A member the meter does not provide is
 // left out, as the device leaves it out, so none is required beyond what is always there.
 
 /// <summary>The data of one <c>event: live</c> on <c>/api/v1/live</c>: flat, in kW, kWh, kvar, kvarh, V and A.</summary>

@@ -54,7 +54,7 @@ internal static class WhatwattEndpoints
         return await sse.StreamReadingsAsync(context, SubjectPattern.Parse(address.Subject), scope, family.LiveSse);
     }
 
-    private static IResult Report(HttpContext context, string? meter, DerDirectory ders, ITelemetryAccess access, TelemetryHub hub, WhatwattDevice device)
+    private static IResult Report(HttpContext context, string? meter, DerDirectory ders, ITelemetryAccess access, TelemetryHub hub, WhatwattDeviceView device)
     {
         if (!ders.TryFindMeter(meter, access.Resolve(context), out var address, out var problem))
         {
@@ -69,7 +69,7 @@ internal static class WhatwattEndpoints
         return JsonNoStore(context, device.Report(last, hub.ObservedInterval(address)));
     }
 
-    private static IResult System(HttpContext context, string? meter, DerDirectory ders, ITelemetryAccess access, TelemetryHub hub, WhatwattDevice device)
+    private static IResult System(HttpContext context, string? meter, DerDirectory ders, ITelemetryAccess access, TelemetryHub hub, WhatwattDeviceView device)
     {
         if (!ders.TryFindMeter(meter, access.Resolve(context), out var address, out var problem))
         {
@@ -87,7 +87,7 @@ internal static class WhatwattEndpoints
         }
 
         // The hub announces nothing over mDNS: broadcast is off.
-        return JsonNoStore(context, DeviceSettings.ToJson(WhatwattDevice.HostName(address), protection: auth.Value.Device.Password is not null, broadcast: false));
+        return JsonNoStore(context, DeviceSettings.ToJson(WhatwattDeviceView.HostName(address), protection: auth.Value.Device.Password is not null, broadcast: false));
     }
 
     // The device answers JSON with Cache-Control: no-store.

@@ -36,7 +36,7 @@ public static class WhatwattRegistration
     public static WattstreamBuilder AddWhatwatt(this WattstreamBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddSingleton<WhatwattDevice>();
+        builder.Services.AddSingleton<WhatwattDeviceView>();
         return builder.AddFamily<WhatwattFamily>().AddPayloadFormat<WhatwattFamily>(f => f.Payload);
     }
 }

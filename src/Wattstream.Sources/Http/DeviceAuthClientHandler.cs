@@ -1,14 +1,15 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 
+using Wattstream.DeviceAuthentication;
+
 namespace Wattstream.Sources.Http;
 
 /// <summary>
-/// Authenticates to a whatwatt device the way <c>curl --anyauth -u ":PASSWORD"</c> does: the scheme comes from the
+/// The client side of device authentication (the device's side is <c>DeviceAuthVerifier</c>): authenticates to a whatwatt device the way <c>curl --anyauth -u ":PASSWORD"</c> does: the scheme comes from the
 /// server's challenge. Digest (MD5-sess or MD5, qop=auth, or auth-int when that is all the device offers, empty user name, a fresh cnonce, nc counting from 00000001 under
 /// one nonce, opaque echoed) or Basic. Once a challenge is known it is answered up front on later requests; a
 /// <c>401 … stale=true</c> (or any new challenge to such an up-front answer, as after a device reboot) is retried once
@@ -24,7 +25,7 @@ namespace Wattstream.Sources.Http;
 /// firmware before 1.10; <see cref="AuthScheme.Auto"/> answers the first scheme offered and keeps to it, refusing a later
 /// downgrade to Basic. A refused challenge is answered with nothing: the 401 is returned and <see cref="Refusal"/> says why.
 /// </para>
-public sealed class DeviceAuthHandler(string password, string user = "", AuthScheme scheme = AuthScheme.Digest) : DelegatingHandler
+public sealed class DeviceAuthClientHandler(string password, string user = "", AuthScheme scheme = AuthScheme.Digest) : DelegatingHandler
 {
     private readonly Lock _gate = new();
     private DigestChallenge? _digest;
@@ -133,18 +134,18 @@ public sealed class DeviceAuthHandler(string password, string user = "", AuthSch
         var cnonce = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
         var ncText = nc.ToString("x8", CultureInfo.InvariantCulture);
         var sess = digest.Algorithm.EndsWith("-sess", StringComparison.OrdinalIgnoreCase);
-        var ha1 = Md5($"{user}:{digest.Realm}:{password}");
+        var ha1 = DigestHash.Md5($"{user}:{digest.Realm}:{password}");
         if (sess)
         {
-            ha1 = Md5($"{ha1}:{digest.Nonce}:{cnonce}");
+            ha1 = DigestHash.Md5($"{ha1}:{digest.Nonce}:{cnonce}");
         }
 
         var qop = digest.Qop;
         // auth-int covers the body as well: HA2 = MD5(method:uri:MD5(body)).
         var ha2 = qop == "auth-int"
-            ? Md5($"{request.Method.Method}:{uri}:{Md5(request.Content is null ? [] : await request.Content.ReadAsByteArrayAsync(cancellationToken))}")
-            : Md5($"{request.Method.Method}:{uri}");
-        var response = qop is null ? Md5($"{ha1}:{digest.Nonce}:{ha2}") : Md5($"{ha1}:{digest.Nonce}:{ncText}:{cnonce}:{qop}:{ha2}");
+            ? DigestHash.Md5($"{request.Method.Method}:{uri}:{DigestHash.Md5(request.Content is null ? [] : await request.Content.ReadAsByteArrayAsync(cancellationToken))}")
+            : DigestHash.Md5($"{request.Method.Method}:{uri}");
+        var response = qop is null ? DigestHash.Md5($"{ha1}:{digest.Nonce}:{ha2}") : DigestHash.Md5($"{ha1}:{digest.Nonce}:{ncText}:{cnonce}:{qop}:{ha2}");
         var header = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"username=\"{user}\", realm=\"{digest.Realm}\", nonce=\"{digest.Nonce}\", uri=\"{uri}\", algorithm={digest.Algorithm}, response=\"{response}\"");
         if (qop is not null)
@@ -173,85 +174,4 @@ public sealed class DeviceAuthHandler(string password, string user = "", AuthSch
 
         return clone;
     }
-
-    private static string Md5(string s) => Md5(Encoding.UTF8.GetBytes(s));
-
-    [SuppressMessage("Security", "CA5351", Justification = "HTTP Digest MD5-sess is what the device speaks.")]
-    private static string Md5(byte[] bytes) => Convert.ToHexString(MD5.HashData(bytes)).ToLowerInvariant();
-
-    /// <param name="Qop">The qop answered: <c>auth</c> when offered, else <c>auth-int</c> when offered, else none (RFC 2069).</param>
-    private sealed record DigestChallenge(string Realm, string Nonce, string? Opaque, string Algorithm, string? Qop, bool Stale)
-    {
-        public static DigestChallenge Parse(string parameter)
-        {
-            var p = AuthParameters.Parse(parameter);
-            var offered = p.GetValueOrDefault("qop")?.Split(',', StringSplitOptions.TrimEntries) ?? [];
-            return new DigestChallenge(
-                p.GetValueOrDefault("realm", ""),
-                p.GetValueOrDefault("nonce", ""),
-                p.GetValueOrDefault("opaque"),
-                p.GetValueOrDefault("algorithm", "MD5"),
-                offered.Contains("auth") ? "auth" : offered.Contains("auth-int") ? "auth-int" : null,
-                string.Equals(p.GetValueOrDefault("stale"), "true", StringComparison.OrdinalIgnoreCase));
-        }
-    }
-}
-
-/// <summary>Parses <c>name="quoted", name=token</c> lists of HTTP authentication headers (both sides of Digest use it).</summary>
-public static class AuthParameters
-{
-    public static Dictionary<string, string> Parse(string header)
-    {
-        ArgumentNullException.ThrowIfNull(header);
-        var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var i = 0;
-        while (i < header.Length)
-        {
-            while (i < header.Length && (header[i] == ',' || char.IsWhiteSpace(header[i])))
-            {
-                i++;
-            }
-
-            var eq = header.IndexOf('=', i);
-            if (eq < 0)
-            {
-                break;
-            }
-
-            var name = header[i..eq].Trim();
-            i = eq + 1;
-            string value;
-            if (i < header.Length && header[i] == '"')
-            {
-                var end = header.IndexOf('"', i + 1);
-                end = end < 0 ? header.Length : end;
-                value = header[(i + 1)..end];
-                i = end + 1;
-            }
-            else
-            {
-                var end = header.IndexOf(',', i);
-                end = end < 0 ? header.Length : end;
-                value = header[i..end].Trim();
-                i = end;
-            }
-
-            result[name] = value;
-        }
-
-        return result;
-    }
-}
-
-/// <summary>Which HTTP authentication a source may answer a device's challenge with.</summary>
-public enum AuthScheme
-{
-    /// <summary>Digest only (whatwatt firmware 1.10 and later): the password never leaves in clear text.</summary>
-    Digest,
-
-    /// <summary>Basic only (firmware before 1.10; the password is only base64-encoded: use it on a trusted network).</summary>
-    Basic,
-
-    /// <summary>The first scheme the device offers, kept from then on: a later offer of Basic after Digest is refused.</summary>
-    Auto,
 }

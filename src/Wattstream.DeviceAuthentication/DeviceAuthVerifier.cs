@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 
-namespace Wattstream.Emulators.Whatwatt;
+namespace Wattstream.DeviceAuthentication;
 
 /// <summary>
 /// What a device-style password check accepts: Digest (firmware 1.10+), Basic (older), or both. The realm is the
@@ -44,7 +44,8 @@ public enum DeviceCheck
 /// <summary>
 /// The device's side of HTTP authentication: Digest (MD5-sess, qop=auth or auth-int, realm = host name, opaque, nonces that expire
 /// and are then answered with <c>stale=true</c>) or Basic, both with an empty user name and the Web UI password. The
-/// emulator uses it as the device does; the hub uses it for its device-compatible endpoints (Auth:Device).
+/// emulator uses it as the device does; the hub uses it for its device-compatible endpoints (Auth:Device). Tests check
+/// it against digests computed by hand (Wattstream.Testing's HandDigest), not against this code.
 /// </summary>
 /// <remarks>
 /// Nonces hold no state: each is its issue time and an HMAC of it under a key of this instance, so anyone may ask for
@@ -52,7 +53,7 @@ public enum DeviceCheck
 /// nonce count (<c>nc</c>) may be used once per nonce (<see cref="NonceCounts"/>), so a captured answer cannot be replayed:
 /// a repeated count is answered <c>stale=true</c> with a new nonce, which an honest client follows without a word.
 /// </remarks>
-public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProvider time)
+public sealed class DeviceAuthVerifier(DeviceCredentials? credentials, TimeProvider time)
 {
     private readonly byte[] _nonceKey = RandomNumberGenerator.GetBytes(32);
     private long _expiredBeforeTicks = long.MinValue;
@@ -113,7 +114,7 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
         }
         else if (credentials.Digest && header.StartsWith("Digest ", StringComparison.OrdinalIgnoreCase))
         {
-            result = await CheckDigestAsync(Wattstream.Sources.Http.AuthParameters.Parse(header[7..]), request);
+            result = await CheckDigestAsync(AuthParameters.Parse(header[7..]), request);
         }
 
         if (result == DeviceCheck.Stale)
@@ -206,10 +207,10 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
         }
 
         var user = p.GetValueOrDefault("username", "");
-        var ha1 = Md5($"{Md5($"{user}:{realm}:{credentials.Password}")}:{nonce}:{cnonce}");
+        var ha1 = DigestHash.Md5($"{DigestHash.Md5($"{user}:{realm}:{credentials.Password}")}:{nonce}:{cnonce}");
         // auth-int covers the body too (RFC 7616: HA2 = MD5(method:uri:MD5(body))), so a changed body is refused.
-        var ha2 = qop == DigestQop.AuthInt ? Md5($"{request.Method}:{uri}:{await BodyMd5Async(request)}") : Md5($"{request.Method}:{uri}");
-        var expected = Md5($"{ha1}:{nonce}:{nc}:{cnonce}:{p["qop"]}:{ha2}");
+        var ha2 = qop == DigestQop.AuthInt ? DigestHash.Md5($"{request.Method}:{uri}:{await BodyMd5Async(request)}") : DigestHash.Md5($"{request.Method}:{uri}");
+        var expected = DigestHash.Md5($"{ha1}:{nonce}:{nc}:{cnonce}:{p["qop"]}:{ha2}");
         if (!FixedTimeEquals(expected, response.ToLowerInvariant()))
         {
             return DeviceCheck.Refused;
@@ -312,9 +313,6 @@ public sealed class DeviceAuthenticator(DeviceCredentials? credentials, TimeProv
         request.Body.Position = 0;
         return Convert.ToHexString(md5.GetHashAndReset()).ToLowerInvariant();
     }
-
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5351", Justification = "HTTP Digest MD5-sess is what the device speaks.")]
-    private static string Md5(string s) => Convert.ToHexString(MD5.HashData(Encoding.UTF8.GetBytes(s))).ToLowerInvariant();
 
     private static bool FixedTimeEquals(string a, string b) =>
         CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes(b));

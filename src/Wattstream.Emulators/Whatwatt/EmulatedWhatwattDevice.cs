@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Wattstream.DeviceAuthentication;
 using Wattstream.Emulators.Faults;
 using Wattstream.Simulation;
 using Wattstream.Telemetry;
@@ -13,7 +14,7 @@ namespace Wattstream.Emulators.Whatwatt;
 /// One emulated whatwatt Go adapter: its meter, its one live client, its authentication and faults. A host maps its
 /// routes (<see cref="WhatwattEmulator"/>: one device per server; <see cref="WhatwattFleet"/>: many, one per port).
 /// </summary>
-internal sealed class WhatwattDevice
+internal sealed class EmulatedWhatwattDevice
 {
 
     private readonly WhatwattEmulatorOptions _options;
@@ -27,7 +28,7 @@ internal sealed class WhatwattDevice
     private long _takeovers;
     private int _clients;
 
-    public WhatwattDevice(WhatwattEmulatorOptions options, TimeProvider time)
+    public EmulatedWhatwattDevice(WhatwattEmulatorOptions options, TimeProvider time)
     {
         if (options.WholeSecondOffset < TimeSpan.Zero || options.WholeSecondOffset > WhatwattEmulatorOptions.MaxWholeSecondOffset)
         {
@@ -41,7 +42,7 @@ internal sealed class WhatwattDevice
         // Site n of the simulator, seeded as the simulator seeds it: a fleet's devices are different meters.
         var seed = options.Seed ?? Random.Shared.Next();
         _site = new SimulatedSite(simulation, options.SiteNumber, new Random(unchecked((seed * 7919) + options.SiteNumber)), _boot);
-        Authenticator = new DeviceAuthenticator(
+        Verifier = new DeviceAuthVerifier(
             options.Password is null ? null : new DeviceCredentials(options.Password, options.HostName, options.Auth == DeviceAuth.Digest, options.Auth == DeviceAuth.Basic, options.NonceLifetime) { Qop = options.Qop },
             time);
         Faults = new FaultPlan(options.Faults, options.FaultEvery);
@@ -49,7 +50,7 @@ internal sealed class WhatwattDevice
 
     public TimeProvider Time { get; }
 
-    public DeviceAuthenticator Authenticator { get; }
+    public DeviceAuthVerifier Verifier { get; }
 
     public FaultPlan Faults { get; }
 
@@ -69,7 +70,7 @@ internal sealed class WhatwattDevice
 
     public WhatwattEmulatorOptions Options => _options;
 
-    /// <summary>The device's routes, for a host to map (authentication is the host's middleware: <see cref="Authenticator"/>).</summary>
+    /// <summary>The device's routes, for a host to map (authentication is the host's middleware: <see cref="Verifier"/>).</summary>
     public IResult ReportResult() => _latest is { } latest
         ? Json(Report(latest))
         : Error(StatusCodes.Status503ServiceUnavailable, "no_data", "The meter has not reported yet.");

@@ -10,10 +10,10 @@ using Wattstream.Telemetry.Formats;
 namespace Wattstream.Server.Families.Whatwatt;
 
 /// <summary>
-/// Builds the whatwatt device's <c>/api/v1/report</c> and <c>/api/v1/system</c> bodies for a meter the hub knows.
+/// The hub seen as a whatwatt device (not the emulator's device): builds the device's <c>/api/v1/report</c> and <c>/api/v1/system</c> bodies for a meter the hub knows.
 /// Values the reading lacks are left out, as the device leaves out what its meter does not provide.
 /// </summary>
-public sealed class WhatwattDevice(StatusBoard statuses, TimeProvider time)
+public sealed class WhatwattDeviceView(StatusBoard statuses, TimeProvider time)
 {
     public const string Firmware = "1.10.0";
     private readonly DateTimeOffset _boot = time.GetUtcNow();
