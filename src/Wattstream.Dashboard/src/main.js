@@ -292,14 +292,21 @@ function chartOptions(el, title, series, range) {
   };
 }
 
+// The DER types of the site that must have reported before a live point is complete.
+const siteTypes = (site) => new Set(site.devices.flatMap((d) => d.ders).map((d) => d.type));
+
 function pushLive() {
+  // A point drawn before every DER has reported would plot the missing ones as 0: a dip at the newest point. After
+  // that, each DER's last value carries over until its reading of this second arrives.
+  // A DER that stays silent past a few intervals is not waited for: the chart must not stop for one offline inverter.
+  const waited = Date.now() - state.watchingSince > 3 * state.interval;
+  if (!waited && [...siteTypes(state.site)].some((type) => !state.latest[type])) return;
   const f = flows();
   const t = Date.now() / 1000;
   state.live.t.push(t);
   for (const k of TYPES) state.live[k].push(f[k] ?? null);
   const cut = state.live.t.findIndex((x) => x >= t - WINDOW_S);
   if (cut > 0) for (const k of Object.keys(state.live)) state.live[k].splice(0, cut);
-  const data = [state.live.t, ...TYPES.map((k) => state.live[k])];
   drawLive();
 }
 
@@ -327,17 +334,20 @@ async function prefillLive(site) {
     for (const p of s.points) {
       const t = Date.parse(p.time) / 1000;
       const row = byTime.get(t) ?? {};
-      const key = { meter: 'grid', pv: 'pv', battery: 'battery', v2x_charger: 'ev' }[typeOf.get(s.der)];
+      const key = SERIES_OF_TYPE[typeOf.get(s.der)];
       if (key && p.w != null) row[key] = (row[key] ?? 0) + (key === 'pv' ? -p.w : p.w);
       byTime.set(t, row);
     }
   }
   const first = state.live.t[0] ?? Infinity;
-  const times = [...byTime.keys()].filter((t) => t < first).sort((a, b) => a - b);
+  // Only buckets every DER reported into: the newest one is often still filling, and a missing DER would plot as 0.
+  const needed = [...siteTypes(site)].map((type) => SERIES_OF_TYPE[type]).filter(Boolean);
+  const times = [...byTime.keys()].filter((t) => t < first && needed.every((k) => byTime.get(t)[k] != null)).sort((a, b) => a - b);
   for (const k of Object.keys(state.live)) state.live[k].unshift(...times.map((t) => (k === 't' ? t : k === 'house' ? house(byTime.get(t)) : byTime.get(t)[k] ?? null)));
   drawLive();
 }
 
+const SERIES_OF_TYPE = { meter: 'grid', pv: 'pv', battery: 'battery', v2x_charger: 'ev' };
 const house = (r) => (r.grid == null ? null : r.grid + (r.pv ?? 0) - (r.battery ?? 0) - (r.ev ?? 0));
 
 // ---------- history ----------
@@ -620,8 +630,24 @@ function renderBars(el, periods, label) {
     col.lastChild.className = 'label';
     return col;
   }));
+  spaceLabels(el);
   const total = periods.reduce((t, p) => t + p.homeKwh, 0);
   el.setAttribute('aria-label', `${el.dataset.what ?? 'Energy'}: ${periods.length} periods, home used ${total.toFixed(1)} kWh in all`);
+}
+
+// 24 hour labels do not fit a narrow chart: label every 2nd, 3rd, 6th… column, as many as fit side by side.
+const LABEL_STRIDES = [1, 2, 3, 4, 6, 8, 12, 24];
+function spaceLabels(el) {
+  const labels = [...el.querySelectorAll('.col > .label')];
+  if (labels.length === 0) return;
+  for (const l of labels) l.classList.remove('skipped', 'spaced');
+  const column = el.clientWidth / labels.length;
+  const widest = Math.max(...labels.map((l) => l.scrollWidth)) + 4; // the natural text width, plus a little air
+  const stride = LABEL_STRIDES.find((s) => s * column >= widest) ?? labels.length;
+  labels.forEach((l, i) => {
+    l.classList.toggle('skipped', i % stride !== 0); // keeps its line, so the bars stay aligned
+    l.classList.toggle('spaced', stride > 1); // a shown label may spill over its empty neighbours
+  });
 }
 
 async function energy(params) {
@@ -710,6 +736,12 @@ $('meter-filter').addEventListener('input', renderMeters);
 $('meters-csv').addEventListener('click', exportMeters);
 window.addEventListener('resize', () => {
   for (const [chart, el] of [[state.liveChart, $('live-chart')], [state.historyChart, $('history-chart')]]) chart?.setSize({ width: Math.max(280, el.clientWidth), height: 260 });
+  for (const id of ['today-bars', 'energy-bars']) spaceLabels($(id));
+});
+
+// For the browser tests: a copy of what the live chart plots, read-only.
+Object.defineProperty(window, '__wattstreamCharts', {
+  value: Object.freeze({ live: () => state.liveChart?.data.map((series) => [...series]) ?? null }),
 });
 setInterval(loadHistory, 60_000);
 
