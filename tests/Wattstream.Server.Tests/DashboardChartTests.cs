@@ -30,6 +30,7 @@ public class DashboardChartTests
         Assert.True((int)r["snapshots"]! >= 8, output);
         Assert.True(r["dips"]!.AsArray().Count == 0, $"a series dropped to 0 at the newest point: {r["dips"]!.ToJsonString()} in {r["series"]!.ToJsonString()}");
         Assert.True((int)r["hours"]! >= 12, output);
+        Assert.True(r["negativeZeros"]!.AsArray().Count == 0, $"the page shows a negative zero: {r["negativeZeros"]!.ToJsonString()}");
         foreach (var width in r["widths"]!.AsArray())
         {
             Assert.True(width!["overlaps"]!.AsArray().Count == 0, $"hour labels overlap at {width["width"]} px: {width.ToJsonString()}");

@@ -69,4 +69,7 @@ await run(result, async (browser) => {
       return { shown: boxes.map((b) => b.text), clipped: boxes.filter((b) => b.clipped).map((b) => b.text), overlaps };
     }) });
   }
+
+  // Numbers that round to zero read 0.00, never -0.00 (the day's net cost starts as a tiny export).
+  result.negativeZeros = await page.evaluate(() => document.body.innerText.match(/(?<![\d.])-0(\.0+)?(?![\d.]*[1-9])\b/g) ?? []);
 });

@@ -4,8 +4,9 @@ import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 
 const $ = (id) => document.getElementById(id);
-const kw = (w) => (w == null ? '–' : (w / 1000).toFixed(2));
-const fixed = (v, d = 1) => (v == null ? '–' : Number(v).toFixed(d));
+// A value that rounds to zero shows as 0.00, never -0.00 (a small export or credit is not a negative nothing).
+const fixed = (v, d = 1) => (v == null ? '–' : Number(v).toFixed(d).replace(/^-(0(\.0*)?)$/, '$1'));
+const kw = (w) => (w == null ? '–' : fixed(w / 1000, 2));
 const timeText = (t) => new Date(t).toLocaleTimeString();
 const WINDOW_S = 15 * 60;
 const TYPES = ['grid', 'pv', 'battery', 'ev', 'house'];
@@ -602,11 +603,11 @@ function renderToday() {
     g.querySelector('.value').style.strokeDasharray = `${pct ?? 0} 100`;
     g.setAttribute('aria-valuenow', String(pct ?? 0));
   }
-  const money = (v) => (v == null ? '–' : `${v.toFixed(2)} ${today?.currency ?? ''}`.trim());
+  const money = (v) => (v == null ? '–' : `${fixed(v, 2)} ${today?.currency ?? ''}`.trim());
   $('today-cost').textContent = money(today?.cost);
   $('today-earnings').textContent = money(today?.earnings);
   $('today-net').textContent = money(today?.net);
-  $('today-home').textContent = today ? today.homeKwh.toFixed(2) : '–';
+  $('today-home').textContent = today ? fixed(today.homeKwh, 2) : '–';
   $('today-note').textContent = today && today.notes.includes('no data for part of the period') ? '(partial: the hub has not seen the whole day)' : '';
 }
 
