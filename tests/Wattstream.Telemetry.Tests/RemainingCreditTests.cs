@@ -29,6 +29,14 @@ public class RemainingCreditTests
     }
 
     [Fact]
+    public void Hes_numbers_that_round_to_zero_are_never_negative_zero()
+    {
+        var json = Hes(Meter(new Measurement(Quantity.Frequency, -0.0001, Unit.Hertz)));
+
+        Assert.Equal("0 Hz", (string?)json["Frequency"]);
+    }
+
+    [Fact]
     public void A_meter_without_a_credit_has_no_credit_label()
     {
         var json = Hes(Meter(new Measurement(Quantity.Frequency, 50, Unit.Hertz)));

@@ -52,7 +52,7 @@ public static class HesRealtime
         {
             if (reading.TryGet(quantity, unit, out var v))
             {
-                var text = v.ToString("0.###", CultureInfo.InvariantCulture);
+                var text = Text(v, "0.###");
                 writer.WriteString(label, unit == Unit.None ? text : $"{text} {unit.Symbol()}");
             }
         }
@@ -63,15 +63,22 @@ public static class HesRealtime
         if (hasImport || hasExport)
         {
             var total = (hasImport ? import : 0) + (hasExport ? export : 0);
-            writer.WriteString("Total absolute cumulative active energy register", $"{total.ToString("0.###", CultureInfo.InvariantCulture)} kWh");
+            writer.WriteString("Total absolute cumulative active energy register", $"{Text(total, "0.###")} kWh");
         }
 
         // A prepaid meter's credit, two decimals and no unit, as the HES sample writes it; other meters have none.
         if (reading.TryGet(Quantity.RemainingCredit, Unit.None, out var credit))
         {
-            writer.WriteString(RemainingCreditLabel, (Math.Round(credit, 2) + 0.0).ToString("0.00", CultureInfo.InvariantCulture)); // + 0.0: never "-0.00"
+            writer.WriteString(RemainingCreditLabel, Text(credit, "0.00"));
         }
 
         writer.WriteEndObject();
+    }
+
+    /// <summary>A number as the HES strings write it; one that rounds to zero is "0", never "-0" or "-0.00".</summary>
+    private static string Text(double value, string format)
+    {
+        var text = value.ToString(format, CultureInfo.InvariantCulture);
+        return text.StartsWith('-') && text.AsSpan(1).IndexOfAnyExcept("0.") < 0 ? text[1..] : text;
     }
 }
