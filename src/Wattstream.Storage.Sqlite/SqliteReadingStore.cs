@@ -259,7 +259,13 @@ public sealed class SqliteReadingStore : IDatabaseStore
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = pragma is "quick_check" ? "PRAGMA quick_check" : "PRAGMA integrity_check";
-        using var interrupt = timeout is { } t ? new Timer(_ => raw.sqlite3_interrupt(connection.Handle), null, t, Timeout.InfiniteTimeSpan) : null;
+        if (timeout is { } t)
+        {
+            // Checked by SQLite itself every 1 000 steps on this thread: a timer on a busy thread pool could fire too late.
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            raw.sqlite3_progress_handler(connection.Handle, 1_000, _ => started.Elapsed > t ? 1 : 0, null);
+        }
+
         var problems = new List<string>();
         try
         {
