@@ -6,6 +6,8 @@
 #   cluster-1:    one cluster node: push → JetStream → its feed → its clients
 #   cluster-2:    two cluster nodes, N/2 clients on each, pushing to node A
 #   cluster-a-b:  two cluster nodes, all N clients on node B, pushing to node A (hub → NATS → hub)
+#   cluster-3:    three cluster nodes on three clustered nats-servers (the stream at three replicas, as
+#                 deploy/cluster/), N/3 clients on each, pushing to node A
 #   nats:         nats-server alone, N core-NATS subscribers (the floor of the NATS hop)
 # Servers (nats-server and every hub node) on core 0, the load generator on core 1; runs interleaved. Loopback only.
 #
@@ -26,22 +28,68 @@ hub=src/Wattstream.Server/bin/Release/net10.0/wattstream.dll
 dotnet build -c Release -v q -nologo src/Wattstream.Server
 dotnet build -c Release -v q -nologo bench/Wattstream.LoadTool
 
-wait_port() { for _ in $(seq 1 100); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
+wait_port() { for _ in $(seq 1 "${2:-100}"); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
 pids=()
 start_hub() { # port [settings…]
   local port=$1; shift
   taskset -c 0 dotnet "$hub" --urls "http://127.0.0.1:$port" --Simulation:Enabled=false --Storage:Enabled=false \
-    --Logging:LogLevel:Default=Warning "$@" >/dev/null 2>&1 &
+    --Storage:DataDirectory="$store/hub-$port" --Logging:LogLevel:Default=Warning "$@" >/dev/null 2>&1 &
   pids+=($!)
-  wait_port "$port"
+  wait_port "$port" "${hub_wait:-100}"
+}
+# Whatever a run leaves when the script stops early (a port that did not open, Ctrl-C): stopped by pid.
+trap 'stop_all; rm -rf "${store:-}"' EXIT
+
+# Three nats-servers clustered over routes on loopback, JetStream each (deploy/cluster/nats-*.conf, on free ports).
+start_nats3() { # store first-client-port → the comma-separated client URLs in $nats_urls
+  local store=$1 base=$2 i j routes
+  nats_urls=""
+  for i in 0 1 2; do
+    routes=""
+    for j in 0 1 2; do [ "$j" = "$i" ] || routes+="    nats-route://127.0.0.1:$((base + 100 + j))"$'\n'; done
+    mkdir -p "$store/n$i"
+    cat > "$store/n$i.conf" <<CONF
+server_name: n$i
+listen: 127.0.0.1:$((base + i))
+http: 127.0.0.1:$((base + 200 + i))
+jetstream { store_dir: "$store/n$i" }
+cluster {
+  name: bench
+  listen: 127.0.0.1:$((base + 100 + i))
+  routes: [
+$routes  ]
+}
+CONF
+    taskset -c 0 nats-server -c "$store/n$i.conf" >/dev/null 2>&1 &
+    pids+=($!)
+    nats_urls+="${nats_urls:+,}nats://127.0.0.1:$((base + i))"
+  done
+  for i in 0 1 2; do wait_port $((base + i)); done
+  # Replicated streams can be placed once JetStream has a meta leader that knows all three servers; before that a hub's
+  # stream creation is refused ("no suitable peers for placement") and the hub exits.
+  for _ in $(seq 1 450); do
+    python3 - "$base" <<'PY' && break
+import json, sys, urllib.request
+base = int(sys.argv[1])
+try:
+    metas = [json.load(urllib.request.urlopen(f"http://127.0.0.1:{base + 200 + i}/jsz", timeout=2)).get("meta_cluster") or {} for i in range(3)]
+except OSError:
+    sys.exit(1)
+leader = [m for m in metas if m.get("replicas")]  # only the leader lists the others
+sys.exit(0 if all(m.get("leader") for m in metas) and any(len(m["replicas"]) == 2 and all(r.get("current") for r in m["replicas"]) for m in leader) else 1)
+PY
+    sleep 0.2
+  done
 }
 stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; pids=(); }
 
 run() { # scenario
-  local scenario=$1 nport=$((4300 + RANDOM % 500)) a=$((8640 + RANDOM % 150)) b=$((8800 + RANDOM % 150)) store
-  store=$(mktemp -d)
+  local scenario=$1 nport=$((4300 + RANDOM % 500)) a=$((8640 + RANDOM % 150)) b=$((8800 + RANDOM % 150))
+  store=$(mktemp -d)   # global: the exit trap removes it; each hub's (unused) data directory lives in it too
   local target=wattstream-sse url publish clienturls
-  if [ "$scenario" != embedded ]; then
+  if [ "$scenario" = cluster-3 ]; then
+    start_nats3 "$store" "$nport"
+  elif [ "$scenario" != embedded ]; then
     taskset -c 0 nats-server -a 127.0.0.1 -p "$nport" -js -sd "$store" >/dev/null 2>&1 &
     pids+=($!)
     wait_port "$nport"
@@ -54,6 +102,13 @@ run() { # scenario
                  url="http://127.0.0.1:$a"; publish=$url; clienturls="http://127.0.0.1:$a,http://127.0.0.1:$b" ;;
     cluster-a-b) start_hub "$a" "${cluster[@]}" --Nats:NodeId=a; start_hub "$b" "${cluster[@]}" --Nats:NodeId=b
                  url="http://127.0.0.1:$b"; publish="http://127.0.0.1:$a"; clienturls=$url ;;
+    cluster-3)   local c=$((8960 + RANDOM % 30)) three=(--Nats:Url="$nats_urls" --Nats:Cluster=true --Nats:Replicas=3 --Nats:ConnectTimeout=00:00:30)
+                 # A node listens once NATS answered and the stream is there; the first makes it at three replicas once
+                 # the servers have a JetStream leader (up to 2 min), then the others find it.
+                 hub_wait=1200 start_hub "$a" "${three[@]}" --Nats:NodeId=a
+                 hub_wait=1200 start_hub "$b" "${three[@]}" --Nats:NodeId=b
+                 hub_wait=1200 start_hub "$c" "${three[@]}" --Nats:NodeId=c
+                 url="http://127.0.0.1:$a"; publish=$url; clienturls="http://127.0.0.1:$a,http://127.0.0.1:$b,http://127.0.0.1:$c" ;;
     nats)        target=nats; url="nats://127.0.0.1:$nport"; publish=$url; clienturls=$url ;;
   esac
   echo "  $scenario" >&2
@@ -65,13 +120,13 @@ run() { # scenario
 }
 
 for _ in $(seq 1 "$repeats"); do
-  for scenario in embedded cluster-1 cluster-2 cluster-a-b nats; do run "$scenario"; done
+  for scenario in ${SCENARIOS:-embedded cluster-1 cluster-2 cluster-a-b cluster-3 nats}; do run "$scenario"; done
 done
 
 python3 - "$results" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-order = ["embedded", "cluster-1", "cluster-2", "cluster-a-b", "nats"]
+order = [s for s in ["embedded", "cluster-1", "cluster-2", "cluster-a-b", "cluster-3", "nats"] if any(r["Scenario"] == s for r in rows)]
 def pick(s, key): return [r[key] for r in rows if r["Scenario"] == s]
 def med(v): return statistics.median(v) if v else None
 def cell(values, fmt):

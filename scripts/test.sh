@@ -8,7 +8,7 @@ log() { printf '\n== %s\n' "$*"; }
 
 # Debian packages the suite needs: Chromium for the browser tests (driven by playwright-core, which never downloads a
 # browser), Node.js and npm to run them, curl as an independent HTTP client of the device emulator, PostgreSQL's server,
-# nginx and nats-server.
+# nginx, nats-server and mosquitto.
 missing=()
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 # PostgreSQL: the storage tests start a cluster of their own (initdb + pg_ctl on a free loopback port, in a temp folder).
@@ -20,6 +20,9 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 # nats-server: the NATS tests start their own (JetStream in a temp folder, a loopback port).
 command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+# mosquitto: the MQTT source tests start their own brokers (a temp folder, free loopback ports); mosquitto_passwd
+# writes their password files. Debian's package would also start a broker on 1883 as a service: the tests never use it.
+[ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 # Python with requests: the Novacore seed's Python client runs against the hub (its sseclient is in tests/seed-clients).
 python3 -c 'import requests' >/dev/null 2>&1 || missing+=(python3 python3-requests)
 if [ ${#missing[@]} -gt 0 ]; then

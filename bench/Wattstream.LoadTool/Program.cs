@@ -22,9 +22,11 @@ var scenario = new Option<string>("--scenario") { Description = "A label for the
 var sourceAddresses = new Option<int>("--source-addresses") { Description = "Loopback addresses the clients connect from, 127.0.0.1 up (about 28 000 connections each); 1 = the system's choice.", DefaultValueFactory = _ => 1 };
 var fromDevices = new Option<bool>("--from-devices") { Description = "Publish nothing: the hub reads --meters devices (one reading each a whole second, e.g. emulate whatwatt --whole-seconds); readings of whole seconds in the measured window count, timed from their own time." };
 var deviceSpread = new Option<int>("--device-spread-ms") { Description = "With --from-devices: the devices send spread over this many ms after each whole second, site k's device k × ms / sites after it (emulate whatwatt --spread: 900); latency is timed from that send time.", DefaultValueFactory = _ => 0 };
+var sitePrefix = new Option<string>("--site-prefix") { Description = "What site names begin with (several load processes against one cluster: each its own sites).", DefaultValueFactory = _ => "bench" };
+var barrier = new Option<DirectoryInfo?>("--barrier") { Description = "Once every client is connected, write ready.{pid} in this folder and wait for a file named go there before publishing (several load processes measuring the same window)." };
 var pid = new Option<int?>("--server-pid") { Description = "Read the server's CPU and RSS from /proc." };
 var output = new Option<FileInfo?>("--json") { Description = "Append the result as one JSON line to this file." };
-var root = new RootCommand("Wattstream fan-out load generator") { target, url, publishUrl, clientUrls, clients, seconds, rate, batch, sites, meters, warmup, reconnect, scenario, sourceAddresses, fromDevices, deviceSpread, pid, output };
+var root = new RootCommand("Wattstream fan-out load generator") { target, url, publishUrl, clientUrls, clients, seconds, rate, batch, sites, meters, warmup, reconnect, scenario, sourceAddresses, fromDevices, deviceSpread, sitePrefix, barrier, pid, output };
 root.SetAction(async (result, cancellationToken) =>
 {
     var server = new Uri(result.GetValue(url)!);
@@ -38,8 +40,8 @@ root.SetAction(async (result, cancellationToken) =>
 
     var plan = new LoadPlan(
         result.GetValue(scenario)!, result.GetValue(target)!, server, result.GetValue(clients), TimeSpan.FromSeconds(result.GetValue(seconds)),
-        result.GetValue(rate), Math.Max(1, result.GetValue(batch)), new Workload(Math.Max(1, result.GetValue(sites)), Math.Max(1, result.GetValue(meters))),
-        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid)) { PublishServer = publishTo, ClientServers = clientServers, SourceAddresses = Math.Max(1, result.GetValue(sourceAddresses)), FromDevices = result.GetValue(fromDevices), DeviceSpreadMs = Math.Max(0, result.GetValue(deviceSpread)) };
+        result.GetValue(rate), Math.Max(1, result.GetValue(batch)), new Workload(Math.Max(1, result.GetValue(sites)), Math.Max(1, result.GetValue(meters))) { SitePrefix = result.GetValue(sitePrefix)! },
+        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid)) { PublishServer = publishTo, ClientServers = clientServers, SourceAddresses = Math.Max(1, result.GetValue(sourceAddresses)), FromDevices = result.GetValue(fromDevices), DeviceSpreadMs = Math.Max(0, result.GetValue(deviceSpread)), Barrier = result.GetValue(barrier) };
     if (plan.ReconnectBurst && plan.Target != "wattstream-sse")
     {
         Console.Error.WriteLine("--reconnect-burst needs a transport that resumes: wattstream-sse.");
@@ -99,6 +101,9 @@ internal sealed record LoadPlan(
 
     /// <summary>The devices send spread over this many ms after each whole second (0: all on the second).</summary>
     public int DeviceSpreadMs { get; init; }
+
+    /// <summary>Several load processes: say ready here once connected, publish once a file named go appears.</summary>
+    public DirectoryInfo? Barrier { get; init; }
 }
 
 internal sealed record LoadResult(
@@ -174,6 +179,22 @@ internal static class LoadRun
 
         using var stop = new CancellationTokenSource();
         var readers = all.Select(c => Task.Run(() => c.RunAsync(latencies, stop.Token))).ToArray();
+        if (plan.Barrier is { } barrier)
+        {
+            // Every process connects its clients first; the script says go once all have, so the windows coincide.
+            await File.WriteAllTextAsync(Path.Combine(barrier.FullName, $"ready.{Environment.ProcessId}"), "");
+            var waited = Stopwatch.StartNew();
+            while (!File.Exists(Path.Combine(barrier.FullName, "go")))
+            {
+                if (waited.Elapsed > TimeSpan.FromMinutes(10))
+                {
+                    throw new TimeoutException($"no go in {barrier.FullName} within 10 minutes");
+                }
+
+                await Task.Delay(100);
+            }
+        }
+
         var sampler = Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)

@@ -10,10 +10,13 @@ namespace Wattstream.LoadTool;
 /// </summary>
 internal sealed record Workload(int Sites, int Meters)
 {
+    /// <summary>What the site names begin with: several load processes against one cluster each use their own sites, so none counts another's readings.</summary>
+    public string SitePrefix { get; init; } = "bench";
+
     // Timestamps start at this run's start, so a second run against the same hub is not taken for duplicates.
     private static readonly long RunStartMilliseconds = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
-    public string SiteName(int site) => Sites == 1 ? "bench" : $"bench-{site}";
+    public string SiteName(int site) => Sites == 1 ? SitePrefix : $"{SitePrefix}-{site}";
 
     /// <summary>The site of one of <see cref="Reading(long, bool)"/>'s lines (for transports that route by site).</summary>
     public static string SiteIn(string line)

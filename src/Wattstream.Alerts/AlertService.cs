@@ -12,7 +12,10 @@ namespace Wattstream.Alerts;
 /// <summary>
 /// Runs evaluation in the hub: one more subscriber of every reading (with a queue of its own, so it never slows the
 /// hub), a subscriber of the status board, and a sweep for what changes with time alone. What the evaluator decides
-/// goes to the <see cref="AlertFeed"/>, which every transport reads.
+/// goes to the <see cref="AlertFeed"/>, which every transport reads. In cluster mode (<see cref="AlertFeed.Stream"/>) a
+/// site is judged only while this node owns its job <c>site:{org}/{site}</c>: a node taking a site over starts from
+/// what the cluster's alert stream says is firing and when it last fired, so it neither announces a firing alert again
+/// nor misses its resolution.
 /// </summary>
 public sealed class AlertService(
     TelemetryHub hub,
@@ -28,10 +31,14 @@ public sealed class AlertService(
     private readonly AlertEvaluator _evaluator = new(der => hub.GetLast(der)?.Reading, budget);
     private readonly CancellationTokenSource _stopping = new();
     private HubSubscription? _readings;
-    private FeedSubscription<DerStatus>? _statuses;
+    private DropOldestQueue<DerStatus>? _statuses;
     private Task[] _loops = [];
     private long _publishFailures;
     private long _cleanedUp;
+    // Cluster mode: the sites seen (each with its job registered), and the ones this node owns and judges; under _gate.
+    private readonly Dictionary<(string Org, string Site), Task<IAsyncDisposable>> _siteJobs = [];
+    private readonly HashSet<(string Org, string Site)> _judged = [];
+    private long _unpublished; // drafts made and not yet published: a site handed on waits for them
 
     /// <summary>Stored alerts the cleanup deleted (past <see cref="AlertsOptions.Retention"/> or <see cref="AlertsOptions.MaxStoredPerOrg"/>) since start.</summary>
     public long CleanedUp => Interlocked.Read(ref _cleanedUp);
@@ -43,7 +50,7 @@ public sealed class AlertService(
         lock (_gate)
         {
             return new AlertStats(
-                options.Value.Evaluate,
+                Evaluates,
                 rules.Compiled.Count,
                 feed.Active(_ => true).Count,
                 _evaluator.Notified,
@@ -74,13 +81,51 @@ public sealed class AlertService(
             suppressed.GetValueOrDefault(org)))];
     }
 
+    /// <summary>Whether this node evaluates rules: <c>Alerts:Evaluate</c>; in cluster mode always (the sites' jobs say which).</summary>
+    public bool Evaluates => feed.Stream is not null || options.Value.Evaluate;
+
+    /// <summary>
+    /// Whether this node calls the webhooks for <paramref name="alert"/>: a single node always; in cluster mode the owner
+    /// of its site (reports too), so each alert is posted by one node, and a site's next owner continues its deliveries.
+    /// </summary>
+    public bool CallsWebhooksFor(Alert alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        return feed.Stream is null || Judges(alert.Org, alert.Site);
+    }
+
+    /// <summary>
+    /// Cluster mode: this node began (true) or ceased (false) to own a site. Raised once the site's state is caught up
+    /// from the stream, so every alert of the site published before is in <see cref="AlertFeed.History"/>.
+    /// </summary>
+    public event Action<string, string, bool>? SiteOwnershipChanged;
+
+    /// <summary>Whether this node judges the site's alerts now: in cluster mode, while it owns the site's job.</summary>
+    public bool Judges(string org, string site)
+    {
+        if (feed.Stream is null)
+        {
+            return Evaluates;
+        }
+
+        lock (_gate)
+        {
+            return _judged.Contains((org, site));
+        }
+    }
+
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         await feed.Store.MigrateAsync(cancellationToken);
         await feed.InitializeAsync(cancellationToken);
         rules.Changed += OnRulesChanged;
         await rules.LoadAsync(cancellationToken);
-        if (options.Value.Evaluate)
+        if (feed.Stream is not null)
+        {
+            _evaluator.Judges = (org, site) => _judged.Contains((org, site)); // called under _gate
+        }
+
+        if (Evaluates)
         {
             // Subscribed before any source starts (StartingAsync runs before every StartAsync): the first reading is judged.
             _readings = hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = options.Value.QueueCapacity });
@@ -102,6 +147,25 @@ public sealed class AlertService(
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         rules.Changed -= OnRulesChanged;
+        // Sites handed on at once (while NATS is surely there), not left to lapse.
+        Task<IAsyncDisposable>[] jobs;
+        lock (_gate)
+        {
+            jobs = [.. _siteJobs.Values];
+        }
+
+        await Task.WhenAll(jobs.Select(async job =>
+        {
+            try
+            {
+                await (await job).DisposeAsync().AsTask().WaitAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || cancellationToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Handing a site's alerts on failed: {Error}", e.Message);
+            }
+        }));
+
         _readings?.Dispose();
         _statuses?.Dispose();
         await _stopping.CancelAsync();
@@ -129,14 +193,17 @@ public sealed class AlertService(
                 while (subscription.TryRead(out var e))
                 {
                     _evaluator.OnReading(e.Reading, now, drafts);
+                    SeeSite(e.Reading.Der);
                 }
+
+                Made(drafts);
             }
 
             await PublishAsync(drafts);
         }
     }
 
-    private async Task JudgeStatusesAsync(FeedSubscription<DerStatus> subscription)
+    private async Task JudgeStatusesAsync(DropOldestQueue<DerStatus> subscription)
     {
         var drafts = new List<AlertDraft>();
         while (await subscription.WaitToReadAsync(CancellationToken.None))
@@ -147,7 +214,10 @@ public sealed class AlertService(
                 while (subscription.TryRead(out var status))
                 {
                     _evaluator.OnStatus(status.Der, status.Type, status.Status, status.Detail, now, drafts);
+                    SeeSite(status.Der);
                 }
+
+                Made(drafts);
             }
 
             await PublishAsync(drafts);
@@ -165,6 +235,7 @@ public sealed class AlertService(
                 lock (_gate)
                 {
                     _evaluator.Sweep(time.GetUtcNow().ToUnixTimeMilliseconds(), drafts);
+                    Made(drafts);
                 }
 
                 await PublishAsync(drafts);
@@ -188,8 +259,13 @@ public sealed class AlertService(
             {
                 try
                 {
-                    var aged = await feed.Store.DeleteOlderThanAsync((time.GetUtcNow() - o.Retention).ToUnixTimeMilliseconds(), _stopping.Token);
-                    var trimmed = orgs is { Count: 0 } ? 0 : await feed.Store.TrimAsync(o.MaxStoredPerOrg, orgs, _stopping.Token);
+                    var aged = await feed.History.DeleteOlderThanAsync((time.GetUtcNow() - o.Retention).ToUnixTimeMilliseconds(), _stopping.Token);
+                    var trimmed = orgs is { Count: 0 } ? 0 : await feed.History.TrimAsync(o.MaxStoredPerOrg, orgs, _stopping.Token);
+                    if (feed.Stream is { } stream && orgs is { Count: > 0 })
+                    {
+                        await stream.TrimAsync(o.MaxStoredPerOrg, orgs, _stopping.Token); // the cluster's copy: any node may trim it
+                    }
+
                     if (aged + trimmed > 0)
                     {
                         Interlocked.Add(ref _cleanedUp, aged + trimmed);
@@ -216,6 +292,7 @@ public sealed class AlertService(
         lock (_gate)
         {
             _evaluator.SetRules(compiled, time.GetUtcNow().ToUnixTimeMilliseconds(), drafts);
+            Made(drafts);
         }
 
         if (drafts.Count > 0)
@@ -224,8 +301,70 @@ public sealed class AlertService(
         }
     }
 
+    // Under _gate: drafts made count as unpublished until PublishAsync is through with them.
+    private void Made(List<AlertDraft> drafts) => Interlocked.Add(ref _unpublished, drafts.Count);
+
+    // Under _gate. Cluster mode: a site seen for the first time gets its job, which runs wherever its lease is.
+    private void SeeSite(Telemetry.DerAddress der)
+    {
+        if (feed.Stream is not { } stream || _siteJobs.ContainsKey((der.Org, der.Site)))
+        {
+            return;
+        }
+
+        var (org, site) = (der.Org, der.Site);
+        _siteJobs[(org, site)] = stream.Jobs.RunWhileOwnedAsync(IAlertStream.SiteJob(org, site), owned => JudgeSiteAsync(stream, org, site, owned), _stopping.Token);
+    }
+
+    // While this node owns the site: its evaluation state is what the stream says, then this node judges it.
+    private async Task JudgeSiteAsync(IAlertStream stream, string org, string site, CancellationToken owned)
+    {
+        await stream.CatchUpAsync(owned);
+        lock (_gate)
+        {
+            foreach (var (rule, der, firing, lastFiredAt) in feed.Targets(org, site))
+            {
+                _evaluator.Adopt(rule, der, firing, lastFiredAt, value: 0);
+            }
+
+            if (feed.NewestTransition(org, site) is { } newest)
+            {
+                _evaluator.JudgedBefore(org, site, newest);
+            }
+
+            _judged.Add((org, site));
+        }
+
+        logger.LogInformation("Alerts of {Org}/{Site} are evaluated on this node", org, site);
+        SiteOwnershipChanged?.Invoke(org, site, true);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, owned);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _judged.Remove((org, site));
+                _evaluator.Release(org, site);
+            }
+
+            SiteOwnershipChanged?.Invoke(org, site, false);
+
+            // What this node decided while it owned the site reaches the stream before the next owner reads it (bounded).
+            for (var i = 0; i < 100 && Interlocked.Read(ref _unpublished) > 0; i++)
+            {
+                await Task.Delay(10, CancellationToken.None);
+            }
+        }
+    }
+
     private async Task PublishAsync(List<AlertDraft> drafts)
     {
+        var count = drafts.Count;
         foreach (var draft in drafts)
         {
             try
@@ -241,6 +380,7 @@ public sealed class AlertService(
         }
 
         drafts.Clear();
+        Interlocked.Add(ref _unpublished, -count);
     }
 }
 

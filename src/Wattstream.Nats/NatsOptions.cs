@@ -37,6 +37,13 @@ public sealed class NatsOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:02:00", "1.00:00:00")]
     public TimeSpan DuplicateWindow { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// How many nats-servers keep the stream (JetStream replicas). 1 on a single server; 3 on a cluster of three, so the
+    /// stream survives the loss of one server with nothing acknowledged lost (a reading is acknowledged once a majority has it).
+    /// </summary>
+    [Range(1, 5)]
+    public int Replicas { get; set; } = 1;
+
     /// <summary>Readings held for NATS while it is away; beyond this the oldest are dropped (counted).</summary>
     [Range(1024, 10_000_000)]
     public int QueueCapacity { get; set; } = 65_536;
@@ -62,6 +69,13 @@ public sealed class NatsOptions : IValidatableObject
     /// <summary>In cluster mode, how many readings may wait for JetStream's acknowledgement at once.</summary>
     [Range(1, 4096)]
     public int MaxPendingAcks { get; set; } = 256;
+
+    /// <summary>
+    /// In cluster mode, how long a node's heartbeat and its job leases live unrenewed: a killed node's jobs move to
+    /// other nodes within about this time; renewals go out every third of it.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(10);
 
     public bool Enabled => !string.IsNullOrWhiteSpace(Url);
 

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -7,57 +5,51 @@ using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using Wattstream.Hub;
-using Wattstream.Hub.Status;
-using Wattstream.Streaming.Formats;
-using Wattstream.Telemetry;
-using Wattstream.Alerts.Delivery;
-using Wattstream.Energy.Summaries;
+using Wattstream.Hub.Jobs;
+using Wattstream.Streaming.Feeds;
 
 namespace Wattstream.Nats;
 
 /// <summary>What the NATS link is doing, for /readyz and /api/nats.</summary>
-public sealed record NatsLinkStatus(string State, string Stream, long Published, long StatusesPublished, long Dropped, long Failed, string? LastError)
+/// <param name="Published">Items of feeds published to the JetStream stream (readings).</param>
+/// <param name="Dropped">Items of those feeds dropped while NATS was away past the queue's capacity.</param>
+public sealed record NatsLinkStatus(string State, string Stream, long Published, long Dropped, long Failed, string? LastError)
 {
     /// <summary>In cluster mode, the node's feed from the stream and its log writer.</summary>
     public Cluster.ClusterStatus? Cluster { get; init; }
 
-    /// <summary>Alerts published on <c>orgs.{org}.sites.{site}.alerts.json.v1</c>.</summary>
-    public long AlertsPublished { get; init; }
-
-    /// <summary>Site summaries published on <c>orgs.{org}.sites.{site}.summary.json.v1</c>.</summary>
-    public long SummariesPublished { get; init; }
+    /// <summary>Items published per feed kind (<c>readings</c>, <c>status</c>, <c>alerts</c>, <c>summary</c>, …).</summary>
+    public IReadOnlyDictionary<string, long> Feeds { get; init; } = new Dictionary<string, long>();
 }
 
 /// <summary>
-/// One more subscriber of the hub, like history: every accepted reading goes to its Novacore subject, as the bytes the
-/// Novacore SSE stream sends, with <c>Nats-Msg-Id: {der}:{timestamp}</c> so JetStream stores a reading published twice
-/// once; status changes go to <c>….status.json.v1</c>. The JetStream stream is created or updated at start. While NATS
-/// is away the hub goes on serving: readings wait in this subscriber's queue (the oldest dropped past its capacity)
-/// and go out when the connection is back.
+/// One more subscriber of every registered feed, like history: each item goes to its subject — readings, as the bytes
+/// the Novacore SSE stream sends, to the JetStream stream with a message id (<c>Nats-Msg-Id: {der}:{timestamp}</c>) so
+/// JetStream stores a reading published twice once; status changes, alerts and summaries to their subjects on core NATS.
+/// The publisher knows no feed by name: each feed says how it is published (<see cref="IFeed.Publication"/>). The
+/// JetStream stream is created or updated at start. While NATS is away the hub goes on serving: items wait in this
+/// subscriber's queues (the oldest dropped past their capacity) and go out when the connection is back. In cluster mode
+/// every node computes the feeds of state (statuses, summaries) alike from the cluster's stream, and one node publishes
+/// each of them: the holder of the job <c>publish:{kind}</c>, which starts with the present whenever it takes over.
 /// </summary>
 public sealed class NatsPublisher(
     IOptions<NatsOptions> options,
     TelemetryHub hub,
-    StatusBoard board,
-    PayloadFormats formats,
-    ILoggerFactory loggers,
-    AlertFeed? alertFeed = null,
-    SummaryBoard? summaryBoard = null) : IHostedLifecycleService, IAsyncDisposable
+    FeedRegistry feeds,
+    IJobOwnership jobs,
+    ILoggerFactory loggers) : IHostedLifecycleService, IAsyncDisposable
 {
+    private const int CoreQueueCapacity = 4096;
+
     private readonly NatsOptions _options = options.Value;
     private readonly ILogger _log = loggers.CreateLogger<NatsPublisher>();
     private readonly CancellationTokenSource _stopping = new();
-    private HubSubscription? _readings;
-    private FeedSubscription<DerStatus>? _statuses;
-    private FeedSubscription<Alert>? _alerts;
-    private FeedSubscription<SiteSummary>? _summaries;
+    private (IFeed Feed, IFeedMessages Messages, Counter Published)[] _queues = [];
+    private (IFeed Feed, Counter Published)[] _once = [];
+    private readonly List<IAsyncDisposable> _publishing = [];
     private NatsConnection? _connection;
     private Task _pumps = Task.CompletedTask;
     private readonly TaskCompletionSource _streamReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _published;
-    private long _statusesPublished;
-    private long _alertsPublished;
-    private long _summariesPublished;
     private long _failed;
     private string? _lastError;
     private int _disposed;
@@ -65,35 +57,32 @@ public sealed class NatsPublisher(
     public NatsLinkStatus Status => new(
         _connection?.ConnectionState.ToString().ToLowerInvariant() ?? "off",
         _options.Stream,
-        Interlocked.Read(ref _published),
-        Interlocked.Read(ref _statusesPublished),
-        _readings?.Dropped ?? 0,
+        _queues.Where(q => q.Feed.Publication == FeedPublication.Stream).Sum(q => q.Published.Value),
+        _queues.Where(q => q.Feed.Publication == FeedPublication.Stream).Sum(q => q.Messages.Dropped),
         Interlocked.Read(ref _failed),
         Volatile.Read(ref _lastError))
     {
-        AlertsPublished = Interlocked.Read(ref _alertsPublished),
-        SummariesPublished = Interlocked.Read(ref _summariesPublished),
+        Feeds = _queues.Select(q => (q.Feed, q.Published)).Concat(_once).ToDictionary(q => q.Feed.Kind, q => q.Published.Value),
     };
+
+    /// <summary>The job whose holder publishes a feed of state for the whole cluster.</summary>
+    public static string PublishJob(string kind) => $"publish:{kind}";
 
     public Task StartingAsync(CancellationToken cancellationToken)
     {
-        // Subscribed before any source starts, so the first reading is published too. In cluster mode readings reach
-        // the stream through the cluster's log instead, and only status changes are published here.
-        if (!_options.Cluster)
+        // Subscribed before any source starts, so the first reading is published too. In cluster mode the stream's
+        // items (readings) reach it through the cluster's log instead.
+        if (_queues.Length == 0)
         {
-            _readings ??= hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = _options.QueueCapacity });
+            bool Once(IFeed f) => _options.Cluster && f.Publication == FeedPublication.Core && f.PublishedOnce;
+            _queues =
+            [
+                .. feeds.All
+                    .Where(f => (f.Publication == FeedPublication.Core && !Once(f)) || (f.Publication == FeedPublication.Stream && !_options.Cluster))
+                    .Select(f => (f, f.OpenPublication(f.Publication == FeedPublication.Stream ? _options.QueueCapacity : CoreQueueCapacity), new Counter())),
+            ];
+            _once = [.. feeds.All.Where(Once).Select(f => (f, new Counter()))];
         }
-
-        if (_options.PublishStatus)
-        {
-            _statuses ??= board.Subscribe(capacity: 4096);
-        }
-
-        // Alerts go to their site's subject, orgs.{org}.sites.{site}.alerts.json.v1 (core NATS, not the stream).
-        _alerts ??= alertFeed?.Subscribe(capacity: 4096);
-
-        // Site summaries to orgs.{org}.sites.{site}.summary.json.v1, as they are made (at most once a second a site).
-        _summaries ??= summaryBoard?.Subscribe(capacity: 4096);
 
         return Task.CompletedTask;
     }
@@ -133,19 +122,46 @@ public sealed class NatsPublisher(
                 TaskScheduler.Default);
         }
 
-        _pumps = Task.WhenAll(
-            _readings is null ? Task.CompletedTask : Task.Run(() => PublishReadingsAsync(_readings, _connection, _stopping.Token), CancellationToken.None),
-            _statuses is null ? Task.CompletedTask : Task.Run(() => PublishFeedAsync(_statuses, s => NatsSubjects.Status(s.Der), s => StatusJson(s), () => Interlocked.Increment(ref _statusesPublished), _connection, _stopping.Token), CancellationToken.None),
-            _alerts is null ? Task.CompletedTask : Task.Run(() => PublishFeedAsync(_alerts, a => a.Subject, a => a.Json, () => Interlocked.Increment(ref _alertsPublished), _connection, _stopping.Token), CancellationToken.None),
-            _summaries is null ? Task.CompletedTask : Task.Run(() => PublishFeedAsync(_summaries, s => s.Subject, s => s.Json, () => Interlocked.Increment(ref _summariesPublished), _connection, _stopping.Token), CancellationToken.None));
+        _pumps = Task.WhenAll(_queues.Select(q => Task.Run(() => PublishAsync(q.Feed, q.Messages, q.Published, _connection, _stopping.Token), CancellationToken.None)));
+        if (_options.Cluster && !_options.PublishStatus)
+        {
+            _log.LogWarning(
+                "Nats:PublishStatus=false is ignored in cluster mode: status changes are published once for the cluster, by the node holding the job {Job} (docs/scaling.md)",
+                PublishJob("status"));
+        }
+
+        foreach (var (feed, published) in _once)
+        {
+            var connection = _connection;
+            _publishing.Add(await jobs.RunWhileOwnedAsync(PublishJob(feed.Kind), owned => PublishWhileOwnedAsync(feed, published, connection, owned), cancellationToken));
+        }
+    }
+
+    // One node's turn at publishing a feed of state for the cluster: the present first (whatever changed while the job
+    // moved goes out now; a state published twice is harmless), then every change, until the lease ends.
+    private async Task PublishWhileOwnedAsync(IFeed feed, Counter published, NatsConnection connection, CancellationToken owned)
+    {
+        using var messages = feed.OpenPublication(CoreQueueCapacity);
+        await using var end = owned.Register(messages.Dispose);
+        try
+        {
+            await PublishAsync(feed, messages, published, connection, owned);
+        }
+        catch (OperationCanceledException) when (owned.IsCancellationRequested)
+        {
+            // The lease ended (moved, lost, or this node stops): the next holder publishes from here.
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        _readings?.Dispose(); // the pumps drain what is queued, then end
-        _statuses?.Dispose();
-        _alerts?.Dispose();
-        _summaries?.Dispose();
+        // Publishing for the cluster is handed on at once.
+        await Task.WhenAll(_publishing.Select(p => p.DisposeAsync().AsTask()));
+        foreach (var (_, messages, _) in _queues)
+        {
+            messages.Dispose(); // the pumps drain what is queued, then end
+        }
+
         await Task.WhenAny(_pumps, Task.Delay(TimeSpan.FromSeconds(5), cancellationToken));
         await _stopping.CancelAsync();
     }
@@ -180,36 +196,27 @@ public sealed class NatsPublisher(
         _streamReady.TrySetResult(); // readings go out only once the stream that keeps them exists
     }
 
-    private async Task PublishReadingsAsync(HubSubscription readings, NatsConnection connection, CancellationToken stopping)
+    // Each item to its subject, in the order its feed gives them, counted. Items bound for the stream go out only once
+    // the stream that keeps them exists, with their message id and this hub's run as their origin.
+    private async Task PublishAsync(IFeed feed, IFeedMessages messages, Counter published, NatsConnection connection, CancellationToken stopping)
     {
-        var novacore = formats.Find(Telemetry.Formats.NovacoreReading.FormatName) ?? throw new InvalidOperationException("The Novacore payload format is not registered (AddNovacore).");
+        var toStream = feed.Publication == FeedPublication.Stream;
         var origin = hub.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        await _streamReady.Task.WaitAsync(stopping);
-        while (await readings.WaitToReadAsync(CancellationToken.None))
+        if (toStream)
         {
-            while (readings.TryRead(out var e))
-            {
-                var reading = e.Reading;
-                var headers = new NatsHeaders
-                {
-                    [NatsSubjects.MessageIdHeader] = NatsSubjects.MessageId(reading.Der, reading.Timestamp),
-                    [NatsSubjects.OriginHeader] = origin,
-                };
-                await PublishWithRetryAsync(connection, reading.Der.Subject, e.GetEncoded(novacore), headers, stopping);
-                Interlocked.Increment(ref _published);
-            }
+            await _streamReady.Task.WaitAsync(stopping);
         }
-    }
 
-    // Statuses, alerts and summaries: each item to its subject, in the order its feed gives them, counted.
-    private async Task PublishFeedAsync<T>(IEventReader<T> feed, Func<T, string> subject, Func<T, ReadOnlyMemory<byte>> payload, Action published, NatsConnection connection, CancellationToken stopping)
-    {
-        while (await feed.WaitToReadAsync(CancellationToken.None))
+        while (await messages.WaitToReadAsync())
         {
-            while (feed.TryRead(out var item))
+            while (messages.TryRead(out var message))
             {
-                await PublishWithRetryAsync(connection, subject(item), payload(item), null, stopping);
-                published();
+                stopping.ThrowIfCancellationRequested(); // a lease that ended publishes nothing more
+                var headers = toStream && message.MessageId is { } id
+                    ? new NatsHeaders { [NatsSubjects.MessageIdHeader] = id, [NatsSubjects.OriginHeader] = origin }
+                    : null;
+                await PublishWithRetryAsync(connection, message.Subject, message.Payload, headers, stopping);
+                published.Increment();
             }
         }
     }
@@ -242,36 +249,12 @@ public sealed class NatsPublisher(
         }
     }
 
-    internal static byte[] StatusJson(DerStatus status)
+    private sealed class Counter
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteString("org", status.Der.Org);
-            json.WriteString("site", status.Der.Site);
-            json.WriteString("device", status.Der.Device);
-            json.WriteString("der", status.Der.Der);
-            json.WriteString("type", status.Type.ToWireName());
-            json.WriteString("status", status.Status.ToWireName());
-            if (status.LastSeen is { } lastSeen)
-            {
-                json.WriteString("lastSeen", WireTime.Format(lastSeen));
-            }
+        private long _value;
 
-            if (status.Since is { } since)
-            {
-                json.WriteString("since", WireTime.Format(since));
-            }
+        public long Value => Interlocked.Read(ref _value);
 
-            if (status.Detail is { } detail)
-            {
-                json.WriteString("detail", detail);
-            }
-
-            json.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
+        public void Increment() => Interlocked.Increment(ref _value);
     }
 }

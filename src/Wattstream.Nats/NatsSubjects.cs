@@ -18,17 +18,6 @@ public static class NatsSubjects
     public const string MessageIdHeader = "Nats-Msg-Id";
 
     /// <summary>
-    /// Names a reading wherever it is published: <c>{org}.{site}.{device}.{der}:{timestamp}</c>. JetStream de-duplicates
-    /// across the whole stream, so the id carries the full address: two organisations' <c>pv-1</c> reporting in the same
-    /// millisecond are two readings.
-    /// </summary>
-    public static string MessageId(DerAddress der, long timestamp)
-    {
-        ArgumentNullException.ThrowIfNull(der);
-        return $"{der.Org}.{der.Site}.{der.Device}.{der.Der}:{timestamp}";
-    }
-
-    /// <summary>
     /// The telemetry subjects <paramref name="pattern"/> stands for, written as a subset of <see cref="AllTelemetry"/>
     /// (JetStream takes a consumer filter only in that form): <c>orgs.*.sites.plant.&gt;</c> becomes
     /// <c>orgs.*.sites.plant.devices.*.ders.*.telemetry.json.v1</c>. Null when it stands for no telemetry subject.

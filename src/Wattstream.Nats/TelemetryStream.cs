@@ -17,11 +17,12 @@ public static class TelemetryStream
             Storage = StreamConfigStorage.File,
             MaxAge = options.Retention,
             DuplicateWindow = options.DuplicateWindow,
+            NumReplicas = options.Replicas,
             Description = "Wattstream: every accepted reading, Novacore reading JSON",
         };
         try
         {
-            var stream = await js.CreateOrUpdateStreamAsync(config, cancellationToken);
+            var stream = await JetStreamApi.SetUpAsync(c => js.CreateOrUpdateStreamAsync(config, c), cancellationToken);
             return stream.Info;
         }
         catch (Exception e) when (e is NatsNoRespondersException or NatsJSApiNoResponseException or NatsJSApiException or NatsJSException)

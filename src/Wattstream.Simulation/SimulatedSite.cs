@@ -96,6 +96,35 @@ public sealed class SimulatedSite
         }
     }
 
+    /// <summary>
+    /// Goes on from the site's last readings (<paramref name="last"/> gives a DER's, or null): the energy registers and
+    /// the battery's charge continue where the node that simulated the site before left them, so a counter that only
+    /// grows never steps back when the simulator moves between cluster nodes.
+    /// </summary>
+    public void ContinueFrom(Func<DerAddress, Reading?> last)
+    {
+        ArgumentNullException.ThrowIfNull(last);
+        if (last(Meter) is { } meter)
+        {
+            GridMeter.ContinueFrom(meter);
+        }
+
+        if (last(PvAddress) is { } pv)
+        {
+            Pv.ContinueFrom(pv);
+        }
+
+        if (last(BatteryAddress) is { } battery)
+        {
+            Battery.ContinueFrom(battery);
+        }
+
+        if (Ev is not null && EvAddress is not null && last(EvAddress) is { } ev)
+        {
+            Ev.ContinueFrom(ev);
+        }
+    }
+
     /// <summary>Advances to <paramref name="now"/> and returns one reading per DER; nothing when time did not move.</summary>
     public IReadOnlyList<Reading> Step(DateTimeOffset now, TimeSpan nominalInterval)
     {

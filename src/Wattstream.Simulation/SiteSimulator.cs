@@ -29,6 +29,15 @@ public sealed class SiteSimulator
 
     public TimeSpan Interval => _options.Interval;
 
+    /// <summary>Every site goes on from its last readings (see <see cref="SimulatedSite.ContinueFrom"/>).</summary>
+    public void ContinueFrom(Func<DerAddress, Reading?> last)
+    {
+        foreach (var site in Sites)
+        {
+            site.ContinueFrom(last);
+        }
+    }
+
     /// <summary>Advances every site to <paramref name="now"/>; one reading per DER.</summary>
     public IReadOnlyList<Reading> Step(DateTimeOffset now)
     {

@@ -13,12 +13,15 @@ public enum SourceKind
     /// <summary>An SSE stream whose events are reading JSON with <c>type</c> (Novacore's <c>/stream/sites/{id}</c>), Bearer token.</summary>
     Sse,
 
-    /// <summary>NATS subjects: Novacore's <c>orgs.….telemetry.json.v1</c> or gateway subjects (Wattstream.Nats).</summary>
+    /// <summary>NATS subjects: Novacore's <c>orgs.….telemetry.json.v1</c> or gateway subjects (<c>Nats/NatsSource</c>).</summary>
     Nats,
+
+    /// <summary>An MQTT broker's topics in a device's own format: Tasmota, Shelly, … (<c>Mqtt/MqttSource</c>).</summary>
+    Mqtt,
 }
 
 /// <summary>One configured source (<c>Sources:N:…</c> in appsettings.json, environment variables or the command line).</summary>
-public sealed class SourceOptions
+public sealed class SourceOptions : IValidatableObject
 {
     [Required, RegularExpression(@"^[A-Za-z0-9_\-]+$")]
     public string Id { get; set; } = "";
@@ -29,8 +32,11 @@ public sealed class SourceOptions
     [Required]
     public Uri? Url { get; set; }
 
-    /// <summary>The whatwatt Web UI password. Prefer an environment variable (<c>Sources__0__Password</c>) to a file.</summary>
-    [SourceKinds(SourceKind.Whatwatt, SourceKind.Nats)]
+    /// <summary>
+    /// The whatwatt Web UI password; a nats or mqtt source's password. Prefer an environment variable
+    /// (<c>Sources__0__Password</c>) to a file.
+    /// </summary>
+    [SourceKinds(SourceKind.Whatwatt, SourceKind.Nats, SourceKind.Mqtt)]
     public string? Password { get; set; }
 
     /// <summary>
@@ -67,6 +73,37 @@ public sealed class SourceOptions
     [SourceKinds(SourceKind.Nats)]
     public Dictionary<string, string> Gateways { get; set; } = [];
 
+    /// <summary>mqtt: the user name the broker knows the hub by (with <see cref="Password"/>).</summary>
+    [SourceKinds(SourceKind.Mqtt)]
+    public string? Username { get; set; }
+
+    /// <summary>mqtt: the client id; default <c>wattstream-{Id}</c> (a persistent session is found again by it).</summary>
+    [SourceKinds(SourceKind.Mqtt)]
+    public string? ClientId { get; set; }
+
+    /// <summary>mqtt: the subscriptions' quality of service, 0 (at most once, the default) or 1 (at least once).</summary>
+    [SourceKinds(SourceKind.Mqtt), Range(0, 1)]
+    public int Qos { get; set; }
+
+    /// <summary>
+    /// mqtt: keep the session at the broker while the hub is away (clean session off), so QoS 1 messages published
+    /// meanwhile are delivered on reconnect.
+    /// </summary>
+    [SourceKinds(SourceKind.Mqtt)]
+    public bool PersistentSession { get; set; }
+
+    /// <summary>mqtt: the topic filters to subscribe to; default the format's own (<c>tele/+/SENSOR</c> and <c>tele/+/LWT</c> for tasmota).</summary>
+    [SourceKinds(SourceKind.Mqtt)]
+    public string[] Topics { get; set; } = [];
+
+    /// <summary>mqtt: the payloads' format (<see cref="Mqtt.Formats.MqttFormats.Names"/>: <c>tasmota</c>, <c>shelly-gen2</c>, <c>shelly-gen1</c>, <c>evcc</c>, <c>opendtu</c>).</summary>
+    [SourceKinds(SourceKind.Mqtt)]
+    public string? Format { get; set; }
+
+    /// <summary>mqtt with <c>mqtts://</c> or <c>wss://</c>: a CA certificate (PEM) to trust for the broker instead of the system's.</summary>
+    [SourceKinds(SourceKind.Mqtt)]
+    public string? CaFile { get; set; }
+
     [Required]
     public string Org { get; set; } = "default";
 
@@ -93,13 +130,47 @@ public sealed class SourceOptions
     [SourceKinds(SourceKind.Whatwatt)]
     public TimeSpan? PollReport { get; set; }
 
-    /// <summary>The device's time zone (IANA id) for whatwatt's local Date/Time; default the machine's.</summary>
-    [SourceKinds(SourceKind.Whatwatt)]
+    /// <summary>The device's time zone (IANA id) for whatwatt's and Tasmota's local Date/Time; default the machine's.</summary>
+    [SourceKinds(SourceKind.Whatwatt, SourceKind.Mqtt)]
     public string? TimeZone { get; set; }
 
     public string DeviceId => string.IsNullOrEmpty(Device) ? Id : Device;
 
     public string DerId => string.IsNullOrEmpty(Der) ? Id : Der;
+
+    /// <summary>Checks across settings of one kind (the attributes check each setting alone).</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Kind != SourceKind.Mqtt)
+        {
+            yield break;
+        }
+
+        if (Url is not null && !Mqtt.MqttSource.IsBrokerUrl(Url))
+        {
+            yield return new ValidationResult("Url of an mqtt source must be mqtt://, mqtts://, ws:// or wss:// with a host.", [nameof(Url)]);
+        }
+
+        if (!Mqtt.Formats.MqttFormats.IsKnown(Format))
+        {
+            yield return new ValidationResult($"Format of an mqtt source must be one of {string.Join(", ", Mqtt.Formats.MqttFormats.Names)} (was '{Format}').", [nameof(Format)]);
+        }
+
+        if (Password is not null && Username is null)
+        {
+            yield return new ValidationResult("Password of an mqtt source needs Username.", [nameof(Password)]);
+        }
+
+        if (CaFile is not null && !File.Exists(CaFile))
+        {
+            yield return new ValidationResult($"CaFile of an mqtt source: no file '{CaFile}'.", [nameof(CaFile)]);
+        }
+
+        if (Topics.Any(t => string.IsNullOrWhiteSpace(t) || t.Contains('#', StringComparison.Ordinal) && !t.EndsWith('#')))
+        {
+            yield return new ValidationResult("Topics of an mqtt source must be MQTT topic filters ('#' only at the end).", [nameof(Topics)]);
+        }
+    }
 }
 
 /// <summary>

@@ -16,7 +16,11 @@ public sealed record SourceStatus(
     long Reconnects,
     string[] Ders,
     int Retries,
-    DateTimeOffset? NextAttempt);
+    DateTimeOffset? NextAttempt)
+{
+    /// <summary>The node that runs the source (holds its lease); null while none does, or none is known to.</summary>
+    public string? Owner { get; init; }
+}
 
 /// <summary>Live counters and state of one source, updated by its connector.</summary>
 public sealed class SourceState(SourceOptions options)

@@ -7,40 +7,6 @@ using Wattstream.Telemetry;
 
 namespace Wattstream.Storage;
 
-/// <summary>What <c>GET /api/storage</c> shows.</summary>
-/// <param name="Dropped">Readings lost, every reason (<paramref name="DroppedByReason"/>).</param>
-/// <param name="State"><c>writing</c>, or <c>failing</c> while writes fail (since <paramref name="FailingSince"/>; readings queue meanwhile).</param>
-/// <param name="DurableWaiting">Readings of durable pushes not committed yet (at most <paramref name="DurableReserve"/>).</param>
-/// <param name="LastLoss">The last run of lost readings: reason, count and the readings' time range.</param>
-public sealed record StorageStatus(
-    string Store,
-    long Queued,
-    long Written,
-    long Duplicates,
-    long Dropped,
-    long Batches,
-    double LagSeconds,
-    double LastBatchMilliseconds,
-    string? LastError,
-    string State = "writing",
-    DateTimeOffset? FailingSince = null,
-    int QueueCapacity = 0,
-    int DurableWaiting = 0,
-    int DurableReserve = 0,
-    IReadOnlyDictionary<string, long>? DroppedByReason = null,
-    StorageLoss? LastLoss = null)
-{
-    /// <summary>What the store found wrong with itself (<see cref="IReadingStore.Damage"/>); null when nothing.</summary>
-    public string? Damage { get; init; }
-
-    /// <summary>The room the store takes and <c>Storage:MaxBytes</c>'s deletions (SQLite); absent where the store cannot say.</summary>
-    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-    public StorageRoom? Size { get; init; }
-}
-
-/// <summary>The store's room (<see cref="StoreSize"/>) and what <see cref="RetentionService"/> deleted to keep it under its cap.</summary>
-public sealed record StorageRoom(long UsedBytes, long? FileBytes, long? WalBytes, long? MaxBytes, long? DeletedForMaxBytes, DateTimeOffset? DeletedBefore);
-
 /// <summary>
 /// Keeps every accepted reading: a hub subscriber with a deep queue of its own, written in batches. Live streaming never
 /// waits for it; if the store falls behind by more than the queue holds, the oldest unsaved readings are dropped and
@@ -65,16 +31,9 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
     private TaskCompletionSource _flushNow = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly DurableReadings _durable = new(storageOptions.Value.DurableReserve);
     private readonly StorageLosses _losses = new();
-    private long _failingSinceMs; // 0 while writes succeed
-    private TaskCompletionSource _failing = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _failureLoggedMs;
+    private readonly StoreWriteHealth _health = new(store.Kind, storageOptions.Value, time, logger);
+    private readonly HistoryBatchStats _stats = new();
     private List<StoredReading>? _abandoned;
-    private long _written;
-    private long _duplicates;
-    private long _batches;
-    private long _lagMs;
-    private double _lastBatchMs;
-    private string? _lastError;
 
     public IReadingStore Store => store;
 
@@ -82,28 +41,28 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
     public DurableReadings Durable => _durable;
 
     /// <summary>True while the store is known to be away: the last write failed and none succeeded since.</summary>
-    public bool IsFailing => Interlocked.Read(ref _failingSinceMs) != 0;
+    public bool IsFailing => _health.IsFailing;
 
     /// <summary>Completes when the store is, or becomes, known to be away (a durable push then stops waiting for it).</summary>
-    public Task Failing => Volatile.Read(ref _failing).Task;
+    public Task Failing => _health.Failing;
 
     public StorageStatus Status
     {
         get
         {
-            var failingSince = Interlocked.Read(ref _failingSinceMs);
+            var failingSince = _health.FailingSince;
             return new(
                 store.Kind,
                 _subscription?.Backlog ?? 0,
-                Interlocked.Read(ref _written),
-                Interlocked.Read(ref _duplicates),
+                _stats.Written,
+                _stats.Duplicates,
                 _losses.Total,
-                Interlocked.Read(ref _batches),
-                Interlocked.Read(ref _lagMs) / 1000.0,
-                Volatile.Read(ref _lastBatchMs),
-                _lastError,
-                failingSince == 0 ? "writing" : "failing",
-                failingSince == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(failingSince),
+                _stats.Batches,
+                _stats.LagSeconds,
+                _stats.LastBatchMilliseconds,
+                _health.LastError,
+                failingSince is null ? "writing" : "failing",
+                failingSince,
                 options.QueueCapacity,
                 _durable.Pending,
                 _durable.Reserve,
@@ -268,7 +227,7 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
         refusal = null;
         if (IsFailing)
         {
-            refusal = $"{store.Kind} is not reachable ({_lastError}); readings are queued but a durable push cannot be confirmed now.";
+            refusal = $"{store.Kind} is not reachable ({_health.LastError}); readings are queued but a durable push cannot be confirmed now.";
             return null;
         }
 
@@ -301,13 +260,8 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
             try
             {
                 var inserted = await store.WriteAsync(batch, _abandon.Token);
-                Interlocked.Add(ref _written, inserted);
+                _stats.Committed(batch.Count, inserted, Stopwatch.GetElapsedTime(started), time.GetUtcNow().ToUnixTimeMilliseconds() - batch[^1].Reading.Timestamp);
                 _durable.Committed(batch);
-                Interlocked.Add(ref _duplicates, batch.Count - inserted);
-                Interlocked.Increment(ref _batches);
-                Volatile.Write(ref _lastBatchMs, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                Interlocked.Exchange(ref _lagMs, Math.Max(0, time.GetUtcNow().ToUnixTimeMilliseconds() - batch[^1].Reading.Timestamp));
-                _lastError = null;
                 Recovered();
                 break;
             }
@@ -329,7 +283,6 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // A store that is down holds the batch and retries; meanwhile the queue absorbs (and, past its bound, drops).
-                _lastError = e.Message;
                 Failed(batch.Count, e.Message);
                 try
                 {
@@ -348,24 +301,9 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
         return true;
     }
 
-    // Said once when writes start failing, then at most once a minute while they go on failing (not once per retry).
     private void Failed(int count, string error)
     {
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        if (Interlocked.CompareExchange(ref _failingSinceMs, now, 0) == 0)
-        {
-            Volatile.Read(ref _failing).TrySetResult();
-            _failureLoggedMs = now;
-            logger.LogWarning(
-                "Writing {Count} readings to {Store} failed: {Error}; retrying every {Retry}, readings queue meanwhile (at most Storage:QueueCapacity={Capacity}, then the oldest are dropped); durable pushes are refused until it is back",
-                count, store.Kind, error, options.RetryInterval, options.QueueCapacity);
-        }
-        else if (now - _failureLoggedMs >= 60_000)
-        {
-            _failureLoggedMs = now;
-            logger.LogWarning("{Store} still failing since {Since:O}: {Error}; {Queued} readings queued", store.Kind, DateTimeOffset.FromUnixTimeMilliseconds(Interlocked.Read(ref _failingSinceMs)), error, _subscription?.Backlog ?? 0);
-        }
-
+        _health.Failed(count, error, _subscription?.Backlog ?? 0);
         if (_losses.ShouldAnnounce())
         {
             logger.LogWarning("The history queue is full ({Capacity} readings): the oldest unsaved readings are being dropped until {Store} is back; the count follows", options.QueueCapacity, store.Kind);
@@ -374,14 +312,7 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
 
     private void Recovered()
     {
-        var since = Interlocked.Read(ref _failingSinceMs);
-        if (since != 0)
-        {
-            Interlocked.Exchange(ref _failing, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-            Interlocked.Exchange(ref _failingSinceMs, 0);
-            logger.LogWarning("{Store} is back after {Seconds:0.#} s; {Queued} readings still queued", store.Kind, (time.GetUtcNow().ToUnixTimeMilliseconds() - since) / 1000.0, _subscription?.Backlog ?? 0);
-        }
-
+        _health.Succeeded(_subscription?.Backlog ?? 0);
         if (_losses.ShouldAnnounce())
         {
             logger.LogWarning("The history queue is full ({Capacity} readings): the oldest unsaved readings are being dropped while {Store} falls behind; the count follows", options.QueueCapacity, store.Kind);

@@ -71,4 +71,15 @@ public static class Subjects
 
         return true;
     }
+
+    /// <summary>
+    /// Names a reading wherever it is published: <c>{org}.{site}.{device}.{der}:{timestamp}</c>. JetStream de-duplicates
+    /// across the whole stream, so the id carries the full address: two organisations' <c>pv-1</c> reporting in the same
+    /// millisecond are two readings.
+    /// </summary>
+    public static string MessageId(DerAddress der, long timestamp)
+    {
+        ArgumentNullException.ThrowIfNull(der);
+        return $"{der.Org}.{der.Site}.{der.Device}.{der.Der}:{timestamp}";
+    }
 }

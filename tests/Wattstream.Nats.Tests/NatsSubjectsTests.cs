@@ -34,8 +34,8 @@ public class NatsSubjectsTests
     public void The_message_id_carries_the_whole_address_so_two_orgs_ders_of_the_same_name_differ()
     {
         Assert.NotEqual(
-            NatsSubjects.MessageId(new DerAddress("acme", "plant", "gw", "pv-1"), 1000),
-            NatsSubjects.MessageId(new DerAddress("globex", "plant", "gw", "pv-1"), 1000));
-        Assert.Equal("acme.plant.gw.pv-1:1000", NatsSubjects.MessageId(new DerAddress("acme", "plant", "gw", "pv-1"), 1000));
+            Subjects.MessageId(new DerAddress("acme", "plant", "gw", "pv-1"), 1000),
+            Subjects.MessageId(new DerAddress("globex", "plant", "gw", "pv-1"), 1000));
+        Assert.Equal("acme.plant.gw.pv-1:1000", Subjects.MessageId(new DerAddress("acme", "plant", "gw", "pv-1"), 1000));
     }
 }

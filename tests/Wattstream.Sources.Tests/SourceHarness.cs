@@ -23,7 +23,7 @@ internal sealed class SourceHarness : IAsyncDisposable
 
     public StatusBoard Statuses { get; } = new(TimeSpan.FromMinutes(5));
 
-    public FeedSubscription<DerStatus> StatusChanges { get; }
+    public DropOldestQueue<DerStatus> StatusChanges { get; }
 
     public SourceTimingOptions Timing { get; }
 

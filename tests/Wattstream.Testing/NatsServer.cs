@@ -93,6 +93,14 @@ public sealed class NatsServer : IAsyncDisposable
         await StartProcessAsync();
     }
 
+    /// <summary>Starts a server stopped by <see cref="Stop"/> again, on the same port and store (a crashed server brought back).</summary>
+    public Task StartAgainAsync() => _process is null
+        ? StartProcessAsync()
+        : throw new InvalidOperationException("nats-server is still running: Stop it first.");
+
+    /// <summary>Whether the process runs (not stopped, not exited).</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
     public void Stop()
     {
         if (_process is { HasExited: false } process)

@@ -140,6 +140,10 @@ await run(result, async (browser) => {
 
     // Keyboard: the site's link takes focus and Enter opens it.
     await page.focus('#fleet tr[data-site="site-1"] a');
+    // The rows are redrawn as summaries come: the focus stays on site-1's link across a redraw.
+    await page.evaluate(() => { document.querySelector('#fleet tr[data-site="site-1"]').dataset.old = '1'; });
+    await page.waitForFunction(() => !document.querySelector('#fleet tr[data-site="site-1"]')?.dataset.old, null, { timeout: 10000 });
+    result.focusKept = await page.evaluate(() => document.activeElement?.closest('#fleet tr')?.dataset.site ?? null);
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => !document.getElementById('site-view').hidden && location.hash === '#/sites/site-1', null, { timeout: 10000 });
     result.hash = await page.evaluate(() => location.hash);

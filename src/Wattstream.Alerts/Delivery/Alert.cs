@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Wattstream.Alerts.Evaluation;
-using Wattstream.Hub;
+using Wattstream.Hub.Feeds;
 using Wattstream.Telemetry;
 using Wattstream.Telemetry.Formats;
 
@@ -12,7 +12,7 @@ namespace Wattstream.Alerts.Delivery;
 /// <c>data</c>) plus its id, rule, state and where it happened. <see cref="Json"/> is made once and shared by SSE,
 /// <c>/ws</c>, NATS, webhooks and the REST answers.
 /// </summary>
-public sealed class Alert
+public sealed class Alert : IFeedItem
 {
     private Alert(long id, string rule, string type, AlertState state, string org, string site, DerAddress? der, long timestamp, byte[] json)
     {
@@ -27,7 +27,6 @@ public sealed class Alert
         Json = json;
     }
 
-    private readonly FramedEncodings _encodings = new();
 
     public long Id { get; }
 
@@ -109,11 +108,8 @@ public sealed class Alert
         return new Alert(id, rule, type, state, org, site, der, timestamp, json);
     }
 
-    /// <summary>
-    /// The alert in a transport's framing (an SSE event, a <c>/ws</c> message), made on first use and shared by every
-    /// client of that framing.
-    /// </summary>
-    public ReadOnlyMemory<byte> GetEncoded(object framing, Func<Alert, byte[]> encode) => _encodings.Get(this, framing, encode);
+    /// <summary>The alert in each transport's framing (an SSE event, a <c>/ws</c> message), made on first use and shared.</summary>
+    public FramedEncodings Encodings { get; } = new();
 
     public override string ToString() => $"#{Id} {Type} {State.ToWireName()} {Org}/{Site}/{Der?.Der}";
 }

@@ -1,38 +1,44 @@
 using Microsoft.Extensions.Logging;
 using Wattstream.Alerts.Evaluation;
 using Wattstream.Hub;
+using Wattstream.Hub.Feeds;
 using Wattstream.Storage.Alerts;
 using Wattstream.Telemetry;
-using AlertSubscription = Wattstream.Hub.FeedSubscription<Wattstream.Alerts.Delivery.Alert>;
 
 namespace Wattstream.Alerts.Delivery;
 
 /// <summary>
 /// Where every alert goes once, whoever raised it (the evaluator, or a client through <c>POST /api/alerts</c>): the
-/// store gives it its id, the feed keeps the newest in a ring, knows which are firing, and offers each to every
-/// subscriber — SSE and <c>/ws</c> clients, the NATS publisher and the webhooks alike. Resume (ring, then store)
-/// lives here, once, for every transport.
+/// store gives it its id, then the feed of alerts (a feed of events: its ring for resuming clients) offers it to every
+/// subscriber — SSE and <c>/ws</c> clients, the NATS publisher and the webhooks alike; this also knows which are firing.
+/// Resume (ring, then store) is the streaming core's, as for every feed. In cluster mode (<paramref name="stream"/>) an
+/// alert goes to the cluster's stream instead, which gives its id and brings it back to every node's feed
+/// (<see cref="Deliver"/>); what the stream delivered is kept by <see cref="IAlertStream.History"/>.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The SemaphoreSlim is only awaited (WaitAsync), so it never creates a wait handle to dispose.")]
-public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
+public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger, IAlertStream? stream = null)
 {
     public const int RingCapacity = 1024;
 
-    /// <summary>At most this many stored alerts are replayed to a resuming subscriber.</summary>
-    public const int MaxReplay = 10_000;
-
     private readonly SemaphoreSlim _publishGate = new(1, 1);
     private readonly Lock _gate = new();
-    private readonly Alert[] _ring = new Alert[RingCapacity];
-    private readonly FeedSubscribers<Alert> _subscribers = new();
+    private readonly Feed<Alert> _feed = Hub.Feeds.Feed.OfEvents<Alert>(RingCapacity);
     private readonly Dictionary<(string Rule, string Org, string Site, string? Der), Alert> _active = [];
+    private readonly Dictionary<(string Rule, string Org, string Site, string? Der), (DerAddress Der, long At)> _lastFired = [];
+    private readonly Dictionary<(string Org, string Site), long> _newestTransition = [];
     private readonly HashSet<string> _orgsSinceCleanup = new(StringComparer.Ordinal);
-    private int _ringStart;
-    private int _ringCount;
-    private long _lastId;
     private long _published;
 
     public IAlertStore Store => store;
+
+    /// <summary>Where raised alerts are read (the REST list, resume older than the ring): the store, or in cluster mode what this node took from the stream.</summary>
+    public IAlertStore History => stream?.History ?? store;
+
+    /// <summary>The cluster's alert stream; null on a single node.</summary>
+    public IAlertStream? Stream => stream;
+
+    /// <summary>The feed of alerts: ids are the store's (the stream's in cluster mode), so a client resumes across restarts (and nodes).</summary>
+    public Feed<Alert> Feed => _feed;
 
     /// <summary>Alerts published since start.</summary>
     public long Published => Interlocked.Read(ref _published);
@@ -40,11 +46,13 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
     /// <summary>Learns the newest stored id, so ids continue even while the store is away later.</summary>
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
-        var newest = await store.QueryAsync(new AlertQuery { NewestFirst = true, Limit = 1 }, cancellationToken);
-        lock (_gate)
+        if (stream is not null)
         {
-            _lastId = Math.Max(_lastId, newest.Count > 0 ? newest[0].Id : 0);
+            return; // the stream's sequences are the ids
         }
+
+        var newest = await store.QueryAsync(new AlertQuery { NewestFirst = true, Limit = 1 }, cancellationToken);
+        _feed.ContinueAfter(newest.Count > 0 ? newest[0].Id : 0);
     }
 
     /// <summary>Stores the alert, then offers it to every subscriber; returns it with its id.</summary>
@@ -52,60 +60,110 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
     {
         ArgumentNullException.ThrowIfNull(draft);
         var body = Alert.EncodeBody(draft);
+        var row = new StoredAlert(0, draft.Rule, draft.Type, draft.State.ToWireName(), draft.Org, draft.Site, DerColumn(draft.Der), draft.Timestamp, body);
+        if (stream is not null)
+        {
+            // No fallback id here: an id is a stream sequence, and the alert reaches the feeds only through the stream.
+            var sequence = await stream.AppendAsync(row, MessageId(draft), cancellationToken);
+            Interlocked.Increment(ref _published);
+            return Alert.FromBody(sequence, draft.Rule, draft.Type, draft.State, draft.Org, draft.Site, draft.Der, draft.Timestamp, body);
+        }
+
         await _publishGate.WaitAsync(cancellationToken);
         try
         {
             long id;
             try
             {
-                id = await store.AppendAsync(
-                    new StoredAlert(0, draft.Rule, draft.Type, draft.State.ToWireName(), draft.Org, draft.Site, DerColumn(draft.Der), draft.Timestamp, body),
-                    cancellationToken);
+                id = await store.AppendAsync(row, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // Delivered anyway: a store that is away must not silence alerts. The id continues the sequence.
-                id = Interlocked.Read(ref _lastId) + 1;
+                id = _feed.LastId + 1;
                 logger.LogWarning(e, "Alert store write failed; alert {Id} is delivered but not stored", id);
             }
 
             var alert = Alert.FromBody(id, draft.Rule, draft.Type, draft.State, draft.Org, draft.Site, draft.Der, draft.Timestamp, body);
-            lock (_gate)
-            {
-                _lastId = Math.Max(_lastId, id);
-                _ring[(_ringStart + _ringCount) % RingCapacity] = alert;
-                if (_ringCount < RingCapacity)
-                {
-                    _ringCount++;
-                }
-                else
-                {
-                    _ringStart = (_ringStart + 1) % RingCapacity;
-                }
-
-                var key = (alert.Rule, alert.Org, alert.Site, alert.Der?.Subject);
-                if (draft.Rule != ReportedRule)
-                {
-                    if (alert.State == AlertState.Firing)
-                    {
-                        _active[key] = alert;
-                    }
-                    else
-                    {
-                        _active.Remove(key);
-                    }
-                }
-
-                _subscribers.Offer(alert);
-                _orgsSinceCleanup.Add(alert.Org);
-            }
-
+            Offer(alert);
             Interlocked.Increment(ref _published);
             return alert;
         }
         finally
         {
             _publishGate.Release();
+        }
+    }
+
+    /// <summary>Cluster mode: an alert the stream gave back (raised on any node, with its sequence as id), in stream order.</summary>
+    public Alert Deliver(StoredAlert row)
+    {
+        var alert = FromStored(row);
+        Offer(alert);
+        return alert;
+    }
+
+    /// <summary>
+    /// What the alerts published so far say of one site's targets: each (rule, DER) announced, whether it is firing,
+    /// and when it last fired — the evaluation state a node taking the site over starts from.
+    /// </summary>
+    public IReadOnlyList<(string Rule, DerAddress Der, bool Firing, long LastFiredAt)> Targets(string org, string site)
+    {
+        lock (_gate)
+        {
+            return [.. _lastFired
+                .Where(t => t.Key.Org == org && t.Key.Site == site)
+                .Select(t => (t.Key.Rule, t.Value.Der, _active.ContainsKey(t.Key), t.Value.At))];
+        }
+    }
+
+    /// <summary>Cluster mode: the reading time of the newest transition the stream holds for the site (null: none).</summary>
+    public long? NewestTransition(string org, string site)
+    {
+        lock (_gate)
+        {
+            return _newestTransition.TryGetValue((org, site), out var at) ? at : null;
+        }
+    }
+
+    /// <summary>The <c>Nats-Msg-Id</c> of a transition: rule, DER, state and time, so the same transition is stored once.</summary>
+    public static string MessageId(AlertDraft draft)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        var id = $"alert:{draft.Rule}:{draft.Org}/{draft.Site}/{draft.Der?.Device}/{draft.Der?.Der}:{draft.State.ToWireName()}:{draft.Timestamp}";
+        // Reports are no evaluation two nodes could repeat: two of the same millisecond are two alerts.
+        return draft.Rule == ReportedRule ? $"{id}:{Guid.NewGuid():N}" : id;
+    }
+
+    private void Offer(Alert alert)
+    {
+        lock (_gate)
+        {
+            var key = (alert.Rule, alert.Org, alert.Site, alert.Der?.Subject);
+            if (alert.Rule != ReportedRule)
+            {
+                if (stream is not null)
+                {
+                    var site = (alert.Org, alert.Site);
+                    _newestTransition[site] = Math.Max(_newestTransition.GetValueOrDefault(site), alert.Timestamp);
+                }
+
+                if (alert.State == AlertState.Firing)
+                {
+                    _active[key] = alert;
+                    if (stream is not null && alert.Der is { } der)
+                    {
+                        _lastFired[key] = (der, alert.Timestamp); // cluster mode only: for a takeover's repeat window
+                    }
+                }
+                else
+                {
+                    _active.Remove(key);
+                }
+            }
+
+            _feed.Publish(alert);
+            _orgsSinceCleanup.Add(alert.Org);
         }
     }
 
@@ -133,63 +191,8 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
         }
     }
 
-    /// <summary>Live alerts from now on.</summary>
-    public AlertSubscription Subscribe(Func<Alert, bool>? filter = null, int capacity = 1024)
-    {
-        lock (_gate)
-        {
-            return _subscribers.Add(filter, capacity, []); // under the feed's lock: in step with what it publishes
-        }
-    }
-
-    /// <summary>
-    /// The alerts after <paramref name="resumeAfter"/> (the ring's, then the store's for older ones), then live ones:
-    /// nothing missed, nothing twice. <paramref name="stored"/> narrows the store's query the same way
-    /// <paramref name="filter"/> narrows the rest (the caller's orgs and sites).
-    /// </summary>
-    public async Task<AlertSubscription> SubscribeAsync(Func<Alert, bool> filter, AlertQuery stored, long resumeAfter, int capacity = 1024, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(filter);
-        ArgumentNullException.ThrowIfNull(stored);
-        List<Alert> replay = [];
-        long rowsNewest = 0;
-        long oldestInRing;
-        lock (_gate)
-        {
-            oldestInRing = _ringCount == 0 ? long.MaxValue : _ring[_ringStart].Id;
-        }
-
-        if (resumeAfter < oldestInRing - 1)
-        {
-            // Older than the ring: the store has it (alerts are stored before they reach the ring). Past MaxReplay the
-            // newest are replayed, so what follows from the ring joins on without a hole.
-            var rows = await store.QueryAsync(stored with { AfterId = resumeAfter, Limit = MaxReplay, NewestFirst = true }, cancellationToken);
-            replay.AddRange(rows.Reverse().Select(FromStored).Where(filter));
-            rowsNewest = rows.Count > 0 ? rows[0].Id : 0;
-        }
-
-        var after = replay.Count > 0 ? Math.Max(resumeAfter, replay[^1].Id) : resumeAfter;
-        if (resumeAfter < oldestInRing - 1)
-        {
-            // An alert stored while we read may reach the ring and the live set only after we join: it came with the
-            // store's rows already, so the subscription skips live ids up to what the store gave.
-            after = Math.Max(after, rowsNewest);
-        }
-        lock (_gate)
-        {
-            for (var i = 0; i < _ringCount; i++)
-            {
-                var alert = _ring[(_ringStart + i) % RingCapacity];
-                if (alert.Id > after && filter(alert))
-                {
-                    replay.Add(alert);
-                }
-            }
-
-            // Live ids up to `after` came with the replay already (see above).
-            return _subscribers.Add(a => a.Id > after && filter(a), capacity, replay);
-        }
-    }
+    /// <summary>Live alerts from now on (the webhooks, the NATS publisher).</summary>
+    public DropOldestQueue<Alert> Subscribe(Func<Alert, bool>? filter = null, int capacity = 1024) => _feed.Subscribe(filter, capacity);
 
     /// <summary>The alert a stored row holds.</summary>
     public static Alert FromStored(StoredAlert row)
@@ -206,7 +209,7 @@ public sealed class AlertFeed(IAlertStore store, ILogger<AlertFeed> logger)
     }
 
     /// <summary>Ends every subscription (shutdown).</summary>
-    public void CompleteAll() => _subscribers.CompleteAll();
+    public void CompleteAll() => _feed.CompleteAll();
 
     // "device/der": '/' is not a token character, so the two parts come back apart.
     private static string? DerColumn(DerAddress? der) => der is null ? null : $"{der.Device}/{der.Der}";

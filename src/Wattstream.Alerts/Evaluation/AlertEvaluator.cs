@@ -33,8 +33,16 @@ public sealed class AlertEvaluator(Func<DerAddress, Reading?>? lastReading = nul
 
     public IReadOnlyList<CompiledRule> Rules => _rules;
 
+    /// <summary>
+    /// Which sites this evaluator judges (cluster mode: the sites whose job this node owns); null: every site. Silence
+    /// and statuses are still followed for every site, so a site taken over is judged from what was seen before.
+    /// </summary>
+    public Func<string, string, bool>? Judges { get; set; }
+
     /// <summary>Firing transitions not announced because of a rule's repeat window.</summary>
     public long Suppressed { get; private set; }
+
+    private readonly Dictionary<(string Org, string Site), long> _judgedBefore = [];
 
     /// <summary>Notifications made (firing and resolved).</summary>
     public long Notified { get; private set; }
@@ -92,6 +100,17 @@ public sealed class AlertEvaluator(Func<DerAddress, Reading?>? lastReading = nul
             _seen[reading.Der] = (reading.Type, receivedAt);
         }
 
+        if (!JudgesSite(reading.Der))
+        {
+            return;
+        }
+
+        if (_judgedBefore.Count > 0 && _judgedBefore.TryGetValue((reading.Der.Org, reading.Der.Site), out var upTo) && reading.Timestamp <= upTo)
+        {
+            Superseded++;
+            return;
+        }
+
         foreach (var rule in _rules)
         {
             if (rule.Type == AlertType.SourceDown || !rule.Applies(reading.Der, reading.Type))
@@ -122,7 +141,10 @@ public sealed class AlertEvaluator(Func<DerAddress, Reading?>? lastReading = nul
             _statuses[der] = (type, status, detail, now);
         }
 
-        EvaluateStatus(der, now, output);
+        if (JudgesSite(der))
+        {
+            EvaluateStatus(der, now, output);
+        }
     }
 
     /// <summary>Re-judges what changes with time alone: silence (<c>stale</c>) and how long a source has been down.</summary>
@@ -138,7 +160,7 @@ public sealed class AlertEvaluator(Func<DerAddress, Reading?>? lastReading = nul
 
             foreach (var (der, seen) in _seen)
             {
-                if (rule.Applies(der, seen.Type))
+                if (rule.Applies(der, seen.Type) && JudgesSite(der))
                 {
                     Step(rule, der, Observation.Silence(rule, now - seen.ReceivedAt), now, lastReading?.Invoke(der), output);
                 }
@@ -147,9 +169,51 @@ public sealed class AlertEvaluator(Func<DerAddress, Reading?>? lastReading = nul
 
         foreach (var der in _statuses.Keys)
         {
-            EvaluateStatus(der, now, output);
+            if (JudgesSite(der))
+            {
+                EvaluateStatus(der, now, output);
+            }
         }
     }
+
+    /// <summary>
+    /// Takes over one (rule, DER) as the alerts already published say it is (a site taken over from another node):
+    /// firing and announced when <paramref name="firing"/>, with the last announcement at <paramref name="lastFiredAt"/>
+    /// for the repeat window. A takeover so neither announces a firing alert again nor misses its resolution.
+    /// </summary>
+    public void Adopt(string ruleId, DerAddress der, bool firing, long? lastFiredAt, double value)
+    {
+        ArgumentNullException.ThrowIfNull(der);
+        if (_rules.All(r => r.Id != ruleId))
+        {
+            return; // a rule gone meanwhile: its alerts were resolved by whoever removed it
+        }
+
+        _states[(ruleId, der)] = new TargetState { Firing = firing, Notified = firing, LastNotifiedAt = lastFiredAt, LastValue = value };
+    }
+
+    /// <summary>Forgets the state of one site's targets (its job moved away); <see cref="Adopt"/> rebuilds it on return.</summary>
+    /// <summary>
+    /// Cluster mode, a site taken over: its readings up to <paramref name="timestamp"/> (the newest transition the stream
+    /// holds for it) were judged by an earlier owner. One arriving now — a restarting node's feed replays readings, and
+    /// readings pushed while the site had no owner come late — is not judged again: judged against the state after that
+    /// transition it would announce again, or undo, what was already said.
+    /// </summary>
+    public void JudgedBefore(string org, string site, long timestamp) => _judgedBefore[(org, site)] = timestamp;
+
+    /// <summary>Readings not judged because an earlier owner of their site had judged past them.</summary>
+    public long Superseded { get; private set; }
+
+    public void Release(string org, string site)
+    {
+        _judgedBefore.Remove((org, site));
+        foreach (var key in _states.Keys.Where(k => k.Der.Org == org && k.Der.Site == site).ToArray())
+        {
+            _states.Remove(key);
+        }
+    }
+
+    private bool JudgesSite(DerAddress der) => Judges is null || Judges(der.Org, der.Site);
 
     /// <summary>How many DERs the silence check follows.</summary>
     public int Tracked => _seen.Count;

@@ -7,12 +7,13 @@ using Wattstream.Storage.Alerts;
 namespace Wattstream.Alerts.Rules;
 
 /// <summary>
-/// Every rule: from configuration (read-only), the example set, and those made through the API (kept in the alert
-/// store). A change is seen by evaluation at once, through <see cref="Changed"/>; unchanged rules keep their compiled
+/// Every rule: from configuration (read-only), the example set, and those made through the API (kept in the
+/// <see cref="IAlertRuleStore"/>: the alert store, or in cluster mode a KV bucket whose changes from other nodes come in
+/// too). A change is seen by evaluation at once, through <see cref="Changed"/>; unchanged rules keep their compiled
 /// form, so their state (pending, firing) survives another rule's edit.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The SemaphoreSlim is only awaited (WaitAsync), so it never creates a wait handle to dispose.")]
-public sealed class AlertRuleSet(IAlertStore store, IReadOnlyList<AlertRule> fixedRules, TimeProvider time, ILogger<AlertRuleSet> logger)
+public sealed class AlertRuleSet(IAlertRuleStore store, IReadOnlyList<AlertRule> fixedRules, TimeProvider time, ILogger<AlertRuleSet> logger)
 {
     public const string ConfigSource = "config";
     public const string ApiSource = "api";
@@ -23,6 +24,7 @@ public sealed class AlertRuleSet(IAlertStore store, IReadOnlyList<AlertRule> fix
     private readonly Dictionary<string, AlertRule> _api = new(StringComparer.Ordinal);
     private readonly Dictionary<string, CompiledRule> _compiled = new(StringComparer.Ordinal);
     private IReadOnlyList<CompiledRule> _active = [];
+    private int _following;
 
     /// <summary>Raised after every change, with the rules evaluation should use now.</summary>
     public event Action<IReadOnlyList<CompiledRule>>? Changed;
@@ -38,31 +40,26 @@ public sealed class AlertRuleSet(IAlertStore store, IReadOnlyList<AlertRule> fix
         }
     }
 
-    /// <summary>Loads the API's rules from the store (a stored rule that no longer validates is skipped and logged).</summary>
+    /// <summary>
+    /// Loads the API's rules from the store (a stored rule that no longer validates is skipped and logged), and follows
+    /// the store's changes from then on (in cluster mode, those of every node).
+    /// </summary>
     public async Task LoadAsync(CancellationToken cancellationToken = default)
     {
+        if (Interlocked.Exchange(ref _following, 1) == 0)
+        {
+            store.Changed += OnStoredRuleChanged;
+        }
+
         var stored = await store.ListRulesAsync(cancellationToken);
         lock (_gate)
         {
             foreach (var row in stored)
             {
-                AlertRule? rule = null;
-                try
+                if (Parse(row) is { } rule)
                 {
-                    rule = JsonSerializer.Deserialize(row.Body, AlertRuleJson.Default.AlertRule);
+                    _api[row.Id] = rule;
                 }
-                catch (JsonException)
-                {
-                }
-
-                if (rule is null || rule.Validate().Count > 0 || IsFixed(row.Id))
-                {
-                    logger.LogWarning("Stored alert rule {Rule} is invalid or shadowed by configuration; skipped", row.Id);
-                    continue;
-                }
-
-                rule.Source = ApiSource;
-                _api[row.Id] = rule;
             }
 
             Recompile();
@@ -122,8 +119,8 @@ public sealed class AlertRuleSet(IAlertStore store, IReadOnlyList<AlertRule> fix
     {
         ArgumentNullException.ThrowIfNull(rule);
         var copy = rule.Copy();
+        var body = Body(copy);
         copy.Source = null;
-        var body = JsonSerializer.Serialize(copy, AlertRuleJson.Default.AlertRule);
         await _writes.WaitAsync(cancellationToken);
         try
         {
@@ -166,6 +163,66 @@ public sealed class AlertRuleSet(IAlertStore store, IReadOnlyList<AlertRule> fix
 
         Changed?.Invoke(now);
         return deleted;
+    }
+
+    // A rule the store holds that no longer validates (or that configuration shadows) is skipped and logged.
+    private AlertRule? Parse(StoredAlertRule row)
+    {
+        AlertRule? rule = null;
+        try
+        {
+            rule = JsonSerializer.Deserialize(row.Body, AlertRuleJson.Default.AlertRule);
+        }
+        catch (JsonException)
+        {
+        }
+
+        if (rule is null || rule.Validate().Count > 0 || IsFixed(row.Id))
+        {
+            logger.LogWarning("Stored alert rule {Rule} is invalid or shadowed by configuration; skipped", row.Id);
+            return null;
+        }
+
+        rule.Source = ApiSource;
+        return rule;
+    }
+
+    // A change the store reports (in cluster mode, from any node): applied unless this set holds that very rule already
+    // (this node's own save), so a rule's evaluation state is reset only when the rule really changed.
+    private void OnStoredRuleChanged(string id, StoredAlertRule? row)
+    {
+        IReadOnlyList<CompiledRule> now;
+        lock (_gate)
+        {
+            if (row is null)
+            {
+                if (!_api.Remove(id))
+                {
+                    return;
+                }
+            }
+            else
+            {
+                if (Parse(row) is not { } rule || (_api.TryGetValue(id, out var held) && Body(held) == Body(rule)))
+                {
+                    return;
+                }
+
+                _api[id] = rule;
+            }
+
+            _compiled.Remove(id);
+            now = Recompile();
+        }
+
+        Changed?.Invoke(now);
+    }
+
+    private static string Body(AlertRule rule)
+    {
+        var copy = rule.Copy();
+        copy.Source = null;
+        return JsonSerializer.Serialize(copy, AlertRuleJson.Default.AlertRule);
     }
 
     private IReadOnlyList<CompiledRule> Recompile()

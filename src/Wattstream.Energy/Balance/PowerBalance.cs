@@ -6,7 +6,8 @@ namespace Wattstream.Energy.Balance;
 /// A site's power at one moment, in W, from its DERs' newest readings. Signs follow the hub's (Novacore's) convention
 /// at the inputs and are made explicit here: grid + import / − export; PV generation ≥ 0; battery and EV + charging /
 /// − discharging. Home is the balance: <c>home = grid + pv − battery − ev</c> (what flows in, less what flows into
-/// storage), clamped at 0 when the meters disagree.
+/// storage), clamped at 0 when the meters disagree. The <c>…ToHomeW</c> members are the same powers as the lines of a
+/// power-flow picture: + toward the home, − away from it; they sum to home when it is not clamped.
 /// </summary>
 public sealed record PowerBalance(
     double? GridW,
@@ -24,6 +25,21 @@ public sealed record PowerBalance(
     public double? BatteryChargeW => BatteryW is { } b ? Math.Max(0, b) : null;
 
     public double? BatteryDischargeW => BatteryW is { } b ? Math.Max(0, -b) : null;
+
+    /// <summary>The grid's line: + importing (toward the home), − exporting.</summary>
+    public double? GridToHomeW => GridW;
+
+    /// <summary>The PV's line: generation flows toward the home (≥ 0).</summary>
+    public double? PvToHomeW => PvW;
+
+    /// <summary>The battery's line: + discharging (toward the home), − charging.</summary>
+    public double? BatteryToHomeW => Reversed(BatteryW);
+
+    /// <summary>The EV charger's line: + discharging the car (vehicle-to-home), − charging it.</summary>
+    public double? EvToHomeW => Reversed(EvW);
+
+    // 0 − w, not −w: an idle battery is 0 toward the home, never −0 on the wire.
+    private static double? Reversed(double? w) => w is { } v ? 0 - v : null;
 
     /// <summary>The share of home consumption not drawn from the grid (0…1); null without consumption or a grid meter.</summary>
     public double? SelfSufficiency => HomeW is > 0 && GridImportW is { } import ? Math.Clamp(1 - (import / HomeW.Value), 0, 1) : null;

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Wattstream.Energy.Balance;
 using Wattstream.Energy.Periods;
-using Wattstream.Hub;
+using Wattstream.Hub.Feeds;
 using Wattstream.Telemetry;
 
 namespace Wattstream.Energy.Summaries;
@@ -11,16 +11,17 @@ namespace Wattstream.Energy.Summaries;
 /// What a site's energy means right now: the live power balance, and today's energy, ratios and cost. Its JSON is made
 /// once and shared by SSE, <c>/ws</c> and NATS.
 /// </summary>
-public sealed class SiteSummary
+public sealed class SiteSummary : IFeedItem
 {
-    public SiteSummary(string org, string site, PowerBalance balance, EnergyPeriod? today, string? currency, long version)
+    public SiteSummary(string org, string site, PowerBalance balance, EnergyPeriod? today, string? currency, long version, DateTimeOffset? staleSince = null)
     {
         Org = org;
         Site = site;
         Balance = balance;
         Today = today;
         Version = version;
-        Json = Encode(org, site, balance, today, currency);
+        StaleSince = staleSince;
+        Json = Encode(org, site, balance, today, currency, staleSince);
     }
 
     public string Org { get; }
@@ -31,6 +32,12 @@ public sealed class SiteSummary
 
     public EnergyPeriod? Today { get; }
 
+    /// <summary>
+    /// Since when none of the site's DERs has been connected on the status board (silent for <c>Status:StaleAfter</c>,
+    /// or not heard from in this run): the balance is old. Null while the site reports.
+    /// </summary>
+    public DateTimeOffset? StaleSince { get; }
+
     /// <summary>Grows with every summary of the hub (an SSE id).</summary>
     public long Version { get; }
 
@@ -39,12 +46,15 @@ public sealed class SiteSummary
     /// <summary>The NATS subject of a site's summaries.</summary>
     public string Subject => $"orgs.{Org}.sites.{Site}.summary.json.v1";
 
-    private readonly FramedEncodings _encodings = new();
+    /// <summary>A summary is about a whole site.</summary>
+    public DerAddress? Der => null;
 
-    /// <summary>The summary in a transport's framing, made on first use and shared (as <c>HubEvent.GetEncoded</c>).</summary>
-    public ReadOnlyMemory<byte> GetEncoded(object framing, Func<SiteSummary, byte[]> encode) => _encodings.Get(this, framing, encode);
+    long IFeedItem.Id => Version;
 
-    private static byte[] Encode(string org, string site, PowerBalance b, EnergyPeriod? today, string? currency)
+    /// <summary>The summary in each transport's framing, made on first use and shared (as <c>HubEvent.GetEncoded</c>).</summary>
+    public FramedEncodings Encodings { get; } = new();
+
+    private static byte[] Encode(string org, string site, PowerBalance b, EnergyPeriod? today, string? currency, DateTimeOffset? staleSince)
     {
         var buffer = new ArrayBufferWriter<byte>(768);
         using (var w = new Utf8JsonWriter(buffer, EnergyJson.WriterOptions))
@@ -52,19 +62,17 @@ public sealed class SiteSummary
             w.WriteStartObject();
             w.WriteString("org", org);
             w.WriteString("site", site);
-            w.WriteString("timestamp", WireTime.Format(DateTimeOffset.FromUnixTimeMilliseconds(b.Timestamp)));
-            w.WriteNumberOrNull("gridW", b.GridW, 1);
-            w.WriteNumberOrNull("gridImportW", b.GridImportW, 1);
-            w.WriteNumberOrNull("gridExportW", b.GridExportW, 1);
-            w.WriteNumberOrNull("pvW", b.PvW, 1);
-            w.WriteNumberOrNull("batteryW", b.BatteryW, 1);
-            w.WriteNumberOrNull("batteryChargeW", b.BatteryChargeW, 1);
-            w.WriteNumberOrNull("batteryDischargeW", b.BatteryDischargeW, 1);
-            w.WriteNumberOrNull("evW", b.EvW, 1);
-            w.WriteNumberOrNull("homeW", b.HomeW, 1);
-            w.WriteNumberOrNull("selfSufficiency", b.SelfSufficiency, 4);
-            w.WriteNumberOrNull("selfConsumption", b.SelfConsumption, 4);
-            w.WriteNumberOrNull("batterySoc", b.BatterySoc, 4);
+            EnergyJson.WriteBalance(w, b);
+            w.WriteBoolean("stale", staleSince is not null);
+            if (staleSince is { } since)
+            {
+                w.WriteString("staleSince", WireTime.Format(since));
+            }
+            else
+            {
+                w.WriteNull("staleSince");
+            }
+
             w.WritePropertyName("today");
             if (today is null)
             {
@@ -82,11 +90,37 @@ public sealed class SiteSummary
     }
 }
 
-/// <summary>The JSON of an energy period, the same in <c>/api/energy</c> and in a summary's <c>today</c>.</summary>
+/// <summary>The JSON of a power balance and of an energy period, each the same wherever it is written.</summary>
 public static class EnergyJson
 {
     /// <summary>Times keep their offset's '+' as it is (the default encoder writes \u002B); the output is JSON, not HTML.</summary>
     public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>The members of a power balance, the same in a summary and in <c>/api/balance</c>'s points.</summary>
+    public static void WriteBalance(Utf8JsonWriter w, PowerBalance b)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(b);
+        w.WriteString("timestamp", WireTime.Format(DateTimeOffset.FromUnixTimeMilliseconds(b.Timestamp)));
+        w.WriteNumberOrNull("gridW", b.GridW, 1);
+        w.WriteNumberOrNull("gridImportW", b.GridImportW, 1);
+        w.WriteNumberOrNull("gridExportW", b.GridExportW, 1);
+        w.WriteNumberOrNull("pvW", b.PvW, 1);
+        w.WriteNumberOrNull("batteryW", b.BatteryW, 1);
+        w.WriteNumberOrNull("batteryChargeW", b.BatteryChargeW, 1);
+        w.WriteNumberOrNull("batteryDischargeW", b.BatteryDischargeW, 1);
+        w.WriteNumberOrNull("evW", b.EvW, 1);
+        w.WriteNumberOrNull("homeW", b.HomeW, 1);
+        w.WriteNumberOrNull("selfSufficiency", b.SelfSufficiency, 4);
+        w.WriteNumberOrNull("selfConsumption", b.SelfConsumption, 4);
+        w.WriteNumberOrNull("batterySoc", b.BatterySoc, 4);
+        w.WriteStartObject("toHomeW");
+        w.WriteNumberOrNull("grid", b.GridToHomeW, 1);
+        w.WriteNumberOrNull("pv", b.PvToHomeW, 1);
+        w.WriteNumberOrNull("battery", b.BatteryToHomeW, 1);
+        w.WriteNumberOrNull("ev", b.EvToHomeW, 1);
+        w.WriteEndObject();
+    }
 
     public static void WritePeriod(Utf8JsonWriter w, EnergyPeriod p, string? currency)
     {

@@ -1,4 +1,5 @@
 using Wattstream.Hub;
+using Wattstream.Hub.Feeds;
 
 namespace Wattstream.Energy.Summaries;
 
@@ -8,45 +9,20 @@ namespace Wattstream.Energy.Summaries;
 /// </summary>
 public sealed class SummaryBoard
 {
-    private readonly Lock _gate = new();
-    private readonly Dictionary<(string Org, string Site), SiteSummary> _latest = [];
-    private readonly FeedSubscribers<SiteSummary> _subscribers = new();
+    private readonly Feed<SiteSummary> _feed = Hub.Feeds.Feed.OfState<SiteSummary>(s => (s.Org, s.Site));
 
-    public SiteSummary? Get(string org, string site)
-    {
-        lock (_gate)
-        {
-            return _latest.GetValueOrDefault((org, site));
-        }
-    }
+    /// <summary>The feed of summaries: the present summary of each site, then every new one.</summary>
+    public Feed<SiteSummary> Feed => _feed;
 
-    public IReadOnlyList<SiteSummary> All()
-    {
-        lock (_gate)
-        {
-            return [.. _latest.Values.OrderBy(s => s.Org, StringComparer.Ordinal).ThenBy(s => s.Site, StringComparer.Ordinal)];
-        }
-    }
+    public SiteSummary? Get(string org, string site) => _feed.Find((org, site));
 
-    public void Publish(SiteSummary summary)
-    {
-        ArgumentNullException.ThrowIfNull(summary);
-        lock (_gate)
-        {
-            _latest[(summary.Org, summary.Site)] = summary;
-            _subscribers.Offer(summary);
-        }
-    }
+    public IReadOnlyList<SiteSummary> All() =>
+        [.. _feed.Present().OrderBy(s => s.Org, StringComparer.Ordinal).ThenBy(s => s.Site, StringComparer.Ordinal)];
+
+    public void Publish(SiteSummary summary) => _feed.Publish(summary);
 
     /// <summary>The present summaries <paramref name="filter"/> admits, then every new one it admits.</summary>
-    public FeedSubscription<SiteSummary> Subscribe(Func<SiteSummary, bool>? filter = null, int capacity = 4096)
-    {
-        lock (_gate)
-        {
-            var present = _latest.Values.Where(s => filter is null || filter(s)).OrderBy(s => s.Version).ToArray();
-            return _subscribers.Add(filter, capacity, present);
-        }
-    }
+    public DropOldestQueue<SiteSummary> Subscribe(Func<SiteSummary, bool>? filter = null, int capacity = 4096) => _feed.Subscribe(filter, capacity);
 
-    public void CompleteAll() => _subscribers.CompleteAll();
+    public void CompleteAll() => _feed.CompleteAll();
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Wattstream.Energy.Balance;
 using Wattstream.Energy.Periods;
 using Wattstream.Hub;
+using Wattstream.Hub.Status;
 using Wattstream.Storage;
 using Wattstream.Telemetry;
 
@@ -12,13 +13,17 @@ namespace Wattstream.Energy.Summaries;
 /// <summary>
 /// Computes every site's summary in the hub: one more subscriber of every reading notes which sites changed (the
 /// newest reading of each DER is the hub's last value, not a copy kept here); a timer sends the summary of each site that changed (at most once per <see cref="EnergyOptions.SummaryInterval"/>);
-/// another recomputes today's energy from history (<see cref="EnergyOptions.TodayRefresh"/>).
+/// another recomputes today's energy from history (<see cref="EnergyOptions.TodayRefresh"/>). Staleness comes from the
+/// status board: a site is stale while none of its DERs is connected (silent for <c>Status:StaleAfter</c>, or never
+/// heard from in this run); it gets one more summary when that changes, so clients take staleness from the hub instead
+/// of timing the stream themselves.
 /// </summary>
 public sealed class SummaryService(
     TelemetryHub hub,
     SummaryBoard board,
     IOptions<EnergyOptions> options,
     IOptions<SitesOptions> sites,
+    StatusBoard statuses,
     TimeProvider time,
     ILogger<SummaryService> logger,
     IReadingStore? store = null) : IHostedLifecycleService, IDisposable
@@ -27,18 +32,20 @@ public sealed class SummaryService(
     private readonly Dictionary<(string Org, string Site), SiteState> _sites = [];
     private readonly CancellationTokenSource _stopping = new();
     private HubSubscription? _readings;
+    private DropOldestQueue<DerStatus>? _statuses;
     private Task[] _loops = [];
     private long _version;
 
     public Task StartingAsync(CancellationToken cancellationToken)
     {
         _readings = hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = 65_536 });
+        _statuses = statuses.Subscribe(capacity: 65_536);
         return Task.CompletedTask;
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _loops = [TakeReadingsAsync(_readings!), SendSummariesAsync(), RefreshTodayAsync()];
+        _loops = [TakeReadingsAsync(_readings!), TakeStatusesAsync(_statuses!), SendSummariesAsync(), RefreshTodayAsync()];
         return Task.CompletedTask;
     }
 
@@ -47,6 +54,7 @@ public sealed class SummaryService(
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         _readings?.Dispose();
+        _statuses?.Dispose();
         await _stopping.CancelAsync();
         await Task.WhenAll(_loops).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         board.CompleteAll();
@@ -78,19 +86,37 @@ public sealed class SummaryService(
                         continue; // older than its DER's newest: the present (the hub's last value) has not moved
                     }
 
-                    var der = e.Reading.Der;
-                    var key = (der.Org, der.Site);
-                    if (!_sites.TryGetValue(key, out var site))
-                    {
-                        site = new SiteState();
-                        _sites[key] = site;
-                    }
-
-                    site.Ders.Add(der);
+                    var site = SiteOf(e.Reading.Der);
+                    site.Ders.Add(e.Reading.Der);
                     site.Changed = true;
                 }
             }
         }
+    }
+
+    private async Task TakeStatusesAsync(DropOldestQueue<DerStatus> changes)
+    {
+        while (await changes.WaitToReadAsync(CancellationToken.None))
+        {
+            lock (_gate)
+            {
+                while (changes.TryRead(out var status))
+                {
+                    SiteOf(status.Der).Connected[status.Der] = status.Status == ConnectionStatus.Connected;
+                }
+            }
+        }
+    }
+
+    private SiteState SiteOf(DerAddress der)
+    {
+        if (!_sites.TryGetValue((der.Org, der.Site), out var site))
+        {
+            site = new SiteState();
+            _sites[(der.Org, der.Site)] = site;
+        }
+
+        return site;
     }
 
     private async Task SendSummariesAsync()
@@ -108,23 +134,26 @@ public sealed class SummaryService(
         }
     }
 
-    /// <summary>Sends the summary of every site that changed since the last call.</summary>
+    /// <summary>Sends the summary of every site that changed, or became stale or fresh, since the last call.</summary>
     internal void SendChanged()
     {
         List<SiteSummary> made = [];
+        var now = time.GetUtcNow();
         lock (_gate)
         {
             foreach (var ((org, site), state) in _sites)
             {
-                if (!state.Changed)
+                var stale = state.Connected.Count > 0 && !state.Connected.ContainsValue(true);
+                if (!state.Changed && stale == (state.StaleSince is not null))
                 {
                     continue;
                 }
 
                 state.Changed = false;
+                state.StaleSince = stale ? state.StaleSince ?? now : null;
                 var (_, tariff) = SettingsOf(site);
                 var newest = state.Ders.Select(hub.GetLast).OfType<HubEvent>().Select(e => e.Reading);
-                made.Add(new SiteSummary(org, site, PowerBalance.Of(newest), state.Today, tariff?.Currency, ++_version));
+                made.Add(new SiteSummary(org, site, PowerBalance.Of(newest), state.Today, tariff?.Currency, ++_version, state.StaleSince));
             }
         }
 
@@ -198,5 +227,14 @@ public sealed class SummaryService(
         public bool Changed { get; set; }
 
         public EnergyPeriod? Today { get; set; }
+
+        /// <summary>
+        /// Whether each of the site's DERs is connected, as the status board says. The site is stale when the board knows
+        /// some and none is (a site the board has not told of yet is not: its first reading may come before its status).
+        /// </summary>
+        public Dictionary<DerAddress, bool> Connected { get; } = [];
+
+        /// <summary>When the summaries began to say stale; null while they say fresh.</summary>
+        public DateTimeOffset? StaleSince { get; set; }
     }
 }

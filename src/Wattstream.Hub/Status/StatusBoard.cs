@@ -1,3 +1,4 @@
+using Wattstream.Hub.Feeds;
 using Wattstream.Telemetry;
 
 namespace Wattstream.Hub.Status;
@@ -8,15 +9,13 @@ namespace Wattstream.Hub.Status;
 /// sources set the rest (connecting, auth failed, …). Subscribers get every change, after a snapshot of the present.
 /// </summary>
 /// <remarks>
-/// Status is state, not a sample: a client wants the present at connect and then the changes, so the board keeps its
-/// own change feed rather than putting statuses in the hub's replay ring among the readings.
+/// Status is state, not a sample: a client wants the present at connect and then the changes, so the board is a feed of
+/// state (the present per DER, then every change) rather than events in the hub's replay ring among the readings.
 /// </remarks>
 public sealed class StatusBoard
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<DerAddress, DerStatus> _statuses = [];
-    private readonly List<DerAddress> _order = [];
-    private readonly FeedSubscribers<DerStatus> _subscribers = new();
+    private readonly Feed<DerStatus> _feed = Feeds.Feed.OfState<DerStatus>(s => s.Der);
     private long _version;
 
     private readonly TimeProvider _time;
@@ -40,10 +39,10 @@ public sealed class StatusBoard
         ArgumentNullException.ThrowIfNull(der);
         lock (_gate)
         {
-            if (_statuses.TryGetValue(der, out var current) && current.Status == ConnectionStatus.Connected)
+            if (_feed.Find(der) is { Status: ConnectionStatus.Connected } current)
             {
                 // Only the time moved: no change to announce.
-                _statuses[der] = current with { LastSeen = at };
+                _feed.Publish(current with { LastSeen = at }, announce: false);
                 return;
             }
 
@@ -61,12 +60,12 @@ public sealed class StatusBoard
         ArgumentNullException.ThrowIfNull(der);
         lock (_gate)
         {
-            _statuses.TryGetValue(der, out var current);
+            var current = _feed.Find(der);
             if (current is not null && current.Status == status)
             {
                 if (current.Detail != detail)
                 {
-                    _statuses[der] = current with { Detail = detail };
+                    _feed.Publish(current with { Detail = detail }, announce: false);
                 }
 
                 return;
@@ -85,7 +84,7 @@ public sealed class StatusBoard
         ArgumentNullException.ThrowIfNull(der);
         lock (_gate)
         {
-            if (!_statuses.ContainsKey(der))
+            if (_feed.Find(der) is null)
             {
                 Change(der, type, ConnectionStatus.Unknown, lastSeen, detail);
             }
@@ -97,9 +96,9 @@ public sealed class StatusBoard
     {
         lock (_gate)
         {
-            foreach (var der in _order)
+            foreach (var s in _feed.Present())
             {
-                var s = _statuses[der];
+                var der = s.Der;
                 // Silent since the last reading, or since the connection came up if nothing has arrived yet.
                 if (s.Status == ConnectionStatus.Connected && (s.LastSeen ?? s.Since) is { } since && now - since >= StaleAfter)
                 {
@@ -112,56 +111,27 @@ public sealed class StatusBoard
     public DerStatus? Get(DerAddress der)
     {
         ArgumentNullException.ThrowIfNull(der);
-        lock (_gate)
-        {
-            return _statuses.GetValueOrDefault(der);
-        }
+        return _feed.Find(der);
     }
 
     /// <summary>Every DER's status, in the order first seen.</summary>
-    public IReadOnlyList<DerStatus> Snapshot()
-    {
-        lock (_gate)
-        {
-            return _order.Select(d => _statuses[d]).ToArray();
-        }
-    }
+    public IReadOnlyList<DerStatus> Snapshot() => _feed.Present();
 
     /// <summary>
-    /// The present statuses of the DERs <paramref name="filter"/> lets through (however many: the snapshot waits
-    /// outside the queue's bound), then every change to them. A subscriber that does not keep up loses the oldest
-    /// changes (the next change carries the full state anyway).
+    /// The feed of statuses: the present statuses of the DERs a subscriber's filter lets through (however many: the
+    /// snapshot waits outside the queue's bound), then every change to them. A subscriber that does not keep up loses the
+    /// oldest changes (the next change carries the full state anyway).
     /// </summary>
-    public FeedSubscription<DerStatus> Subscribe(Func<DerStatus, bool>? filter = null, int capacity = 1024)
-    {
-        lock (_gate)
-        {
-            var present = new List<DerStatus>();
-            foreach (var der in _order)
-            {
-                var status = _statuses[der];
-                if (filter is null || filter(status))
-                {
-                    present.Add(status);
-                }
-            }
+    public Feed<DerStatus> Feed => _feed;
 
-            return _subscribers.Add(filter, capacity, present);
-        }
-    }
+    /// <summary>The present statuses <paramref name="filter"/> lets through, then every change to them.</summary>
+    public DropOldestQueue<DerStatus> Subscribe(Func<DerStatus, bool>? filter = null, int capacity = 1024) => _feed.Subscribe(filter, capacity);
 
     /// <summary>Ends every subscription, e.g. at shutdown.</summary>
-    public void CompleteAll() => _subscribers.CompleteAll();
+    public void CompleteAll() => _feed.CompleteAll();
 
     private void Change(DerAddress der, DerType type, ConnectionStatus status, DateTimeOffset? lastSeen, string? detail)
     {
-        if (!_statuses.ContainsKey(der))
-        {
-            _order.Add(der);
-        }
-
-        var next = new DerStatus(der, type, status, lastSeen, detail, ++_version, _time.GetUtcNow());
-        _statuses[der] = next;
-        _subscribers.Offer(next);
+        _feed.Publish(new DerStatus(der, type, status, lastSeen, detail, ++_version, _time.GetUtcNow()));
     }
 }

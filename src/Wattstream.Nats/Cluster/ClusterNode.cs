@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NATS.Client.Core;
 using Wattstream.Hub;
+using Wattstream.Hub.Jobs;
 
 namespace Wattstream.Nats.Cluster;
 
@@ -30,7 +31,7 @@ public sealed record ClusterStatus(
 /// <see cref="JetStreamFeed"/> that brings the stream's readings into the hub. A new node starts its feed a ring's worth
 /// of readings back, so its ring is as full as its peers' from the start.
 /// </summary>
-public sealed class ClusterNode(IOptions<NatsOptions> options, TelemetryHub hub, ILoggerFactory loggers) : IHostedLifecycleService, IAsyncDisposable
+public sealed class ClusterNode(IOptions<NatsOptions> options, TelemetryHub hub, ILoggerFactory loggers) : IHostedLifecycleService, IJobOwnership, IAsyncDisposable
 {
     private readonly ILogger _log = loggers.CreateLogger<ClusterNode>();
     private readonly CancellationTokenSource _stopping = new();
@@ -47,6 +48,21 @@ public sealed class ClusterNode(IOptions<NatsOptions> options, TelemetryHub hub,
     public long Epoch { get; private set; }
 
     public NatsConnection? Connection => _connection;
+
+    /// <summary>This node's membership and job leases (docs/scaling.md); null until the node has started.</summary>
+    public ClusterCoordinator? Coordinator { get; private set; }
+
+    public string Node => Options.Node;
+
+    public IReadOnlyCollection<string> Owned => Coordinator?.Leases.Owned ?? [];
+
+    /// <summary>
+    /// The node's jobs run under its leases. Registered from hosted services' StartAsync, after this node's
+    /// StartingAsync joined the cluster.
+    /// </summary>
+    public Task<IAsyncDisposable> RunWhileOwnedAsync(string key, Func<CancellationToken, Task> job, CancellationToken cancellationToken = default) =>
+        (Coordinator ?? throw new InvalidOperationException("The cluster node has not joined yet: jobs are registered once the host is starting."))
+            .Leases.RunWhileOwnedAsync(key, job, cancellationToken);
 
     public ClusterStatus Status => new(
         Options.Node,
@@ -89,6 +105,7 @@ public sealed class ClusterNode(IOptions<NatsOptions> options, TelemetryHub hub,
         _feed = new JetStreamFeed(_connection, Options, hub, start, _log);
         hub.AttachLog(_writer, Epoch, start);
         _writing = Task.Run(() => _writer.RunAsync(_stopping.Token), CancellationToken.None);
+        Coordinator = await ClusterCoordinator.StartAsync(_connection, Options.Node, Options.LeaseTtl, Options.Replicas, _log, cancellationToken);
         _log.LogInformation(
             "Cluster node {Node}: stream {Stream} (epoch {Epoch}) holds sequences {First}–{Last}; this node starts at {Start}",
             Options.Node, Options.Stream, Epoch, first, last, start);
@@ -114,6 +131,12 @@ public sealed class ClusterNode(IOptions<NatsOptions> options, TelemetryHub hub,
             await Task.Delay(20, cancellationToken);
         }
 
+        // Leases handed on first, while the connection is surely open, so the next owners take over at once.
+        if (Coordinator is { } coordinator)
+        {
+            await coordinator.DisposeAsync();
+        }
+
         await _stopping.CancelAsync();
         await Task.WhenAny(Task.WhenAll(_writing, _feeding), Task.Delay(TimeSpan.FromSeconds(5), cancellationToken));
     }
@@ -128,6 +151,11 @@ public sealed class ClusterNode(IOptions<NatsOptions> options, TelemetryHub hub,
         }
 
         await _stopping.CancelAsync();
+        if (Coordinator is { } coordinator)
+        {
+            await coordinator.DisposeAsync();
+        }
+
         if (_connection is not null)
         {
             await _connection.DisposeAsync();

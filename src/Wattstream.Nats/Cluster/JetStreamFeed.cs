@@ -1,9 +1,7 @@
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
-using NATS.Client.JetStream.Models;
 using Wattstream.Hub;
-using Wattstream.Sources;
 using Wattstream.Telemetry;
 using Wattstream.Telemetry.Formats;
 
@@ -12,34 +10,28 @@ namespace Wattstream.Nats.Cluster;
 /// <summary>
 /// Cluster mode's only way into a node's hub: an ordered consumer of the JetStream stream whose messages become events
 /// with the stream sequence as id (<see cref="TelemetryHub.Deliver"/>). Every node runs one, so every node holds the
-/// same events in the same order under the same ids. The consumer follows NATS across reconnects and server restarts;
-/// when it has to be made again, it starts after the last sequence delivered, so nothing is lost or delivered twice.
+/// same events in the same order under the same ids. Its <see cref="StreamFollower"/> follows NATS across reconnects and
+/// server restarts; when the consumer has to be made again, it starts after the last sequence delivered, so nothing is
+/// lost or delivered twice.
 /// </summary>
 public sealed class JetStreamFeed
 {
-    private readonly NatsConnection _connection;
-    private readonly NatsOptions _options;
     private readonly TelemetryHub _hub;
-    private readonly ILogger _log;
-    private long _next;
+    private readonly StreamFollower _follower;
     private long _delivered;
     private long _skipped;
     private long _pending;
     private readonly RateLimitedLog _faults;
-    private static readonly Backoff Retry = new(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5));
 
     internal JetStreamFeed(NatsConnection connection, NatsOptions options, TelemetryHub hub, long startSequence, ILogger log)
     {
-        _connection = connection;
-        _options = options;
         _hub = hub;
-        _log = log;
+        _follower = new StreamFollower(new NatsJSContext(connection), options.Stream, startSequence, "cluster feed", log);
         _faults = new RateLimitedLog(log, TimeProvider.System, TimeSpan.FromMinutes(1));
-        _next = startSequence;
     }
 
     /// <summary>The next stream sequence this node expects.</summary>
-    public long NextSequence => Interlocked.Read(ref _next);
+    public long NextSequence => _follower.NextSequence;
 
     public long Delivered => Interlocked.Read(ref _delivered);
 
@@ -49,52 +41,19 @@ public sealed class JetStreamFeed
     /// <summary>Messages the stream holds that this node has not taken yet, as the last message said.</summary>
     public long Pending => Interlocked.Read(ref _pending);
 
-    internal async Task RunAsync(CancellationToken stopping)
-    {
-        var js = new NatsJSContext(_connection);
-        var attempt = 0;
-        while (!stopping.IsCancellationRequested)
+    internal Task RunAsync(CancellationToken stopping) => _follower.RunAsync(
+        (message, metadata, _) =>
         {
-            try
+            Interlocked.Exchange(ref _pending, (long)metadata.NumPending);
+            if (Parse(message.Subject, message.Data) is { } reading)
             {
-                var consumer = await js.CreateOrderedConsumerAsync(
-                    _options.Stream,
-                    new NatsJSOrderedConsumerOpts
-                    {
-                        DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
-                        OptStartSeq = (ulong)NextSequence,
-                    },
-                    stopping);
-                await foreach (var message in consumer.ConsumeAsync<byte[]>(cancellationToken: stopping))
-                {
-                    attempt = 0;
-                    if (message.Metadata is not { } metadata)
-                    {
-                        continue;
-                    }
+                _hub.Deliver(reading, (long)metadata.Sequence.Stream);
+                Interlocked.Increment(ref _delivered);
+            }
 
-                    var sequence = (long)metadata.Sequence.Stream;
-                    Interlocked.Exchange(ref _pending, (long)metadata.NumPending);
-                    if (Parse(message.Subject, message.Data) is { } reading)
-                    {
-                        _hub.Deliver(reading, sequence);
-                        Interlocked.Increment(ref _delivered);
-                    }
-
-                    Interlocked.Exchange(ref _next, sequence + 1);
-                }
-            }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is NatsException or TimeoutException or InvalidOperationException)
-            {
-                _log.LogWarning("The cluster feed from stream {Stream} stopped ({Error}); starting again at sequence {Sequence}", _options.Stream, e.Message, NextSequence);
-                await Task.Delay(Retry.Delay(attempt++), stopping).ContinueWith(_ => { }, TaskScheduler.Default);
-            }
-        }
-    }
+            return ValueTask.CompletedTask;
+        },
+        stopping);
 
     internal static Reading? TryParse(string subject, byte[]? data) =>
         NatsSubjects.TelemetryAddress(subject) is { } der && data is { Length: > 0 } ? ParseOrNull(data, der) : null;

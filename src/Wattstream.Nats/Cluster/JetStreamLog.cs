@@ -146,7 +146,7 @@ public sealed class JetStreamLog : IReadingLog
     private ValueTask<PubAckResponse> SendAsync(Reading reading, CancellationToken cancellationToken)
     {
         var headers = new NatsHeaders { [NatsSubjects.OriginHeader] = _options.Node };
-        var opts = new NatsJSPubOpts { MsgId = NatsSubjects.MessageId(reading.Der, reading.Timestamp) };
+        var opts = new NatsJSPubOpts { MsgId = Subjects.MessageId(reading.Der, reading.Timestamp) };
         return _js.PublishAsync(reading.Der.Subject, NovacoreReading.ToUtf8(reading), opts: opts, headers: headers, cancellationToken: cancellationToken);
     }
 

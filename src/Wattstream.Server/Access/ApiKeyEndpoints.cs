@@ -30,6 +30,7 @@ public static class ApiKeyEndpoints
             .WithSummary("Make an API key; its secret is in this answer only")
             .Produces<CreatedKey>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .DisableAntiforgery();
         group.MapDelete("/{id}", async (string id, HttpContext context, IServiceProvider services, AuditLog audit) =>
         {
@@ -39,7 +40,7 @@ public static class ApiKeyEndpoints
             }
 
             var key = keys.List().FirstOrDefault(k => k.Id == id);
-            if (key is null || !Within(Caller.Of(context.User)!, key.Orgs, key.Sites) || !keys.Revoke(id))
+            if (key is null || !Within(Caller.Of(context.User)!, key.Orgs, key.Sites) || !await keys.RevokeAsync(id))
             {
                 return Problems.NotFound("not_found", "Unknown key", $"No API key '{Problems.Truncate(id)}'.");
             }
@@ -113,7 +114,15 @@ public static class ApiKeyEndpoints
             expires = callerExpires;
         }
 
-        var (record, key) = keys.Create(request.Name!, orgs, sites, scopes, expires);
+        var fullOrg = "";
+        var limit = services.GetRequiredService<ApiKeyLimit>();
+        if (await limit.CreateAsync(keys, request.Name!, orgs, sites, scopes, expires, org => fullOrg = org) is not { } made)
+        {
+            return Problems.Problem(
+                StatusCodes.Status409Conflict, "too_many_keys", "Too many keys", $"The org '{fullOrg}' has {limit.MaxPerOrg} API keys already (Auth:MaxKeysPerOrg): revoke one first.");
+        }
+
+        var (record, key) = made;
         await audit.RecordAsync(context, "created", AuditLog.ApiKey, record.Id, record.Orgs, AuditDetails(record));
         return TypedResults.Created($"/api/keys/{record.Id}", new CreatedKey(key, View(record)));
     }
@@ -131,7 +140,7 @@ public static class ApiKeyEndpoints
 
     private static KeyView View(ApiKeyRecord k) => new(k.Id, k.Name, k.Orgs, k.Sites, k.Scopes, k.Created, k.Expires);
 
-    private static ApiKeyStore? Store(IServiceProvider services) => services.GetService<ApiKeyStore>();
+    private static IApiKeyStore? Store(IServiceProvider services) => services.GetService<IApiKeyStore>();
 
     private static IResult AuthOff() => Problems.Problem(StatusCodes.Status409Conflict, "auth_off", "No keys here", "Auth:Mode is none: every caller is served without a key.");
 }

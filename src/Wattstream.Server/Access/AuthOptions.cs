@@ -36,6 +36,13 @@ public sealed class AuthOptions : IValidatableObject
     [RegularExpression("^[A-Za-z0-9_-]{1,64}$")]
     public string CookieName { get; set; } = "wattstream_session";
 
+    /// <summary>
+    /// Unexpired API keys of one org, at most (a key of several orgs counts for each; every-org keys for none): one org
+    /// cannot fill the key store for the others. In cluster mode the whole cluster's keys count.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxKeysPerOrg { get; set; } = 100;
+
     /// <summary>The device password of the whatwatt-compatible endpoints, in every mode (with <c>none</c> it guards those paths alone).</summary>
     public DeviceAuthOptions Device { get; set; } = new();
 

@@ -69,9 +69,10 @@ public static class AuthSetup
         }
 
         services.AddSingleton<ITelemetryAccess, TokenAccess>();
-        services.AddSingleton(sp => new ApiKeyStore(
+        services.AddSingleton<IApiKeyStore>(sp => new FileApiKeyStore(
             sp.GetRequiredService<IOptions<Wattstream.Storage.StorageOptions>>().Value.ResolveDataDirectory(),
             sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ApiKeyLimit>();
         authentication.AddJwtBearer();
         authentication.AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
 
@@ -85,7 +86,7 @@ public static class AuthSetup
             }
 
             var cookie = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.CookieName;
-            return Credentials.Presented(context, cookie)?.StartsWith(ApiKeyStore.Prefix, StringComparison.Ordinal) == true
+            return Credentials.Presented(context, cookie)?.StartsWith(ApiKeys.Prefix, StringComparison.Ordinal) == true
                 ? ApiKeyAuthenticationHandler.SchemeName
                 : JwtBearerDefaults.AuthenticationScheme;
         });

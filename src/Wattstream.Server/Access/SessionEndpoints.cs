@@ -43,9 +43,9 @@ public static class SessionEndpoints
         }
 
         Caller? caller;
-        if (request.Token.StartsWith(ApiKeyStore.Prefix, StringComparison.Ordinal))
+        if (request.Token.StartsWith(ApiKeys.Prefix, StringComparison.Ordinal))
         {
-            caller = services.GetRequiredService<ApiKeyStore>().TryVerify(request.Token, out var key)
+            caller = services.GetRequiredService<IApiKeyStore>().TryVerify(request.Token, out var key)
                 ? Caller.Of(ApiKeyAuthenticationHandler.Principal(key, ApiKeyAuthenticationHandler.SchemeName))
                 : null;
             if (caller is null)

@@ -23,7 +23,7 @@ public static class StreamCredentials
         // Only a caller the API key scheme authenticated is a key (a token's subject is whatever its issuer wrote).
         if (context.User.Identity?.AuthenticationType == ApiKeyAuthenticationHandler.SchemeName
             && caller.Name.StartsWith(KeySubjectPrefix, StringComparison.Ordinal)
-            && context.RequestServices.GetService<ApiKeyStore>() is { } keys)
+            && context.RequestServices.GetService<IApiKeyStore>() is { } keys)
         {
             var id = caller.Name[KeySubjectPrefix.Length..];
             return new StreamCredential(caller.ExpiresAt, () => !keys.IsLive(id));

@@ -23,8 +23,10 @@ public static class AlertSetup
 
         // The history database's (registered with the store, before this); memory when history is off.
         services.TryAddSingleton<IAlertStore>(_ => new MemoryAlertStore());
+        // The API's rules in that store; in cluster mode AddWattstreamNats puts them in a KV bucket instead.
+        services.AddSingleton<IAlertRuleStore>(sp => new DatabaseAlertRules(sp.GetRequiredService<IAlertStore>()));
         services.AddSingleton(sp => new AlertRuleSet(
-            sp.GetRequiredService<IAlertStore>(),
+            sp.GetRequiredService<IAlertRuleStore>(),
             FixedRules(sp.GetRequiredService<IOptions<AlertsOptions>>().Value, sp.GetRequiredService<IOptions<SimulationOptions>>().Value),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<AlertRuleSet>>()));
@@ -35,6 +37,24 @@ public static class AlertSetup
         services.AddAlertWebhookClient();
         services.AddSingleton<WebhookDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        return services;
+    }
+
+    /// <summary>
+    /// Cluster mode (<c>Nats:Cluster</c>): alerts go through the <c>ALERTS</c> stream, whose sequences are their ids on every
+    /// node, and each site's alerts are evaluated by the owner of its job, which also calls the webhooks and records how far
+    /// each got (<see cref="ClusterWebhookDeliveries"/>). Registered after the cluster node, whose
+    /// connection it uses from its start.
+    /// </summary>
+    public static IServiceCollection AddClusterAlerts(this IServiceCollection services)
+    {
+        services.AddSingleton<ClusterAlertStream>();
+        services.AddSingleton<IAlertStream>(sp => sp.GetRequiredService<ClusterAlertStream>());
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterAlertStream>());
+        // Webhook cursors and dead letters the cluster shares: a site's next owner continues its deliveries.
+        services.AddSingleton<ClusterWebhookDeliveries>();
+        services.AddSingleton<IWebhookDeliveryLedger>(sp => sp.GetRequiredService<ClusterWebhookDeliveries>());
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterWebhookDeliveries>());
         return services;
     }
 

@@ -97,9 +97,15 @@ internal sealed partial class HostSettings
         }
 
         var key = $"{section}:{match.Groups["member"].Value}";
-        var value = SettingsRegistry.IsSecret(key) ? null : _given[key];
+        var value = SettingsRegistry.IsSecret(key) ? null : WithoutCredentials(_given[key]);
         return value is null ? $"{key}: {match.Groups["error"].Value}" : $"{key} = '{value}': {match.Groups["error"].Value}";
     }
+
+    // A URL refused for the credentials in it is named without them.
+    private static string? WithoutCredentials(string? value) =>
+        value is not null && Uri.TryCreate(value, UriKind.Absolute, out var url) && !string.IsNullOrEmpty(url.UserInfo)
+            ? value.Replace(url.UserInfo + "@", "***@", StringComparison.Ordinal)
+            : value;
 
     [GeneratedRegex(@"members: '(?<member>[^']+)' with the error: '(?<error>.*)'\.?$")]
     private static partial Regex ValidationFailure();

@@ -15,6 +15,8 @@ using Wattstream.Server.Endpoints.History;
 using Wattstream.Server.Endpoints.Ingest;
 using Wattstream.Server.Transports.WebSockets;
 
+using Wattstream.Server.Feeds;
+
 namespace Wattstream.Server.Composition;
 
 public static class WattstreamEndpoints
@@ -89,18 +91,11 @@ public static class WattstreamEndpoints
         app.MapEnergy();
         app.MapDashboard();
 
+        app.MapFeeds();
+
         // Streams end when the host stops: their readers see the end, then the transports say goodbye.
-        var hub = app.Services.GetRequiredService<TelemetryHub>();
-        var board = app.Services.GetRequiredService<StatusBoard>();
-        var alerts = app.Services.GetRequiredService<Wattstream.Alerts.Delivery.AlertFeed>();
-        var summaries = app.Services.GetRequiredService<Wattstream.Energy.Summaries.SummaryBoard>();
-        app.Lifetime.ApplicationStopping.Register(() =>
-        {
-            hub.CompleteAll();
-            board.CompleteAll();
-            alerts.CompleteAll();
-            summaries.CompleteAll();
-        });
+        var feeds = app.Services.GetRequiredService<Wattstream.Streaming.Feeds.FeedRegistry>();
+        app.Lifetime.ApplicationStopping.Register(feeds.CompleteAll);
         return app;
     }
 

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Wattstream.Hub;
+using Wattstream.Hub.Jobs;
 using Wattstream.Hub.Resume;
 using Wattstream.Hub.Status;
 using Wattstream.Server.Access;
@@ -9,6 +11,7 @@ using Wattstream.Server.Energy;
 using Wattstream.Server.Endpoints;
 using Wattstream.Server.Endpoints.Ingest;
 using Wattstream.Server.Health;
+using Wattstream.Server.Mqtt;
 using Wattstream.Server.Nats;
 using Wattstream.Server.Simulation;
 using Wattstream.Server.Status;
@@ -21,6 +24,8 @@ using Wattstream.Streaming;
 using Wattstream.Streaming.Formats;
 using Wattstream.Streaming.Resume;
 using Wattstream.Streaming.Sessions;
+
+using Wattstream.Server.Feeds;
 
 namespace Wattstream.Server.Composition;
 
@@ -98,10 +103,16 @@ public static class WattstreamServices
         // Energy insights: each site's live balance and its energy per period, computed once in the hub.
         services.AddWattstreamEnergy(configuration);
 
+        // What a client can subscribe to, on every transport: readings, statuses, alerts, summaries.
+        services.AddWattstreamFeeds();
+
         // What feeds the hub.
         services.AddSingleton<SimulatorService>();
         services.AddHostedService(sp => sp.GetRequiredService<SimulatorService>());
         services.AddWattstreamNats(configuration);
+        services.AddWattstreamMqtt(configuration);
+        // A single node runs every job; in cluster mode AddWattstreamNats registered the leases instead.
+        services.TryAddSingleton<IJobOwnership>(_ => new LocalJobs());
         services.AddSingleton<SourceHost>();
         services.AddHostedService(sp => sp.GetRequiredService<SourceHost>());
         return new WattstreamBuilder(services, configuration);

@@ -77,20 +77,27 @@ public sealed class WattstreamMetrics : IDisposable
             _meter.CreateObservableCounter("auth.throttled.total", () => throttle.Refused, description: "Credential attempts refused with 429 because their address presented too many refused credentials");
         }
 
+        if (services.GetService<Access.ApiKeyLimit>() is { } keyLimit)
+        {
+            _meter.CreateObservableCounter("auth.keys.refused.total", () => keyLimit.Refused, description: "API keys refused by Auth:MaxKeysPerOrg (409 too_many_keys)");
+        }
+
         _meter.CreateObservableCounter("subscriber.dropped.total", () => hub.Counters.DroppedByUnsubscribed, description: "Events that ended subscriptions had lost (slow clients)");
         _meter.CreateObservableGauge("subscriber.backlog", () => hub.SubscriberBacklog(), description: "Events waiting in subscriber queues");
         _meter.CreateObservableGauge("ders", () => hub.Counters.Ders, description: "DERs the hub knows");
         _meter.CreateObservableGauge("subscriptions", () => hub.Counters.Subscribers, description: "Hub subscriptions (clients' streams, history, status)");
         _meter.CreateObservableGauge("connections", () => Connections(sessions), description: "Open streaming connections by transport and wire family");
+        // The sources this node runs: in a cluster each counts on its owner only, so the nodes' sum is the cluster's.
         _meter.CreateObservableGauge("sources", () => sources.Statuses()
+            .Where(s => s.Owner is not null)
             .GroupBy(s => s.Status)
-            .Select(g => new Measurement<int>(g.Count(), new KeyValuePair<string, object?>("status", g.Key))), description: "Configured sources by status");
+            .Select(g => new Measurement<int>(g.Count(), new KeyValuePair<string, object?>("status", g.Key))), description: "Configured sources this node runs, by status");
         _meter.CreateObservableCounter("source.reconnects.total", () => sources.Statuses().Sum(s => s.Reconnects), description: "Reconnects of all sources");
         if (services.GetService<Wattstream.Nats.NatsPublisher>() is { } nats)
         {
             _meter.CreateObservableGauge("nats.connected", () => nats.Status.State == "open" ? 1 : 0, description: "1 while the NATS link is open");
             _meter.CreateObservableCounter("nats.published.total", () => nats.Status.Published, description: "Readings published to NATS");
-            _meter.CreateObservableCounter("nats.statuses.published.total", () => nats.Status.StatusesPublished, description: "Status changes published to NATS");
+            _meter.CreateObservableCounter("nats.statuses.published.total", () => nats.Status.Feeds.GetValueOrDefault(Feeds.StatusFeed.Kind), description: "Status changes published to NATS");
             _meter.CreateObservableCounter("nats.dropped.total", () => nats.Status.Dropped, description: "Readings dropped while NATS was away past the queue's capacity");
             _meter.CreateObservableCounter("nats.failed.total", () => nats.Status.Failed, description: "Publishes NATS refused on an open connection (skipped)");
         }
@@ -107,6 +114,9 @@ public sealed class WattstreamMetrics : IDisposable
             _meter.CreateObservableCounter("cluster.duplicates.total", () => node.Status.Duplicates, description: "Readings this node appended that the stream already had");
             _meter.CreateObservableGauge("cluster.waiting", () => node.Status.Waiting, description: "Readings of this node waiting to be appended to the stream");
             _meter.CreateObservableCounter("cluster.dropped.total", () => node.Status.Dropped, description: "Readings of this node dropped while the stream was away, past Nats:QueueCapacity");
+            _meter.CreateObservableGauge("cluster.nodes", () => node.Coordinator?.Membership.LiveNodes ?? 0, description: "Live cluster nodes as this node last saw the membership bucket");
+            _meter.CreateObservableGauge("cluster.jobs.owned", () => node.Coordinator?.Leases.Owned.Count ?? 0, description: "Jobs this node runs under a confirmed lease");
+            _meter.CreateObservableCounter("cluster.job.moves.total", () => node.Coordinator?.Leases.Moves ?? 0, description: "Job leases this node took (a job starting here, first or moved from another node)");
         }
 
         if (services.GetService<Wattstream.Alerts.AlertService>() is { } alerts)

@@ -1,3 +1,5 @@
+using Wattstream.Telemetry;
+
 namespace Wattstream.Simulation.Devices;
 
 /// <summary>
@@ -36,6 +38,10 @@ public sealed class EvCharger
     public double SessionChargeWh { get; private set; }
 
     public double TotalChargeWh { get; private set; }
+
+    /// <summary>Takes the charge register over from the wallbox's last reading (another node simulated it before).</summary>
+    public void ContinueFrom(Reading last) =>
+        TotalChargeWh = GridMeter.Register(last, Quantity.EnergyCharged, Unit.WattHour, TotalChargeWh);
 
     public double TargetEnergyRequestWh => PlugConnected ? Math.Max(0, (_targetSoc - VehicleSoc) * _vehicleCapacityWh) : 0;
 

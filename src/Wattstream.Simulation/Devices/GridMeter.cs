@@ -1,3 +1,5 @@
+using Wattstream.Telemetry;
+
 namespace Wattstream.Simulation.Devices;
 
 /// <summary>
@@ -21,6 +23,27 @@ public sealed class GridMeter
         ImportedInductiveVarh = ReactiveImportVarh * 0.8;
         ExportedCapacitiveVarh = ReactiveImportVarh * 0.2;
     }
+
+    /// <summary>
+    /// Takes the registers over from the meter's last reading (another node simulated it before): a register only ever
+    /// grows, so one the reading lacks, or holds lower, stays as it is.
+    /// </summary>
+    public void ContinueFrom(Reading last)
+    {
+        ImportT1Wh = Register(last, Quantity.EnergyImportT1, Unit.WattHour, ImportT1Wh);
+        ImportT2Wh = Register(last, Quantity.EnergyImportT2, Unit.WattHour, ImportT2Wh);
+        ExportT1Wh = Register(last, Quantity.EnergyExportT1, Unit.WattHour, ExportT1Wh);
+        ExportT2Wh = Register(last, Quantity.EnergyExportT2, Unit.WattHour, ExportT2Wh);
+        ReactiveImportVarh = Register(last, Quantity.ReactiveEnergyImport, Unit.VarHour, ReactiveImportVarh);
+        ReactiveExportVarh = Register(last, Quantity.ReactiveEnergyExport, Unit.VarHour, ReactiveExportVarh);
+        ImportedInductiveVarh = Register(last, Quantity.ReactiveEnergyImportedInductive, Unit.VarHour, ImportedInductiveVarh);
+        ImportedCapacitiveVarh = Register(last, Quantity.ReactiveEnergyImportedCapacitive, Unit.VarHour, ImportedCapacitiveVarh);
+        ExportedInductiveVarh = Register(last, Quantity.ReactiveEnergyExportedInductive, Unit.VarHour, ExportedInductiveVarh);
+        ExportedCapacitiveVarh = Register(last, Quantity.ReactiveEnergyExportedCapacitive, Unit.VarHour, ExportedCapacitiveVarh);
+    }
+
+    internal static double Register(Reading last, Quantity quantity, Unit unit, double current) =>
+        last.TryGet(quantity, unit, out var value) && value > current ? value : current;
 
     /// <summary>Net active power per phase in W: + import, − export.</summary>
     public Phases Watts { get; private set; }

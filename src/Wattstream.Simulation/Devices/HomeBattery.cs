@@ -1,3 +1,5 @@
+using Wattstream.Telemetry;
+
 namespace Wattstream.Simulation.Devices;
 
 /// <summary>
@@ -34,6 +36,20 @@ public sealed class HomeBattery
     public double TotalChargeWh { get; private set; }
 
     public double TotalDischargeWh { get; private set; }
+
+    /// <summary>
+    /// Takes the registers and the state of charge over from the battery's last reading (another node simulated it
+    /// before), so the battery neither refills nor empties at a change of node.
+    /// </summary>
+    public void ContinueFrom(Reading last)
+    {
+        TotalChargeWh = GridMeter.Register(last, Quantity.EnergyCharged, Unit.WattHour, TotalChargeWh);
+        TotalDischargeWh = GridMeter.Register(last, Quantity.EnergyDischarged, Unit.WattHour, TotalDischargeWh);
+        if (last.TryGet(Quantity.StateOfCharge, Unit.Fraction, out var soc) && soc is >= 0 and <= 1)
+        {
+            StateOfCharge = soc;
+        }
+    }
 
     /// <summary>How much it could charge now (≥ 0).</summary>
     public double UpperLimitWatts => StateOfCharge >= MaxStateOfCharge ? 0 : MaxPowerWatts;

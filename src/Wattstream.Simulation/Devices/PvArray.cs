@@ -31,6 +31,10 @@ public sealed class PvArray
 
     public double TotalGenerationWh { get; private set; }
 
+    /// <summary>Takes the generation register over from the inverter's last reading (another node simulated it before).</summary>
+    public void ContinueFrom(Reading last) =>
+        TotalGenerationWh = GridMeter.Register(last, Quantity.EnergyGenerated, Unit.WattHour, TotalGenerationWh);
+
     public double HeatsinkCelsius { get; private set; } = 18;
 
     /// <summary>DC input in W: both strings together, before the inverter's losses.</summary>

@@ -17,7 +17,7 @@ public interface IAlertStore
     /// <summary>False when no rule had this id.</summary>
     Task<bool> DeleteRuleAsync(string id, CancellationToken cancellationToken = default);
 
-    /// <summary>Stores an alert and returns its id: ids grow with every alert, across restarts.</summary>
+    /// <summary>Stores an alert and returns its id: ids grow with every alert, across restarts. (The memory store keeps an id given.)</summary>
     Task<long> AppendAsync(StoredAlert alert, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes alerts older than <paramref name="timestamp"/> (epoch ms), as retention does for readings; returns how many.</summary>

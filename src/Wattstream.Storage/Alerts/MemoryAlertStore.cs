@@ -47,7 +47,9 @@ public sealed class MemoryAlertStore(int capacity = 10_000) : IAlertStore
         ArgumentNullException.ThrowIfNull(alert);
         lock (_gate)
         {
-            var id = ++_nextId;
+            // An id given (a cluster's stream sequence) is kept; otherwise the next one.
+            var id = alert.Id > 0 ? alert.Id : _nextId + 1;
+            _nextId = Math.Max(_nextId, id);
             if (!_alerts.TryGetValue(alert.Org, out var list))
             {
                 _alerts[alert.Org] = list = new LinkedList<StoredAlert>();

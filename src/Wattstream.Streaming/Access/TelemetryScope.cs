@@ -56,6 +56,16 @@ public sealed class TelemetryScope
     public bool CanSee(DerAddress der) => _canSee is null || _canSee(der);
 
     /// <summary>
+    /// Whether the caller may see a feed's item: one about a DER by whoever sees the DER, one about a whole site by whoever
+    /// sees the site. The one scope rule of every feed beside the readings.
+    /// </summary>
+    public bool CanSee(Hub.Feeds.IFeedItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        return item.Der is { } der ? CanSee(der) : CanSeeSite(item.Org, item.Site);
+    }
+
+    /// <summary>
     /// Whether the caller may see what concerns a whole site (an alert reported for the site, a rule of it). A scope
     /// restricted by a rule alone (one meter) sees no site as a whole.
     /// </summary>

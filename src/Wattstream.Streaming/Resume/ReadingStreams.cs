@@ -14,27 +14,6 @@ public sealed class ReadingStreams(TelemetryHub hub, IEventHistory history, IOpt
 
     public TelemetryHub Hub => hub;
 
-    /// <summary>
-    /// Reads a client's resume id: absent or empty is no resume; a malformed one is false (the transport answers with its
-    /// own error: a 400 problem, a WebSocket error message).
-    /// </summary>
-    public static bool TryParseResumeId(string? text, out HubEventId? resumeAfter)
-    {
-        resumeAfter = null;
-        if (string.IsNullOrEmpty(text))
-        {
-            return true;
-        }
-
-        if (!HubEventId.TryParse(text, out var id))
-        {
-            return false;
-        }
-
-        resumeAfter = id;
-        return true;
-    }
-
     public async Task<ReadingStream> OpenAsync(ReadingStreamRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -90,18 +69,17 @@ public sealed class ReadingStreams(TelemetryHub hub, IEventHistory history, IOpt
     private async Task<ReadingStream> FromHistoryAsync(ReadingStreamRequest request, Func<HubEvent, bool>? accept, HubSubscription subscription, CancellationToken cancellationToken)
     {
         var after = request.ResumeAfter!.Value;
-        IReadOnlyList<HubEvent> stored = [];
-        if (history.IsAvailable)
-        {
-            var before = new HubEventId(hub.Epoch, subscription.OldestReplayedId ?? ((subscription.ResumedFromId ?? 0) + 1));
-            var range = await history.ReadRangeAsync(request.Pattern, after, before, _options.MaxHistoryReplay, cancellationToken);
-            var read = range.Events;
-            stored = accept is null ? read : read.Where(accept).ToArray();
-            subscription.PrependHistory(stored);
-            if ((stored.Count > 0 || range.Complete) && read.Count < _options.MaxHistoryReplay)
+        Func<long, CancellationToken, Task<StoredItems<HubEvent>>>? readHistory = history.IsAvailable
+            ? async (before, ct) =>
             {
-                return new ReadingStream(subscription, ResumeOutcome.Complete, null, stored.Count);
+                var range = await history.ReadRangeAsync(request.Pattern, after, new HubEventId(hub.Epoch, before), _options.MaxHistoryReplay, ct);
+                return new StoredItems<HubEvent>(range.Events, range.Complete);
             }
+            : null;
+        var (outcome, fromHistory) = await ResumeChain.CompleteAsync(subscription, readHistory, accept, _options.MaxHistoryReplay, cancellationToken);
+        if (outcome == ResumeOutcome.Complete)
+        {
+            return new ReadingStream(subscription, ResumeOutcome.Complete, null, fromHistory);
         }
 
         // Nothing stored for the gap (or more than one resume replays): say so, then what is held.
@@ -109,6 +87,6 @@ public sealed class ReadingStreams(TelemetryHub hub, IEventHistory history, IOpt
             after,
             subscription.OldestReplayedId is { } oldest ? new HubEventId(hub.Epoch, oldest) : null,
             new HubEventId(hub.Epoch, subscription.ResumedFromId ?? 0));
-        return new ReadingStream(subscription, ResumeOutcome.Gap, gap, stored.Count);
+        return new ReadingStream(subscription, ResumeOutcome.Gap, gap, fromHistory);
     }
 }

@@ -102,7 +102,7 @@ public sealed partial class SettingsRegistry
         }
 
         return _root.Children.Keys
-            .Select(k => (Key: k, Distance: Distance(k.ToLowerInvariant(), section.Key.ToLowerInvariant())))
+            .Select(k => (Key: k, Distance: SettingKeySuggestions.Distance(k.ToLowerInvariant(), section.Key.ToLowerInvariant())))
             .Where(c => c.Distance <= (c.Key.Length <= 5 ? 1 : 2))
             .OrderBy(c => c.Distance)
             .Select(c => c.Key)
@@ -169,7 +169,7 @@ public sealed partial class SettingsRegistry
                     {
                         var written = Written(path, leaf, config.Path);
                         var relative = leaf.Path[(config.Path.Length + 1)..];
-                        problems.Add(Closest(group, relative, key => Applies(group, config, key)) is { } closest
+                        problems.Add(SettingKeySuggestions.Closest(Flatten(group, "", depth: 0).Where(key => Applies(group, config, key)).ToArray(), relative) is { } closest
                             ? $"{written} is not a setting{Origin(leaf.Path, configuration)}; did you mean {path}:{closest}?"
                             : $"{written} is not a setting{Origin(leaf.Path, configuration)}; {path} has {string.Join(", ", group.Children.Keys.Where(k => Applies(group, config, k)))}.");
                     }
@@ -230,34 +230,6 @@ public sealed partial class SettingsRegistry
         }
     }
 
-    // The known key nearest to what was written: nearly the same letters (a typo, a missing separator such as
-    // Auth:DevicePassword), else the same words or their usual synonyms (Storage:Path for Storage:DataDirectory).
-    private static string? Closest(SettingGroup group, string written, Func<string, bool> applies)
-    {
-        var candidates = Flatten(group, "", depth: 0).Where(applies).ToArray();
-        var plain = Plain(written);
-        var typo = candidates
-            .Select(c => (Key: c, Distance: Distance(plain, Plain(c))))
-            .Where(c => c.Distance <= Math.Clamp(plain.Length / 4, 1, 3))
-            .OrderBy(c => c.Distance)
-            .FirstOrDefault();
-        if (typo.Key is not null)
-        {
-            return typo.Key;
-        }
-
-        // Each written word costs 0 when the key has it, 1 when nearly, 2 for a synonym; then the shorter key wins.
-        var words = Words(written).ToArray();
-        return candidates
-            .Select(c => (Key: c, Words: Words(c).ToArray()))
-            .Select(c => (c.Key, c.Words.Length, Costs: words.Select(w => c.Words.Select(k => WordCost(w, k)).DefaultIfEmpty(int.MaxValue).Min()).ToArray()))
-            .Where(c => c.Costs.Length > 0 && c.Costs.All(cost => cost < int.MaxValue))
-            .OrderBy(c => c.Costs.Sum())
-            .ThenBy(c => c.Length)
-            .Select(c => c.Key)
-            .FirstOrDefault();
-    }
-
     private static IEnumerable<string> Flatten(SettingGroup group, string prefix, int depth)
     {
         foreach (var (key, child) in group.Children)
@@ -271,132 +243,5 @@ public sealed partial class SettingsRegistry
                 }
             }
         }
-    }
-
-    private static string Plain(string key) => new([.. key.Where(char.IsLetterOrDigit).Select(char.ToLowerInvariant)]);
-
-    private static IEnumerable<string> Words(string key) =>
-        WordPattern().Matches(key).Select(m => m.Value.ToLowerInvariant());
-
-    [GeneratedRegex("[A-Z]{2,}(?=[A-Z][a-z]|$|[^A-Za-z])|[A-Z]?[a-z]+|[0-9]+")]
-    private static partial Regex WordPattern();
-
-    private static readonly string[][] Synonyms =
-    [
-        ["path", "directory", "dir", "folder", "location"],
-        ["password", "pass", "passwd", "pwd", "secret"],
-        ["url", "uri", "address", "endpoint", "server", "host"],
-        ["user", "username", "login"],
-        ["db", "database", "store", "storage", "postgres", "postgresql"],
-        ["kind", "type"],
-        ["max", "maximum", "limit"],
-        ["interval", "period", "every"],
-    ];
-
-    private static int WordCost(string written, string known) =>
-        written == known ? 0
-        : written.Length >= 4 && Distance(written, known) <= 1 ? 1
-        : Synonyms.Any(group => group.Contains(written) && group.Contains(known)) ? 2
-        : int.MaxValue;
-
-    // Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours.
-    private static int Distance(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++)
-        {
-            d[i, 0] = i;
-        }
-
-        for (var j = 0; j <= b.Length; j++)
-        {
-            d[0, j] = j;
-        }
-
-        for (var i = 1; i <= a.Length; i++)
-        {
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
-                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-                {
-                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
-                }
-            }
-        }
-
-        return d[a.Length, b.Length];
-    }
-
-    private abstract class SettingNode(Type? type)
-    {
-        public Type? Type { get; set; } = type;
-
-        public static SettingNode For(Type type, Func<IConfigurationSection, PropertyInfo, string?>? applies, int depth)
-        {
-            if (depth > 8)
-            {
-                throw new InvalidOperationException($"Settings of {type.Name} nest deeper than 8 levels; is the type recursive?");
-            }
-
-            var plain = Nullable.GetUnderlyingType(type) ?? type;
-            if (TypeDescriptor.GetConverter(plain).CanConvertFrom(typeof(string)))
-            {
-                return new SettingValue(plain); // the binder's rule: what converts from a string is a value
-            }
-
-            if (plain.IsArray)
-            {
-                return new SettingEach(For(plain.GetElementType()!, applies, depth + 1), isList: true);
-            }
-
-            if (Generic(plain, typeof(IDictionary<,>)) is { } dictionary)
-            {
-                return new SettingEach(For(dictionary[1], null, depth + 1), isList: false);
-            }
-
-            if (Generic(plain, typeof(IEnumerable<>)) is { } enumerable)
-            {
-                return new SettingEach(For(enumerable[0], applies, depth + 1), isList: true);
-            }
-
-            var group = new SettingGroup(plain) { Applies = applies };
-            foreach (var property in plain.GetProperties(BindingFlags.Public | BindingFlags.Instance))
-            {
-                if (property.SetMethod is { IsPublic: true } && property.GetIndexParameters().Length == 0)
-                {
-                    group.Children[property.Name] = For(property.PropertyType, null, depth + 1);
-                }
-            }
-
-            return group;
-        }
-
-        private static Type[]? Generic(Type type, Type definition) =>
-            (type.IsGenericType && type.GetGenericTypeDefinition() == definition ? type : type.GetInterfaces().FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == definition))
-            ?.GetGenericArguments();
-    }
-
-    /// <summary>A single value (a number, a duration, an enum, a URL, a string).</summary>
-    private sealed class SettingValue(Type type) : SettingNode(type)
-    {
-        public Type ValueType { get; } = type;
-    }
-
-    /// <summary>A list (any key is an element, as the binder takes it) or a map (free keys); each item checked alike.</summary>
-    private sealed class SettingEach(SettingNode item, bool isList) : SettingNode(null)
-    {
-        public SettingNode Item { get; } = item;
-
-        public bool IsList { get; } = isList;
-    }
-
-    /// <summary>An options object: its settable properties, by name (as configuration keys, case-insensitive).</summary>
-    private sealed class SettingGroup(Type? type) : SettingNode(type)
-    {
-        public Dictionary<string, SettingNode> Children { get; } = new(StringComparer.OrdinalIgnoreCase);
-
-        public Func<IConfigurationSection, PropertyInfo, string?>? Applies { get; set; }
     }
 }

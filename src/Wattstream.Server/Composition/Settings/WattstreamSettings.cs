@@ -51,7 +51,8 @@ public static class WattstreamSettings
         .Add<AuditOptions>(AuditOptions.SectionName)
         .Add<EnergyOptions>(EnergyOptions.SectionName)
         .Add<Dictionary<string, SiteSettings>>(SitesSection)
-        .Add<NatsOptions>(NatsOptions.SectionName);
+        .Add<NatsOptions>(NatsOptions.SectionName)
+        .Add<Wattstream.Mqtt.Publishing.MqttPublishOptions>(Wattstream.Mqtt.Publishing.MqttPublishOptions.SectionName);
 
     // A source's settings are those of its kind: a setting marked for other kinds is named, not ignored.
     private static string? SourceSettingApplies(IConfigurationSection source, PropertyInfo property)

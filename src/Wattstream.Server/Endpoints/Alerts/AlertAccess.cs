@@ -9,25 +9,12 @@ namespace Wattstream.Server.Endpoints.Alerts;
 /// <summary>What a caller's scope means for alerts and rules: the same orgs and sites as its readings.</summary>
 internal static class AlertAccess
 {
-    /// <summary>An alert about a DER is seen by whoever sees the DER; a site's alert by whoever sees the site.</summary>
-    public static Func<Alert, bool> Filter(TelemetryScope scope, SubjectPattern? pattern = null) => alert =>
-        (alert.Der is { } der ? scope.CanSee(der) : scope.CanSeeSite(alert.Org, alert.Site))
-        && (pattern is null || Matches(pattern, alert));
-
-    /// <summary>The store's side of <see cref="Filter"/> (a scope restricted by a rule alone reads nothing stored).</summary>
+    /// <summary>The store's side of <see cref="TelemetryScope.CanSee(Hub.Feeds.IFeedItem)"/> (a scope restricted by a rule alone reads nothing stored).</summary>
     public static AlertQuery Query(TelemetryScope scope) => scope.SeesEverything
         ? new AlertQuery()
         : scope.Orgs is null && scope.Sites is null
             ? new AlertQuery { Orgs = [] }
             : new AlertQuery { Orgs = scope.Orgs, Sites = scope.Sites };
-
-    /// <summary>
-    /// A <c>/ws</c> subject pattern selects the alerts of what it covers: a DER's telemetry subject selects that DER's
-    /// alerts, <c>orgs.acme.sites.s1.&gt;</c> the site's, and the alert subject itself matches too.
-    /// </summary>
-    public static bool Matches(SubjectPattern pattern, Alert alert) =>
-        pattern.Matches(alert.Subject)
-        || (alert.Der is { } der ? pattern.Matches(der.Subject) : pattern.CouldMatch(["orgs", alert.Org, "sites", alert.Site]));
 
     /// <summary>Rules a caller sees: every-org rules and those of its orgs and sites.</summary>
     public static bool CanSee(TelemetryScope scope, AlertRule rule) =>

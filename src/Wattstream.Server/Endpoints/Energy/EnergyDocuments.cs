@@ -6,15 +6,9 @@ namespace Wattstream.Server.Endpoints.Energy;
 // What the energy endpoints answer (a summary's JSON is made once by SiteSummary and shared by SSE, /ws and NATS; the
 // periods are written by EnergyJson). Declared here for the API description. Power in W, energy in kWh, ratios 0–1.
 
-/// <summary>A site's summary: the live power balance and today's energy.</summary>
-public sealed class SiteSummaryDocument
+/// <summary>A site's power balance at one moment (a summary's, or a point of <c>/api/balance</c>).</summary>
+public class PowerBalanceDocument
 {
-    [JsonPropertyName("org")]
-    public required string Org { get; init; }
-
-    [JsonPropertyName("site")]
-    public required string Site { get; init; }
-
     [JsonPropertyName("timestamp")]
     public required string Timestamp { get; init; }
 
@@ -54,8 +48,59 @@ public sealed class SiteSummaryDocument
     [JsonPropertyName("batterySoc")]
     public double? BatterySoc { get; init; }
 
+    [JsonPropertyName("toHomeW"), Description("The power-flow picture's lines, + toward the home / − away from it: grid importing, PV generating, battery and EV discharging; they sum to homeW unless it is clamped")]
+    public required PowerFlowDocument ToHomeW { get; init; }
+}
+
+/// <summary>A site's summary: the live power balance and today's energy.</summary>
+public sealed class SiteSummaryDocument : PowerBalanceDocument
+{
+    [JsonPropertyName("org")]
+    public required string Org { get; init; }
+
+    [JsonPropertyName("site")]
+    public required string Site { get; init; }
+
+    [JsonPropertyName("stale"), Description("true while none of the site's DERs is connected on the status board (silent for Status:StaleAfter, or not heard from since the hub started): the balance is old")]
+    public required bool Stale { get; init; }
+
+    [JsonPropertyName("staleSince"), Description("When the hub began to call the site stale; null while it is not")]
+    public string? StaleSince { get; init; }
+
     [JsonPropertyName("today"), Description("Today's energy period; null until it is known")]
     public EnergyPeriodDocument? Today { get; init; }
+}
+
+/// <summary>A site's power balance over time (<c>GET /api/balance</c>).</summary>
+public sealed class BalanceHistoryDocument
+{
+    [JsonPropertyName("org")]
+    public required string Org { get; init; }
+
+    [JsonPropertyName("site")]
+    public required string Site { get; init; }
+
+    [JsonPropertyName("step")]
+    public required string Step { get; init; }
+
+    [JsonPropertyName("points"), Description("Oldest first; timestamp is the bucket's start")]
+    public required IReadOnlyList<PowerBalanceDocument> Points { get; init; }
+}
+
+/// <summary>A site's power per line of the power flow, in W, + toward the home.</summary>
+public sealed class PowerFlowDocument
+{
+    [JsonPropertyName("grid")]
+    public double? Grid { get; init; }
+
+    [JsonPropertyName("pv")]
+    public double? Pv { get; init; }
+
+    [JsonPropertyName("battery")]
+    public double? Battery { get; init; }
+
+    [JsonPropertyName("ev")]
+    public double? Ev { get; init; }
 }
 
 /// <summary>One period's energy, ratios and cost, from the devices' registers.</summary>

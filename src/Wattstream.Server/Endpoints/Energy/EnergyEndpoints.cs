@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Wattstream.Energy.Balance;
 using Wattstream.Energy.Periods;
 using Wattstream.Energy.Summaries;
 using Wattstream.Server.Access;
@@ -8,6 +9,8 @@ using Wattstream.Server.Endpoints.History;
 using Wattstream.Server.Transports.Sse;
 using Wattstream.Storage;
 using Wattstream.Streaming.Access;
+using Wattstream.Hub;
+using Wattstream.Streaming.Feeds;
 using Wattstream.Telemetry;
 
 namespace Wattstream.Server.Endpoints.Energy;
@@ -20,14 +23,13 @@ public static class EnergyEndpoints
 {
     public const string SummaryEvent = "summary";
 
-    private static readonly object SseFraming = new();
 
     public static IEndpointRouteBuilder MapEnergy(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("").WithTags("energy");
         group.MapGet("/stream/sites/{site}/summary", OneSiteAsync)
             .WithSummary("SSE: the site's summary (`event: summary`) at connect and whenever it changes (at most once a second)")
-            .WithDescription("`{org, site, timestamp, gridW, gridImportW, gridExportW, pvW, batteryW, batteryChargeW, batteryDischargeW, evW, homeW, selfSufficiency, selfConsumption, batterySoc, today}`; `today` is today's energy period (see `/api/energy`), refreshed every 30 s. `?org=` when several orgs have the site.")
+            .WithDescription("`{org, site, timestamp, gridW, gridImportW, gridExportW, pvW, batteryW, batteryChargeW, batteryDischargeW, evW, homeW, selfSufficiency, selfConsumption, batterySoc, toHomeW, stale, staleSince, today}`; `toHomeW` gives each power-flow line + toward the home, `stale` is true while none of the site's DERs is connected (silent for `Status:StaleAfter`); `today` is today's energy period (see `/api/energy`), refreshed every 30 s. `?org=` when several orgs have the site.")
             .Produces<SiteSummaryDocument>(StatusCodes.Status200OK, OpenApiSetup.EventStream)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -49,14 +51,17 @@ public static class EnergyEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        group.MapGet("/api/balance", BalanceAsync)
+            .WithSummary("A site's power balance over time, from history: `?site=site-1&from=&to=&step=` (ISO-8601 or epoch ms; default the last hour, `step` 1m)")
+            .WithDescription("`{org, site, step, points}`; each point is a balance as in a summary (`timestamp` is the bucket's start; `gridW` … `batterySoc`, `toHomeW`), from the average power of each of the site's DERs in the bucket. A bucket that not every DER reported into is left out (the newest is often still filling). `?org=` when several orgs have the site; `from`, `to` and `step` as in `/api/history`.")
+            .Produces<BalanceHistoryDocument>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
-    /// <summary>The SSE frame of a summary, made once per summary for every SSE client.</summary>
-    public static ReadOnlyMemory<byte> SseFrameOf(SiteSummary summary) =>
-        summary.GetEncoded(SseFraming, s => SseFrame.Event(s.Version, SummaryEvent, s.Json.Span));
-
-    private static async Task<IResult> OneSiteAsync(HttpContext context, string site, DerDirectory ders, ITelemetryAccess access, SummaryBoard board, SseStreams sse)
+    private static async Task<IResult> OneSiteAsync(HttpContext context, string site, DerDirectory ders, ITelemetryAccess access, RegisteredFeed<SiteSummary> feed, SseStreams sse)
     {
         var scope = access.Resolve(context);
         if (!TryFindSite(site, context.Request.Query["org"].FirstOrDefault(), scope, ders, out var org, out var problem))
@@ -64,33 +69,23 @@ public static class EnergyEndpoints
             return problem!;
         }
 
-        await sse.StreamAsync(context, board.Subscribe(s => s.Org == org && s.Site == site), SseFrameOf);
-        return TypedResults.Empty;
+        var opening = await feed.OpenAsync(SseStreams.FeedRequest(context, SubjectPattern.Parse($"orgs.{org}.sites.{site}.>"), scope), context.RequestAborted);
+        return await sse.StreamFeedAsync(context, opening);
     }
 
-    private static async Task<IResult> EverySiteAsync(HttpContext context, ITelemetryAccess access, SummaryBoard board, SseStreams sse)
-    {
-        var scope = access.Resolve(context);
-        await sse.StreamAsync(context, board.Subscribe(s => scope.CanSeeSite(s.Org, s.Site)), SseFrameOf);
-        return TypedResults.Empty;
-    }
+    private static async Task<IResult> EverySiteAsync(HttpContext context, ITelemetryAccess access, RegisteredFeed<SiteSummary> feed, SseStreams sse) =>
+        await sse.StreamFeedAsync(context, await feed.OpenAsync(SseStreams.FeedRequest(context, SubjectPattern.All, access.Resolve(context)), context.RequestAborted));
 
     private static async Task<IResult> PeriodsAsync(HttpContext context, DerDirectory ders, ITelemetryAccess access, SummaryService summaries, TimeProvider time, [Microsoft.AspNetCore.Mvc.FromServices] IReadingStore? store)
     {
         if (store is null)
         {
-            return Problems.Problem(StatusCodes.Status503ServiceUnavailable, "history_off", "History is off", "Energy periods are computed from the registers in history; Storage:Enabled is false.");
+            return HistoryOff("Energy periods are computed from the registers in history");
         }
 
         var q = context.Request.Query;
         var scope = access.Resolve(context);
-        var site = q["site"].FirstOrDefault();
-        if (site is null)
-        {
-            return Problems.BadRequest("missing_site", "Which site?", "Name the site: ?site=site-1 (and ?org= when several orgs have it).");
-        }
-
-        if (!TryFindSite(site, q["org"].FirstOrDefault(), scope, ders, out var org, out var problem))
+        if (!TryNamedSite(q, scope, ders, out var org, out var site, out var problem))
         {
             return problem!;
         }
@@ -132,6 +127,69 @@ public static class EnergyEndpoints
     }
 
     private const double MaxHours = 400 * 24;
+
+    private static async Task<IResult> BalanceAsync(HttpContext context, DerDirectory ders, ITelemetryAccess access, TimeProvider time, [Microsoft.AspNetCore.Mvc.FromServices] IReadingStore? store)
+    {
+        if (store is null)
+        {
+            return HistoryOff("A balance over time is computed from the power in history");
+        }
+
+        var q = context.Request.Query;
+        var scope = access.Resolve(context);
+        if (!TryNamedSite(q, scope, ders, out var org, out var site, out var problem))
+        {
+            return problem!;
+        }
+
+        // The history query's own checks (times, range, step, number of buckets), on the site's power.
+        var siteDers = ders.All(scope).Where(d => d.Address.Org == org && d.Address.Site == site).ToArray();
+        var request = new HistoryRequest(null, site, q["from"].FirstOrDefault(), q["to"].FirstOrDefault(), q["step"].FirstOrDefault(), "w", "avg", null);
+        if (!request.TryValidate([.. siteDers.Select(d => d.Address)], time.GetUtcNow(), out var query, out problem))
+        {
+            return problem!;
+        }
+
+        var series = await store.QueryAsync(query, context.RequestAborted);
+        var balances = PowerHistory.Of(series, siteDers.ToDictionary(d => d.Address, d => d.Type));
+        var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, EnergyJson.WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WriteString("org", org);
+            w.WriteString("site", site);
+            w.WriteString("step", request.StepText);
+            w.WriteStartArray("points");
+            foreach (var b in balances)
+            {
+                w.WriteStartObject();
+                EnergyJson.WriteBalance(w, b);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return Results.Bytes(buffer.ToArray(), "application/json");
+    }
+
+    private static IResult HistoryOff(string why) =>
+        Problems.Problem(StatusCodes.Status503ServiceUnavailable, "history_off", "History is off", $"{why}; Storage:Enabled is false.");
+
+    /// <summary>The site of <c>?site=</c> (and <c>?org=</c>) that the caller may see; 400 without one, as <see cref="TryFindSite"/> otherwise.</summary>
+    private static bool TryNamedSite(IQueryCollection q, TelemetryScope scope, DerDirectory ders, out string org, out string site, out IResult? problem)
+    {
+        org = "";
+        site = q["site"].FirstOrDefault() ?? "";
+        if (site.Length == 0)
+        {
+            problem = Problems.BadRequest("missing_site", "Which site?", "Name the site: ?site=site-1 (and ?org= when several orgs have it).");
+            return false;
+        }
+
+        return TryFindSite(site, q["org"].FirstOrDefault(), scope, ders, out org, out problem);
+    }
 
     /// <summary>The org of a site the caller may see; 404 when it sees none, 400 when several orgs have it and none is named.</summary>
     private static bool TryFindSite(string site, string? org, TelemetryScope scope, DerDirectory ders, out string found, out IResult? problem)

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.RateLimiting;
 using System.Threading.RateLimiting;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Wattstream.Hub;
@@ -9,7 +8,6 @@ using Wattstream.Hub.Resume;
 using Wattstream.Sources;
 using Wattstream.Storage;
 using Wattstream.Telemetry;
-using Wattstream.Telemetry.Formats;
 
 namespace Wattstream.Server.Endpoints.Ingest;
 
@@ -17,8 +15,6 @@ namespace Wattstream.Server.Endpoints.Ingest;
 public static class IngestEndpoints
 {
     public const long MaxPushBytes = 4 * 1024 * 1024;
-
-    private static readonly string[] AddressKeys = ["org", "site", "device", "der"];
 
     /// <summary>The rate-limiter policy that bounds the push bodies held at once.</summary>
     public const string PushLimiter = "push";
@@ -45,10 +41,11 @@ public static class IngestEndpoints
 
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/sources", (SourceHost sources) => sources.Statuses())
+        // In cluster mode each source runs on one node: every node shows it as its owner shares it.
+        app.MapGet("/api/sources", (SourceHost sources, IServiceProvider services) => services.GetService<ClusterSourceStatuses>()?.Statuses() ?? sources.Statuses())
             .RequireAuthorization(Access.AuthSetup.AdminPolicy)
             .WithTags("ingest")
-            .WithSummary("Every configured source with its status, last-seen time, last error and counters");
+            .WithSummary("Every configured source with its owner node, status, last-seen time, last error and counters");
         app.MapPost("/api/readings", PushAsync)
             .WithTags("ingest")
             .WithSummary("Push readings: one reading JSON, an array, or NDJSON (application/x-ndjson)")
@@ -88,7 +85,7 @@ public static class IngestEndpoints
             return Problems.Problem(StatusCodes.Status413PayloadTooLarge, "too_large", "Request too large", $"At most {MaxPushBytes} bytes per request.");
         }
 
-        var body = await ReadBodyAsync(context.Request);
+        var body = await PushBody.ReadAsync(context.Request);
         if (body is null)
         {
             hub.Rejections.Count(RejectionReason.TooLarge);
@@ -99,7 +96,7 @@ public static class IngestEndpoints
         List<(JsonNode? Node, ReadOnlyMemory<byte> Line)> items;
         try
         {
-            items = Split(body, ndjson);
+            items = PushBody.Split(body, ndjson);
         }
         catch (JsonException e)
         {
@@ -118,7 +115,7 @@ public static class IngestEndpoints
         var now = time.GetUtcNow();
         for (var i = 0; i < items.Count; i++)
         {
-            if (Validate(items[i].Node, items[i].Line, now, out var reading, out var problems))
+            if (PushedReading.Validate(items[i].Node, items[i].Line, now, out var reading, out var problems))
             {
                 readings.Add(reading!);
             }
@@ -233,155 +230,4 @@ public static class IngestEndpoints
         context.Response.Headers.RetryAfter = history.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Problems.Problem(StatusCodes.Status503ServiceUnavailable, "store_unavailable", "The store cannot confirm a durable push now", message);
     }
-
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request)
-    {
-        var aborted = request.HttpContext.RequestAborted;
-        if (request.ContentLength is { } declared)
-        {
-            if (declared > MaxPushBytes)
-            {
-                return null;
-            }
-
-            // The declared length (Kestrel holds the body to it): one array of that size, read into directly. A push of
-            // one reading a request was a 16 KB chunk, a growing stream and a copy (issue 19's latency scenario).
-            var body = new byte[declared];
-            var read = 0;
-            while (read < body.Length)
-            {
-                var n = await request.Body.ReadAsync(body.AsMemory(read), aborted);
-                if (n == 0)
-                {
-                    Array.Resize(ref body, read);
-                    break;
-                }
-
-                read += n;
-            }
-
-            return body;
-        }
-
-        // Chunked: gathered until the end, within the limit.
-        using var buffer = new MemoryStream();
-        var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
-        try
-        {
-            int n;
-            while ((n = await request.Body.ReadAsync(chunk, aborted)) > 0)
-            {
-                if (buffer.Length + n > MaxPushBytes)
-                {
-                    return null;
-                }
-
-                buffer.Write(chunk, 0, n);
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
-        }
-
-        return buffer.ToArray();
-    }
-
-    // A member given twice is ambiguous (which W?): refused, as is nesting deeper than a reading needs.
-    private static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false, MaxDepth = 16 };
-
-    // Each reading as a node (parsed strictly: duplicate members and deep nesting are refused) and, for NDJSON, its line,
-    // which the reading is then converted from without writing the node out again.
-    private static List<(JsonNode? Node, ReadOnlyMemory<byte> Line)> Split(byte[] body, bool ndjson)
-    {
-        if (ndjson)
-        {
-            // Line by line from the bytes, without decoding the body to a string and splitting that.
-            var items = new List<(JsonNode?, ReadOnlyMemory<byte>)>();
-            var all = body.AsMemory();
-            foreach (var range in all.Span.Split((byte)'\n'))
-            {
-                var (start, length) = range.GetOffsetAndLength(all.Length);
-                var line = Trim(all.Slice(start, length));
-                if (!line.IsEmpty)
-                {
-                    items.Add((JsonNode.Parse(line.Span, documentOptions: StrictJson), line));
-                }
-            }
-
-            return items;
-        }
-
-        var node = JsonNode.Parse(body, documentOptions: StrictJson);
-        return node is JsonArray array ? [.. array.Select(n => (n, ReadOnlyMemory<byte>.Empty))] : [(node, ReadOnlyMemory<byte>.Empty)];
-    }
-
-    private static ReadOnlyMemory<byte> Trim(ReadOnlyMemory<byte> line)
-    {
-        var span = line.Span;
-        var start = span.Length - span.TrimStart(" \t\r"u8).Length;
-        return line[start..(start + span[start..].TrimEnd(" \t\r"u8).Length)];
-    }
-
-    /// <summary>A reading with its address ids, a known type, numeric fields that are numbers, and a plausible time.</summary>
-    private static bool Validate(JsonNode? node, ReadOnlyMemory<byte> line, DateTimeOffset now, out Reading? reading, out List<string> problems)
-    {
-        reading = null;
-        problems = [];
-        if (node is not JsonObject obj)
-        {
-            problems.Add("a reading must be a JSON object");
-            return false;
-        }
-
-        var ids = new string?[4];
-        for (var k = 0; k < AddressKeys.Length; k++)
-        {
-            var value = obj[AddressKeys[k]];
-            ids[k] = value is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-            if (!Subjects.IsValidToken(ids[k]))
-            {
-                problems.Add($"'{AddressKeys[k]}' must be an id of {Subjects.TokenRule}");
-            }
-        }
-
-        var placeholder = problems.Count == 0 ? new DerAddress(ids[0]!, ids[1]!, ids[2]!, ids[3]!) : new DerAddress("x", "x", "x", "x");
-        try
-        {
-            // The reading's own bytes (an NDJSON line), or the node written out (an element of an array); the address
-            // members are passed over, not copied away first.
-            reading = NovacoreReading.Parse(line.IsEmpty ? JsonSerializer.SerializeToUtf8Bytes(obj) : line.Span, placeholder, AddressKeys);
-            var time = reading.Time;
-            if (time < now.AddYears(-10) || time > now.AddDays(1))
-            {
-                problems.Add($"'timestamp' {reading.Timestamp} is not plausible (more than 10 years ago or in the future)");
-            }
-        }
-        catch (TelemetryFormatException e)
-        {
-            problems.AddRange(e.Errors);
-        }
-
-        return problems.Count == 0;
-    }
-}
-
-public sealed record AcceptedReading(int Index, string EventId, string Subject);
-
-public sealed record PushResponse(AcceptedReading[] Accepted, int[] Duplicates, RejectedReading[]? Rejected = null);
-
-public sealed record RejectedReading(int Index, string Reason);
-
-/// <summary>Durable pushes refused, by reason: <c>store_away</c> and <c>reserve_full</c> (503 <c>store_unavailable</c>), <c>busy</c> (429, every durable slot taken).</summary>
-public sealed class DurablePushRefusals
-{
-    public const string StoreAway = "store_away";
-    public const string ReserveFull = "reserve_full";
-    public const string Busy = "busy";
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _counts = new() { [StoreAway] = 0, [ReserveFull] = 0, [Busy] = 0 };
-
-    public void Count(string reason) => _counts.AddOrUpdate(reason, 1, (_, n) => n + 1);
-
-    public IReadOnlyDictionary<string, long> Counts => _counts;
 }

@@ -17,11 +17,15 @@ public sealed class GeneralFamily : IWireFamily
     {
         ArgumentNullException.ThrowIfNull(formats);
         Formats = formats;
+        Framing = new WsFeedFraming(this);
     }
 
     public string Name => "general";
 
     public PayloadFormats Formats { get; }
+
+    /// <summary>How <c>/ws</c> frames every feed's items.</summary>
+    internal Wattstream.Streaming.Feeds.IFeedFraming Framing { get; }
 
     /// <summary>
     /// The <c>/ws</c> reading encoder of a format (one instance per format, or per scope's variant of it, so every client

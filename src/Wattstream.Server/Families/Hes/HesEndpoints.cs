@@ -6,6 +6,7 @@ using Wattstream.Server.Access;
 using Wattstream.Server.Composition;
 using Wattstream.Server.Endpoints;
 using Wattstream.Server.Transports.Sse;
+using Wattstream.Streaming.Feeds;
 using Wattstream.Telemetry;
 
 namespace Wattstream.Server.Families.Hes;
@@ -17,7 +18,7 @@ namespace Wattstream.Server.Families.Hes;
 /// </summary>
 internal static class HesEndpoints
 {
-    public const string MeterStatusEvent = "meter-status";
+    public const string MeterStatusEvent = HesStatusFraming.MeterStatusEvent;
 
     public static void Map(IEndpointRouteBuilder app, string tag)
     {
@@ -69,7 +70,7 @@ internal static class HesEndpoints
         return await sse.StreamReadingsAsync(context, SubjectPattern.Parse(meter.Subject), scope, family.ReadingsSse);
     }
 
-    private static async Task<IResult> OneStatusAsync(HttpContext context, string meterId, DerDirectory ders, ITelemetryAccess access, StatusBoard board, TelemetryHub hub, SseStreams sse)
+    private static async Task<IResult> OneStatusAsync(HttpContext context, string meterId, DerDirectory ders, ITelemetryAccess access, RegisteredFeed<DerStatus> statuses, HesStatusFraming framing, SseStreams sse)
     {
         var scope = access.Resolve(context);
         if (!Problems.TryValidateId(meterId, "meter id", out var invalid))
@@ -82,26 +83,15 @@ internal static class HesEndpoints
             return problem!;
         }
 
-        await StreamStatusesAsync(context, board.Subscribe(s => s.Der.Equals(meter)), hub.Epoch, sse);
-        return TypedResults.Empty;
+        return await StreamStatusesAsync(context, statuses, new FeedRequest(SubjectPattern.Parse(meter.Subject), scope, framing), s => s.Der.Equals(meter), sse);
     }
 
-    private static async Task<IResult> AllStatusesAsync(HttpContext context, ITelemetryAccess access, StatusBoard board, TelemetryHub hub, SseStreams sse)
-    {
-        var scope = access.Resolve(context);
-        await StreamStatusesAsync(context, board.Subscribe(s => s.Type == DerType.Meter && scope.CanSee(s.Der)), hub.Epoch, sse);
-        return TypedResults.Empty;
-    }
+    private static Task<IResult> AllStatusesAsync(HttpContext context, ITelemetryAccess access, RegisteredFeed<DerStatus> statuses, HesStatusFraming framing, SseStreams sse) =>
+        StreamStatusesAsync(context, statuses, new FeedRequest(SubjectPattern.All, access.Resolve(context), framing), s => s.Type == DerType.Meter, sse);
 
     // Statuses are state: a reconnecting client gets the present at connect, so Last-Event-ID is not needed here.
-    private static Task StreamStatusesAsync(HttpContext context, FeedSubscription<DerStatus> subscription, long epoch, SseStreams sse) =>
-        sse.StreamAsync(context, subscription, s => StatusFrame(s, epoch));
-
-    private static byte[] StatusFrame(DerStatus status, long epoch) =>
-        SseFrame.Event(new HubEventId(epoch, status.Version), MeterStatusEvent, JsonSerializer.SerializeToUtf8Bytes(ToMeterStatus(status), HesJsonContext.Default.MeterStatusEvent));
-
-    private static MeterStatusEvent ToMeterStatus(DerStatus status) =>
-        new(status.Der.Der, status.LastSeen is { } seen ? WireTime.Format(seen) : null, status.Status.ToWireName());
+    private static async Task<IResult> StreamStatusesAsync(HttpContext context, RegisteredFeed<DerStatus> statuses, FeedRequest request, Func<DerStatus, bool> which, SseStreams sse) =>
+        await sse.StreamFeedAsync(context, await statuses.OpenAsync(request, which, context.RequestAborted));
 }
 
 /// <summary>The HES <c>meter-status</c> event.</summary>

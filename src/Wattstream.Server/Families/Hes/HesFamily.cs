@@ -35,6 +35,7 @@ public static class HesRegistration
     public static WattstreamBuilder AddHes(this WattstreamBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSingleton<HesStatusFraming>();
         return builder.AddFamily<HesFamily>();
     }
 }

@@ -1,0 +1,262 @@
+using System.Buffers;
+using System.Net.Security;
+using MQTTnet;
+using MQTTnet.Exceptions;
+using MQTTnet.Protocol;
+using Wattstream.Hub.Status;
+using Wattstream.Sources.Mqtt.Formats;
+using Wattstream.Telemetry;
+using Wattstream.Telemetry.Tls;
+
+namespace Wattstream.Sources.Mqtt;
+
+/// <summary>
+/// An MQTT broker's topics as a source (<c>Kind=mqtt</c>): subscribes to the format's topics (or <c>Topics</c>) and turns
+/// each message into readings with the format (<c>Format=tasmota</c>, …). The connection's own keep-alive is the
+/// watchdog (devices report every few minutes at most, and a quiet broker is not a dead one); a lost connection is
+/// retried with the sources' backoff; a refused user name or password is AUTH_FAILED.
+/// </summary>
+/// <remarks>
+/// Retained messages the broker hands over at subscribe are what a device said before: they are published only when
+/// they carry the device's own time and it is newer than the DER's last reading (then with that time), so a reconnect
+/// does not repeat the last reading. A device's last will (Tasmota's <c>LWT</c> <c>Offline</c>) is its DERs' status.
+/// </remarks>
+public sealed class MqttSource : TelemetrySource
+{
+    private static readonly TimeSpan KeepAlivePeriod = TimeSpan.FromSeconds(15);
+    private readonly IMqttFormat _format;
+    private readonly MqttClientFactory _factory = new();
+    private readonly PrivateCa? _ca;
+    private readonly Dictionary<DerAddress, long> _newest = [];
+    private readonly Lock _newestGate = new();
+
+    public MqttSource(SourceOptions options, SourceContext context)
+        : base(options, context)
+    {
+        if (!MqttFormats.IsKnown(options.Format))
+        {
+            throw new ArgumentException($"Source {options.Id}: Format must be one of {string.Join(", ", MqttFormats.Names)}.");
+        }
+
+        _format = MqttFormats.Create(options.Format!, new MqttAddressing(options));
+        _ca = PrivateCa.FromPemFile(options.CaFile); // one CA, or a bundle of several
+    }
+
+    /// <summary>The topic filters this source subscribes to.</summary>
+    public IReadOnlyList<string> Topics => Options.Topics.Length > 0 ? Options.Topics : _format.DefaultTopics;
+
+    public static bool IsBrokerUrl(Uri url) =>
+        url is { IsAbsoluteUri: true, Scheme: "mqtt" or "mqtts" or "ws" or "wss" } && !string.IsNullOrEmpty(url.Host);
+
+    protected override async Task ReadAsync(SourceSession session, CancellationToken cancellationToken)
+    {
+        using var client = _factory.CreateMqttClient();
+        var lost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.DisconnectedAsync += e =>
+        {
+            lost.TrySetResult(e.Exception?.Message ?? e.ReasonString ?? e.Reason.ToString());
+            return Task.CompletedTask;
+        };
+        client.ApplicationMessageReceivedAsync += e =>
+        {
+            Receive(session, e.ApplicationMessage);
+            return Task.CompletedTask;
+        };
+
+        MqttClientConnectResult connected;
+        try
+        {
+            connected = await client.ConnectAsync(ClientOptions(), cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new IOException($"MQTT: {e.Message}", e);
+        }
+
+        // MQTTnet 5 answers a refused CONNECT with its result code rather than an exception.
+        if (connected.ResultCode is MqttClientConnectResultCode.BadUserNameOrPassword or MqttClientConnectResultCode.NotAuthorized)
+        {
+            throw new SourceAuthenticationException(Options.Username is null
+                ? "the broker asks for a user name and password and none is configured"
+                : "the broker refused the user name or password");
+        }
+
+        if (connected.ResultCode != MqttClientConnectResultCode.Success)
+        {
+            throw new IOException($"MQTT: the broker refused the connection ({connected.ResultCode})");
+        }
+
+        try
+        {
+            session.Connected();
+            await SubscribeAsync(client, cancellationToken);
+
+            // While the connection (and its pings) lives, the source is not idle, however quiet its devices are.
+            using var keepAlive = new PeriodicTimer(TimeSpan.FromSeconds(1), Context.Time);
+            while (!lost.Task.IsCompleted)
+            {
+                var tick = keepAlive.WaitForNextTickAsync(cancellationToken).AsTask();
+                if (await Task.WhenAny(tick, lost.Task) == tick)
+                {
+                    await tick; // throws when stopping
+                    if (client.IsConnected)
+                    {
+                        session.KeepAlive();
+                    }
+                }
+            }
+
+            throw new IOException($"MQTT: the broker connection was lost ({await lost.Task})");
+        }
+        finally
+        {
+            if (client.IsConnected)
+            {
+                using var bye = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                try
+                {
+                    await client.DisconnectAsync(new MqttClientDisconnectOptions(), bye.Token);
+                }
+                catch (Exception e) when (e is MqttCommunicationException or OperationCanceledException or InvalidOperationException)
+                {
+                    // The connection goes either way.
+                }
+            }
+        }
+    }
+
+    private async Task SubscribeAsync(IMqttClient client, CancellationToken cancellationToken)
+    {
+        var qos = Options.Qos == 1 ? MqttQualityOfServiceLevel.AtLeastOnce : MqttQualityOfServiceLevel.AtMostOnce;
+        var subscribe = _factory.CreateSubscribeOptionsBuilder();
+        foreach (var topic in Topics)
+        {
+            subscribe.WithTopicFilter(topic, qos);
+        }
+
+        MqttClientSubscribeResult result;
+        try
+        {
+            result = await client.SubscribeAsync(subscribe.Build(), cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new IOException($"MQTT: subscribing failed: {e.Message}", e);
+        }
+
+        // A broker's ACL refuses a subscription in its answer (0x80 and up), not by closing the connection.
+        var refused = result.Items.Where(i => (int)i.ResultCode >= 0x80).Select(i => i.TopicFilter.Topic).ToArray();
+        if (refused.Length > 0)
+        {
+            throw new SourceAuthenticationException($"the broker refused the subscription to {string.Join(", ", refused)}");
+        }
+    }
+
+    private MqttClientOptions ClientOptions()
+    {
+        var url = Options.Url!;
+        var builder = new MqttClientOptionsBuilder()
+            .WithClientId(string.IsNullOrEmpty(Options.ClientId) ? $"wattstream-{Options.Id}" : Options.ClientId)
+            .WithCleanSession(!Options.PersistentSession)
+            .WithKeepAlivePeriod(KeepAlivePeriod)
+            .WithTimeout(TimeSpan.FromSeconds(10));
+        if (Options.Username is { } username)
+        {
+            builder.WithCredentials(username, Options.Password);
+        }
+
+        var secure = url.Scheme is "mqtts" or "wss";
+        if (url.Scheme is "ws" or "wss")
+        {
+            builder.WithWebSocketServer(o => o.WithUri(url.GetComponents(UriComponents.SchemeAndServer | UriComponents.PathAndQuery, UriFormat.UriEscaped)));
+        }
+        else
+        {
+            builder.WithTcpServer(url.Host, url.Port > 0 ? url.Port : secure ? 8883 : 1883);
+        }
+
+        if (secure)
+        {
+            builder.WithTlsOptions(tls =>
+            {
+                tls.UseTls();
+                if (_ca is not null)
+                {
+                    tls.WithCertificateValidationHandler(e => _ca.Trusts(e.Certificate, e.SslPolicyErrors));
+                }
+            });
+        }
+
+        return builder.Build();
+    }
+
+    private void Receive(SourceSession session, MqttApplicationMessage message)
+    {
+        var now = Context.Time.GetUtcNow();
+        session.Touch(now);
+        var payload = message.Payload;
+        State.AddBytes(payload.Length);
+        if (payload.Length > Context.Timing.MaxEventBytes)
+        {
+            Reject("oversized", $"a message of {payload.Length} bytes on {Truncate(message.Topic)} (at most {Context.Timing.MaxEventBytes})");
+            return;
+        }
+
+        MqttContent content;
+        try
+        {
+            content = _format.Read(message.Topic, payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray(), now.ToUnixTimeMilliseconds());
+        }
+        catch (TelemetryFormatException e)
+        {
+            Reject("malformed", $"{Truncate(message.Topic)}: {e.Message}");
+            return;
+        }
+
+        if (content.Availability is { } availability)
+        {
+            Availability(availability);
+        }
+
+        foreach (var (reading, deviceTime) in content.Readings)
+        {
+            if (Accept(reading, deviceTime, message.Retain) is { } accepted)
+            {
+                session.Publish(accepted);
+            }
+        }
+    }
+
+    // A live message is a new reading at the time it arrived. A retained one is the broker's copy of an older message:
+    // new only with a device time newer than the DER's last reading.
+    private Reading? Accept(Reading reading, long? deviceTime, bool retained)
+    {
+        lock (_newestGate)
+        {
+            var known = _newest.TryGetValue(reading.Der, out var newest);
+            if (retained)
+            {
+                if (deviceTime is not { } time || (known && time <= newest))
+                {
+                    return null;
+                }
+
+                reading = reading.WithTimestamp(time);
+            }
+
+            _newest[reading.Der] = known ? Math.Max(newest, reading.Timestamp) : reading.Timestamp;
+            return reading;
+        }
+    }
+
+    private void Availability(MqttAvailability availability)
+    {
+        foreach (var (der, type) in availability.Ders)
+        {
+            Declare(der, type);
+            Context.Statuses.Set(der, type, availability.Online ? ConnectionStatus.Connected : ConnectionStatus.Disconnected, availability.Online ? null : "the device is offline (its last will)");
+        }
+    }
+
+    private static string Truncate(string s) => s.Length <= 120 ? s : s[..120] + "…";
+}
