@@ -29,6 +29,7 @@ public static class MqttSetup
             sp.GetRequiredService<TelemetryHub>(),
             sp.GetRequiredService<PayloadFormats>(),
             sp.GetRequiredService<FeedRegistry>().Find(Feeds.SummaryFeed.Kind),
+            sp.GetRequiredService<Wattstream.Hub.Jobs.IJobOwnership>(),
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddHostedService(sp => sp.GetRequiredService<MqttPublisher>());
         return services;
