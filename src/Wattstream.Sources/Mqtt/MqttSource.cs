@@ -90,6 +90,7 @@ public sealed class MqttSource : TelemetrySource
         {
             session.Connected();
             await SubscribeAsync(client, cancellationToken);
+            await PublishRequestsAsync(client, connected: true, cancellationToken);
 
             // While the connection (and its pings) lives, the source is not idle, however quiet its devices are.
             using var keepAlive = new PeriodicTimer(TimeSpan.FromSeconds(1), Context.Time);
@@ -102,6 +103,7 @@ public sealed class MqttSource : TelemetrySource
                     if (client.IsConnected)
                     {
                         session.KeepAlive();
+                        await PublishRequestsAsync(client, connected: false, cancellationToken);
                     }
                 }
             }
@@ -149,6 +151,22 @@ public sealed class MqttSource : TelemetrySource
         if (refused.Length > 0)
         {
             throw new SourceAuthenticationException($"the broker refused the subscription to {string.Join(", ", refused)}");
+        }
+    }
+
+    // What the format asks to publish (Venus's keepalive): a failed publish is a lost connection, retried as one.
+    private async Task PublishRequestsAsync(IMqttClient client, bool connected, CancellationToken cancellationToken)
+    {
+        foreach (var request in _format.Requests(Context.Time.GetUtcNow(), connected))
+        {
+            try
+            {
+                await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(request.Topic).WithPayload(request.Payload).Build(), cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new IOException($"MQTT: publishing to {Truncate(request.Topic)} failed: {e.Message}", e);
+            }
         }
     }
 
