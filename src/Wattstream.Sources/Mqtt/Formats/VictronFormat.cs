@@ -60,9 +60,9 @@ public sealed class VictronFormat(MqttAddressing addressing) : IMqttFormat
     {
         lock (_gate)
         {
-            if (_portalId is not null && !_installations.ContainsKey(_portalId))
+            if (_portalId is not null)
             {
-                _installations[_portalId] = new Installation(_portalId);
+                Find(_portalId);
             }
 
             var due = new List<MqttRequest>();
@@ -132,7 +132,10 @@ public sealed class VictronFormat(MqttAddressing addressing) : IMqttFormat
             return installation;
         }
 
-        if (_portalId is not null || _installations.Count >= MaxInstallations || !Subjects.IsValidToken(portalId))
+        var known = _portalId is null
+            ? _installations.Count < MaxInstallations && Subjects.IsValidToken(portalId)
+            : portalId == _portalId;
+        if (!known)
         {
             return null;
         }
