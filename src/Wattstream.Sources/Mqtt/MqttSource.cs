@@ -20,6 +20,8 @@ namespace Wattstream.Sources.Mqtt;
 /// Retained messages the broker hands over at subscribe are what a device said before: they are published only when
 /// they carry the device's own time and it is newer than the DER's last reading (then with that time), so a reconnect
 /// does not repeat the last reading. A device's last will (Tasmota's <c>LWT</c> <c>Offline</c>) is its DERs' status.
+/// What the format asks to publish (<see cref="IMqttFormat.Requests"/>: Venus OS's keepalive) is sent right after
+/// subscribing and then as the format says it is due, checked every second.
 /// </remarks>
 public sealed class MqttSource : TelemetrySource
 {
