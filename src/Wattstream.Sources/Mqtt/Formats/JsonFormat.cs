@@ -20,6 +20,9 @@ public sealed partial class JsonFormat : IMqttFormat
 {
     public const string FormatName = "json";
 
+    // A bound on the DERs named from topics ({1}), against a topic tree that keeps growing.
+    private const int MaxDers = 4096;
+
     private readonly Mapping[] _mappings;
     private readonly Lock _gate = new();
     private readonly Dictionary<DerAddress, TopicValuesDer> _ders = [];
@@ -87,6 +90,11 @@ public sealed partial class JsonFormat : IMqttFormat
                 {
                     if (!_ders.TryGetValue(der, out var state))
                     {
+                        if (_ders.Count >= MaxDers)
+                        {
+                            throw new TelemetryFormatException($"more than {MaxDers} DERs named from topics; narrow the mapping's Topic");
+                        }
+
                         state = new TopicValuesDer(der, mapping.Type);
                         _ders[der] = state;
                     }
