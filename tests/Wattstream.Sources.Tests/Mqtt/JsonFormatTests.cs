@@ -148,6 +148,10 @@ public sealed class JsonFormatTests
 
         Assert.Contains(Validate(clash), e => e.Contains("two types", StringComparison.Ordinal));
         Assert.Empty(Validate(Options([SmlMeter(), .. Inverter()])));
+
+        var deviceFromTopic = SmlMeter();
+        deviceFromTopic.Der = "house"; // a fixed DER of a device named by the topic: not checked against the others
+        Assert.Empty(Validate(Options(deviceFromTopic, PvOn("house"))));
     }
 
     private static JsonMappingOptions PvOn(string device) => new()

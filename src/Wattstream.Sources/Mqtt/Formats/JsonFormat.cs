@@ -228,7 +228,7 @@ public sealed partial class JsonFormat : IMqttFormat
         }
 
         // Two mappings of one DER (a fixed id) must agree on what it is.
-        foreach (var clash in mappings.Where(m => m.Der.IsFixed).GroupBy(m => (m.Device.Fill([]), m.Der.Fill([]))).Where(g => g.Select(m => m.Type).Distinct().Count() > 1))
+        foreach (var clash in mappings.Where(m => m.Device.IsFixed && m.Der.IsFixed).GroupBy(m => (m.Device.Fill([]), m.Der.Fill([]))).Where(g => g.Select(m => m.Type).Distinct().Count() > 1))
         {
             errors.Add($"Mappings of a json mqtt source: DER '{clash.Key.Item2}' of device '{clash.Key.Item1}' is given two types ({string.Join(", ", clash.Select(m => m.Type.ToWireName()).Distinct())}); give each its own Der.");
         }
