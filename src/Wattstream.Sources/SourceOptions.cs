@@ -96,9 +96,20 @@ public sealed class SourceOptions : IValidatableObject
     [SourceKinds(SourceKind.Mqtt)]
     public string[] Topics { get; set; } = [];
 
-    /// <summary>mqtt: the payloads' format (<see cref="Mqtt.Formats.MqttFormats.Names"/>: <c>tasmota</c>, <c>shelly-gen2</c>, <c>shelly-gen1</c>, <c>evcc</c>, <c>opendtu</c>).</summary>
+    /// <summary>mqtt: the payloads' format (<see cref="Mqtt.Formats.MqttFormats.Names"/>: <c>tasmota</c>, <c>shelly-gen2</c>, <c>shelly-gen1</c>, <c>evcc</c>, <c>opendtu</c>, <c>victron</c>, <c>json</c>).</summary>
     [SourceKinds(SourceKind.Mqtt)]
     public string? Format { get; set; }
+
+    /// <summary>
+    /// mqtt, <c>Format=victron</c>: the installation's VRM portal id (the <c>N/&lt;portal id&gt;/…</c> of its topics), which
+    /// the keepalive is sent to; without it, learnt from the first message of the installation.
+    /// </summary>
+    [SourceKinds(SourceKind.Mqtt)]
+    public string? PortalId { get; set; }
+
+    /// <summary>mqtt, <c>Format=json</c>: which topics make which DER's readings, and where in the payload each value is.</summary>
+    [SourceKinds(SourceKind.Mqtt)]
+    public List<Mqtt.Formats.JsonMappingOptions> Mappings { get; set; } = [];
 
     /// <summary>mqtt with <c>mqtts://</c> or <c>wss://</c>: a CA certificate (PEM) to trust for the broker instead of the system's.</summary>
     [SourceKinds(SourceKind.Mqtt)]
@@ -154,6 +165,28 @@ public sealed class SourceOptions : IValidatableObject
         if (!Mqtt.Formats.MqttFormats.IsKnown(Format))
         {
             yield return new ValidationResult($"Format of an mqtt source must be one of {string.Join(", ", Mqtt.Formats.MqttFormats.Names)} (was '{Format}').", [nameof(Format)]);
+        }
+
+        var json = string.Equals(Format, Mqtt.Formats.JsonFormat.FormatName, StringComparison.OrdinalIgnoreCase);
+        if (json)
+        {
+            foreach (var error in Mqtt.Formats.JsonFormat.Check(this))
+            {
+                yield return new ValidationResult(error, [nameof(Mappings)]);
+            }
+        }
+        else if (Mappings.Count > 0)
+        {
+            yield return new ValidationResult($"Mappings of an mqtt source are for Format={Mqtt.Formats.JsonFormat.FormatName} (Format is '{Format}').", [nameof(Mappings)]);
+        }
+
+        if (PortalId is not null && !string.Equals(Format, Mqtt.Formats.VictronFormat.FormatName, StringComparison.OrdinalIgnoreCase))
+        {
+            yield return new ValidationResult($"PortalId of an mqtt source is for Format={Mqtt.Formats.VictronFormat.FormatName} (Format is '{Format}').", [nameof(PortalId)]);
+        }
+        else if (PortalId is not null && (!Telemetry.Subjects.IsValidToken(PortalId) || PortalId.Contains(':', StringComparison.Ordinal)))
+        {
+            yield return new ValidationResult($"PortalId of an mqtt source must be a VRM portal id (letters and digits, e.g. c0619ab12345), not '{PortalId}'.", [nameof(PortalId)]);
         }
 
         if (Password is not null && Username is null)

@@ -20,6 +20,8 @@ namespace Wattstream.Sources.Mqtt;
 /// Retained messages the broker hands over at subscribe are what a device said before: they are published only when
 /// they carry the device's own time and it is newer than the DER's last reading (then with that time), so a reconnect
 /// does not repeat the last reading. A device's last will (Tasmota's <c>LWT</c> <c>Offline</c>) is its DERs' status.
+/// What the format asks to publish (<see cref="IMqttFormat.Requests"/>: Venus OS's keepalive) is sent right after
+/// subscribing and then as the format says it is due, checked every second.
 /// </remarks>
 public sealed class MqttSource : TelemetrySource
 {
@@ -90,6 +92,7 @@ public sealed class MqttSource : TelemetrySource
         {
             session.Connected();
             await SubscribeAsync(client, cancellationToken);
+            await PublishRequestsAsync(client, connected: true, cancellationToken);
 
             // While the connection (and its pings) lives, the source is not idle, however quiet its devices are.
             using var keepAlive = new PeriodicTimer(TimeSpan.FromSeconds(1), Context.Time);
@@ -102,6 +105,7 @@ public sealed class MqttSource : TelemetrySource
                     if (client.IsConnected)
                     {
                         session.KeepAlive();
+                        await PublishRequestsAsync(client, connected: false, cancellationToken);
                     }
                 }
             }
@@ -149,6 +153,22 @@ public sealed class MqttSource : TelemetrySource
         if (refused.Length > 0)
         {
             throw new SourceAuthenticationException($"the broker refused the subscription to {string.Join(", ", refused)}");
+        }
+    }
+
+    // What the format asks to publish (Venus's keepalive): a failed publish is a lost connection, retried as one.
+    private async Task PublishRequestsAsync(IMqttClient client, bool connected, CancellationToken cancellationToken)
+    {
+        foreach (var request in _format.Requests(Context.Time.GetUtcNow(), connected))
+        {
+            try
+            {
+                await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(request.Topic).WithPayload(request.Payload).Build(), cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new IOException($"MQTT: publishing to {Truncate(request.Topic)} failed: {e.Message}", e);
+            }
         }
     }
 

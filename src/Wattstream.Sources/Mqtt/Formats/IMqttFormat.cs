@@ -3,8 +3,9 @@ using Wattstream.Telemetry;
 namespace Wattstream.Sources.Mqtt.Formats;
 
 /// <summary>
-/// One device family's MQTT topics and payloads, mapped to the telemetry model. A format only reads: the source connects,
-/// subscribes, decides which readings are new and keeps statuses.
+/// One device family's MQTT topics and payloads, mapped to the telemetry model. A format reads; the source connects,
+/// subscribes, decides which readings are new, keeps statuses, and publishes what the format asks for (a device that
+/// talks only when asked, such as Victron's Venus OS and its keepalive).
 /// </summary>
 public interface IMqttFormat
 {
@@ -18,7 +19,17 @@ public interface IMqttFormat
     /// <param name="receivedAt">When the hub received it (Unix ms): the readings' time unless the source chooses the device's.</param>
     /// <exception cref="TelemetryFormatException">The payload does not fit the topic (counted and skipped by the source).</exception>
     MqttContent Read(string topic, ReadOnlySpan<byte> payload, long receivedAt);
+
+    /// <summary>
+    /// The messages to publish now. The source asks once right after each (re)connection, with
+    /// <paramref name="connected"/> true, and then about every second while connected: the format keeps its own clock
+    /// of what is due (most formats publish nothing).
+    /// </summary>
+    IReadOnlyList<MqttRequest> Requests(DateTimeOffset now, bool connected) => [];
 }
+
+/// <summary>A message a format asks the source to publish (QoS 0, not retained).</summary>
+public sealed record MqttRequest(string Topic, byte[] Payload);
 
 /// <summary>A reading and, when the payload carried one, the device's own time of it (Unix ms).</summary>
 public readonly record struct MqttReading(Reading Reading, long? DeviceTime);
@@ -40,6 +51,9 @@ public sealed record MqttContent(IReadOnlyList<MqttReading> Readings, MqttAvaila
 /// <summary>Where a device's readings go: org and site from the settings, device and DER from the settings or the topic.</summary>
 public sealed class MqttAddressing(SourceOptions options)
 {
+    /// <summary>The source's settings, for a format with settings of its own (json's <c>Mappings</c>, victron's <c>PortalId</c>).</summary>
+    public SourceOptions Options { get; } = options;
+
     public TimeZoneInfo TimeZone { get; } = string.IsNullOrEmpty(options?.TimeZone) ? TimeZoneInfo.Local : TimeZoneInfo.FindSystemTimeZoneById(options.TimeZone);
 
     /// <summary>
@@ -49,14 +63,14 @@ public sealed class MqttAddressing(SourceOptions options)
     /// <exception cref="TelemetryFormatException">The topic's device name is not a valid id.</exception>
     public DerAddress Address(string topicDevice, string? part = null)
     {
-        var device = string.IsNullOrEmpty(options.Device) ? topicDevice : options.Device;
-        var der = string.IsNullOrEmpty(options.Der) ? topicDevice : options.Der;
+        var device = string.IsNullOrEmpty(Options.Device) ? topicDevice : Options.Device;
+        var der = string.IsNullOrEmpty(Options.Der) ? topicDevice : Options.Der;
         if (part is not null)
         {
             der = $"{der}-{part}";
         }
 
-        return DerAddress.TryCreate(options.Org, options.Site, device, der, out var address)
+        return DerAddress.TryCreate(Options.Org, Options.Site, device, der, out var address)
             ? address!
             : throw new TelemetryFormatException($"'{Truncate(topicDevice)}' from the topic does not make a device id ({Subjects.TokenRule}); set Device and Der");
     }

@@ -10,6 +10,8 @@ public static class MqttFormats
         [ShellyGen1Format.FormatName] = a => new ShellyGen1Format(a),
         [EvccFormat.FormatName] = a => new EvccFormat(a),
         [OpenDtuFormat.FormatName] = a => new OpenDtuFormat(a),
+        [VictronFormat.FormatName] = a => new VictronFormat(a),
+        [JsonFormat.FormatName] = a => new JsonFormat(a),
     };
 
     public static IReadOnlyList<string> Names { get; } = [.. ByName.Keys];

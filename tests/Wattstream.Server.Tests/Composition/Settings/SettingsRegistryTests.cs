@@ -83,8 +83,24 @@ public class SettingsRegistryTests
         Assert.Equal(1, exit);
         Assert.Equal(["wattstream: Sources:0:Topics is not a setting of a whatwatt source (mqtt sources take it)."], Problems(output));
         Assert.NotEqual(0, serveExit);
-        Assert.Contains("Format of an mqtt source must be one of tasmota, shelly-gen2, shelly-gen1, evcc, opendtu (was 'shelly-gen9')", serveOutput, StringComparison.Ordinal);
+        Assert.Contains("Format of an mqtt source must be one of tasmota, shelly-gen2, shelly-gen1, evcc, opendtu, victron, json (was 'shelly-gen9')", serveOutput, StringComparison.Ordinal);
         Assert.DoesNotContain("listening", serveOutput, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task A_bad_json_mapping_stops_the_start_naming_its_key_and_a_misspelt_one_is_named_by_config_check()
+    {
+        string[] source = ["--Sources:0:Id=plug", "--Sources:0:Kind=mqtt", "--Sources:0:Url=mqtt://127.0.0.1:1", "--Sources:0:Format=json",
+            "--Sources:0:Mappings:0:Topic=tele/+/SENSOR", "--Sources:0:Mappings:0:Type=meter", "--Sources:0:Mappings:0:Device={1}",
+            "--Sources:0:Mappings:0:Fields:ActivePower:Unit=W"];
+        var (serveExit, serveOutput) = await RunAsync(["--urls", "http://127.0.0.1:0", .. source, "--Sources:0:Mappings:0:Fields:ActivePower:Path=SML..Power_curr"]);
+        var (checkExit, checkOutput) = await RunAsync(["config", "check", .. source, "--Sources:0:Mappings:0:Fields:ActivePower:Pth=SML.Power_curr"]);
+
+        Assert.NotEqual(0, serveExit);
+        Assert.Contains("Sources:0: Mappings:0:Fields:ActivePower:Path must be '$' or members and indexes", serveOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("listening", serveOutput, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(1, checkExit);
+        Assert.Contains(Problems(checkOutput), p => p.Contains("Sources:0:Mappings:0:Fields:ActivePower:Pth is not a setting", StringComparison.Ordinal));
     }
 
     [Fact]
