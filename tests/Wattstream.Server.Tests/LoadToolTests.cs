@@ -66,7 +66,7 @@ public class LoadToolTests
     private static string ToolPath()
     {
         var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        var tool = Path.Combine(BrowserTests.RepoRoot(), "bench", "Wattstream.LoadTool", "bin", configuration, "net10.0", "Wattstream.LoadTool.dll");
+        var tool = Path.Combine(RepoFiles.Root, "bench", "Wattstream.LoadTool", "bin", configuration, "net10.0", "Wattstream.LoadTool.dll");
         Assert.True(File.Exists(tool), $"{tool} is built with the solution");
         return tool;
     }

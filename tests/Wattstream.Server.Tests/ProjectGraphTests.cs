@@ -10,7 +10,7 @@ namespace Wattstream.Server.Tests;
 /// </summary>
 public partial class ProjectGraphTests
 {
-    private static readonly string Root = BrowserTests.RepoRoot();
+    private static readonly string Root = RepoFiles.Root;
 
     [Fact]
     public void The_architecture_table_lists_every_project_with_exactly_its_project_references()

@@ -11,7 +11,7 @@ public sealed class ReadmeCommandTests(ITestOutputHelper output)
     [Fact]
     public async Task Every_command_line_of_the_readme_runs_as_shown_or_its_block_is_skipped_with_a_reason()
     {
-        var root = BrowserTests.RepoRoot();
+        var root = RepoFiles.Root;
         var blocks = ReadmeBlock.Parse(await File.ReadAllTextAsync(Path.Combine(root, "README.md")));
         await using var runner = new ReadmeRunner(root, output.WriteLine);
 
@@ -48,7 +48,7 @@ public sealed class ReadmeCommandTests(ITestOutputHelper output)
             make install   # something new
             ```
             """);
-        await using var runner = new ReadmeRunner(BrowserTests.RepoRoot(), output.WriteLine);
+        await using var runner = new ReadmeRunner(RepoFiles.Root, output.WriteLine);
 
         var failures = await runner.RunAsync(blocks);
 
@@ -94,7 +94,7 @@ public sealed class ReadmeCommandTests(ITestOutputHelper output)
             ```
             """).Single();
         var ports = new Dictionary<int, int> { [8111] = 40001, [8080] = 40002, [4222] = 40003 };
-        var rewrite = new ReadmeRewrite(BrowserTests.RepoRoot(), "/build/wattstream.dll", "/work/f", p => ports[p]);
+        var rewrite = new ReadmeRewrite(RepoFiles.Root, "/build/wattstream.dll", "/work/f", p => ports[p]);
 
         var run = block.Commands.Select(c => c.Rewrite(rewrite)).ToArray();
 

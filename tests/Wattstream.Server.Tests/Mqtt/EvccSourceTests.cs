@@ -12,7 +12,7 @@ namespace Wattstream.Server.Tests;
 /// </summary>
 public sealed class EvccSourceTests
 {
-    private static readonly string Fixture = Path.Combine(BrowserTests.RepoRoot(), "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt", "evcc", "state-topics.tsv");
+    private static readonly string Fixture = RepoFiles.MqttFixture("evcc", "state-topics.tsv");
 
     [Fact]
     public async Task Evcc_site_and_loadpoint_topics_reach_the_site_stream_as_grid_pv_battery_and_chargers()
@@ -90,5 +90,4 @@ public sealed class EvccSourceTests
                 .WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
         }
     }
-
 }

@@ -13,7 +13,7 @@ namespace Wattstream.Server.Tests;
 /// </summary>
 public sealed class JsonSourceTests
 {
-    private static readonly string Fixtures = Path.Combine(BrowserTests.RepoRoot(), "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt", "json");
+    private static readonly string Fixtures = Path.Combine(RepoFiles.Root, "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt", "json");
 
     private static readonly string[] Mappings =
     [

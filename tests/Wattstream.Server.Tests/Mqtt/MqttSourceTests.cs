@@ -15,7 +15,7 @@ namespace Wattstream.Server.Tests;
 /// </summary>
 public sealed class MqttSourceTests
 {
-    private static readonly string Fixtures = Path.Combine(BrowserTests.RepoRoot(), "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt");
+    private static readonly string Fixtures = Path.Combine(RepoFiles.Root, "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt");
 
     private static string[] Source(string url, string format, params string[] more) =>
     [

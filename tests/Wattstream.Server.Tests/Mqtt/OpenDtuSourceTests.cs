@@ -13,7 +13,7 @@ namespace Wattstream.Server.Tests;
 /// </summary>
 public sealed class OpenDtuSourceTests
 {
-    private static readonly string Fixture = Path.Combine(BrowserTests.RepoRoot(), "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt", "opendtu", "inverter-topics.tsv");
+    private static readonly string Fixture = RepoFiles.MqttFixture("opendtu", "inverter-topics.tsv");
 
     [Fact]
     public async Task An_opendtu_inverters_topics_reach_the_site_stream_as_its_pv_der_and_reachable_is_its_status()
@@ -66,5 +66,4 @@ public sealed class OpenDtuSourceTests
                 .WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
         }
     }
-
 }

@@ -11,7 +11,7 @@ namespace Wattstream.Server.Tests;
 public sealed class ShellyGen1SourceTests
 {
     private const string Id = "shellyem3-84cca8a1b2c3";
-    private static readonly string Fixtures = Path.Combine(BrowserTests.RepoRoot(), "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt", "shelly-gen1");
+    private static readonly string Fixtures = Path.Combine(RepoFiles.Root, "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt", "shelly-gen1");
 
     [Fact]
     public async Task A_3em_s_emeter_topics_reach_the_site_stream_as_one_three_phase_meter_and_its_last_will_is_its_status()

@@ -11,7 +11,7 @@ namespace Wattstream.Server.Tests;
 public sealed class ShellyGen2SourceTests
 {
     private const string Prefix = "shellypro3em-0cb815fcaff4";
-    private static readonly string Fixtures = Path.Combine(BrowserTests.RepoRoot(), "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt", "shelly-gen2");
+    private static readonly string Fixtures = Path.Combine(RepoFiles.Root, "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt", "shelly-gen2");
 
     [Fact]
     public async Task A_pro_3em_status_and_energy_notification_reach_the_site_stream_and_its_last_will_is_its_status()

@@ -16,7 +16,7 @@ namespace Wattstream.Server.Tests;
 public sealed class VictronSourceTests
 {
     private const string Portal = "c0619ab12345";
-    private static readonly string Fixture = Path.Combine(BrowserTests.RepoRoot(), "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt", "victron", "venus-topics.tsv");
+    private static readonly string Fixture = RepoFiles.MqttFixture("victron", "venus-topics.tsv");
 
     [Fact]
     public async Task The_hubs_keepalive_wakes_venus_and_its_values_reach_the_site_stream_as_grid_pv_and_battery()

@@ -47,7 +47,7 @@ public sealed class ClusterScriptTests
     private static async Task<bool> RunAsync(string folder, int offset)
     {
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(BrowserTests.RepoRoot(), "deploy", "cluster", "run.sh"));
+        start.ArgumentList.Add(Path.Combine(RepoFiles.Root, "deploy", "cluster", "run.sh"));
         start.ArgumentList.Add("--Simulation:Interval=00:00:00.250");
         start.ArgumentList.Add("--Simulation:Sites=1");
         start.Environment["WATTSTREAM_DLL"] = Path.Combine(AppContext.BaseDirectory, "wattstream.dll");

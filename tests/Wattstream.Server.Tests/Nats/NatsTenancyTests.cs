@@ -18,7 +18,7 @@ public sealed class NatsTenancyTests
 
     private static async Task<NatsServer> StartShippedServerAsync()
     {
-        var configuration = (await File.ReadAllTextAsync(Path.Combine(BrowserTests.RepoRoot(), "deploy", "nats", "wattstream.conf")))
+        var configuration = (await File.ReadAllTextAsync(Path.Combine(RepoFiles.Root, "deploy", "nats", "wattstream.conf")))
             .Replace("127.0.0.1:9222", "127.0.0.1:-1", StringComparison.Ordinal) // a WebSocket port the server picks and reports
             .Replace("store_dir: /var/lib/nats", "", StringComparison.Ordinal); // the test server's own folder (-sd)
         return await NatsServer.StartAsync(configuration: configuration, environment: Passwords);

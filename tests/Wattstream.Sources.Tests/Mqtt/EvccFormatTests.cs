@@ -20,7 +20,7 @@ public sealed class EvccFormatTests
     {
         var last = new Dictionary<DerAddress, Reading>();
         var at = 1_000L;
-        foreach (var line in File.ReadAllLines(Path.Combine(RepoRoot(), "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt", "evcc", "state-topics.tsv")))
+        foreach (var line in File.ReadAllLines(RepoFiles.MqttFixture("evcc", "state-topics.tsv")))
         {
             var (topic, payload) = (line.Split('\t')[0], line.Split('\t')[1]);
             foreach (var (reading, _) in Read(format, topic, payload, at).Readings)
@@ -128,16 +128,4 @@ public sealed class EvccFormatTests
     public void What_does_not_fit_is_a_format_error(string topic, string payload) =>
         Assert.Throws<TelemetryFormatException>(() => Read(Format(), topic, payload));
 
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Wattstream.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("the repository root (Wattstream.slnx) was not found above " + AppContext.BaseDirectory);
-    }
 }

@@ -52,7 +52,7 @@ public sealed class JsonFormatTests
     public void A_mapped_json_payload_is_its_ders_reading_with_the_units_and_the_device_from_the_topic()
     {
         var format = new JsonFormat(new MqttAddressing(Options([SmlMeter(), .. Inverter()])));
-        var payload = File.ReadAllText(Path.Combine(RepoRoot(), "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt", "json", "sml-SENSOR.json"));
+        var payload = File.ReadAllText(RepoFiles.MqttFixture("json", "sml-SENSOR.json"));
 
         var (meter, deviceTime) = Read(format, "tele/stromzaehler/SENSOR", payload).Readings.Single();
 
@@ -167,16 +167,5 @@ public sealed class JsonFormatTests
         var results = new List<ValidationResult>();
         Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
         return [.. results.Select(r => r.ErrorMessage!)];
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(dir, "Wattstream.slnx")))
-        {
-            dir = Path.GetDirectoryName(dir) ?? throw new InvalidOperationException("repo root not found");
-        }
-
-        return dir;
     }
 }

@@ -20,7 +20,7 @@ public sealed class OpenDtuFormatTests
     {
         var format = Format();
         Reading? last = null;
-        var path = Path.Combine(RepoRoot(), "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt", "opendtu", "inverter-topics.tsv");
+        var path = RepoFiles.MqttFixture("opendtu", "inverter-topics.tsv");
         foreach (var parts in File.ReadAllLines(path).Select(l => l.Split('\t')))
         {
             foreach (var (reading, _) in Read(format, parts[0], parts[1]).Readings)
@@ -87,16 +87,4 @@ public sealed class OpenDtuFormatTests
     public void What_does_not_fit_is_a_format_error(string topic, string payload) =>
         Assert.Throws<TelemetryFormatException>(() => Read(Format(), topic, payload));
 
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Wattstream.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("the repository root (Wattstream.slnx) was not found above " + AppContext.BaseDirectory);
-    }
 }

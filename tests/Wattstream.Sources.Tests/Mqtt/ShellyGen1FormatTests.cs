@@ -15,13 +15,7 @@ public sealed class ShellyGen1FormatTests
 
     private static (string Topic, string Payload)[] Fixture(string name)
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Wattstream.slnx")))
-        {
-            directory = directory.Parent;
-        }
-
-        return [.. File.ReadAllLines(Path.Combine(directory!.FullName, "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt", "shelly-gen1", name))
+        return [.. File.ReadAllLines(RepoFiles.MqttFixture("shelly-gen1", name))
             .Where(l => l.Length > 0).Select(l => (l[..l.IndexOf(' ', StringComparison.Ordinal)], l[(l.IndexOf(' ', StringComparison.Ordinal) + 1)..]))];
     }
 

@@ -15,13 +15,7 @@ public sealed class ShellyGen2FormatTests
 
     private static string Fixture(string name)
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Wattstream.slnx")))
-        {
-            directory = directory.Parent;
-        }
-
-        return File.ReadAllText(Path.Combine(directory!.FullName, "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt", "shelly-gen2", name));
+        return File.ReadAllText(RepoFiles.MqttFixture("shelly-gen2", name));
     }
 
     [Fact]

@@ -22,7 +22,7 @@ public sealed class VictronFormatTests
     private static Dictionary<DerAddress, Reading> ReadFixture(VictronFormat format)
     {
         var last = new Dictionary<DerAddress, Reading>();
-        var path = Path.Combine(RepoRoot(), "tests", "Wattstream.Server.Tests", "Fixtures", "Mqtt", "victron", "venus-topics.tsv");
+        var path = RepoFiles.MqttFixture("victron", "venus-topics.tsv");
         foreach (var parts in File.ReadAllLines(path).Select(l => l.Split('\t')))
         {
             foreach (var (reading, deviceTime) in Read(format, parts[0], parts[1]).Readings)
@@ -148,16 +148,5 @@ public sealed class VictronFormatTests
         Assert.Empty(learnt.Payload);
         Assert.Same(MqttContent.Nothing, Read(format, "N/bad+id/system/0/Serial", """{"value":"x"}""")); // not an id
         Assert.Empty(format.Requests(Start.AddSeconds(2), connected: false));
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(dir, "Wattstream.slnx")))
-        {
-            dir = Path.GetDirectoryName(dir) ?? throw new InvalidOperationException("repo root not found");
-        }
-
-        return dir;
     }
 }

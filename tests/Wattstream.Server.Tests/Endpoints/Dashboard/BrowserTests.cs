@@ -9,22 +9,10 @@ namespace Wattstream.Server.Tests;
 /// <summary>Real Chromium, driven by playwright-core from tests/e2e (scripts/test.sh installs both).</summary>
 public class BrowserTests
 {
-    internal static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Wattstream.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The repository root (Wattstream.slnx) was not found above the test binaries.");
-    }
 
     internal static async Task<(int ExitCode, string Output)> RunNodeAsync(string script, params string[] args)
     {
-        var e2e = Path.Combine(RepoRoot(), "tests", "e2e");
+        var e2e = Path.Combine(RepoFiles.Root, "tests", "e2e");
         var start = new ProcessStartInfo("node") { WorkingDirectory = e2e, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(script);
         foreach (var a in args)

@@ -10,7 +10,7 @@ public class DashboardTests
 {
     private static string ScreenshotDirectory()
     {
-        var dir = Path.Combine(BrowserTests.RepoRoot(), "artifacts", "screenshots");
+        var dir = Path.Combine(RepoFiles.Root, "artifacts", "screenshots");
         Directory.CreateDirectory(dir);
         return dir;
     }

@@ -120,7 +120,7 @@ public sealed class NovacoreIdTests : IAsyncLifetime
     public async Task The_seeds_python_client_prints_every_reading_as_before()
     {
         await using var host = await WattstreamHost.StartAsync();
-        var script = Path.Combine(BrowserTests.RepoRoot(), "tests", "seed-clients", "python", "novacore_client.py");
+        var script = Path.Combine(RepoFiles.Root, "tests", "seed-clients", "python", "novacore_client.py");
         var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "-u", script, host.BaseAddress.ToString().TrimEnd('/'), "site-1" })
         {

@@ -51,7 +51,7 @@ internal sealed class NginxProxy : IAsyncDisposable
         Port = port;
         Client?.Dispose();
         Directory.CreateDirectory(_directory);
-        var site = await File.ReadAllTextAsync(Path.Combine(BrowserTests.RepoRoot(), "deploy", "nginx", "wattstream.conf"));
+        var site = await File.ReadAllTextAsync(Path.Combine(RepoFiles.Root, "deploy", "nginx", "wattstream.conf"));
         site = Regex.Replace(site, @"server 127\.0\.0\.1:8111;", $"server 127.0.0.1:{hubPort};");
         site = Regex.Replace(site, @"listen 127\.0\.0\.1:8080;", $"listen 127.0.0.1:{Port};");
         Assert.Contains($"listen 127.0.0.1:{Port};", site, StringComparison.Ordinal);
