@@ -73,6 +73,9 @@ internal sealed class EmulateMqttCommand : Command
             return await FailAsync(problems.Distinct());
         }
 
+        // Listening for Ctrl+C and SIGTERM before the first device connects: a stop that comes while they connect (or
+        // right after a device said it is online) is a clean stop too.
+        var shutdown = Emulation.WaitForShutdownAsync(cancellationToken);
         using var loggers = Microsoft.Extensions.Logging.LoggerFactory.Create(logging => logging.AddSimpleConsole());
         await using var emulator = MqttDeviceEmulator.Create(_family, options, loggers);
         try
@@ -87,7 +90,7 @@ internal sealed class EmulateMqttCommand : Command
         var devices = emulator.Devices;
         Console.WriteLine($"{Name} emulator: {devices.Count} device(s) ({devices[0].Name}{(devices.Count > 1 ? $" … {devices[^1].Name}" : "")}) on {emulator.BrokerText}, a report every {options.Interval.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s at QoS {options.Qos}");
         Console.WriteLine($"  mosquitto_sub -h {options.Broker.Host} -p {(options.Broker.Port > 0 ? options.Broker.Port : 1883)} -v -t '{(_family == MqttDeviceFamily.Tasmota ? "tele/#" : "+/status/#")}'");
-        await Emulation.WaitForShutdownAsync(cancellationToken);
+        await shutdown;
         return 0;
     }
 
