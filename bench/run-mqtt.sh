@@ -3,14 +3,16 @@
 # (POST /api/readings, NDJSON) in the same sitting. The hub (an mqtt source, Format=tasmota, or nothing but the push
 # API) on core 0; everything that feeds it on core 1: mosquitto and `wattstream emulate tasmota` (N devices, each its
 # own connection, a SENSOR every interval), or the load tool posting batches as fast as the hub answers. MQTT runs at a
-# ladder of offered loads (N devices × 1/interval), since past its maximum a QoS 1 chain does not level off but
-# collapses (mosquitto queues and drops toward the hub while the emulator and mosquitto share core 1); the maximum is
-# the best step. Counted: the hub's own wattstream_readings_accepted_total (/metrics) over a fixed window after a
+# ladder of offered loads (N devices × 1/interval); the maximum is the best step (past it mosquitto drops QoS 0
+# messages for the hub, and QoS 1 is held by the acknowledgements). Counted: the hub's own wattstream_readings_accepted_total (/metrics) over a fixed window after a
 # warm-up. Runs interleaved (push, QoS 0 steps, QoS 1 steps, push, …). Loopback only.
 #
-# Usage: bench/run-mqtt.sh [repeats] [seconds] [devices] [intervals]     (defaults: 3 10 200 "40ms 20ms 10ms 5ms")
+# Usage: bench/run-mqtt.sh [repeats] [seconds] [devices] [intervals]     (defaults: 3 10 200 "20ms 10ms 5ms")
 #        BATCH=50 bench/run-mqtt.sh …: readings per push request (default 50; 1 is one reading a request, as MQTT sends)
 #        INFLIGHT=20 bench/run-mqtt.sh …: mosquitto's max_inflight_messages toward each client (QoS 1; its default 20)
+#        NODELAY=false bench/run-mqtt.sh …: mosquitto's set_tcp_nodelay (default here true; mosquitto's own default is
+#          false, and then Nagle's algorithm and delayed ACKs hold every QoS 1 PUBLISH/PUBACK exchange: about 100
+#          readings/s whatever is offered)
 #        TARGETS="push mqtt-qos0 mqtt-qos1": a subset
 # Prints a markdown table (medians, min–max, ratios to the push API); raw lines in artifacts/bench/mqtt.tsv.
 set -euo pipefail
@@ -18,9 +20,10 @@ cd "$(dirname "$0")/.."
 repeats=${1:-3}
 seconds=${2:-10}
 devices=${3:-200}
-intervals=${4:-40ms 20ms 10ms 5ms}
+intervals=${4:-20ms 10ms 5ms}
 batch=${BATCH:-50}
 inflight=${INFLIGHT:-20}
+nodelay=${NODELAY:-true}
 targets=" ${TARGETS:-push mqtt-qos0 mqtt-qos1} "
 wants() { [[ "$targets" == *" $1 "* ]]; }
 warmup=5
@@ -70,7 +73,7 @@ offered() { awk -v d="$devices" -v i="$1" 'BEGIN { sub(/ms$/, "", i); printf "%.
 run_mqtt() { # qos interval
   local qos=$1 interval=$2 bport=$((1900 + RANDOM % 500)) port=$((8640 + RANDOM % 300)) folder broker pid emulator rate
   folder=$(mktemp -d)
-  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\nmax_inflight_messages %s\n' "$bport" "$inflight" > "$folder/mosquitto.conf"
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\nmax_inflight_messages %s\nset_tcp_nodelay %s\n' "$bport" "$inflight" "$nodelay" > "$folder/mosquitto.conf"
   taskset -c 1 "$mosquitto" -c "$folder/mosquitto.conf" >/dev/null 2>&1 &
   broker=$!
   wait_port "$bport"
@@ -87,7 +90,7 @@ run_mqtt() { # qos interval
   printf 'mqtt-qos%s\t%s\t%s\n' "$qos" "$(offered "$interval")" "$rate" >> "$results"; echo "  mqtt QoS $qos, $(offered "$interval") offered: $rate readings/s" >&2
 }
 
-echo "MQTT ingest: $devices Tasmota devices every $intervals vs push batches of $batch; ${seconds} s windows; mosquitto max_inflight_messages $inflight" >&2
+echo "MQTT ingest: $devices Tasmota devices every $intervals vs push batches of $batch; ${seconds} s windows; mosquitto max_inflight_messages $inflight, set_tcp_nodelay $nodelay" >&2
 for _ in $(seq 1 "$repeats"); do
   if wants push; then run_push; fi
   for interval in $intervals; do if wants mqtt-qos0; then run_mqtt 0 "$interval"; fi; done
