@@ -18,7 +18,7 @@ internal sealed class WattstreamRootCommand : RootCommand
         Subcommands.Add(new Command("token", "Work with access tokens (docs/security.md).") { new TokenCreateCommand() });
         Subcommands.Add(new TailCommand());
         Subcommands.Add(new Command("store", "Work with the history store (SQLite).") { new StoreCheckCommand(), new StoreBackupCommand() });
-        Subcommands.Add(new Command("emulate", "Run a device emulator: a real server that keeps the device's rules.") { new EmulateWhatwattCommand(), new EmulateDerSimCommand() });
+        Subcommands.Add(new Command("emulate", "Run a device emulator: a real server that keeps the device's rules.") { new EmulateWhatwattCommand(), new EmulateDerSimCommand(), new EmulateMqttCommand(Emulators.Mqtt.MqttDeviceFamily.Tasmota), new EmulateMqttCommand(Emulators.Mqtt.MqttDeviceFamily.Shelly) });
     }
 
     public static Task<int> RunAsync(string[] args) =>

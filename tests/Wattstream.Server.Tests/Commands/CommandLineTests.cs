@@ -52,6 +52,34 @@ public class CommandLineTests
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("tasmota", "--devices must be between 1 and 10000", "--devices", "0")]
+    [InlineData("shelly", "--qos must be 0 or 1", "--qos", "2")]
+    [InlineData("tasmota", "--interval must be a duration", "--interval", "soon")]
+    [InlineData("shelly", "--broker must be an mqtt:// or mqtts:// URL", "--broker", "http://127.0.0.1:1883")]
+    [InlineData("tasmota", "--topic-prefix must be", "--topic-prefix", "tele/#")]
+    [InlineData("tasmota", "--password needs --username", "--password", "s3cret")]
+    public async Task An_mqtt_emulator_with_a_bad_argument_is_refused_by_name(string family, string message, params string[] args)
+    {
+        var (exit, output) = await RunAsync(["emulate", family, .. args]);
+
+        Assert.NotEqual(0, exit);
+        Assert.Contains(message, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_mqtt_emulator_whose_broker_does_not_answer_says_so_and_exits()
+    {
+        var port = LoopbackPort.Free(); // nothing listens there
+        var (exit, output) = await RunAsync("emulate", "shelly", "--broker", $"mqtt://127.0.0.1:{port}");
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"cannot connect to the broker mqtt://127.0.0.1:{port}", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Config_check_passes_a_sound_configuration_and_names_a_bad_setting()
     {
