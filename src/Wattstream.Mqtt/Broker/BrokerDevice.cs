@@ -96,9 +96,16 @@ public sealed class BrokerDevice : IMqttReadingTarget
         }
     }
 
+    // What a login of an unknown user name is checked against, so that it takes as long as a known one's.
+    private static readonly byte[] Decoy = SHA256.HashData(RandomNumberGenerator.GetBytes(32));
+
     /// <summary>The password's check, in constant time (both sides hashed first, so their lengths tell nothing either).</summary>
     public bool Verifies(byte[]? password) =>
         CryptographicOperations.FixedTimeEquals(SHA256.HashData(password ?? []), _passwordHash);
+
+    /// <summary>The same work as <see cref="Verifies"/> for a user name no device has; always false.</summary>
+    public static bool VerifiesNone(byte[]? password) =>
+        CryptographicOperations.FixedTimeEquals(SHA256.HashData(password ?? []), Decoy) && false;
 
     /// <summary>A login succeeded: this connection is the device's from now on, and the one before (if another) is returned to be closed.</summary>
     internal string? LoggedIn(string clientId)

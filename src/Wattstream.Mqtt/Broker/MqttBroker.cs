@@ -28,7 +28,6 @@ public sealed class MqttBroker : IHostedService, IAsyncDisposable
 {
     private readonly MqttBrokerOptions _options;
     private readonly Dictionary<string, BrokerDevice> _devices;
-    private readonly BrokerDevice _unknown; // a login of an unknown user name is checked against something all the same
     private readonly ILogger _log;
     private readonly RateLimitedLog _faults;
     private readonly TimeProvider _time;
@@ -45,7 +44,6 @@ public sealed class MqttBroker : IHostedService, IAsyncDisposable
         _log = loggers.CreateLogger<MqttBroker>();
         _faults = new RateLimitedLog(_log, time, TimeSpan.FromMinutes(1));
         _devices = _options.Devices.ToDictionary(d => d.Username, d => new BrokerDevice(d, _options, hub, statuses, time, _log), StringComparer.Ordinal);
-        _unknown = new BrokerDevice(new MqttDeviceOptions { Username = "-", Password = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), Org = "-", Site = "-", Format = _options.Devices.FirstOrDefault()?.Format ?? "tasmota" }, _options, hub, statuses, time, _log);
         _certificate = _options.IsTls ? LoadCertificate(_options.Certificate) : null;
         _listener = new BrokerListener(_options.Endpoint(), _certificate, _options.MaxConnectionsPerAddress, _options.MaxMessageBytes + 4096, Counters, _log, time);
         var serverOptions = new MqttServerOptionsBuilder().WithDefaultCommunicationTimeout(TimeSpan.FromSeconds(10)).Build();
@@ -118,7 +116,8 @@ public sealed class MqttBroker : IHostedService, IAsyncDisposable
     private Task ValidatingAsync(ValidatingConnectionEventArgs e)
     {
         var device = Find(e.UserName);
-        if (!(device ?? _unknown).Verifies(e.RawPassword) || device is null)
+        var accepted = device?.Verifies(e.RawPassword) ?? BrokerDevice.VerifiesNone(e.RawPassword);
+        if (!accepted || device is null)
         {
             e.ReasonCode = MqttConnectReasonCode.BadUserNameOrPassword;
             Counters.LoginRefused();
