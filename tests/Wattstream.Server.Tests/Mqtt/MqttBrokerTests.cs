@@ -289,6 +289,84 @@ public sealed class MqttBrokerTests : IDisposable
         Assert.True(device.IsConnected); // dropped, not disconnected
     }
 
+    [Fact]
+    public async Task A_second_login_of_a_device_replaces_the_first_connection()
+    {
+        await using var host = await StartAsync(Device(0, "plug-1", "pl4g-s3cret", "acme", "home"));
+        var port = Port(host);
+        var (first, _) = await ConnectAsync(port, "plug-1", "pl4g-s3cret");
+        using var _ = first;
+        var (second, result) = await ConnectAsync(port, "plug-1", "pl4g-s3cret");
+        using var __ = second;
+
+        Assert.Equal(MqttClientConnectResultCode.Success, result.ResultCode);
+        await Eventually.UntilAsync(() => !first.IsConnected, "the first connection was closed");
+        await PublishAsync(second, "tele/plug-1/SENSOR", await Plug());
+        await Eventually.UntilAsync(() => host.Service<TelemetryHub>().GetLast(new DerAddress("acme", "home", "plug-1", "plug-1")) is not null, "the new connection's reading");
+        var device = host.Service<MqttBroker>().Devices.Single();
+        Assert.Equal(second.Options.ClientId, device.ClientId);
+        Assert.Equal("CONNECTED", (string?)(await SourceAsync(host, "plug-1"))["status"]); // the replaced connection's end changed nothing
+    }
+
+    [Fact]
+    public async Task Connections_beyond_the_limit_per_address_are_closed_and_counted()
+    {
+        await using var host = await StartAsync(["--Mqtt:MaxConnectionsPerAddress=2", .. Device(0, "plug-1", "secret-1", "acme", "home"), .. Device(1, "plug-2", "secret-2", "acme", "home"), .. Device(2, "plug-3", "secret-3", "acme", "home")]);
+        var port = Port(host);
+        var (one, _) = await ConnectAsync(port, "plug-1", "secret-1");
+        var (two, _) = await ConnectAsync(port, "plug-2", "secret-2");
+        using var _ = one;
+        using var __ = two;
+
+        using var third = new MqttClientFactory().CreateMqttClient();
+        var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithCredentials("plug-3", "secret-3").WithTimeout(TimeSpan.FromSeconds(10)).Build();
+        await Assert.ThrowsAnyAsync<Exception>(() => third.ConnectAsync(options));
+        var broker = host.Service<MqttBroker>();
+        Assert.Equal(1, broker.Counters.ConnectionsRefused);
+        Assert.Equal("DISCONNECTED", (string?)(await SourceAsync(host, "plug-3"))["status"]);
+
+        await one.DisconnectAsync();
+        await Eventually.UntilAsync(async () =>
+        {
+            using var retry = new MqttClientFactory().CreateMqttClient();
+            try
+            {
+                return (await retry.ConnectAsync(options)).ResultCode == MqttClientConnectResultCode.Success;
+            }
+            catch (MQTTnet.Exceptions.MqttCommunicationException)
+            {
+                return false;
+            }
+        }, "a place freed by a closed connection is taken");
+    }
+
+    [Fact]
+    public async Task An_oversized_payload_is_skipped_and_a_packet_far_over_the_limit_closes_its_connection()
+    {
+        await using var host = await StartAsync(["--Mqtt:MaxMessageBytes=1024", .. Device(0, "plug-1", "pl4g-s3cret", "acme", "home")]);
+        var (device, _) = await ConnectAsync(Port(host), "plug-1", "pl4g-s3cret");
+        using var _ = device;
+
+        // Over MaxMessageBytes but within the packet limit: counted and skipped, the device stays.
+        await PublishAsync(device, "tele/plug-1/SENSOR", "{\"ENERGY\":{\"Power\":1},\"pad\":\"" + new string('x', 2000) + "\"}");
+        await Eventually.UntilAsync(async () => (long)(await SourceAsync(host, "plug-1"))["rejected"]! == 1, "the oversized message counted");
+        Assert.True(device.IsConnected);
+
+        // Over the packet limit (MaxMessageBytes + 4 KiB): the connection ends before the packet is read.
+        try
+        {
+            await PublishAsync(device, "tele/plug-1/SENSOR", new string('x', 64 * 1024));
+        }
+        catch (MQTTnet.Exceptions.MqttCommunicationException)
+        {
+            // The connection may close while the publish waits for its PUBACK.
+        }
+
+        await Eventually.UntilAsync(() => !device.IsConnected, "the connection was closed");
+        Assert.Equal(1, host.Service<MqttBroker>().Counters.OversizedPackets);
+        Assert.Null(host.Service<TelemetryHub>().GetLast(new DerAddress("acme", "home", "plug-1", "plug-1")));
+    }
+
     // A CA of the test's own and a certificate for 127.0.0.1 it signed, as PEM files (the way Mosquitto's fixture makes them).
     private (string Certificate, string Key, string Ca) WriteCertificates()
     {
