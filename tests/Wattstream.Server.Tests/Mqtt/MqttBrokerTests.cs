@@ -290,6 +290,27 @@ public sealed class MqttBrokerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_device_whose_connection_is_lost_is_DISCONNECTED_and_its_last_will_is_read_as_a_sources_is()
+    {
+        await using var host = await StartAsync(Device(0, "plug-1", "pl4g-s3cret", "acme", "home"));
+        var (device, _) = await ConnectAsync(Port(host), "plug-1", "pl4g-s3cret", more: o => o.WithWillTopic("tele/plug-1/LWT").WithWillPayload("Offline").WithWillRetain());
+        var der = new DerAddress("acme", "home", "plug-1", "plug-1");
+        var statuses = host.Service<StatusBoard>();
+        await PublishAsync(device, "tele/plug-1/LWT", "Online");
+        await PublishAsync(device, "tele/plug-1/SENSOR", await Plug());
+        await Eventually.UntilAsync(() => statuses.Get(der)?.Status == ConnectionStatus.Connected, "the plug is online");
+
+        device.Dispose(); // the connection drops without a DISCONNECT: the broker publishes the will
+        await Eventually.UntilAsync(async () => (string?)(await SourceAsync(host, "plug-1"))["status"] == "DISCONNECTED", "the device's connection was lost");
+        var source = await SourceAsync(host, "plug-1");
+        Assert.Equal(3, (long)source["events"]!); // Online, the reading, and the will
+        Assert.Equal(0, (long)source["rejected"]!);
+        Assert.Equal(1, (long)source["reconnects"]!);
+        Assert.Contains("connection was lost", (string?)source["lastError"], StringComparison.Ordinal);
+        Assert.Equal(ConnectionStatus.Disconnected, statuses.Get(der)?.Status);
+    }
+
+    [Fact]
     public async Task A_second_login_of_a_device_replaces_the_first_connection()
     {
         await using var host = await StartAsync(Device(0, "plug-1", "pl4g-s3cret", "acme", "home"));
