@@ -121,8 +121,14 @@ public sealed class MqttBroker : IHostedService, IAsyncDisposable
         {
             e.ReasonCode = MqttConnectReasonCode.BadUserNameOrPassword;
             Counters.LoginRefused();
-            var who = string.IsNullOrEmpty(e.UserName) ? "no user name" : device is null ? "an unknown user name" : $"a wrong password for {e.UserName}";
+            var who = string.IsNullOrEmpty(e.UserName) ? "no user name" : device is null ? $"the unknown user name '{Sources.Mqtt.MqttMessageReader.Truncate(e.UserName)}'" : $"a wrong password for {e.UserName}";
             _faults.Warn("login", $"MQTT broker: refused a login from {e.RemoteEndPoint} with {who}");
+            return Task.CompletedTask;
+        }
+
+        if (string.IsNullOrEmpty(e.ClientId))
+        {
+            e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid; // before it could replace the device's connection
             return Task.CompletedTask;
         }
 
