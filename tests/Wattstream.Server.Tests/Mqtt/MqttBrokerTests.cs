@@ -109,6 +109,7 @@ public sealed class MqttBrokerTests : IDisposable
         Assert.DoesNotContain("pl4g-s3cret", body, StringComparison.Ordinal);
         Assert.Contains("acme.sites.home", body, StringComparison.Ordinal); // its DER, as a source lists its DERs
 
+        await Eventually.UntilAsync(() => host.Service<StatusBoard>().Get(der) is { LastSeen: not null }, "the status board has seen its readings");
         await device.DisconnectAsync();
         await Eventually.UntilAsync(async () => (string?)(await SourceAsync(host, "plug-1"))["status"] == "DISCONNECTED", "the device left");
         Assert.Equal(ConnectionStatus.Disconnected, host.Service<StatusBoard>().Get(der)?.Status);
@@ -298,7 +299,8 @@ public sealed class MqttBrokerTests : IDisposable
         var statuses = host.Service<StatusBoard>();
         await PublishAsync(device, "tele/plug-1/LWT", "Online");
         await PublishAsync(device, "tele/plug-1/SENSOR", await Plug());
-        await Eventually.UntilAsync(() => statuses.Get(der)?.Status == ConnectionStatus.Connected, "the plug is online");
+        // The status board has seen the reading too (its tracker reads the hub's feed on its own), so nothing later flips it back.
+        await Eventually.UntilAsync(() => statuses.Get(der) is { Status: ConnectionStatus.Connected, LastSeen: not null }, "the plug is online and its reading seen");
 
         device.Dispose(); // the connection drops without a DISCONNECT: the broker publishes the will
         await Eventually.UntilAsync(async () => (string?)(await SourceAsync(host, "plug-1"))["status"] == "DISCONNECTED", "the device's connection was lost");
