@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.Security;
 using MQTTnet;
 using MQTTnet.Exceptions;
@@ -17,20 +16,20 @@ namespace Wattstream.Sources.Mqtt;
 /// retried with the sources' backoff; a refused user name or password is AUTH_FAILED.
 /// </summary>
 /// <remarks>
+/// Each message is read by <see cref="MqttMessageReader"/>, as the embedded broker reads its devices' messages.
 /// Retained messages the broker hands over at subscribe are what a device said before: they are published only when
 /// they carry the device's own time and it is newer than the DER's last reading (then with that time), so a reconnect
 /// does not repeat the last reading. A device's last will (Tasmota's <c>LWT</c> <c>Offline</c>) is its DERs' status.
 /// What the format asks to publish (<see cref="IMqttFormat.Requests"/>: Venus OS's keepalive) is sent right after
 /// subscribing and then as the format says it is due, checked every second.
 /// </remarks>
-public sealed class MqttSource : TelemetrySource
+public sealed class MqttSource : TelemetrySource, IMqttReadingTarget
 {
     private static readonly TimeSpan KeepAlivePeriod = TimeSpan.FromSeconds(15);
     private readonly IMqttFormat _format;
+    private readonly MqttMessageReader _reader;
     private readonly MqttClientFactory _factory = new();
     private readonly PrivateCa? _ca;
-    private readonly Dictionary<DerAddress, long> _newest = [];
-    private readonly Lock _newestGate = new();
 
     public MqttSource(SourceOptions options, SourceContext context)
         : base(options, context)
@@ -41,6 +40,7 @@ public sealed class MqttSource : TelemetrySource
         }
 
         _format = MqttFormats.Create(options.Format!, new MqttAddressing(options));
+        _reader = new MqttMessageReader(_format, this, context.Timing.MaxEventBytes);
         _ca = PrivateCa.FromPemFile(options.CaFile); // one CA, or a bundle of several
     }
 
@@ -167,7 +167,7 @@ public sealed class MqttSource : TelemetrySource
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                throw new IOException($"MQTT: publishing to {Truncate(request.Topic)} failed: {e.Message}", e);
+                throw new IOException($"MQTT: publishing to {MqttMessageReader.Truncate(request.Topic)} failed: {e.Message}", e);
             }
         }
     }
@@ -214,62 +214,13 @@ public sealed class MqttSource : TelemetrySource
     {
         var now = Context.Time.GetUtcNow();
         session.Touch(now);
-        var payload = message.Payload;
-        State.AddBytes(payload.Length);
-        if (payload.Length > Context.Timing.MaxEventBytes)
-        {
-            Reject("oversized", $"a message of {payload.Length} bytes on {Truncate(message.Topic)} (at most {Context.Timing.MaxEventBytes})");
-            return;
-        }
-
-        MqttContent content;
-        try
-        {
-            content = _format.Read(message.Topic, payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray(), now.ToUnixTimeMilliseconds());
-        }
-        catch (TelemetryFormatException e)
-        {
-            Reject("malformed", $"{Truncate(message.Topic)}: {e.Message}");
-            return;
-        }
-
-        if (content.Availability is { } availability)
-        {
-            Availability(availability);
-        }
-
-        foreach (var (reading, deviceTime) in content.Readings)
-        {
-            if (Accept(reading, deviceTime, message.Retain) is { } accepted)
-            {
-                session.Publish(accepted);
-            }
-        }
+        State.AddBytes(message.Payload.Length);
+        _reader.Receive(message, message.Retain, now); // a retained message here is the broker's copy, delivered at subscribe
     }
 
-    // A live message is a new reading at the time it arrived. A retained one is the broker's copy of an older message:
-    // new only with a device time newer than the DER's last reading.
-    private Reading? Accept(Reading reading, long? deviceTime, bool retained)
-    {
-        lock (_newestGate)
-        {
-            var known = _newest.TryGetValue(reading.Der, out var newest);
-            if (retained)
-            {
-                if (deviceTime is not { } time || (known && time <= newest))
-                {
-                    return null;
-                }
+    void IMqttReadingTarget.Publish(Reading reading) => Publish(reading);
 
-                reading = reading.WithTimestamp(time);
-            }
-
-            _newest[reading.Der] = known ? Math.Max(newest, reading.Timestamp) : reading.Timestamp;
-            return reading;
-        }
-    }
-
-    private void Availability(MqttAvailability availability)
+    void IMqttReadingTarget.Availability(MqttAvailability availability)
     {
         foreach (var (der, type) in availability.Ders)
         {
@@ -278,5 +229,5 @@ public sealed class MqttSource : TelemetrySource
         }
     }
 
-    private static string Truncate(string s) => s.Length <= 120 ? s : s[..120] + "…";
+    void IMqttReadingTarget.Reject(string kind, string message) => Reject(kind, message);
 }

@@ -52,7 +52,8 @@ public static class WattstreamSettings
         .Add<EnergyOptions>(EnergyOptions.SectionName)
         .Add<Dictionary<string, SiteSettings>>(SitesSection)
         .Add<NatsOptions>(NatsOptions.SectionName)
-        .Add<Wattstream.Mqtt.Publishing.MqttPublishOptions>(Wattstream.Mqtt.Publishing.MqttPublishOptions.SectionName);
+        .Add<Wattstream.Mqtt.Publishing.MqttPublishOptions>(Wattstream.Mqtt.Publishing.MqttPublishOptions.SectionName)
+        .Add<Wattstream.Mqtt.Broker.MqttBrokerOptions>(Wattstream.Mqtt.Broker.MqttBrokerOptions.SectionName);
 
     // A source's settings are those of its kind: a setting marked for other kinds is named, not ignored.
     private static string? SourceSettingApplies(IConfigurationSection source, PropertyInfo property)

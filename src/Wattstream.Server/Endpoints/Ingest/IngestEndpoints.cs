@@ -42,10 +42,13 @@ public static class IngestEndpoints
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
         // In cluster mode each source runs on one node: every node shows it as its owner shares it.
-        app.MapGet("/api/sources", (SourceHost sources, IServiceProvider services) => services.GetService<ClusterSourceStatuses>()?.Statuses() ?? sources.Statuses())
+        // The embedded broker's devices follow, each as the node it is connected to sees it.
+        app.MapGet("/api/sources", (SourceHost sources, IServiceProvider services) =>
+                (services.GetService<ClusterSourceStatuses>()?.Statuses() ?? sources.Statuses())
+                    .Concat(services.GetService<Wattstream.Mqtt.Broker.MqttBroker>()?.Statuses(sources.Node) ?? []))
             .RequireAuthorization(Access.AuthSetup.AdminPolicy)
             .WithTags("ingest")
-            .WithSummary("Every configured source with its owner node, status, last-seen time, last error and counters");
+            .WithSummary("Every configured source, and every device of the embedded MQTT broker (kind mqtt-device), with its owner node, status, last-seen time, last error and counters");
         app.MapPost("/api/readings", PushAsync)
             .WithTags("ingest")
             .WithSummary("Push readings: one reading JSON, an array, or NDJSON (application/x-ndjson)")
