@@ -137,6 +137,14 @@ public sealed class MqttDeviceOptions : IValidatableObject
     [Required]
     public string Format { get; set; } = "";
 
+    /// <summary>
+    /// The formats a device on this broker may have: the mqtt source's, but for those a device cannot send here — a
+    /// Victron GX publishes on its own broker and only when asked (its keepalive), and <c>json</c> needs the mapping
+    /// settings of a source.
+    /// </summary>
+    public static IReadOnlyList<string> DeviceFormats { get; } =
+        [.. MqttFormats.Names.Where(n => n is not (VictronFormat.FormatName or JsonFormat.FormatName))];
+
     /// <summary>The device id of its readings; default the device named in the topic (as an mqtt source).</summary>
     public string? Device { get; set; }
 
@@ -178,9 +186,10 @@ public sealed class MqttDeviceOptions : IValidatableObject
             }
         }
 
-        if (!string.IsNullOrEmpty(Format) && !MqttFormats.IsKnown(Format))
+        if (!string.IsNullOrEmpty(Format) && !DeviceFormats.Contains(Format))
         {
-            yield return new ValidationResult($"must be one of {string.Join(", ", MqttFormats.Names)} (was '{Format}').", [nameof(Format)]);
+            var why = MqttFormats.IsKnown(Format) ? $" ('{Format}' is read from a broker of its own with an mqtt source, Sources:N:Kind=mqtt)" : "";
+            yield return new ValidationResult($"must be one of {string.Join(", ", DeviceFormats)} (was '{Format}'){why}.", [nameof(Format)]);
         }
 
         if (!string.IsNullOrEmpty(TimeZone) && !TimeZoneInfo.TryFindSystemTimeZoneById(TimeZone, out _))

@@ -57,4 +57,17 @@ public sealed class MqttBrokerOptionsTests
         device.Password = "";
         Assert.Contains(Problems(new MqttBrokerOptions { Listen = new Uri("mqtt://127.0.0.1:1883"), Devices = [device] }), p => p.StartsWith("Devices:0:Password", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("victron")]
+    [InlineData("json")]
+    public void A_format_only_a_source_can_read_is_refused_for_a_broker_device_with_the_reason(string format)
+    {
+        var device = Device();
+        device.Format = format;
+        var problem = Assert.Single(Problems(new MqttBrokerOptions { Listen = new Uri("mqtt://127.0.0.1:1883"), Devices = [device] }));
+        Assert.StartsWith("Devices:0:Format:", problem, StringComparison.Ordinal);
+        Assert.Contains("Sources:N:Kind=mqtt", problem, StringComparison.Ordinal);
+        Assert.Contains("shelly-gen2", problem, StringComparison.Ordinal);
+    }
 }
