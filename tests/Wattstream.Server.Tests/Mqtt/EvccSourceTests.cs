@@ -22,7 +22,7 @@ public sealed class EvccSourceTests
         var messages = (await File.ReadAllLinesAsync(Fixture)).Select(l => l.Split('\t')).Select(p => (Topic: p[0], Payload: p[1])).ToArray();
 
         // A first round makes the site and its DERs known; the stream then listens before evcc publishes again.
-        await PublishAllAsync(client, messages);
+        await client.PublishInOrderAsync(messages);
         var hub = host.Service<TelemetryHub>();
         var lastCharger = new DerAddress("acme", "home", "evcc", "evcc-loadpoint-2");
         await Eventually.UntilAsync(() => hub.GetLast(lastCharger)?.Reading.TryGetRaw(Quantity.ActivePower, out _) == true, "the first round arrived");
@@ -36,7 +36,7 @@ public sealed class EvccSourceTests
             return seen.Count == 5 && der == "evcc-loadpoint-2" && (double?)JsonNode.Parse(item.Data)!["W"] == 1380;
         });
         await Eventually.UntilAsync(() => hub.Counters.Subscribers > subscribers, "the stream is subscribed");
-        await PublishAllAsync(client, messages.Select(m => m.Topic == "evcc/loadpoints/2/chargePower" ? (m.Topic, "1380") : m));
+        await client.PublishInOrderAsync(messages.Select(m => m.Topic == "evcc/loadpoints/2/chargePower" ? (m.Topic, "1380") : m));
 
         var readings = (await stream).Select(i => JsonNode.Parse(i.Data)!).ToArray();
         JsonNode Last(string der) => readings.Last(r => (string?)r["der_id"] == der);
@@ -79,15 +79,5 @@ public sealed class EvccSourceTests
         Assert.Equal(0, (long)(await device.SourceAsync())["rejected"]!);
 
         await client.DisconnectAsync();
-    }
-
-    // QoS 1, in order: the broker holds each message when its publish returns, as evcc publishes a state's fields.
-    private static async Task PublishAllAsync(IMqttClient client, IEnumerable<(string Topic, string Payload)> messages)
-    {
-        foreach (var (topic, payload) in messages)
-        {
-            await client.PublishAsync(new MqttApplicationMessageBuilder()
-                .WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
-        }
     }
 }

@@ -37,7 +37,7 @@ public sealed class JsonSourceTests
         (string Topic, string Payload)[] round = [("tele/stromzaehler/SENSOR", sml), .. inverter];
 
         // A first round makes the site and its DERs known; the stream then listens before the devices publish again.
-        await PublishAllAsync(client, round);
+        await client.PublishInOrderAsync(round);
         var hub = host.Service<TelemetryHub>();
         var pvDer = new DerAddress("acme", "home", "balcony", "balcony-pv");
         await Eventually.UntilAsync(() => hub.GetLast(pvDer)?.Reading.TryGetRaw(Quantity.EnergyGenerated, out _) == true, "the first round arrived");
@@ -45,8 +45,8 @@ public sealed class JsonSourceTests
         var stream = SseClient.ReadAsync(host.Client, "/stream/sites/home", 200, TimeSpan.FromSeconds(30),
             until: item => (double?)JsonNode.Parse(item.Data)!["W"] == -1020); // the last message: 1.02 kW produced
         await Eventually.UntilAsync(() => hub.Counters.Subscribers > subscribers, "the stream is subscribed");
-        await PublishAllAsync(client, [("tele/stromzaehler/SENSOR", """{"SML":{"Power_curr":"n/a"}}""")]); // malformed: skipped
-        await PublishAllAsync(client, [.. round, ("solar/balcony/power", "1.02")]);
+        await client.PublishInOrderAsync([("tele/stromzaehler/SENSOR", """{"SML":{"Power_curr":"n/a"}}""")]); // malformed: skipped
+        await client.PublishInOrderAsync([.. round, ("solar/balcony/power", "1.02")]);
 
         var readings = (await stream).Select(i => JsonNode.Parse(i.Data)!).ToArray();
         var meter = readings.Last(r => (string?)r["type"] == "meter");
@@ -63,15 +63,5 @@ public sealed class JsonSourceTests
 
         Assert.Equal(1, (long)(await device.SourceAsync())["rejected"]!);
         await client.DisconnectAsync();
-    }
-
-    // QoS 1, in order: the broker holds each message when its publish returns.
-    private static async Task PublishAllAsync(IMqttClient client, IEnumerable<(string Topic, string Payload)> messages)
-    {
-        foreach (var (topic, payload) in messages)
-        {
-            await client.PublishAsync(new MqttApplicationMessageBuilder()
-                .WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
-        }
     }
 }

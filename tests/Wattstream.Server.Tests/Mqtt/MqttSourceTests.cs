@@ -39,7 +39,7 @@ public sealed class MqttSourceTests
         var meter = await File.ReadAllTextAsync(Path.Combine(Fixtures, "tasmota", "three-phase-SENSOR.json"));
 
         // The site exists once a first reading arrived; the stream then listens before the devices report again.
-        await PublishAsync(device, "tele/plug-1/SENSOR", plug);
+        await device.Client.PublishHeldAsync("tele/plug-1/SENSOR", plug);
         await Eventually.UntilAsync(async () => (await host.Client.GetStringAsync("/api/sites")).Contains("\"home\"", StringComparison.Ordinal), "the site is known");
         var hub = host.Service<TelemetryHub>();
         var subscribers = hub.Counters.Subscribers;
@@ -47,8 +47,8 @@ public sealed class MqttSourceTests
         var stream = SseClient.ReadAsync(host.Client, "/stream/sites/home", 10, TimeSpan.FromSeconds(30),
             until: i => seen.Add((string)JsonNode.Parse(i.Data)!["der_id"]!) && seen.Count == 2);
         await Eventually.UntilAsync(() => hub.Counters.Subscribers > subscribers, "the stream is subscribed");
-        await PublishAsync(device, "tele/plug-1/SENSOR", plug);
-        await PublishAsync(device, "tele/meter-3/SENSOR", meter);
+        await device.Client.PublishHeldAsync("tele/plug-1/SENSOR", plug);
+        await device.Client.PublishHeldAsync("tele/meter-3/SENSOR", meter);
 
         var readings = (await stream).Select(i => JsonNode.Parse(i.Data)!).ToArray();
         var p = readings.Last(r => (string?)r["der_id"] == "plug-1");
@@ -105,7 +105,7 @@ public sealed class MqttSourceTests
         await using var device = await PublisherAsync(broker);
         // A retained reading from before the hub started, with the device's own time (UTC here): new to the hub.
         var deviceTime = DateTimeOffset.UtcNow.AddSeconds(-30);
-        await PublishAsync(device, "tele/plug-1/SENSOR", Sensor(deviceTime, 120), retain: true);
+        await device.Client.PublishHeldAsync("tele/plug-1/SENSOR", Sensor(deviceTime, 120), retain: true);
         await using var host = await WattstreamHost.StartAsync(Source(broker.Url, "tasmota", "--Sources:0:TimeZone=UTC"));
         var hub = host.Service<TelemetryHub>();
         var der = new DerAddress("acme", "home", "plug-1", "plug-1");
@@ -119,7 +119,7 @@ public sealed class MqttSourceTests
             return (long)source["reconnects"]! >= 1 && (string?)source["status"] == "CONNECTED" && (long)source["events"]! == 2;
         }, "reconnected and given the retained reading again");
         await using var back = await PublisherAsync(broker); // the device reconnects too
-        await PublishAsync(back, "tele/plug-1/SENSOR", Sensor(DateTimeOffset.UtcNow, 240));
+        await back.Client.PublishHeldAsync("tele/plug-1/SENSOR", Sensor(DateTimeOffset.UtcNow, 240));
         await Eventually.UntilAsync(() => hub.Counters.Accepted == 2, "the next live reading arrived");
 
         Assert.Equal(240, hub.GetLast(der)!.Reading.Get(Quantity.ActivePower, Unit.Watt));
@@ -137,22 +137,22 @@ public sealed class MqttSourceTests
         var statuses = host.Service<StatusBoard>();
         var der = new DerAddress("acme", "home", "plug-1", "plug-1");
 
-        await PublishAsync(device, "tele/plug-1/LWT", "Online", retain: true);
-        await PublishAsync(device, "tele/plug-1/SENSOR", "{\"Time\":\"2022-01-11T21:57:38\",\"ENERGY\":{\"Power\":\"lots\"}}");
-        await PublishAsync(device, "tele/plug-1/SENSOR", "{not json");
-        await PublishAsync(device, "tele/plug-1/SENSOR", Sensor(DateTimeOffset.UtcNow, 42));
+        await device.Client.PublishHeldAsync("tele/plug-1/LWT", "Online", retain: true);
+        await device.Client.PublishHeldAsync("tele/plug-1/SENSOR", "{\"Time\":\"2022-01-11T21:57:38\",\"ENERGY\":{\"Power\":\"lots\"}}");
+        await device.Client.PublishHeldAsync("tele/plug-1/SENSOR", "{not json");
+        await device.Client.PublishHeldAsync("tele/plug-1/SENSOR", Sensor(DateTimeOffset.UtcNow, 42));
         var hub = host.Service<TelemetryHub>();
         await Eventually.UntilAsync(() => hub.GetLast(der) is not null, "the good reading after the bad ones arrived");
         Assert.Equal(42, hub.GetLast(der)!.Reading.Get(Quantity.ActivePower, Unit.Watt));
         Assert.Equal(ConnectionStatus.Connected, statuses.Get(der)?.Status);
         Assert.Equal(2, (long)(await SourceAsync(host))["rejected"]!);
 
-        await PublishAsync(device, "tele/plug-1/LWT", "Offline", retain: true); // as the broker sends a lost device's will
+        await device.Client.PublishHeldAsync("tele/plug-1/LWT", "Offline", retain: true); // as the broker sends a lost device's will
         await Eventually.UntilAsync(() => statuses.Get(der)?.Status == ConnectionStatus.Disconnected, "the plug is offline");
         Assert.Contains("offline", statuses.Get(der)!.Detail, StringComparison.Ordinal);
         Assert.Equal("CONNECTED", (string?)(await SourceAsync(host))["status"]); // the broker connection is fine
 
-        await PublishAsync(device, "tele/plug-1/LWT", "Online", retain: true);
+        await device.Client.PublishHeldAsync("tele/plug-1/LWT", "Online", retain: true);
         await Eventually.UntilAsync(() => statuses.Get(der)?.Status == ConnectionStatus.Connected, "the plug is back");
     }
 
@@ -165,7 +165,7 @@ public sealed class MqttSourceTests
         await using var device = await PublisherAsync(broker);
         await Eventually.UntilAsync(async () => (string?)(await SourceAsync(host))["status"] == "CONNECTED", "connected with TLS");
 
-        await PublishAsync(device, "tele/plug-1/SENSOR", Sensor(DateTimeOffset.UtcNow, 7));
+        await device.Client.PublishHeldAsync("tele/plug-1/SENSOR", Sensor(DateTimeOffset.UtcNow, 7));
         var hub = host.Service<TelemetryHub>();
         await Eventually.UntilAsync(() => hub.GetLast(new DerAddress("acme", "home", "plug-1", "plug-1")) is not null, "a reading over TLS");
         await Eventually.UntilAsync(async () => (long)(await SourceAsync(host, "untrusting"))["retries"]! >= 1, "the source without the CA tried");
@@ -198,11 +198,6 @@ public sealed class MqttSourceTests
         await client.ConnectAsync(options.Build());
         return new DisposableClient(client);
     }
-
-    // QoS 1: the broker holds the message when the publish returns.
-    private static async Task PublishAsync(DisposableClient device, string topic, string payload, bool retain = false) =>
-        await device.Client.PublishAsync(new MqttApplicationMessageBuilder()
-            .WithTopic(topic).WithPayload(payload).WithRetainFlag(retain).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
 
     private sealed class DisposableClient(IMqttClient client) : IAsyncDisposable
     {

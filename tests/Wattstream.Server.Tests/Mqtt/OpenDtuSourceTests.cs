@@ -23,7 +23,7 @@ public sealed class OpenDtuSourceTests
         var messages = (await File.ReadAllLinesAsync(Fixture)).Select(l => l.Split('\t')).Select(p => (Topic: p[0], Payload: p[1])).ToArray();
 
         // A first round makes the site and the inverter known; the stream then listens before OpenDTU publishes again.
-        await PublishAllAsync(client, messages);
+        await client.PublishInOrderAsync(messages);
         var hub = host.Service<TelemetryHub>();
         var inverter = new DerAddress("acme", "home", "114182912345", "114182912345");
         await Eventually.UntilAsync(() => hub.GetLast(inverter)?.Reading.TryGetRaw(Quantity.ActivePower, out _) == true, "the first round arrived");
@@ -31,7 +31,7 @@ public sealed class OpenDtuSourceTests
         var stream = SseClient.ReadAsync(host.Client, "/stream/sites/home", 200, TimeSpan.FromSeconds(30),
             until: item => (double?)JsonNode.Parse(item.Data)!["W"] == -298.7); // the round's last message: its new AC power
         await Eventually.UntilAsync(() => hub.Counters.Subscribers > subscribers, "the stream is subscribed");
-        await PublishAllAsync(client, messages.Select(m => m.Topic.EndsWith("/0/power", StringComparison.Ordinal) ? (m.Topic, "298.7") : m));
+        await client.PublishInOrderAsync(messages.Select(m => m.Topic.EndsWith("/0/power", StringComparison.Ordinal) ? (m.Topic, "298.7") : m));
 
         var pv = JsonNode.Parse((await stream).Last().Data)!;
         Assert.Equal("pv", (string?)pv["type"]);
@@ -49,21 +49,11 @@ public sealed class OpenDtuSourceTests
 
         // The inverter's reachable flag is its DER's status.
         var statuses = host.Service<StatusBoard>();
-        await PublishAllAsync(client, [("solar/114182912345/status/reachable", "0")]);
+        await client.PublishInOrderAsync([("solar/114182912345/status/reachable", "0")]);
         await Eventually.UntilAsync(() => statuses.Get(inverter)?.Status == ConnectionStatus.Disconnected, "the inverter is unreachable");
-        await PublishAllAsync(client, [("solar/114182912345/status/reachable", "1")]);
+        await client.PublishInOrderAsync([("solar/114182912345/status/reachable", "1")]);
         await Eventually.UntilAsync(() => statuses.Get(inverter)?.Status == ConnectionStatus.Connected, "the inverter is back");
 
         await client.DisconnectAsync();
-    }
-
-    // QoS 1, in order: the broker holds each message when its publish returns, as OpenDTU publishes an inverter's values.
-    private static async Task PublishAllAsync(IMqttClient client, IEnumerable<(string Topic, string Payload)> messages)
-    {
-        foreach (var (topic, payload) in messages)
-        {
-            await client.PublishAsync(new MqttApplicationMessageBuilder()
-                .WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
-        }
     }
 }

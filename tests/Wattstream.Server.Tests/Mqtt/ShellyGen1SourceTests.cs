@@ -22,7 +22,7 @@ public sealed class ShellyGen1SourceTests
             .Select(l => (Topic: l[..l.IndexOf(' ', StringComparison.Ordinal)], Payload: l[(l.IndexOf(' ', StringComparison.Ordinal) + 1)..])).ToArray();
 
         // The site exists once a first reading arrived; the stream then listens before the device reports the rest.
-        await PublishAsync(client, messages[0].Topic, messages[0].Payload);
+        await client.PublishHeldAsync(messages[0].Topic, messages[0].Payload);
         await Eventually.UntilAsync(async () => (await host.Client.GetStringAsync("/api/sites")).Contains("\"home\"", StringComparison.Ordinal), "the site is known");
         var hub = host.Service<TelemetryHub>();
         var subscribers = hub.Counters.Subscribers;
@@ -31,7 +31,7 @@ public sealed class ShellyGen1SourceTests
         await Eventually.UntilAsync(() => hub.Counters.Subscribers > subscribers, "the stream is subscribed");
         foreach (var (topic, payload) in messages[1..])
         {
-            await PublishAsync(client, topic, payload);
+            await client.PublishHeldAsync(topic, payload);
         }
 
         var readings = (await stream).Select(i => JsonNode.Parse(i.Data)!).ToArray();
@@ -49,14 +49,9 @@ public sealed class ShellyGen1SourceTests
         var der = new DerAddress("acme", "home", Id, Id);
         Assert.Equal(9.4241, hub.GetLast(der)!.Reading.Get(Quantity.EnergyExport, Unit.KilowattHour)!.Value, 9);
         var statuses = host.Service<StatusBoard>();
-        await PublishAsync(client, $"shellies/{Id}/online", "false", retain: true); // as the broker sends a lost device's will
+        await client.PublishHeldAsync($"shellies/{Id}/online", "false", retain: true); // as the broker sends a lost device's will
         await Eventually.UntilAsync(() => statuses.Get(der)?.Status == ConnectionStatus.Disconnected, "the meter is offline");
-        await PublishAsync(client, $"shellies/{Id}/online", "true", retain: true);
+        await client.PublishHeldAsync($"shellies/{Id}/online", "true", retain: true);
         await Eventually.UntilAsync(() => statuses.Get(der)?.Status == ConnectionStatus.Connected, "the meter is back");
     }
-
-    // QoS 1: the broker holds the message when the publish returns.
-    private static async Task PublishAsync(IMqttClient client, string topic, string payload, bool retain = false) =>
-        await client.PublishAsync(new MqttApplicationMessageBuilder()
-            .WithTopic(topic).WithPayload(payload).WithRetainFlag(retain).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
 }

@@ -22,15 +22,15 @@ public sealed class ShellyGen2SourceTests
         var energy = await File.ReadAllTextAsync(Path.Combine(Fixtures, "pro3em-events-rpc-emdata.json"));
 
         // The site exists once a first reading arrived; the stream then listens before the device reports again.
-        await PublishAsync(client, $"{Prefix}/status/em:0", status);
+        await client.PublishHeldAsync($"{Prefix}/status/em:0", status);
         await Eventually.UntilAsync(async () => (await host.Client.GetStringAsync("/api/sites")).Contains("\"home\"", StringComparison.Ordinal), "the site is known");
         var hub = host.Service<TelemetryHub>();
         var subscribers = hub.Counters.Subscribers;
         var stream = SseClient.ReadAsync(host.Client, "/stream/sites/home", 10, TimeSpan.FromSeconds(30),
             until: i => JsonNode.Parse(i.Data)!["total_import_Wh"] is not null);
         await Eventually.UntilAsync(() => hub.Counters.Subscribers > subscribers, "the stream is subscribed");
-        await PublishAsync(client, $"{Prefix}/status/em:0", status);
-        await PublishAsync(client, $"{Prefix}/events/rpc", energy);
+        await client.PublishHeldAsync($"{Prefix}/status/em:0", status);
+        await client.PublishHeldAsync($"{Prefix}/events/rpc", energy);
 
         var readings = (await stream).Select(i => JsonNode.Parse(i.Data)!).Where(r => (string?)r["der_id"] == Prefix).ToArray();
         var power = readings.First(r => r["W"] is not null);
@@ -50,14 +50,9 @@ public sealed class ShellyGen2SourceTests
         Assert.Equal("shelly-gen2", last.Reading.ExtrasOrigin);
 
         var statuses = host.Service<StatusBoard>();
-        await PublishAsync(client, $"{Prefix}/online", "false", retain: true); // as the broker sends a lost device's will
+        await client.PublishHeldAsync($"{Prefix}/online", "false", retain: true); // as the broker sends a lost device's will
         await Eventually.UntilAsync(() => statuses.Get(der)?.Status == ConnectionStatus.Disconnected, "the meter is offline");
-        await PublishAsync(client, $"{Prefix}/online", "true", retain: true);
+        await client.PublishHeldAsync($"{Prefix}/online", "true", retain: true);
         await Eventually.UntilAsync(() => statuses.Get(der)?.Status == ConnectionStatus.Connected, "the meter is back");
     }
-
-    // QoS 1: the broker holds the message when the publish returns.
-    private static async Task PublishAsync(IMqttClient client, string topic, string payload, bool retain = false) =>
-        await client.PublishAsync(new MqttApplicationMessageBuilder()
-            .WithTopic(topic).WithPayload(payload).WithRetainFlag(retain).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
 }

@@ -45,7 +45,7 @@ public sealed class VictronSourceTests
 
         // Venus answers with its full publish; the stream then listens before values change.
         var messages = (await File.ReadAllLinesAsync(Fixture)).Select(l => l.Split('\t')).Select(p => (Topic: p[0], Payload: p[1])).ToArray();
-        await PublishAllAsync(venus, messages);
+        await venus.PublishInOrderAsync(messages);
         var hub = host.Service<TelemetryHub>();
         var battery = new DerAddress("acme", "home", Portal, $"{Portal}-battery");
         await Eventually.UntilAsync(() => hub.GetLast(battery)?.Reading.TryGetRaw(Quantity.StateOfCharge, out _) == true, "the full publish arrived");
@@ -53,8 +53,8 @@ public sealed class VictronSourceTests
         var stream = SseClient.ReadAsync(host.Client, "/stream/sites/home", 200, TimeSpan.FromSeconds(30),
             until: item => (double?)JsonNode.Parse(item.Data)!["W"] == -2150); // the last message: the system's DC PV went up by 100 W
         await Eventually.UntilAsync(() => hub.Counters.Subscribers > subscribers, "the stream is subscribed");
-        await PublishAllAsync(venus, [($"N/{Portal}/system/0/Dc/Battery/Soc", """{"value":"full"}""")]); // malformed: skipped
-        await PublishAllAsync(venus, [.. messages, ($"N/{Portal}/system/0/Dc/Pv/Power", """{"value":1550}""")]);
+        await venus.PublishInOrderAsync([($"N/{Portal}/system/0/Dc/Battery/Soc", """{"value":"full"}""")]); // malformed: skipped
+        await venus.PublishInOrderAsync([.. messages, ($"N/{Portal}/system/0/Dc/Pv/Power", """{"value":1550}""")]);
 
         var readings = (await stream).Select(i => JsonNode.Parse(i.Data)!).ToArray();
         var meter = readings.Last(r => (string?)r["type"] == "meter");
@@ -82,15 +82,5 @@ public sealed class VictronSourceTests
         Assert.All(keepalives, k => Assert.Equal($"R/{Portal}/keepalive", k.Topic));
 
         await venus.DisconnectAsync();
-    }
-
-    // QoS 1, in order: the broker holds each message when its publish returns.
-    private static async Task PublishAllAsync(IMqttClient client, IEnumerable<(string Topic, string Payload)> messages)
-    {
-        foreach (var (topic, payload) in messages)
-        {
-            await client.PublishAsync(new MqttApplicationMessageBuilder()
-                .WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
-        }
     }
 }
