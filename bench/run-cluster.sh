@@ -24,6 +24,9 @@ mkdir -p artifacts/bench
 results=artifacts/bench/cluster.jsonl
 : > "$results"
 tool=bench/Wattstream.LoadTool/bin/Release/net10.0/Wattstream.LoadTool.dll
+# The load tool's GC must not decide the latencies it measures: a 256 MB gen0 budget makes its collections rare (issue 31).
+# LOAD_GC='' measures with the runtime's default budget instead.
+read -r -a load_gc <<< "${LOAD_GC-DOTNET_GCgen0size=0x10000000}"
 hub=src/Wattstream.Server/bin/Release/net10.0/wattstream.dll
 dotnet build -c Release -v q -nologo src/Wattstream.Server
 dotnet build -c Release -v q -nologo bench/Wattstream.LoadTool
@@ -112,7 +115,7 @@ run() { # scenario
     nats)        target=nats; url="nats://127.0.0.1:$nport"; publish=$url; clienturls=$url ;;
   esac
   echo "  $scenario" >&2
-  taskset -c 1 dotnet "$tool" --target "$target" --url "$url" --publish-url "$publish" --client-urls "$clienturls" \
+  env "${load_gc[@]}" taskset -c 1 dotnet "$tool" --target "$target" --url "$url" --publish-url "$publish" --client-urls "$clienturls" \
     --server-pid "${pids[0]}" --scenario "$scenario" --clients "$clients" --rate 0 --batch 50 --seconds "$seconds" \
     --json "$results" >/dev/null || echo "run failed: $scenario" >&2
   stop_all

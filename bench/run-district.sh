@@ -19,6 +19,9 @@ seconds=${3:-30}
 sites=$((per_node / 10))
 command -v nats-server >/dev/null 2>&1 || { echo "run-district.sh: nats-server is not installed" >&2; exit 2; }
 tool=bench/Wattstream.LoadTool/bin/Release/net10.0/Wattstream.LoadTool.dll
+# The load tool's GC must not decide the latencies it measures: a 256 MB gen0 budget makes its collections rare (issue 31).
+# LOAD_GC='' measures with the runtime's default budget instead.
+read -r -a load_gc <<< "${LOAD_GC-DOTNET_GCgen0size=0x10000000}"
 hub=src/Wattstream.Server/bin/Release/net10.0/wattstream.dll
 dotnet build -c Release -v q -nologo src/Wattstream.Server
 dotnet build -c Release -v q -nologo bench/Wattstream.LoadTool
@@ -67,7 +70,7 @@ echo "nodes up: ports ${ports[*]}" >&2
 mkdir -p "$work/barrier"
 for k in $(seq 0 $((nodes - 1))); do
   url="http://127.0.0.1:${ports[k]}"
-  dotnet "$tool" --target wattstream-sse --url "$url" --client-urls "$url" --server-pid "${hubs[k]}" --scenario e-cluster \
+  env "${load_gc[@]}" dotnet "$tool" --target wattstream-sse --url "$url" --client-urls "$url" --server-pid "${hubs[k]}" --scenario e-cluster \
     --clients "$per_node" --sites "$sites" --meters "$sites" --rate $((sites / 10)) --batch 10 --seconds "$seconds" \
     --site-prefix "d$k" --barrier "$work/barrier" --json "$work/result-$k.jsonl" >"$work/load-$k.log" 2>&1 &
   loads+=($!)

@@ -20,6 +20,9 @@ mkdir -p artifacts/bench
 results=artifacts/bench/nats.jsonl
 : > "$results"
 tool=bench/Wattstream.LoadTool/bin/Release/net10.0/Wattstream.LoadTool.dll
+# The load tool's GC must not decide the latencies it measures: a 256 MB gen0 budget makes its collections rare (issue 31).
+# LOAD_GC='' measures with the runtime's default budget instead.
+read -r -a load_gc <<< "${LOAD_GC-DOTNET_GCgen0size=0x10000000}"
 dotnet build -c Release -v q -nologo src/Wattstream.Server
 dotnet build -c Release -v q -nologo bench/Wattstream.LoadTool
 
@@ -42,7 +45,7 @@ run() { # target
     publish=(--server-pid "$npid")
   fi
   echo "  $target" >&2
-  taskset -c 1 dotnet "$tool" --target "$target" --url "nats://127.0.0.1:$nport" "${publish[@]}" --scenario nats \
+  env "${load_gc[@]}" taskset -c 1 dotnet "$tool" --target "$target" --url "nats://127.0.0.1:$nport" "${publish[@]}" --scenario nats \
     --clients "$clients" --rate "$rate" --batch 50 --seconds "$seconds" --json "$results" >/dev/null || echo "run failed: $target" >&2
   [ -n "$hpid" ] && { kill "$hpid" 2>/dev/null || true; wait "$hpid" 2>/dev/null || true; }
   kill "$npid" 2>/dev/null || true; wait "$npid" 2>/dev/null || true

@@ -18,6 +18,9 @@ results=artifacts/bench/pair.jsonl
 : > "$results"
 before=artifacts/bench/before
 tool=bench/Wattstream.LoadTool/bin/Release/net10.0/Wattstream.LoadTool.dll
+# The load tool's GC must not decide the latencies it measures: a 256 MB gen0 budget makes its collections rare (issue 31).
+# LOAD_GC='' measures with the runtime's default budget instead.
+read -r -a load_gc <<< "${LOAD_GC-DOTNET_GCgen0size=0x10000000}"
 
 rm -rf "$before"; git worktree prune
 git worktree add -f --detach "$before" "$rev" >/dev/null
@@ -38,7 +41,7 @@ run() { # build target load-tool-arguments…
   local pid=$!
   wait_port "$port"
   echo "  $build $target $*" >&2
-  taskset -c 1 dotnet "$tool" --target "$target" --url "http://127.0.0.1:$port" --server-pid "$pid" "$@" --json "$results.tmp" >/dev/null \
+  env "${load_gc[@]}" taskset -c 1 dotnet "$tool" --target "$target" --url "http://127.0.0.1:$port" --server-pid "$pid" "$@" --json "$results.tmp" >/dev/null \
     || echo "run failed: $build $target $*" >&2
   # Tag the line with the build, so one file holds both.
   [ -f "$results.tmp" ] && sed "s/^{/{\"Build\":\"$build\",/" "$results.tmp" >> "$results" && rm -f "$results.tmp"

@@ -15,6 +15,9 @@ mkdir -p artifacts/bench artifacts/tools
 results=artifacts/bench/warmup.jsonl
 : > "$results"
 tool=bench/Wattstream.LoadTool/bin/Release/net10.0/Wattstream.LoadTool.dll
+# The load tool's GC must not decide the latencies it measures: a 256 MB gen0 budget makes its collections rare (issue 31).
+# LOAD_GC='' measures with the runtime's default budget instead.
+read -r -a load_gc <<< "${LOAD_GC-DOTNET_GCgen0size=0x10000000}"
 counters=artifacts/tools/dotnet-counters
 [ -x "$counters" ] || dotnet tool install --tool-path artifacts/tools dotnet-counters >/dev/null
 command -v nats-server >/dev/null 2>&1 || { echo "nats-server is needed (scripts/test.sh installs it)" >&2; exit 1; }
@@ -27,7 +30,7 @@ wait_port() { for _ in $(seq 1 100); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/nu
 last20() { grep "$2" "$1" | tail -22 | head -20 | awk -F, '{s+=$5} END {printf "%.2f", s}'; }
 
 load() { # label target url pid
-  taskset -c 1 dotnet "$tool" --target "$2" --url "$3" --server-pid "$4" --scenario e --clients "$clients" --sites "$sites" \
+  env "${load_gc[@]}" taskset -c 1 dotnet "$tool" --target "$2" --url "$3" --server-pid "$4" --scenario e --clients "$clients" --sites "$sites" \
     --meters "$sites" --rate $(( sites / 10 )) --batch 10 --seconds "$seconds" --json "$results" >/dev/null 2>&1 || echo "run failed: $1" >&2
 }
 

@@ -17,6 +17,9 @@ results=${RESULTS:-artifacts/bench/fanout.jsonl}
 scenarios=" ${SCENARIOS:-a b l c d e f} "
 wants() { [[ "$scenarios" == *" $1 "* ]]; }
 tool=bench/Wattstream.LoadTool/bin/Release/net10.0/Wattstream.LoadTool.dll
+# The load tool's GC must not decide the latencies it measures: a 256 MB gen0 budget makes its collections rare (issue 31).
+# LOAD_GC='' measures with the runtime's default budget instead.
+read -r -a load_gc <<< "${LOAD_GC-DOTNET_GCgen0size=0x10000000}"
 if ! $report_only; then
 : > "$results"
 
@@ -30,7 +33,7 @@ dotnet build -c Release -v q -nologo bench/peers/SignalRPeer
 (cd bench/peers/node-ws && npm ci --no-audit --no-fund --loglevel=error)
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"   # 10 000 connections in one process
 
-load() { taskset -c 1 dotnet "$tool" "$@" --json "$results" >/dev/null; }
+load() { env "${load_gc[@]}" taskset -c 1 dotnet "$tool" "$@" --json "$results" >/dev/null; }
 wait_port() { for _ in $(seq 1 100); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
 
 start_server() { # name port → pid
