@@ -40,6 +40,40 @@ public sealed partial class TelemetryHub
         }
     }
 
+    /// <summary>
+    /// Cluster mode: waits until this hub has been delivered every reading the log holds now, so that its last values
+    /// include them (a node taking a job over continues from there). False when <paramref name="timeout"/> passed first
+    /// or the log could not be asked; true at once without a log.
+    /// </summary>
+    public async Task<bool> CatchUpWithLogAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (Log is not { } log)
+        {
+            return true;
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            var last = await log.LastSequenceAsync(deadline.Token);
+            while (NextSequence <= last)
+            {
+                await Task.Delay(10, deadline.Token);
+            }
+
+            return true;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return false; // the log is away: the caller goes on from what this hub has
+        }
+    }
+
     private void StartAt(long epoch, long firstSequence, string refusal)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(firstSequence, 1);

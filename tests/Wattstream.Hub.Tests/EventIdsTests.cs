@@ -14,6 +14,8 @@ public class EventIdsTests
 
         public ValueTask<PublishResult> AppendAsync(Reading reading, CancellationToken cancellationToken = default) =>
             ValueTask.FromResult(new PublishResult(PublishOutcome.Forwarded, null));
+
+        public ValueTask<long> LastSequenceAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(0L);
     }
 
     [Fact]

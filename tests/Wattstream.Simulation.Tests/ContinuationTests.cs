@@ -12,6 +12,8 @@ public class ContinuationTests
 
     private static readonly Quantity[] Registers =
     [
+        // The totals too: each register is written rounded on its own, so the tariffs' sum can be under the total.
+        Quantity.EnergyImport, Quantity.EnergyExport,
         Quantity.EnergyImportT1, Quantity.EnergyImportT2, Quantity.EnergyExportT1, Quantity.EnergyExportT2,
         Quantity.ReactiveEnergyImport, Quantity.EnergyGenerated, Quantity.EnergyCharged, Quantity.EnergyDischarged,
     ];

@@ -14,4 +14,7 @@ public interface IReadingLog
 
     /// <summary>Appends and waits for the log's answer: accepted with its sequence, or a duplicate of one it holds.</summary>
     ValueTask<PublishResult> AppendAsync(Reading reading, CancellationToken cancellationToken = default);
+
+    /// <summary>The sequence of the newest reading the log holds now (0 while it holds none).</summary>
+    ValueTask<long> LastSequenceAsync(CancellationToken cancellationToken = default);
 }

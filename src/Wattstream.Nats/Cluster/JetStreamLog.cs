@@ -71,6 +71,12 @@ public sealed class JetStreamLog : IReadingLog
         return Count(ack);
     }
 
+    public async ValueTask<long> LastSequenceAsync(CancellationToken cancellationToken = default)
+    {
+        var stream = await _js.GetStreamAsync(_options.Stream, cancellationToken: cancellationToken);
+        return (long)stream.Info.State.LastSeq;
+    }
+
     /// <summary>Sends what is queued until <paramref name="stopping"/>; what is still queued then is lost (the log is shut).</summary>
     internal async Task RunAsync(CancellationToken stopping)
     {

@@ -3,6 +3,7 @@ using Wattstream.Energy;
 using Wattstream.Hub;
 using Wattstream.Hub.Jobs;
 using Wattstream.Simulation;
+using Wattstream.Telemetry;
 
 namespace Wattstream.Server.Simulation;
 
@@ -59,18 +60,25 @@ public sealed class SimulatorService(TelemetryHub hub, IJobOwnership jobs, IOpti
     {
         // A node taking the job over goes on from the last readings every node has (the cluster's feed) and steps at
         // once: the site continues where the last owner left it, registers and all, not an interval later.
+        // The last owner's readings are all in the stream (it waited for each step's to be stored), so once this hub has
+        // been delivered what the stream holds, its last values are the last owner's last readings.
         if (jobs is not LocalJobs)
         {
+            if (!await hub.CatchUpWithLogAsync(TimeSpan.FromSeconds(5), owned))
+            {
+                logger.LogWarning("Simulator: taking over before this node has read the whole readings stream; the site may step back a little");
+            }
+
             Simulator!.ContinueFrom(der => hub.GetLast(der)?.Reading);
         }
 
-        Step(time.GetUtcNow());
+        await StepAsync(time.GetUtcNow());
         using var timer = new PeriodicTimer(_options.Interval, time);
         try
         {
             while (await timer.WaitForNextTickAsync(owned))
             {
-                Step(time.GetUtcNow());
+                await StepAsync(time.GetUtcNow());
             }
         }
         catch (OperationCanceledException)
@@ -82,13 +90,43 @@ public sealed class SimulatorService(TelemetryHub hub, IJobOwnership jobs, IOpti
     // started follows the start-up step; a device would not report twice within milliseconds, so such a step is skipped.
     private void Step(DateTimeOffset now)
     {
-        if (now - _last < _options.Interval / 2)
+        foreach (var reading in Due(now))
         {
+            hub.Publish(reading);
+        }
+    }
+
+    // Cluster mode: a step ends once the stream stored its readings, so a job that ends has none in flight and the next
+    // owner can continue from them. While NATS is away a reading is queued as any other (the log sends it later).
+    private async Task StepAsync(DateTimeOffset now)
+    {
+        if (jobs is LocalJobs)
+        {
+            Step(now);
             return;
         }
 
+        await Task.WhenAll(Due(now).Select(StoreAsync));
+    }
+
+    private IEnumerable<Reading> Due(DateTimeOffset now)
+    {
+        if (now - _last < _options.Interval / 2)
+        {
+            return [];
+        }
+
         _last = now;
-        foreach (var reading in Simulator!.Step(now))
+        return Simulator!.Step(now);
+    }
+
+    private async Task StoreAsync(Reading reading)
+    {
+        try
+        {
+            await hub.PublishAsync(reading);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             hub.Publish(reading);
         }

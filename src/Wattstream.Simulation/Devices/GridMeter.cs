@@ -40,6 +40,18 @@ public sealed class GridMeter
         ImportedCapacitiveVarh = Register(last, Quantity.ReactiveEnergyImportedCapacitive, Unit.VarHour, ImportedCapacitiveVarh);
         ExportedInductiveVarh = Register(last, Quantity.ReactiveEnergyExportedInductive, Unit.VarHour, ExportedInductiveVarh);
         ExportedCapacitiveVarh = Register(last, Quantity.ReactiveEnergyExportedCapacitive, Unit.VarHour, ExportedCapacitiveVarh);
+
+        // Each register is written rounded to the Wh on its own, so the two tariffs' may add up to a little less than the
+        // total written beside them; the total must not step back either, so the tariff in force takes the difference.
+        if (last.TryGet(Quantity.EnergyImport, Unit.WattHour, out var import) && import > ImportWh)
+        {
+            (ImportT1Wh, ImportT2Wh) = Tariff == 1 ? (ImportT1Wh + import - ImportWh, ImportT2Wh) : (ImportT1Wh, ImportT2Wh + import - ImportWh);
+        }
+
+        if (last.TryGet(Quantity.EnergyExport, Unit.WattHour, out var export) && export > ExportWh)
+        {
+            (ExportT1Wh, ExportT2Wh) = Tariff == 1 ? (ExportT1Wh + export - ExportWh, ExportT2Wh) : (ExportT1Wh, ExportT2Wh + export - ExportWh);
+        }
     }
 
     internal static double Register(Reading last, Quantity quantity, Unit unit, double current) =>

@@ -17,6 +17,27 @@ public class ClusterModeTests
             Appended.Add(reading);
             return ValueTask.FromResult(new PublishResult(PublishOutcome.Accepted, null, null, 1000 + Appended.Count));
         }
+
+        public long Last { get; set; }
+
+        public ValueTask<long> LastSequenceAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(Last);
+    }
+
+    [Fact]
+    public async Task Catching_up_with_the_log_waits_until_every_reading_it_holds_was_delivered()
+    {
+        var hub = new TelemetryHub(new HubOptions());
+        var log = new RecordingLog { Last = 11 };
+        hub.AttachLog(log, epoch: 1, firstSequence: 10);
+        var der = Der();
+
+        Assert.False(await hub.CatchUpWithLogAsync(TimeSpan.FromMilliseconds(50))); // 10 and 11 not delivered yet
+        hub.Deliver(Meter(der, 1), 10);
+        var catchingUp = hub.CatchUpWithLogAsync(TimeSpan.FromSeconds(30));
+        Assert.False(catchingUp.IsCompleted);
+        hub.Deliver(Meter(der, 2), 11);
+        Assert.True(await catchingUp);
+        Assert.True(await new TelemetryHub(new HubOptions()).CatchUpWithLogAsync(TimeSpan.Zero)); // no log: nothing to wait for
     }
 
     [Fact]
