@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Wattstream.Emulators.Shelly;
 using Wattstream.Emulators.Tasmota;
+using Wattstream.Telemetry;
 
 namespace Wattstream.Emulators.Mqtt;
 
@@ -27,6 +28,9 @@ public sealed class MqttDeviceEmulator : IAsyncDisposable
     private readonly ILogger _log;
     private readonly TimeProvider _time;
     private readonly MqttQualityOfServiceLevel _qos;
+
+    // Full jitter, as the hub's sources reconnect: a fleet that lost its broker does not come back all in one second.
+    private readonly Backoff _backoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
     private Task? _loop;
     private long _published;
     private long _failed;
@@ -187,14 +191,14 @@ public sealed class MqttDeviceEmulator : IAsyncDisposable
             try
             {
                 await ConnectAsync(device, stopping);
-                device.Backoff = TimeSpan.Zero;
+                device.FailedAttempts = 0;
                 _log.LogInformation("{Device}: connected to {Broker} again", device.Emulated.Name, BrokerText);
             }
             catch (Exception e) when (e is MqttCommunicationException or MqttRefusedException or OperationCanceledException or InvalidOperationException)
             {
-                device.Backoff = device.Backoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : TimeSpan.FromTicks(Math.Min(device.Backoff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
-                device.NextAttempt = _time.GetUtcNow() + device.Backoff;
-                LogFailure("{Device}: cannot reach {Broker} ({Reason}); trying again in {Backoff}", device.Emulated.Name, BrokerText, e.Message, device.Backoff);
+                var delay = _backoff.Delay(device.FailedAttempts++);
+                device.NextAttempt = _time.GetUtcNow() + delay;
+                LogFailure("{Device}: cannot reach {Broker} ({Reason}); trying again in {Backoff}", device.Emulated.Name, BrokerText, e.Message, delay);
             }
             finally
             {
@@ -340,7 +344,7 @@ public sealed class MqttDeviceEmulator : IAsyncDisposable
 
         public DateTimeOffset NextAttempt { get; set; }
 
-        public TimeSpan Backoff { get; set; }
+        public int FailedAttempts { get; set; }
 
         public int Connecting;
     }
