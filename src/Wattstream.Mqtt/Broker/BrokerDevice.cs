@@ -162,14 +162,14 @@ public sealed class BrokerDevice : IMqttReadingTarget
         if (!Scope.Allows(message.Topic))
         {
             Interlocked.Increment(ref _refusedPublishes);
-            Reject("refused_publish", $"refused a publish on {MqttMessageReader.Truncate(message.Topic)}: outside its topics ({string.Join(", ", Scope.Filters)})");
+            Reject("refused_publish", $"refused a publish on {Excerpt.Of(message.Topic, 120)}: outside its topics ({string.Join(", ", Scope.Filters)})");
             return PublishVerdict.Refused;
         }
 
         if (!_allowance.TryTake())
         {
             Interlocked.Increment(ref _rateLimited);
-            Reject("rate_limited", $"dropped a message on {MqttMessageReader.Truncate(message.Topic)}: beyond its publish rate (Mqtt:PublishesPerSecond, Mqtt:PublishBurst)");
+            Reject("rate_limited", $"dropped a message on {Excerpt.Of(message.Topic, 120)}: beyond its publish rate (Mqtt:PublishesPerSecond, Mqtt:PublishBurst)");
             return PublishVerdict.RateLimited;
         }
 
@@ -183,7 +183,7 @@ public sealed class BrokerDevice : IMqttReadingTarget
     internal void SubscriptionRefused(string filter)
     {
         Interlocked.Increment(ref _refusedSubscriptions);
-        Reject("refused_subscription", $"refused a subscription to {MqttMessageReader.Truncate(filter)}: outside its topics ({string.Join(", ", Scope.Filters)})");
+        Reject("refused_subscription", $"refused a subscription to {Excerpt.Of(filter, 120)}: outside its topics ({string.Join(", ", Scope.Filters)})");
     }
 
     private void SetStatus(ConnectionStatus status, string? error)

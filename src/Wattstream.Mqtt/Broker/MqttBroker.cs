@@ -121,7 +121,7 @@ public sealed class MqttBroker : IHostedService, IAsyncDisposable
         {
             e.ReasonCode = MqttConnectReasonCode.BadUserNameOrPassword;
             Counters.LoginRefused();
-            var who = string.IsNullOrEmpty(e.UserName) ? "no user name" : device is null ? $"the unknown user name '{Sources.Mqtt.MqttMessageReader.Truncate(e.UserName)}'" : $"a wrong password for {e.UserName}";
+            var who = string.IsNullOrEmpty(e.UserName) ? "no user name" : device is null ? $"the unknown user name '{Excerpt.Of(e.UserName, 120)}'" : $"a wrong password for {e.UserName}";
             _faults.Warn("login", $"MQTT broker: refused a login from {e.RemoteEndPoint} with {who}");
             return Task.CompletedTask;
         }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Wattstream.Server.Audit;
 using Wattstream.Server.Endpoints;
+using Wattstream.Telemetry;
 
 namespace Wattstream.Server.Access;
 
@@ -42,7 +43,7 @@ public static class ApiKeyEndpoints
             var key = keys.List().FirstOrDefault(k => k.Id == id);
             if (key is null || !Within(Caller.Of(context.User)!, key.Orgs, key.Sites) || !await keys.RevokeAsync(id))
             {
-                return Problems.NotFound("not_found", "Unknown key", $"No API key '{Problems.Truncate(id)}'.");
+                return Problems.NotFound("not_found", "Unknown key", $"No API key '{Excerpt.Of(id, 64)}'.");
             }
 
             await audit.RecordAsync(context, "revoked", AuditLog.ApiKey, id, key.Orgs, AuditDetails(key));

@@ -4,6 +4,7 @@ using Wattstream.Server.Composition;
 using Wattstream.Server.Endpoints;
 using Wattstream.Server.Transports.Sse;
 using Wattstream.Streaming.Feeds;
+using Wattstream.Telemetry;
 
 namespace Wattstream.Server.Feeds;
 
@@ -30,7 +31,7 @@ public static class FeedEndpoints
     {
         if (feeds.Find(kind) is not { } feed)
         {
-            return Problems.NotFound("unknown_feed", "Unknown feed", $"'{Problems.Truncate(kind)}' is not a feed; the feeds are {feeds.Kinds}.");
+            return Problems.NotFound("unknown_feed", "Unknown feed", $"'{Excerpt.Of(kind, 64)}' is not a feed; the feeds are {feeds.Kinds}.");
         }
 
         if (!SubjectPattern.TryParse(context.Request.Query["subject"].FirstOrDefault() ?? ">", out var pattern, out var error))
@@ -41,7 +42,7 @@ public static class FeedEndpoints
         var scope = access.Resolve(context);
         if (!scope.CouldSee(pattern))
         {
-            return Problems.Problem(StatusCodes.Status403Forbidden, "forbidden_subject", "Subject not readable", $"'{Problems.Truncate(pattern.Pattern)}' matches nothing this caller may read.");
+            return Problems.Problem(StatusCodes.Status403Forbidden, "forbidden_subject", "Subject not readable", $"'{Excerpt.Of(pattern.Pattern, 64)}' matches nothing this caller may read.");
         }
 
         var request = SseStreams.FeedRequest(context, pattern, scope, context.Request.Query["format"].FirstOrDefault());

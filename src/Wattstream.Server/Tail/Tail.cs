@@ -115,7 +115,7 @@ internal sealed class Tail(TailOptions options)
 
         if (!response.IsSuccessStatusCode)
         {
-            throw new TailException($"{(int)response.StatusCode} {response.ReasonPhrase}: {Truncate(await response.Content.ReadAsStringAsync(cancellationToken))}");
+            throw new TailException($"{(int)response.StatusCode} {response.ReasonPhrase}: {Excerpt.Of(await response.Content.ReadAsStringAsync(cancellationToken), 200)}");
         }
 
         Say(lastEventId is null ? "connected" : $"reconnected, resumed after {lastEventId}");
@@ -129,7 +129,7 @@ internal sealed class Tail(TailOptions options)
 
             if (item.EventType is "auth" or "gap")
             {
-                Say($"{item.EventType}: {Truncate(item.Data)}");
+                Say($"{item.EventType}: {Excerpt.Of(item.Data, 200)}");
                 continue;
             }
 
@@ -200,7 +200,7 @@ internal sealed class Tail(TailOptions options)
                 }
                 else if (type == "error")
                 {
-                    throw new TailException($"the hub refused the subscription: {Truncate(text)}");
+                    throw new TailException($"the hub refused the subscription: {Excerpt.Of(text, 200)}");
                 }
 
                 continue;
@@ -277,7 +277,7 @@ internal sealed class Tail(TailOptions options)
         }
         catch (JsonException)
         {
-            _rows["event"] = ("", "", Truncate(data));
+            _rows["event"] = ("", "", Excerpt.Of(data, 200));
         }
     }
 
@@ -313,6 +313,4 @@ internal sealed class Tail(TailOptions options)
 
         _refresh?.Invoke();
     }
-
-    private static string Truncate(string s) => s.Length <= 200 ? s : s[..200] + "…";
 }

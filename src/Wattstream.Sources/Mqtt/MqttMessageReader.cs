@@ -41,7 +41,7 @@ public sealed class MqttMessageReader(IMqttFormat format, IMqttReadingTarget tar
         var payload = message.Payload;
         if (payload.Length > maxBytes)
         {
-            target.Reject("oversized", $"a message of {payload.Length} bytes on {Truncate(message.Topic)} (at most {maxBytes})");
+            target.Reject("oversized", $"a message of {payload.Length} bytes on {Excerpt.Of(message.Topic, 120)} (at most {maxBytes})");
             return;
         }
 
@@ -52,7 +52,7 @@ public sealed class MqttMessageReader(IMqttFormat format, IMqttReadingTarget tar
         }
         catch (TelemetryFormatException e)
         {
-            target.Reject("malformed", $"{Truncate(message.Topic)}: {e.Message}");
+            target.Reject("malformed", $"{Excerpt.Of(message.Topic, 120)}: {e.Message}");
             return;
         }
 
@@ -91,5 +91,4 @@ public sealed class MqttMessageReader(IMqttFormat format, IMqttReadingTarget tar
     }
 
     /// <summary>A topic as it may be logged: at most 120 characters.</summary>
-    public static string Truncate(string s) => s is null ? "" : s.Length <= 120 ? s : s[..120] + "…";
 }

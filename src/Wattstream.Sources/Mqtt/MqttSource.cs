@@ -167,7 +167,7 @@ public sealed class MqttSource : TelemetrySource, IMqttReadingTarget
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                throw new IOException($"MQTT: publishing to {MqttMessageReader.Truncate(request.Topic)} failed: {e.Message}", e);
+                throw new IOException($"MQTT: publishing to {Excerpt.Of(request.Topic, 120)} failed: {e.Message}", e);
             }
         }
     }

@@ -87,7 +87,7 @@ public sealed class NatsSource(SourceOptions options, SourceContext context) : T
     {
         if (AddressOf(subject) is not { } der)
         {
-            Reject("unknown_subject", $"'{Truncate(subject)}' is neither orgs.….telemetry.json.v1 nor a configured gateway's subject");
+            Reject("unknown_subject", $"'{Excerpt.Of(subject, 120)}' is neither orgs.….telemetry.json.v1 nor a configured gateway's subject");
             return null;
         }
 
@@ -131,6 +131,4 @@ public sealed class NatsSource(SourceOptions options, SourceContext context) : T
 
         return null;
     }
-
-    private static string Truncate(string s) => s.Length <= 120 ? s : s[..120] + "…";
 }

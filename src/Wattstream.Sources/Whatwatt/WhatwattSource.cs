@@ -106,7 +106,7 @@ public sealed class WhatwattSource : TelemetrySource
             lastBytes = limited.BytesRead;
             if (item.EventType != "live")
             {
-                Reject("unknown-event", $"unknown event '{Truncate(item.EventType)}'");
+                Reject("unknown-event", $"unknown event '{Excerpt.Of(item.EventType, 40)}'");
                 continue;
             }
 
@@ -145,6 +145,4 @@ public sealed class WhatwattSource : TelemetrySource
 
         return new DateTimeOffset(local, _timeZone.GetUtcOffset(local)).ToUnixTimeMilliseconds();
     }
-
-    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Wattstream.Hub.Resume;
+using Wattstream.Telemetry;
 
 namespace Wattstream.Streaming.Resume;
 
@@ -41,7 +42,7 @@ public static class ResumeIds
                 return true;
             }
 
-            error = $"'{Truncate(text)}' is not an {noun} id; {noun} ids are whole numbers.";
+            error = $"'{Excerpt.Of(text, 64)}' is not an {noun} id; {noun} ids are whole numbers.";
             return false;
         }
 
@@ -51,10 +52,9 @@ public static class ResumeIds
             return true;
         }
 
-        error = $"'{Truncate(text)}' is not an event id of this server; ids look like '{{epoch}}-{{sequence}}', e.g. '1763900000000-42'.";
+        error = $"'{Excerpt.Of(text, 64)}' is not an event id of this server; ids look like '{{epoch}}-{{sequence}}', e.g. '1763900000000-42'.";
         return false;
     }
 
     // An id is echoed in an error; a huge one is cut (the error body stays small).
-    private static string Truncate(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 64), "…");
 }

@@ -167,7 +167,7 @@ public static class AlertEndpoints
             {
                 if (!HistoryRequest.TryTime(text, DateTimeOffset.UnixEpoch, out var t))
                 {
-                    problem = Problems.BadRequest($"invalid_{name}", $"Malformed {name}", $"{name} is an ISO-8601 time or epoch milliseconds, not '{Problems.Truncate(text)}'.");
+                    problem = Problems.BadRequest($"invalid_{name}", $"Malformed {name}", $"{name} is an ISO-8601 time or epoch milliseconds, not '{Excerpt.Of(text, 64)}'.");
                     return false;
                 }
 

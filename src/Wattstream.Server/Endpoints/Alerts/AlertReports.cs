@@ -109,7 +109,7 @@ internal static class AlertReports
             der = ders.All(scope).Select(x => x.Address).FirstOrDefault(a => (a.Der == derId || a.Subject == derId) && (org is null || a.Org == org) && (site is null || a.Site == site));
             if (der is null)
             {
-                errors["der"] = [$"No DER '{Problems.Truncate(derId)}' that this caller may report on."];
+                errors["der"] = [$"No DER '{Excerpt.Of(derId, 64)}' that this caller may report on."];
             }
         }
         else if (site is null || !Subjects.IsValidToken(site))
@@ -125,7 +125,7 @@ internal static class AlertReports
             }
             else
             {
-                errors["org"] = [orgs.Length == 0 ? $"No org with site '{Problems.Truncate(site)}' that this caller may report on: name the org." : "Several orgs have this site: name the org."];
+                errors["org"] = [orgs.Length == 0 ? $"No org with site '{Excerpt.Of(site, 64)}' that this caller may report on: name the org." : "Several orgs have this site: name the org."];
             }
         }
         else if (!Subjects.IsValidToken(org))

@@ -205,7 +205,7 @@ public static class AlertRuleEndpoints
             if (rule.Id is not null && rule.Id != routeId)
             {
                 return (null, TypedResults.ValidationProblem(
-                    new Dictionary<string, string[]> { ["id"] = [$"The body's id '{Problems.Truncate(rule.Id)}' is not the URL's '{routeId}'."] },
+                    new Dictionary<string, string[]> { ["id"] = [$"The body's id '{Excerpt.Of(rule.Id, 64)}' is not the URL's '{routeId}'."] },
                     title: "Invalid alert rule",
                     extensions: new Dictionary<string, object?> { ["error"] = "invalid_rule" }));
             }
@@ -224,7 +224,7 @@ public static class AlertRuleEndpoints
     }
 
     private static IResult NotFound(string id) =>
-        Problems.NotFound("rule_not_found", "Unknown rule", $"No rule '{Problems.Truncate(id)}'. GET /api/alert-rules lists the rules.");
+        Problems.NotFound("rule_not_found", "Unknown rule", $"No rule '{Excerpt.Of(id, 64)}'. GET /api/alert-rules lists the rules.");
 
     private static IResult FixedRule(string id) =>
         Problems.Problem(StatusCodes.Status409Conflict, "rule_read_only", "Rule from configuration", $"'{id}' is defined in configuration (Alerts:Rules or the example set): change it there.");

@@ -99,7 +99,7 @@ public static class EnergyEndpoints
         };
         if (kind is null)
         {
-            return Problems.BadRequest("invalid_period", "Malformed period", $"period is hour, day or month, not '{Problems.Truncate(q["period"].FirstOrDefault())}'.");
+            return Problems.BadRequest("invalid_period", "Malformed period", $"period is hour, day or month, not '{Excerpt.Of(q["period"].FirstOrDefault(), 64)}'.");
         }
 
         var now = time.GetUtcNow();
@@ -203,7 +203,7 @@ public static class EnergyEndpoints
         var orgs = ders.OrgsWithSite(site, org, scope);
         if (orgs.Length == 0)
         {
-            problem = Problems.NotFound("site_not_found", "Unknown site", $"No site '{Problems.Truncate(site)}'. GET /api/sites lists the sites.");
+            problem = Problems.NotFound("site_not_found", "Unknown site", $"No site '{Excerpt.Of(site, 64)}'. GET /api/sites lists the sites.");
             return false;
         }
 

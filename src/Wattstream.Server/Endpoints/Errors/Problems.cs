@@ -1,3 +1,4 @@
+using Wattstream.Telemetry;
 namespace Wattstream.Server.Endpoints;
 
 /// <summary>
@@ -63,8 +64,8 @@ public static class Problems
 
     private static string DetailOf(int status, HttpRequest request) => status switch
     {
-        StatusCodes.Status404NotFound => $"Nothing is at '{Truncate(request.Path.Value)}'; /docs lists the endpoints.",
-        StatusCodes.Status405MethodNotAllowed => $"'{Truncate(request.Path.Value)}' does not take {request.Method}; /docs lists what it takes.",
+        StatusCodes.Status404NotFound => $"Nothing is at '{Excerpt.Of(request.Path.Value, 64)}'; /docs lists the endpoints.",
+        StatusCodes.Status405MethodNotAllowed => $"'{Excerpt.Of(request.Path.Value, 64)}' does not take {request.Method}; /docs lists what it takes.",
         StatusCodes.Status415UnsupportedMediaType => "The body's Content-Type is not one this endpoint reads (application/json).",
         _ => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase + "." : $"HTTP {status}.",
     };
@@ -81,10 +82,9 @@ public static class Problems
             return true;
         }
 
-        problem = BadRequest("invalid_id", $"Malformed {what}", $"'{Truncate(id)}' is not a valid {what}: {Telemetry.Subjects.TokenRule}.");
+        problem = BadRequest("invalid_id", $"Malformed {what}", $"'{Excerpt.Of(id, 64)}' is not a valid {what}: {Telemetry.Subjects.TokenRule}.");
         return false;
     }
 
     /// <summary>A client's value quoted in a message: at most 64 characters.</summary>
-    public static string Truncate(string? value) => value is null ? "" : value.Length <= 64 ? value : value[..64] + "…";
 }

@@ -72,8 +72,6 @@ public sealed class MqttAddressing(SourceOptions options)
 
         return DerAddress.TryCreate(Options.Org, Options.Site, device, der, out var address)
             ? address!
-            : throw new TelemetryFormatException($"'{Truncate(topicDevice)}' from the topic does not make a device id ({Subjects.TokenRule}); set Device and Der");
+            : throw new TelemetryFormatException($"'{Excerpt.Of(topicDevice, 64)}' from the topic does not make a device id ({Subjects.TokenRule}); set Device and Der");
     }
-
-    private static string Truncate(string s) => s.Length <= 64 ? s : s[..64] + "…";
 }

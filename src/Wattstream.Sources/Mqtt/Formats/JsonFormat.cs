@@ -207,7 +207,7 @@ public sealed partial class JsonFormat : IMqttFormat
         var der = mapping.Der.Fill(wildcards);
         return DerAddress.TryCreate(mapping.Org, mapping.Site, device, der, out var address)
             ? address!
-            : throw new TelemetryFormatException($"'{Truncate(device)}'/'{Truncate(der)}' from the topic does not make a device and DER id ({Subjects.TokenRule})");
+            : throw new TelemetryFormatException($"'{Excerpt.Of(device, 64)}'/'{Excerpt.Of(der, 64)}' from the topic does not make a device and DER id ({Subjects.TokenRule})");
     }
 
     private static Mapping[] Compile(SourceOptions options, List<string> errors)
@@ -331,8 +331,6 @@ public sealed partial class JsonFormat : IMqttFormat
 
         return false;
     }
-
-    private static string Truncate(string s) => s.Length <= 64 ? s : s[..64] + "…";
 
     private sealed record Mapping(string Filter, string[] Levels, DerType Type, string Org, string Site, Template Device, Template Der, Field[] Fields);
 

@@ -88,7 +88,7 @@ public sealed class OpenDtuFormat(MqttAddressing addressing) : IMqttFormat
     {
         if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
         {
-            throw new TelemetryFormatException($"OpenDTU's '{field}' must be a number, not '{Truncate(text)}'");
+            throw new TelemetryFormatException($"OpenDTU's '{field}' must be a number, not '{Excerpt.Of(text, 20)}'");
         }
 
         lock (_gate)
@@ -115,7 +115,7 @@ public sealed class OpenDtuFormat(MqttAddressing addressing) : IMqttFormat
     {
         "1" => MqttContent.Of(new MqttAvailability([(der, DerType.Pv)], Online: true)),
         "0" => MqttContent.Of(new MqttAvailability([(der, DerType.Pv)], Online: false)),
-        _ => throw new TelemetryFormatException($"OpenDTU's 'status/reachable' must be 0 or 1, not '{Truncate(text)}'"),
+        _ => throw new TelemetryFormatException($"OpenDTU's 'status/reachable' must be 0 or 1, not '{Excerpt.Of(text, 20)}'"),
     };
 
     // The DTU's last will: every inverter read through it so far goes offline or online with it.
@@ -125,7 +125,7 @@ public sealed class OpenDtuFormat(MqttAddressing addressing) : IMqttFormat
         {
             "online" => true,
             "offline" => false,
-            _ => throw new TelemetryFormatException($"OpenDTU's 'dtu/status' must be online or offline, not '{Truncate(text)}'"),
+            _ => throw new TelemetryFormatException($"OpenDTU's 'dtu/status' must be online or offline, not '{Excerpt.Of(text, 20)}'"),
         };
         lock (_gate)
         {
@@ -144,6 +144,4 @@ public sealed class OpenDtuFormat(MqttAddressing addressing) : IMqttFormat
 
         return state;
     }
-
-    private static string Truncate(string s) => s.Length <= 20 ? s : s[..20] + "…";
 }

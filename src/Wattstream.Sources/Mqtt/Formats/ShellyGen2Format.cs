@@ -111,7 +111,7 @@ public sealed class ShellyGen2Format(MqttAddressing addressing) : IMqttFormat
 
         if (status.ValueKind != JsonValueKind.Object)
         {
-            throw new TelemetryFormatException($"the status of '{Truncate(key)}' must be a JSON object");
+            throw new TelemetryFormatException($"the status of '{Excerpt.Of(key, 32)}' must be a JSON object");
         }
 
         var measurements = new List<Measurement>(16);
@@ -281,6 +281,4 @@ public sealed class ShellyGen2Format(MqttAddressing addressing) : IMqttFormat
 
         return document;
     }
-
-    private static string Truncate(string s) => s.Length <= 32 ? s : s[..32] + "…";
 }

@@ -182,14 +182,14 @@ public sealed class VictronFormat(MqttAddressing addressing) : IMqttFormat
             using var document = JsonDocument.ParseValue(ref reader);
             if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("value", out var value))
             {
-                throw new TelemetryFormatException($"Venus's payload must be {{\"value\": …}} on {Truncate(topic)}");
+                throw new TelemetryFormatException($"Venus's payload must be {{\"value\": …}} on {Excerpt.Of(topic, 64)}");
             }
 
             return value.ValueKind switch
             {
                 JsonValueKind.Null => null,
                 JsonValueKind.Number when value.TryGetDouble(out var number) && double.IsFinite(number) => number,
-                _ => throw new TelemetryFormatException($"Venus's value on {Truncate(topic)} must be a number or null, not {Truncate(value.GetRawText())}"),
+                _ => throw new TelemetryFormatException($"Venus's value on {Excerpt.Of(topic, 64)} must be a number or null, not {Excerpt.Of(value.GetRawText(), 64)}"),
             };
         }
         catch (JsonException e)
@@ -262,8 +262,6 @@ public sealed class VictronFormat(MqttAddressing addressing) : IMqttFormat
         "History/DischargedEnergy" => Update.Of(i.Battery, Quantity.EnergyDischarged, Unit.KilowattHour),
         _ => null,
     };
-
-    private static string Truncate(string s) => s.Length <= 64 ? s : s[..64] + "…";
 
     /// <summary>One measurement set from a topic, or one part of a sum the DER's reading is made from.</summary>
     private sealed class Update
