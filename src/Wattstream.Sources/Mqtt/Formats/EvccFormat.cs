@@ -144,10 +144,7 @@ public sealed class EvccFormat(MqttAddressing addressing) : IMqttFormat
                 return MqttContent.Nothing;
             }
 
-            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
-            {
-                throw new TelemetryFormatException($"evcc's '{field}' must be a number, not '{(text.Length <= 20 ? text : text[..20] + "…")}'");
-            }
+            var value = PlainNumber.Parse(text, $"evcc's '{field}'");
 
             state.Measurements[quantity] = map(field, value)!.Value;
 
@@ -163,7 +160,7 @@ public sealed class EvccFormat(MqttAddressing addressing) : IMqttFormat
         {
             "online" => true,
             "offline" => false,
-            _ => throw new TelemetryFormatException($"evcc's status must be online or offline, not '{(text.Length <= 20 ? text : text[..20] + "…")}'"),
+            _ => throw new TelemetryFormatException($"evcc's status must be online or offline, not '{Excerpt.Of(text, 20)}'"),
         };
         var device = addressing.Address(root).Device;
         lock (_gate)

@@ -86,10 +86,7 @@ public sealed class OpenDtuFormat(MqttAddressing addressing) : IMqttFormat
 
     private MqttContent Measure(DerAddress der, string field, string text, (Quantity Quantity, Unit Unit, double Scale) map, long receivedAt)
     {
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
-        {
-            throw new TelemetryFormatException($"OpenDTU's '{field}' must be a number, not '{Excerpt.Of(text, 20)}'");
-        }
+        var value = PlainNumber.Parse(text, $"OpenDTU's '{field}'");
 
         lock (_gate)
         {

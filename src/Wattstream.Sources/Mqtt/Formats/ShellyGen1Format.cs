@@ -49,14 +49,11 @@ public sealed class ShellyGen1Format(MqttAddressing addressing) : IMqttFormat
 
         if (!int.TryParse(channel, NumberStyles.None, CultureInfo.InvariantCulture, out var index) || index > 2)
         {
-            throw new TelemetryFormatException($"an emeter index must be 0, 1 or 2, not '{(channel.Length <= 8 ? channel : channel[..8] + "…")}'");
+            throw new TelemetryFormatException($"an emeter index must be 0, 1 or 2, not '{Excerpt.Of(channel, 8)}'");
         }
 
         var text = Encoding.UTF8.GetString(payload).Trim();
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || !double.IsFinite(number))
-        {
-            throw new TelemetryFormatException($"'{value}' must be a number, not '{(text.Length <= 20 ? text : text[..20] + "…")}'");
-        }
+        var number = PlainNumber.Parse(text, $"'{value}'");
 
         var measurements = id.StartsWith("shellyem3", StringComparison.OrdinalIgnoreCase)
             ? Phase(id, index, value, number)

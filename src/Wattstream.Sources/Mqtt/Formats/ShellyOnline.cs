@@ -32,7 +32,7 @@ internal sealed class ShellyOnline(MqttAddressing addressing)
         {
             "true" => true,
             "false" => false,
-            _ => throw new TelemetryFormatException($"an online payload must be true or false, not '{(text.Length <= 20 ? text : text[..20] + "…")}'"),
+            _ => throw new TelemetryFormatException($"an online payload must be true or false, not '{Excerpt.Of(text, 20)}'"),
         };
         DerAddress[] ders;
         lock (_dersByDevice)

@@ -43,7 +43,7 @@ public sealed class TasmotaFormat(MqttAddressing addressing) : IMqttFormat
         {
             "Online" => MqttContent.Of(new MqttAvailability([(meter, DerType.Meter)], Online: true)),
             "Offline" => MqttContent.Of(new MqttAvailability([(meter, DerType.Meter)], Online: false)),
-            _ => throw new TelemetryFormatException($"an LWT payload must be Online or Offline, not '{(text.Length <= 20 ? text : text[..20] + "…")}'"),
+            _ => throw new TelemetryFormatException($"an LWT payload must be Online or Offline, not '{Excerpt.Of(text, 20)}'"),
         };
     }
 
