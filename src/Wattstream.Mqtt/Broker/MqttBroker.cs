@@ -172,14 +172,15 @@ public sealed class MqttBroker : IHostedService, IAsyncDisposable
 
     private Task InterceptingSubscriptionAsync(InterceptingSubscriptionEventArgs e)
     {
-        if (Find(e.UserName) is { } device && device.Scope.Contains(e.TopicFilter.Topic))
+        var device = Find(e.UserName);
+        if (device is not null && device.Scope.Contains(e.TopicFilter.Topic))
         {
             return Task.CompletedTask;
         }
 
         e.ProcessSubscription = false;
         e.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
-        Find(e.UserName)?.SubscriptionRefused(e.TopicFilter.Topic);
+        device?.SubscriptionRefused(e.TopicFilter.Topic);
         return Task.CompletedTask;
     }
 

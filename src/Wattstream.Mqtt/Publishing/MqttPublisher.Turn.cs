@@ -17,7 +17,7 @@ public sealed partial class MqttPublisher
     private sealed class Turn(MqttPublisher publisher) : IDisposable
     {
         private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
-        private readonly List<HubSubscription> _readings = [];
+        private HubSubscription[] _readings = []; // set once when the turn starts; read by Status from any thread
         private readonly ConcurrentDictionary<DerAddress, Announced> _ders = new();
         private readonly ConcurrentDictionary<(string Org, string Site), Announced> _sites = new();
         private IFeedMessages? _summaryMessages;
@@ -46,10 +46,7 @@ public sealed partial class MqttPublisher
             // Each DER's last value first, then live: a new holder publishes the present it takes over, and a single node
             // publishes what arrived before this turn began. An org not chosen never reaches these queues.
             var patterns = publisher._orgs is null ? [SubjectPattern.All] : publisher._orgs.Select(o => SubjectPattern.Parse($"orgs.{o}.>"));
-            foreach (var pattern in patterns)
-            {
-                _readings.Add(publisher._hub.Subscribe(pattern, new SubscribeOptions { QueueCapacity = publisher._options.QueueCapacity, StartWithLastValues = true }));
-            }
+            _readings = [.. patterns.Select(p => publisher._hub.Subscribe(p, new SubscribeOptions { QueueCapacity = publisher._options.QueueCapacity, StartWithLastValues = true }))];
 
             _summaryMessages = publisher._summaries?.OpenPublication(Math.Min(publisher._options.QueueCapacity, 4096));
             using var end = owned.Register(() =>
