@@ -14,6 +14,11 @@ namespace Wattstream.Nats.Tests;
 public sealed class JobLeaseTests : IAsyncLifetime
 {
     private static readonly string[] Keys = [.. Enumerable.Range(0, 30).Select(i => $"source:meter-{i}")];
+
+    // Long enough that a stall of the test machine (CI runs the test projects side by side on two cores) does not
+    // outlast a job's hold of two thirds of it: the tests count starts exactly, and a job stopped for a late renewal
+    // (the safe thing) would start again and count twice.
+    private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(6);
     private readonly Runs _runs = new();
     private NatsServer _nats = null!;
 
@@ -115,7 +120,7 @@ public sealed class JobLeaseTests : IAsyncLifetime
     [Fact]
     public async Task Three_holders_each_run_their_share_of_thirty_jobs_and_together_all_of_them_once()
     {
-        var holders = await StartAsync(TimeSpan.FromSeconds(2), "node-a", "node-b", "node-c");
+        var holders = await StartAsync(Ttl, "node-a", "node-b", "node-c");
         try
         {
             await Eventually.UntilAsync(() => _runs.RunOnOwners("node-a", "node-b", "node-c"), "every job runs on its owner");
@@ -164,7 +169,7 @@ public sealed class JobLeaseTests : IAsyncLifetime
     [Fact]
     public async Task A_killed_holders_jobs_move_after_its_leases_lapse_and_never_run_twice()
     {
-        var holders = await StartAsync(TimeSpan.FromSeconds(2), "node-a", "node-b", "node-c");
+        var holders = await StartAsync(Ttl, "node-a", "node-b", "node-c");
         try
         {
             await Eventually.UntilAsync(() => _runs.RunOnOwners("node-a", "node-b", "node-c"), "every job runs on its owner");
@@ -172,7 +177,7 @@ public sealed class JobLeaseTests : IAsyncLifetime
             Assert.NotEmpty(killed);
 
             await holders[2].KillAsync();
-            await Eventually.UntilAsync(() => _runs.RunOnOwners("node-a", "node-b"), "node-c's jobs run on the other two", TimeSpan.FromSeconds(20));
+            await Eventually.UntilAsync(() => _runs.RunOnOwners("node-a", "node-b"), "node-c's jobs run on the other two", 3 * Ttl + TimeSpan.FromSeconds(5));
 
             Assert.True(_runs.Overlaps.IsEmpty, string.Join('\n', _runs.Overlaps));
             Assert.Empty(holders[2].Coordinator.Leases.Owned); // it could not renew, so it stopped them
@@ -187,11 +192,11 @@ public sealed class JobLeaseTests : IAsyncLifetime
     [Fact]
     public async Task A_holder_joining_takes_its_share_and_nothing_moves_between_the_others()
     {
-        var holders = (await StartAsync(TimeSpan.FromSeconds(2), "node-a", "node-b")).ToList();
+        var holders = (await StartAsync(Ttl, "node-a", "node-b")).ToList();
         try
         {
             await Eventually.UntilAsync(() => _runs.RunOnOwners("node-a", "node-b"), "every job runs on its owner");
-            holders.AddRange(await StartAsync(TimeSpan.FromSeconds(2), "node-c"));
+            holders.AddRange(await StartAsync(Ttl, "node-c"));
 
             await Eventually.UntilAsync(() => _runs.RunOnOwners("node-a", "node-b", "node-c"), "node-c runs its share");
 
@@ -257,17 +262,17 @@ public sealed class JobLeaseTests : IAsyncLifetime
     [Fact]
     public async Task A_job_its_owner_does_not_carry_runs_on_a_node_that_does_and_moves_to_the_owner_once_it_claims_it()
     {
-        var holders = await StartAsync(TimeSpan.FromSeconds(2), "node-a", "node-b"); // the 30 shared jobs too: they must not move
+        var holders = await StartAsync(Ttl, "node-a", "node-b"); // the 30 shared jobs too: they must not move
         try
         {
             // A source configured on node-b only, whose owner by rendezvous is node-a.
             var key = Enumerable.Range(0, 100).Select(i => $"source:only-b-{i}").First(k => Rendezvous.Owner(k, ["node-a", "node-b"]) == "node-a");
             await holders[1].Coordinator.Leases.RunWhileOwnedAsync(key, _runs.Job(key, "node-b"));
-            await Eventually.UntilAsync(() => _runs.Running.GetValueOrDefault(key) == "node-b", "node-b runs the job node-a does not carry", TimeSpan.FromSeconds(15));
+            await Eventually.UntilAsync(() => _runs.Running.GetValueOrDefault(key) == "node-b", "node-b runs the job node-a does not carry", 3 * Ttl);
 
             // node-a comes to carry it (its configuration reloaded, or a rolling upgrade): it claims the job, node-b hands it on.
             await holders[0].Coordinator.Leases.RunWhileOwnedAsync(key, _runs.Job(key, "node-a"));
-            await Eventually.UntilAsync(() => _runs.Running.GetValueOrDefault(key) == "node-a", "the job moves to its owner", TimeSpan.FromSeconds(15));
+            await Eventually.UntilAsync(() => _runs.Running.GetValueOrDefault(key) == "node-a", "the job moves to its owner", 3 * Ttl);
 
             Assert.True(_runs.Overlaps.IsEmpty, string.Join('\n', _runs.Overlaps));
             Assert.Equal(new[] { "node-b", "node-a" }, _runs.Starts.Where(s => s.Key == key).Select(s => s.Holder));
