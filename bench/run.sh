@@ -60,8 +60,10 @@ run() { # target load-tool-arguments… : one fresh server, one run
 
 all_targets=${TARGETS:-wattstream-sse wattstream-ws signalr node-ws nats}
 each() { # load-tool-arguments… : every target, repeated, interleaved so drift on the machine hits all alike
-  for _ in $(seq 1 "$repeats"); do for target in $all_targets; do run "$target" "$@"; done; done
+  for _ in $(seq 1 "${each_repeats:-$repeats}"); do for target in $all_targets; do run "$target" "$@"; done; done
 }
+# Latency rows move most between runs on this machine: they run at least three times, interleaved (median, min–max).
+latency_repeats=$(( repeats < 3 ? 3 : repeats ))
 
 if wants a; then
   echo "scenario (a): one meter, N clients, max rate, then half of Wattstream SSE's max" >&2
@@ -80,8 +82,8 @@ fi
 if wants l; then
   echo "latency (l): 20 000 messages/s to 1 000 clients, where nothing should be saturated: one meter at 20 readings/s to" >&2
   echo "  all of them (each reading a burst of 1 000), and 1 000 meters on 100 sites at 2 readings/s each (10 clients a site)" >&2
-  each --scenario l --clients 1000 --rate 20 --batch 1 --seconds "$seconds"
-  each --scenario l --clients 1000 --sites 100 --meters 1000 --rate 2000 --batch 1 --seconds "$seconds"
+  each_repeats=$latency_repeats each --scenario l --clients 1000 --rate 20 --batch 1 --seconds "$seconds"
+  each_repeats=$latency_repeats each --scenario l --clients 1000 --sites 100 --meters 1000 --rate 2000 --batch 1 --seconds "$seconds"
 fi
 
 if wants c; then
@@ -97,7 +99,7 @@ if wants e; then
   e_sites=$(( e_clients / 10 ))
   [ "$e_clients" -lt 100000 ] && echo "scenario (e) scaled down to $e_clients connections: the file limit here is $(ulimit -n)" >&2
   echo "scenario (e): $e_clients SSE connections over $e_sites sites, one meter each every 10 s" >&2
-  for _ in $(seq 1 "$repeats"); do for target in ${TARGETS_E:-wattstream-sse wattstream-ws nats}; do
+  for _ in $(seq 1 "$latency_repeats"); do for target in ${TARGETS_E:-wattstream-sse wattstream-ws nats}; do
     run "$target" --scenario e --clients "$e_clients" --sites "$e_sites" --meters "$e_sites" --rate $(( e_sites / 10 )) --batch 10 \
       --seconds 30 --source-addresses $(( (e_clients + 19999) / 20000 ))
   done; done
@@ -153,7 +155,7 @@ tables=$(dotnet "$tool" report "$results" --chart docs/images/fanout.png)
 generated=$(mktemp)
 {
   echo "<!-- fan-out:begin (written by bench/run.sh; edit outside these markers) -->"
-  echo "Run of $(date -u -r "$results" +%Y-%m-%d) by \`bench/run.sh $repeats $seconds\` (up to $repeats runs of every row, ${seconds} s of publishing each; a row with fewer had runs fail, see the notes)."
+  echo "Run of $(date -u -r "$results" +%Y-%m-%d) by \`bench/run.sh $repeats $seconds\` (up to $repeats runs of every row, at least three of the latency rows (l) and (e), ${seconds} s of publishing each; a row with fewer had runs fail, see the notes)."
   echo
   echo "Machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)."
   echo "Versions: .NET $(dotnet --list-runtimes | sed -n 's/^Microsoft.NETCore.App \([^ ]*\).*/\1/p' | tail -1) (SDK $(dotnet --version)), $(nats-server --version), Node.js $(node --version) with ws $(node -p "require('./bench/peers/node-ws/node_modules/ws/package.json').version"), Microsoft.AspNetCore.SignalR(.Client) $(sed -n 's/.*"Microsoft.AspNetCore.SignalR.Client" Version="\([^"]*\)".*/\1/p' Directory.Packages.props), NATS.Net $(sed -n 's/.*"NATS.Net" Version="\([^"]*\)".*/\1/p' Directory.Packages.props)."

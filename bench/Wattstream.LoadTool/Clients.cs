@@ -54,7 +54,7 @@ public abstract class LoadClient
             if (t >= 0 && Utf8Parser.TryParse(message[(t + TimestampKey.Length)..], out long ms, out _) && ms >= DeviceWindowStart && ms < DeviceWindowEnd)
             {
                 Interlocked.Increment(ref _received);
-                latencies.Record(((now - DateTime.UnixEpoch.Ticks) / 10) - ((ms + DeviceOffsetMs) * 1000));
+                latencies.Record(DateTime.UnixEpoch.Ticks + ((ms + DeviceOffsetMs) * TimeSpan.TicksPerMillisecond), now);
             }
 
             return;
@@ -87,7 +87,7 @@ public abstract class LoadClient
         }
 
         Interlocked.Increment(ref _received);
-        latencies.Record((now - pub) / 10);
+        latencies.Record(pub, now);
     }
 
     /// <param name="source">The loopback address the client connects from; null: the system's choice.</param>

@@ -147,6 +147,34 @@ internal sealed record LoadResult(
 
     /// <summary>Scenario (f): the devices sent spread over this many ms after each whole second (0: all on the second).</summary>
     public int DeviceSpreadMs { get; init; }
+
+    /// <summary>How many times the load tool stood still for its own GC in the measured window (see <see cref="ToolPauses"/>).</summary>
+    public int ClientGcPauses { get; init; }
+
+    /// <summary>Timed messages whose way from publish to receipt overlapped one of those pauses: the percentiles below leave them out.</summary>
+    public long SamplesInToolPauses { get; init; }
+
+    /// <summary>The percentiles without the messages the tool's pauses fell into; null when too many samples were long to keep them all (saturated runs).</summary>
+    public long? P50MicrosOutsidePauses { get; init; }
+
+    public long? P99MicrosOutsidePauses { get; init; }
+
+    public long? P999MicrosOutsidePauses { get; init; }
+
+    /// <summary>This result with the figures that leave the load tool's own pauses out.</summary>
+    public LoadResult WithoutToolPauses(LatencyHistogram latencies, ToolPauses pauses, long windowStartTicks)
+    {
+        var intervals = pauses.Intervals;
+        var outside = latencies.WithoutPauses(intervals);
+        return this with
+        {
+            ClientGcPauses = intervals.Count(i => i.To >= windowStartTicks),
+            SamplesInToolPauses = outside?.Removed ?? 0,
+            P50MicrosOutsidePauses = outside?.Histogram.Percentile(0.50),
+            P99MicrosOutsidePauses = outside?.Histogram.Percentile(0.99),
+            P999MicrosOutsidePauses = outside?.Histogram.Percentile(0.999),
+        };
+    }
 }
 
 internal static class LoadRun
@@ -162,6 +190,7 @@ internal static class LoadRun
         }
 
         var latencies = new LatencyHistogram();
+        using var pauses = new ToolPauses();
         var stats = plan.ServerPid is { } p ? new ServerProcessStats(p) : null;
         var rssBefore = stats?.RssBytes() ?? 0;
         var workload = plan.Workload;
@@ -214,6 +243,7 @@ internal static class LoadRun
         var cpuBefore = stats?.CpuSeconds() ?? 0;
         var ownCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var ownPauseBefore = GC.GetTotalPauseDuration();
+        var windowStartTicks = DateTime.UtcNow.Ticks;
         var window = Stopwatch.StartNew();
         var perSite = new long[workload.Sites];
         var burst = plan.ReconnectBurst ? ReconnectAllAsync(all, plan.Duration / 3) : Task.FromResult(0.0);
@@ -257,7 +287,7 @@ internal static class LoadRun
             ClientCoreShare = ownShare,
             ClientBound = ownShare > ClientBoundShare,
             ClientGcPauseSeconds = (GC.GetTotalPauseDuration() - ownPauseBefore).TotalSeconds,
-        };
+        }.WithoutToolPauses(latencies, pauses, windowStartTicks);
     }
 
     // Connects every client first (client i to site i mod sites, from its source address, to the servers in turn); the
@@ -280,6 +310,7 @@ internal static class LoadRun
     private static async Task<LoadResult> RunFromDevicesAsync(LoadPlan plan)
     {
         var latencies = new LatencyHistogram();
+        using var pauses = new ToolPauses();
         var stats = plan.ServerPid is { } p ? new ServerProcessStats(p) : null;
         var rssBefore = stats?.RssBytes() ?? 0;
         var workload = plan.Workload;
@@ -305,6 +336,7 @@ internal static class LoadRun
         var cpuBefore = stats?.CpuSeconds() ?? 0;
         var ownCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var ownPauseBefore = GC.GetTotalPauseDuration();
+        var windowStartTicks = DateTime.UtcNow.Ticks;
         var window = Stopwatch.StartNew();
         await Task.Delay(TimeSpan.FromSeconds(seconds));
         var cpu = (stats?.CpuSeconds() ?? 0) - cpuBefore;
@@ -333,7 +365,7 @@ internal static class LoadRun
             ClientBound = ownShare > ClientBoundShare,
             ClientGcPauseSeconds = (GC.GetTotalPauseDuration() - ownPauseBefore).TotalSeconds,
             DeviceSpreadMs = plan.DeviceSpreadMs,
-        };
+        }.WithoutToolPauses(latencies, pauses, windowStartTicks);
     }
 
     /// <summary>Drops every client's connection at once and reconnects them with Last-Event-ID; the seconds until all are back.</summary>

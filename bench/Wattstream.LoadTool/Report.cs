@@ -63,16 +63,16 @@ internal static class Report
         if (l.Length > 0)
         {
             sb.AppendLine("Latency (l): a fixed, realistic delivered rate (20 000 messages/s to 1 000 clients) at which no process should be saturated, in two shapes: one meter at 20 readings/s to every client (each reading a burst of 1 000 sends), and 1 000 meters on 100 sites at 2 readings/s each, ten clients a site (bursts of 10). Latency from the publish time in the payload to each client's receipt.").AppendLine();
-            sb.AppendLine("| clients | meters / sites | publish rate | target | runs | delivered msgs/s | p50 µs | p99 µs | p99.9 µs | lost | server CPU, share of a core | load tool CPU, share of a core |");
-            sb.AppendLine("| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            sb.AppendLine("| clients | meters / sites | publish rate | target | runs | delivered msgs/s | p50 µs | p99 µs | p99.9 µs | p99 µs outside the tool's pauses | lost | server CPU, share of a core | load tool CPU, share of a core | tool GC pauses |");
+            sb.AppendLine("| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
             foreach (var g in Groups(l, r => (Clients(r), Rate(r), r.GetProperty("Meters").GetInt32(), r.GetProperty("Sites").GetInt32())))
             {
                 var serverShare = g.Runs.Select(r => r.GetProperty("ServerCpuSeconds").GetDouble() / Math.Max(1e-9, r.GetProperty("Seconds").GetDouble() + 1)).ToArray();
                 var clientShare = g.Runs.Select(r => r.TryGetProperty("ClientCoreShare", out var s) ? s.GetDouble() : double.NaN).ToArray();
-                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Item1} | {g.Key.Item3} / {g.Key.Item4} | {g.Key.Item2}/s | {g.Target} | {g.Runs.Length} | {Median(Values(g.Runs, "DeliveredPerSecond")):N0} | {Micros(g.Runs, "P50Micros")} | {Micros(g.Runs, "P99Micros")} | {Micros(g.Runs, "P999Micros")} | {Median(Values(g.Runs, "Lost")):N0} | {Median(serverShare):P0} | {Median(clientShare):P0} |");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Item1} | {g.Key.Item3} / {g.Key.Item4} | {g.Key.Item2}/s | {g.Target} | {g.Runs.Length} | {Median(Values(g.Runs, "DeliveredPerSecond")):N0} | {Micros(g.Runs, "P50Micros")} | {Micros(g.Runs, "P99Micros")} | {Micros(g.Runs, "P999Micros")} | {Micros(g.Runs, "P99MicrosOutsidePauses")} | {Median(Values(g.Runs, "Lost")):N0} | {Median(serverShare):P0} | {Median(clientShare):P0} | {ToolPauses(g.Runs)} |");
             }
 
-            sb.AppendLine();
+            sb.AppendLine().AppendLine(PausesNote).AppendLine();
         }
 
         var c = runs.Where(r => Scenario(r) == "c").ToArray();
@@ -94,37 +94,35 @@ internal static class Report
         if (e.Length > 0)
         {
             sb.AppendLine("Scenario (e): a city district on one box. Every site one meter reporting every 10 s, ten clients per site, each on one site; every reading to every client. Targets at 100 000 connections: RSS under 1.5 GB, no loss, p99 ≤ 50 ms, server CPU under one core.").AppendLine();
-            sb.AppendLine("| connections | sites | target | runs | connections/s | peak RSS MB | RSS per connection KB | server CPU, share of a core | delivered msgs/s | p50 µs | p99 µs | p99.9 µs | lost | load tool CPU, share of a core |");
-            sb.AppendLine("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            sb.AppendLine("| connections | sites | target | runs | connections/s | peak RSS MB | RSS per connection KB | server CPU, share of a core | delivered msgs/s | p50 µs | p99 µs | p99.9 µs | p99 µs outside the tool's pauses | lost | load tool CPU, share of a core | tool GC pauses |");
+            sb.AppendLine("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
             foreach (var g in Groups(e, r => (Clients(r), r.GetProperty("Sites").GetInt32())))
             {
                 var serverShare = g.Runs.Select(r => r.GetProperty("ServerCpuSeconds").GetDouble() / Math.Max(1e-9, r.GetProperty("Seconds").GetDouble() + 1)).ToArray();
                 var clientShare = g.Runs.Select(r => r.TryGetProperty("ClientCoreShare", out var x) ? x.GetDouble() : double.NaN).ToArray();
                 var kb = Values(g.Runs, "RssPerConnectionBytes").Select(v => v / 1024).ToArray();
-                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Item1:N0} | {g.Key.Item2:N0} | {g.Target} | {g.Runs.Length} | {Median(Values(g.Runs, "ConnectionsPerSecond")):N0} | {Median(Values(g.Runs, "ServerPeakRssBytes")) / 1048576:0} | {Median(kb):0.0} | {Median(serverShare):P0} | {Median(Values(g.Runs, "DeliveredPerSecond")):N0} | {Micros(g.Runs, "P50Micros")} | {Micros(g.Runs, "P99Micros")} | {Micros(g.Runs, "P999Micros")} | {Median(Values(g.Runs, "Lost")):N0} | {Median(clientShare):P0} |");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Item1:N0} | {g.Key.Item2:N0} | {g.Target} | {g.Runs.Length} | {Median(Values(g.Runs, "ConnectionsPerSecond")):N0} | {Median(Values(g.Runs, "ServerPeakRssBytes")) / 1048576:0} | {Median(kb):0.0} | {Median(serverShare):P0} | {Median(Values(g.Runs, "DeliveredPerSecond")):N0} | {Micros(g.Runs, "P50Micros")} | {Micros(g.Runs, "P99Micros")} | {Micros(g.Runs, "P999Micros")} | {Micros(g.Runs, "P99MicrosOutsidePauses")} | {Median(Values(g.Runs, "Lost")):N0} | {Median(clientShare):P0} | {ToolPauses(g.Runs)} |");
             }
 
-            sb.AppendLine();
+            sb.AppendLine().AppendLine(PausesNote).AppendLine();
         }
 
         var f = runs.Where(r => Scenario(r) == "f").ToArray();
         if (f.Length > 0)
         {
             sb.AppendLine("Scenario (f): end to end. Emulated whatwatt devices (one server, a device per port, Digest authentication, a reading each whole second, sent on the second or spread over it) read by the hub through their SSE streams, stored in SQLite and fanned out; latency from the device's send (the reading's own time, plus the device's offset when spread) to each client's receipt.").AppendLine();
-            sb.AppendLine("| devices | devices send | clients | target | runs | ingested readings/s | delivered msgs/s | server CPU µs per ingested reading | server CPU µs per delivered message | server CPU, share of a core | p50 µs | p99 µs | p99.9 µs | lost | peak RSS MB | load tool GC pauses, ms |");
-            sb.AppendLine("| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            sb.AppendLine("| devices | devices send | clients | target | runs | ingested readings/s | delivered msgs/s | server CPU µs per ingested reading | server CPU µs per delivered message | server CPU, share of a core | p50 µs | p99 µs | p99.9 µs | p99 µs outside the tool's pauses | lost | peak RSS MB | tool GC pauses |");
+            sb.AppendLine("| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
             foreach (var g in Groups(f, r => (r.GetProperty("Meters").GetInt32(), Spread(r), Clients(r))))
             {
                 var perReading = g.Runs.Select(r => r.GetProperty("ServerCpuSeconds").GetDouble() * 1e6 / Math.Max(1, r.GetProperty("Published").GetDouble())).ToArray();
                 var share = g.Runs.Select(r => r.GetProperty("ServerCpuSeconds").GetDouble() / Math.Max(1e-9, r.GetProperty("Seconds").GetDouble())).ToArray();
                 var ingested = g.Runs.Select(r => r.GetProperty("Published").GetDouble() / Math.Max(1e-9, r.GetProperty("Seconds").GetDouble())).ToArray();
-                var clientPauses = g.Runs.Where(r => r.TryGetProperty("ClientGcPauseSeconds", out _)).Select(r => r.GetProperty("ClientGcPauseSeconds").GetDouble() * 1000).ToArray();
-                var pauses = clientPauses.Length == 0 ? "–" : $"{Median(clientPauses):0}";
                 var sends = g.Key.Item2 == 0 ? "on the second" : $"over {g.Key.Item2} ms";
-                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Item1:N0} | {sends} | {g.Key.Item3:N0} | {g.Target} | {g.Runs.Length} | {Median(ingested):N0} | {Median(Values(g.Runs, "DeliveredPerSecond")):N0} | {Median(perReading):0.0} | {Median(g.Runs.Select(CpuMicrosPerMessage)):0.00} | {Median(share):P0} | {Micros(g.Runs, "P50Micros")} | {Micros(g.Runs, "P99Micros")} | {Micros(g.Runs, "P999Micros")} | {Median(Values(g.Runs, "Lost")):N0} | {Median(Values(g.Runs, "ServerPeakRssBytes")) / 1048576:0} | {pauses} |");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Item1:N0} | {sends} | {g.Key.Item3:N0} | {g.Target} | {g.Runs.Length} | {Median(ingested):N0} | {Median(Values(g.Runs, "DeliveredPerSecond")):N0} | {Median(perReading):0.0} | {Median(g.Runs.Select(CpuMicrosPerMessage)):0.00} | {Median(share):P0} | {Micros(g.Runs, "P50Micros")} | {Micros(g.Runs, "P99Micros")} | {Micros(g.Runs, "P999Micros")} | {Micros(g.Runs, "P99MicrosOutsidePauses")} | {Median(Values(g.Runs, "Lost")):N0} | {Median(Values(g.Runs, "ServerPeakRssBytes")) / 1048576:0} | {ToolPauses(g.Runs)} |");
             }
 
-            sb.AppendLine();
+            sb.AppendLine().AppendLine(PausesNote).AppendLine();
         }
 
         var d = runs.Where(r => Scenario(r) == "d").ToArray();
@@ -192,12 +190,29 @@ internal static class Report
         return theirs > 0 ? (ours / theirs).ToString("0.00", CultureInfo.InvariantCulture) : "–";
     }
 
+    // The median, and with several runs their min–max: latency moves most from run to run on this machine.
     private static string Micros(JsonElement[] runs, string name)
     {
-        var us = Median(Values(runs, name));
-        var text = us >= 1_000_000 ? "> 1 s" : us.ToString("N0", CultureInfo.InvariantCulture);
+        var values = runs.Where(r => r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number).Select(r => r.GetProperty(name).GetDouble()).ToArray();
+        if (values.Length == 0)
+        {
+            return "–";
+        }
+
+        static string Us(double us) => us >= 1_000_000 ? "> 1 s" : us.ToString("N0", CultureInfo.InvariantCulture);
+        var text = values.Length == 1 ? Us(values[0]) : $"{Us(Median(values))} ({Us(values.Min())}–{Us(values.Max())})";
         return runs.Any(ClientBound) ? text + " ‡" : text;
     }
+
+    // The load tool's own GC pauses in the window: how many, and their total ms (medians over the runs).
+    private static string ToolPauses(JsonElement[] runs)
+    {
+        var withCount = runs.Where(r => r.TryGetProperty("ClientGcPauses", out _)).ToArray();
+        var ms = runs.Where(r => r.TryGetProperty("ClientGcPauseSeconds", out _)).Select(r => r.GetProperty("ClientGcPauseSeconds").GetDouble() * 1000).ToArray();
+        return ms.Length == 0 ? "–" : withCount.Length == 0 ? $"{Median(ms):0} ms" : $"{Median(Values(withCount, "ClientGcPauses")):0}, {Median(ms):0} ms";
+    }
+
+    private const string PausesNote = "\"outside the tool's pauses\": the percentiles without the messages whose way from publish to receipt overlapped one of the load tool's own GC pauses (it reads nothing meanwhile); \"tool GC pauses\": how many it had in the window and their total.";
 
     /// <summary>A run whose load generator was the bottleneck (older result lines, without the field, are not marked).</summary>
     private static bool ClientBound(JsonElement r) => r.TryGetProperty("ClientBound", out var bound) && bound.GetBoolean();

@@ -23,6 +23,34 @@ public class LoadToolTests
         Assert.True((double)result["ClientCpuSeconds"]! > 0, "the load tool reports its own CPU");
         Assert.InRange((double)result["ClientCoreShare"]!, 0.0001, Environment.ProcessorCount);
         Assert.Equal((double)result["ClientCoreShare"]! > 0.8, (bool)result["ClientBound"]!);
+        // The tool's own pauses are reported, and leaving the messages they fell into out can only lower the tail.
+        Assert.InRange((int)result["ClientGcPauses"]!, 0, 10_000);
+        Assert.InRange((long)result["P99MicrosOutsidePauses"]!, 1, (long)result["P99Micros"]!);
+        Assert.InRange((long)result["SamplesInToolPauses"]!, 0, (long)result["Received"]!);
+    }
+
+    [Fact]
+    public async Task The_latency_report_gives_median_with_min_max_and_the_tail_outside_the_tools_pauses()
+    {
+        static string Line(long p99, long outside, int pauses) =>
+            $$"""{"Scenario":"l","Target":"wattstream-sse","Clients":1000,"Sites":100,"Meters":1000,"RequestedRate":2000,"Batch":1,"Published":12000,"Seconds":6,"Received":120000,"Expected":120000,"Lost":0,"Duplicates":0,"DeliveredPerSecond":20000,"P50Micros":2000,"P99Micros":{{p99}},"P999Micros":60000,"ConnectionsPerSecond":900,"ReconnectSeconds":0,"ServerCpuSeconds":3.5,"ServerPeakRssBytes":100000000,"RssPerConnectionBytes":16000,"ClientCpuSeconds":2,"ClientCoreShare":0.3,"ClientBound":false,"ClientGcPauseSeconds":0.012,"ClientGcPauses":{{pauses}},"SamplesInToolPauses":40,"P50MicrosOutsidePauses":1900,"P99MicrosOutsidePauses":{{outside}},"P999MicrosOutsidePauses":30000}""";
+        var file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllLinesAsync(file, [Line(31_000, 9_000, 2), Line(22_000, 8_000, 3), Line(42_000, 12_000, 4)]);
+            var (exit, output) = await RunToolAsync("report", file);
+
+            Assert.Equal(0, exit);
+            var row = Assert.Single(output.Split('\n'), l => l.StartsWith("| 1000 | 1000 / 100 |", StringComparison.Ordinal));
+            Assert.Contains("| 31,000 (22,000–42,000) |", row, StringComparison.Ordinal); // p99: median (min–max) of three runs
+            Assert.Contains("| 9,000 (8,000–12,000) |", row, StringComparison.Ordinal); // the same outside the tool's pauses
+            Assert.Contains("| 3, 12 ms |", row, StringComparison.Ordinal); // pauses: median count, median total
+            Assert.Contains("outside the tool's pauses", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]
