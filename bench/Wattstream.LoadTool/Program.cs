@@ -162,13 +162,13 @@ internal sealed record LoadResult(
     public long? P999MicrosOutsidePauses { get; init; }
 
     /// <summary>This result with the figures that leave the load tool's own pauses out.</summary>
-    public LoadResult WithoutToolPauses(LatencyHistogram latencies, ToolPauses pauses, long windowStartTicks)
+    public LoadResult WithoutToolPauses(LatencyHistogram latencies, ToolPauses pauses, long windowStartTicks, long windowEndTicks)
     {
         var intervals = pauses.Intervals;
         var outside = latencies.WithoutPauses(intervals);
         return this with
         {
-            ClientGcPauses = intervals.Count(i => i.To >= windowStartTicks),
+            ClientGcPauses = intervals.Count(i => i.To >= windowStartTicks && i.From <= windowEndTicks),
             SamplesInToolPauses = outside?.Removed ?? 0,
             P50MicrosOutsidePauses = outside?.Histogram.Percentile(0.50),
             P99MicrosOutsidePauses = outside?.Histogram.Percentile(0.99),
@@ -260,6 +260,8 @@ internal static class LoadRun
         var cpu = (stats?.CpuSeconds() ?? 0) - cpuBefore;
         var ownCpu = (Process.GetCurrentProcess().TotalProcessorTime - ownCpuBefore).TotalSeconds;
         var ownShare = ownCpu / Math.Max(1e-9, window.Elapsed.TotalSeconds);
+        var ownPause = GC.GetTotalPauseDuration() - ownPauseBefore; // before the clients close, which collects too
+        var windowEndTicks = DateTime.UtcNow.Ticks;
         await stop.CancelAsync();
         await Task.WhenAll(readers.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default)));
         await sampler;
@@ -286,8 +288,8 @@ internal static class LoadRun
             ClientCpuSeconds = ownCpu,
             ClientCoreShare = ownShare,
             ClientBound = ownShare > ClientBoundShare,
-            ClientGcPauseSeconds = (GC.GetTotalPauseDuration() - ownPauseBefore).TotalSeconds,
-        }.WithoutToolPauses(latencies, pauses, windowStartTicks);
+            ClientGcPauseSeconds = ownPause.TotalSeconds,
+        }.WithoutToolPauses(latencies, pauses, windowStartTicks, windowEndTicks);
     }
 
     // Connects every client first (client i to site i mod sites, from its source address, to the servers in turn); the
@@ -343,6 +345,8 @@ internal static class LoadRun
         await Task.Delay(1500); // the window's last readings arrive
         var ownCpu = (Process.GetCurrentProcess().TotalProcessorTime - ownCpuBefore).TotalSeconds;
         var ownShare = ownCpu / Math.Max(1e-9, window.Elapsed.TotalSeconds);
+        var ownPause = GC.GetTotalPauseDuration() - ownPauseBefore; // before the clients close, which collects too
+        var windowEndTicks = DateTime.UtcNow.Ticks;
         await stop.CancelAsync();
         await Task.WhenAll(readers.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default)));
 
@@ -363,9 +367,9 @@ internal static class LoadRun
             ClientCpuSeconds = ownCpu,
             ClientCoreShare = ownShare,
             ClientBound = ownShare > ClientBoundShare,
-            ClientGcPauseSeconds = (GC.GetTotalPauseDuration() - ownPauseBefore).TotalSeconds,
+            ClientGcPauseSeconds = ownPause.TotalSeconds,
             DeviceSpreadMs = plan.DeviceSpreadMs,
-        }.WithoutToolPauses(latencies, pauses, windowStartTicks);
+        }.WithoutToolPauses(latencies, pauses, windowStartTicks, windowEndTicks);
     }
 
     /// <summary>Drops every client's connection at once and reconnects them with Last-Event-ID; the seconds until all are back.</summary>

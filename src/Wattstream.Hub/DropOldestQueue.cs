@@ -18,6 +18,7 @@ public class DropOldestQueue<T> : IEventReader<T>
     private T[] _first = [];
     private int _firstIndex;
     private long _dropped;
+    private IDropWatcher? _dropWatcher;
     private int _disposed;
 
     public DropOldestQueue(int capacity, Func<T, bool>? filter = null, Action<DropOldestQueue<T>>? unsubscribe = null, Action<T>? dropped = null)
@@ -35,12 +36,15 @@ public class DropOldestQueue<T> : IEventReader<T>
             item =>
             {
                 Interlocked.Increment(ref _dropped);
+                Volatile.Read(ref _dropWatcher)?.ItemDropped();
                 dropped?.Invoke(item);
             });
     }
 
     /// <summary>Items this subscriber lost because its queue was full.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
+
+    public void WatchDrops(IDropWatcher watcher) => Volatile.Write(ref _dropWatcher, watcher);
 
     /// <summary>Items given at the start (a replay, the present state) not yet read.</summary>
     public int SnapshotRemaining => Volatile.Read(ref _first).Length - Volatile.Read(ref _firstIndex);

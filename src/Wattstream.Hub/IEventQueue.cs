@@ -14,4 +14,18 @@ public interface IEventQueue : IDisposable
     /// judged by whether it makes progress, not by what the bounded queue behind them loses.
     /// </summary>
     int SnapshotRemaining { get; }
+
+    /// <summary>
+    /// From now on, tells <paramref name="watcher"/> each time an item is lost. It is called on the publisher's thread,
+    /// so it must be brief; the stream session uses it to come under the slow-client rule only once it loses something,
+    /// rather than being looked at every second with every other session.
+    /// </summary>
+    void WatchDrops(IDropWatcher watcher);
+}
+
+/// <summary>Told when a queue it watches loses an item (see <see cref="IEventQueue.WatchDrops"/>).</summary>
+public interface IDropWatcher
+{
+    /// <summary>An item was lost; called on the publisher's thread, so it must be brief.</summary>
+    void ItemDropped();
 }

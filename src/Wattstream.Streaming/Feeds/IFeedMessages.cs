@@ -23,6 +23,8 @@ public sealed class FeedMessages<T>(IEventReader<T> reader, Func<T, FeedMessage>
 
     public int SnapshotRemaining => reader.SnapshotRemaining;
 
+    public void WatchDrops(IDropWatcher watcher) => reader.WatchDrops(watcher);
+
     // No token: disposing the queue ends the wait (a cancellable wait allocates).
     public ValueTask<bool> WaitToReadAsync() => reader.WaitToReadAsync();
 

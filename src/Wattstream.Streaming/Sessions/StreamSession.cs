@@ -14,7 +14,7 @@ namespace Wattstream.Streaming.Sessions;
 /// <see cref="StreamSupervisor.Open"/>; disposing the session stops the tracking.
 /// </remarks>
 [SuppressMessage("Design", "CA1001", Justification = "The SemaphoreSlim never creates a wait handle (only WaitAsync and Wait(0)), so there is nothing to dispose; disposing it would race the supervisor's heartbeat.")]
-public sealed class StreamSession : IDisposable
+public sealed class StreamSession : IDisposable, IDropWatcher
 {
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly StreamSupervisor _supervisor;
@@ -26,6 +26,10 @@ public sealed class StreamSession : IDisposable
     private long _droppedWhenLastKeptUp; // the slow-client rule counts losses from here
     private long _framesAtLastCheck;
     private long _droppedWhenSnapshotWritten = -1; // set by a pump that has written its snapshot, taken by the supervisor
+    private int _watched; // 1 while the supervisor's slow-client check looks at this session (it lost something lately)
+    private long _watchedAt; // when it last came under watch, and how many frames it had been sent by then
+    private long _framesWhenWatched;
+    private long _lastCheckAt;
     private CloseReason? _closedBecause;
     private bool _disposed;
 
@@ -82,9 +86,16 @@ public sealed class StreamSession : IDisposable
             }
         }
 
+        // The slow-client rule looks at this session once it loses something, or while a snapshot is written.
+        reader.WatchDrops(this);
+        var snapshot = reader.SnapshotRemaining > 0;
+        if (snapshot || reader.Dropped > 0)
+        {
+            ItemDropped();
+        }
+
         // The client going away disposes the reader, which ends the wait: a wait without a token allocates nothing.
         using var abort = Transport.Closed.Register(static r => ((IDisposable)r!).Dispose(), reader);
-        var snapshot = reader.SnapshotRemaining > 0;
         try
         {
             while (await reader.WaitToReadAsync())
@@ -267,12 +278,28 @@ public sealed class StreamSession : IDisposable
     /// client's doing (the snapshot may be far larger than the queue): the client is too slow only when the writing makes
     /// no progress for a heartbeat interval.
     /// </summary>
-    internal bool IsTooSlow()
+    internal bool IsTooSlow() => IsTooSlow(out _);
+
+    /// <inheritdoc cref="IsTooSlow()"/>
+    /// <param name="quiet">True when it lost nothing since the check before and has no snapshot left to write: the
+    /// supervisor stops watching it until it loses something again.</param>
+    internal bool IsTooSlow(out bool quiet)
     {
         var total = Dropped;
         var frames = FramesSent;
+        var now = Time.GetTimestamp();
+        if (Interlocked.Exchange(ref _watchedAt, 0) is var watchedAt and not 0 && _lastCheckAt != 0
+            && Time.GetElapsedTime(_lastCheckAt, watchedAt) >= Options.SupervisionInterval && _framesWhenWatched > _framesAtLastCheck)
+        {
+            // Unwatched since its last check, it was sent frames and lost nothing for at least a check's interval
+            // before it lost again: a check in between would have found it keeping up, so count afresh from there.
+            _droppedWhenLastKeptUp = _droppedAtLastCheck;
+        }
+
+        _lastCheckAt = now;
         var sentSinceLastCheck = frames > _framesAtLastCheck;
         _framesAtLastCheck = frames;
+        quiet = false;
         if (SnapshotRemaining > 0)
         {
             _droppedAtLastCheck = total;
@@ -283,6 +310,7 @@ public sealed class StreamSession : IDisposable
         // A snapshot written since the last check: only what was lost after it counts.
         var writtenAt = Interlocked.Exchange(ref _droppedWhenSnapshotWritten, -1);
         _droppedWhenLastKeptUp = Math.Max(_droppedWhenLastKeptUp, writtenAt);
+        quiet = total == _droppedAtLastCheck && writtenAt < 0;
         if (total == _droppedAtLastCheck && sentSinceLastCheck)
         {
             _droppedWhenLastKeptUp = total; // it read and lost nothing since the last check: start counting afresh
@@ -290,6 +318,34 @@ public sealed class StreamSession : IDisposable
 
         _droppedAtLastCheck = total;
         return total - _droppedWhenLastKeptUp >= Options.MaxDroppedBeforeClose;
+    }
+
+    /// <summary>A queue of this session lost an item (on the publisher's thread): the supervisor watches it from now on.</summary>
+    public void ItemDropped()
+    {
+        if (Interlocked.Exchange(ref _watched, 1) == 0)
+        {
+            Interlocked.Exchange(ref _framesWhenWatched, FramesSent);
+            Interlocked.Exchange(ref _watchedAt, Time.GetTimestamp());
+            _supervisor.Watch(this);
+        }
+    }
+
+    /// <summary>
+    /// The supervisor stops watching: true when it may, false when a loss came in meanwhile (then it stays watched).
+    /// </summary>
+    internal bool Unwatch()
+    {
+        var total = _droppedAtLastCheck;
+        Volatile.Write(ref _watched, 0);
+        if (Dropped != total)
+        {
+            // Lost something after the check: ItemDropped saw the flag still set and did not come back, so stay.
+            Volatile.Write(ref _watched, 1);
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>True once the connection's owner has disposed the session (its request is over).</summary>

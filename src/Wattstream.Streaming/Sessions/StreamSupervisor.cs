@@ -12,9 +12,17 @@ namespace Wattstream.Streaming.Sessions;
 /// here rather than in the session's pump, because a client that stopped reading may hold its pump in a write that
 /// never completes.
 /// </summary>
+/// <remarks>
+/// Each check looks only at the sessions it can concern, so that 10 000 quiet streams cost next to nothing: the
+/// slow-client rule every supervision interval at the sessions that lost something lately or are writing a snapshot
+/// (their queues tell them, <see cref="IDropWatcher"/>); expiry and revocation every tick at the sessions opened with a
+/// credential; and the heartbeat every quarter of the heartbeat interval at all of them.
+/// </remarks>
 public sealed class StreamSupervisor(IOptions<StreamingOptions> options, TimeProvider time, ILogger<StreamSupervisor> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<StreamSession, byte> _sessions = new();
+    private readonly ConcurrentDictionary<StreamSession, byte> _credentialed = new();
+    private readonly ConcurrentDictionary<StreamSession, byte> _watched = new();
     private readonly StreamingOptions _options = options.Value;
 
     internal StreamingOptions Options => _options;
@@ -23,6 +31,9 @@ public sealed class StreamSupervisor(IOptions<StreamingOptions> options, TimePro
 
     /// <summary>Open sessions of every transport.</summary>
     public int Sessions => _sessions.Count;
+
+    /// <summary>Sessions the slow-client rule looks at now: those that lost something lately or are writing a snapshot.</summary>
+    internal int Watched => _watched.Count;
 
     /// <summary>Open sessions of one transport ("sse", "websocket").</summary>
     public int SessionsOf(string transport) => _sessions.Keys.Count(s => s.Transport.Name == transport);
@@ -36,10 +47,29 @@ public sealed class StreamSupervisor(IOptions<StreamingOptions> options, TimePro
         ArgumentNullException.ThrowIfNull(transport);
         var session = new StreamSession(transport, this, credential, family);
         _sessions.TryAdd(session, 0);
+        if (credential is not null)
+        {
+            _credentialed.TryAdd(session, 0);
+        }
+
         return session;
     }
 
-    internal void Untrack(StreamSession session) => _sessions.TryRemove(session, out _);
+    internal void Untrack(StreamSession session)
+    {
+        _sessions.TryRemove(session, out _);
+        _credentialed.TryRemove(session, out _);
+        _watched.TryRemove(session, out _);
+    }
+
+    /// <summary>The slow-client rule looks at <paramref name="session"/> from the next check on (it lost something).</summary>
+    internal void Watch(StreamSession session)
+    {
+        if (_sessions.ContainsKey(session))
+        {
+            _watched.TryAdd(session, 0);
+        }
+    }
 
     private long _framesOfEndedSessions;
 
@@ -54,23 +84,21 @@ public sealed class StreamSupervisor(IOptions<StreamingOptions> options, TimePro
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // Tick at a quarter of the heartbeat interval (a stream is never silent much longer than the interval), and at
-        // least once per supervision interval.
-        var tick = TimeSpan.FromTicks(Math.Min(_options.SupervisionInterval.Ticks, _options.HeartbeatInterval.Ticks / 4));
+        // Tick at the supervision interval, and at least four times per heartbeat interval (a stream is never silent
+        // much longer than the interval).
+        var heartbeatSweep = _options.HeartbeatInterval / 4;
+        var tick = TimeSpan.FromTicks(Math.Min(_options.SupervisionInterval.Ticks, heartbeatSweep.Ticks));
         using var timer = new PeriodicTimer(tick, time);
         var lastSlowCheck = time.GetTimestamp();
+        var lastHeartbeatSweep = lastSlowCheck;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                var checkSlow = time.GetElapsedTime(lastSlowCheck) >= _options.SupervisionInterval - tick / 2;
-                if (checkSlow)
-                {
-                    lastSlowCheck = time.GetTimestamp();
-                }
-
+                // The dictionaries themselves, not their Keys: Keys takes every lock and copies all sessions into a new
+                // list. Enumerating is lock-free and may miss a session added meanwhile, which the next tick sees.
                 var now = time.GetUtcNow();
-                foreach (var session in _sessions.Keys)
+                foreach (var (session, _) in _credentialed)
                 {
                     if (session.ExpiresAt <= now)
                     {
@@ -84,21 +112,52 @@ public sealed class StreamSupervisor(IOptions<StreamingOptions> options, TimePro
                         Untrack(session);
                         _ = CloseAndCutAsync(session, new CloseReason(CloseKind.Revoked, "credential revoked: it is refused from now on"));
                     }
-                    else if (checkSlow && session.IsTooSlow())
+                }
+
+                if (time.GetElapsedTime(lastSlowCheck) >= _options.SupervisionInterval - tick / 2)
+                {
+                    lastSlowCheck = time.GetTimestamp();
+                    CheckSlow();
+                }
+
+                if (time.GetElapsedTime(lastHeartbeatSweep) >= heartbeatSweep - tick / 2)
+                {
+                    lastHeartbeatSweep = time.GetTimestamp();
+                    foreach (var (session, _) in _sessions)
                     {
-                        logger.LogInformation("Closing a {Transport} stream: the client fell too far behind ({Dropped} events lost)", session.Transport.Name, session.Dropped);
-                        Untrack(session);
-                        _ = CloseAndCutAsync(session, new CloseReason(CloseKind.TooSlow, "too slow: events were dropped past the backlog limit"));
-                    }
-                    else if (session.Idle >= _options.HeartbeatInterval)
-                    {
-                        _ = session.HeartbeatAsync();
+                        if (session.Idle >= _options.HeartbeatInterval)
+                        {
+                            _ = session.HeartbeatAsync();
+                        }
                     }
                 }
             }
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    // The slow-client rule, at the sessions that lost something lately or are writing a snapshot.
+    private void CheckSlow()
+    {
+        foreach (var (session, _) in _watched)
+        {
+            if (session.IsTooSlow(out var quiet))
+            {
+                logger.LogInformation("Closing a {Transport} stream: the client fell too far behind ({Dropped} events lost)", session.Transport.Name, session.Dropped);
+                Untrack(session);
+                _ = CloseAndCutAsync(session, new CloseReason(CloseKind.TooSlow, "too slow: events were dropped past the backlog limit"));
+            }
+            else if (quiet)
+            {
+                // Removed first: a loss after Unwatch clears the flag brings it straight back.
+                _watched.TryRemove(session, out _);
+                if (!session.Unwatch())
+                {
+                    Watch(session);
+                }
+            }
         }
     }
 

@@ -19,9 +19,27 @@ public sealed class StreamSessionTests
         private readonly TaskCompletionSource<bool> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly System.Threading.Channels.Channel<int> _items = System.Threading.Channels.Channel.CreateUnbounded<int>();
 
-        public long Dropped { get; set; }
+        private IDropWatcher? _watcher;
+        private long _dropped;
+
+        /// <summary>Losses so far; setting more tells the watcher, as a real queue does when it drops.</summary>
+        public long Dropped
+        {
+            get => _dropped;
+            set
+            {
+                var more = value > _dropped;
+                _dropped = value;
+                if (more)
+                {
+                    _watcher?.ItemDropped();
+                }
+            }
+        }
 
         public int SnapshotRemaining => 0;
+
+        public void WatchDrops(IDropWatcher watcher) => _watcher = watcher;
 
         /// <summary>Frames the client reads (the pump writes them): a client that keeps up.</summary>
         public void Deliver(int count)
@@ -267,6 +285,52 @@ public sealed class StreamSessionTests
             keeping.Dispose();
             slowQueue.Dispose();
             keepingQueue.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task The_supervisor_watches_only_sessions_that_lost_something_and_closes_one_whose_losses_far_apart_reach_the_limit()
+    {
+        var time = new FakeTimeProvider();
+        var options = new StreamingOptions { MaxDroppedBeforeClose = Limit, SupervisionInterval = TimeSpan.FromSeconds(1), HeartbeatInterval = TimeSpan.FromHours(1) };
+        var supervisor = Supervisor(options, time);
+        var (quiet, quietQueue, quietTransport) = Lossy(supervisor);
+        var (lossy, lossyQueue, lossyTransport) = Lossy(supervisor);
+        await supervisor.StartAsync(CancellationToken.None);
+        try
+        {
+            Assert.Equal(0, supervisor.Watched); // nothing lost: no session is looked at by the slow-client rule
+
+            lossyQueue.Dropped = Limit - 1;
+            Assert.Equal(1, supervisor.Watched); // its queue told it at once
+            await Eventually.UntilAsync(() =>
+            {
+                time.Advance(options.SupervisionInterval / 4);
+                return supervisor.Watched == 0;
+            }, "a check that finds nothing new lost lets the session go");
+            Assert.Null(lossy.ClosedBecause);
+
+            // It reads nothing; the next loss, long after, brings it back under watch and its losses add up to the limit.
+            time.Advance(TimeSpan.FromSeconds(30));
+            lossyQueue.Dropped = Limit;
+            Assert.Equal(1, supervisor.Watched);
+            await Eventually.UntilAsync(() =>
+            {
+                time.Advance(options.SupervisionInterval / 4);
+                return supervisor.Sessions == 1;
+            }, "the slow session is closed");
+
+            Assert.Equal(CloseKind.TooSlow, lossyTransport.ClosedWith?.Kind);
+            Assert.Null(quietTransport.ClosedWith);
+            Assert.Equal(0, supervisor.Watched);
+        }
+        finally
+        {
+            await supervisor.StopAsync(CancellationToken.None);
+            quiet.Dispose();
+            lossy.Dispose();
+            quietQueue.Dispose();
+            lossyQueue.Dispose();
         }
     }
 
