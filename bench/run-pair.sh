@@ -4,7 +4,9 @@
 # drift on the machine hits both alike. Server pinned to core 0, load generator to core 1. Loopback only.
 #
 # Usage: bench/run-pair.sh REV [repeats] [seconds] [clients]     (REV: the "before" commit, e.g. HEAD~3)
-#        SCENARIOS="a" bench/run-pair.sh REV …                   (only some scenarios: a, b, l, c; default a c)
+#        SCENARIOS="a" bench/run-pair.sh REV …                   (only some scenarios: a, b, l, l10, c, e; default a c)
+#        l10: (l) with ten clients a site (1 000 meters on 100 sites, 2 000 single pushes/s); e: (e) at 10 000
+#        connections over 1 000 sites (a meter a site every 10 s, 1 000 deliveries/s), 30 s after a 10 s warm-up.
 # Prints a markdown table (medians, min–max, after/before ratios); raw lines in artifacts/bench/pair.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,7 +56,9 @@ for _ in $(seq 1 "$repeats"); do
       case " $scenarios " in *" a "*) run "$build" "$target" --scenario a --clients "$clients" --rate 0 --batch 50 --seconds "$seconds" ;; esac
       case " $scenarios " in *" b "*) run "$build" "$target" --scenario b --clients 1000 --sites 10 --meters 1000 --rate 1000 --batch 10 --seconds "$seconds" ;; esac
       case " $scenarios " in *" l "*) run "$build" "$target" --scenario l --clients 1000 --rate 20 --batch 1 --seconds "$seconds" ;; esac
+      case " $scenarios " in *" l10 "*) run "$build" "$target" --scenario l10 --clients 1000 --sites 100 --meters 1000 --rate 2000 --batch 1 --seconds "$seconds" ;; esac
       case " $scenarios " in *" c "*) run "$build" "$target" --scenario c --clients 10000 --rate 1 --batch 1 --seconds 2 --warmup 1 ;; esac
+      case " $scenarios " in *" e "*) run "$build" "$target" --scenario e --clients 10000 --sites 1000 --meters 1000 --rate 100 --batch 10 --seconds 30 --warmup 10 ;; esac
     done
   done
 done
@@ -65,7 +69,7 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 for r in rows:  # server CPU per delivered message, in µs
     r["CpuPerMessage"] = r["ServerCpuSeconds"] * 1e6 / r["Received"] if r["Received"] else 0
 def pick(scenario, target, build, key):
-    return [r[key] for r in rows if r["Scenario"] == scenario and r["Target"] == target and r["Build"] == build]
+    return [r[key] for r in rows if r["Scenario"] == scenario and r["Target"] == target and r["Build"] == build and r.get(key) is not None]
 def cell(values, fmt):
     if not values: return "–"
     return f"{fmt(statistics.median(values))} ({fmt(min(values))}–{fmt(max(values))})"
@@ -78,7 +82,14 @@ measures = [
     ("l", "p50 latency", "P50Micros", lambda v: f"{v/1000:.1f} ms"),
     ("l", "p99 latency", "P99Micros", lambda v: f"{v/1000:.1f} ms"),
     ("l", "server CPU per delivered message", "CpuPerMessage", lambda v: f"{v:.2f} µs"),
+    ("l10", "p50 latency", "P50Micros", lambda v: f"{v/1000:.1f} ms"),
+    ("l10", "p99 latency", "P99Micros", lambda v: f"{v/1000:.1f} ms"),
+    ("l10", "p99 outside the tool's pauses", "P99MicrosOutsidePauses", lambda v: f"{v/1000:.1f} ms"),
+    ("l10", "server CPU, s in the window", "ServerCpuSeconds", lambda v: f"{v:.2f} s"),
     ("c", "memory per idle connection", "RssPerConnectionBytes", lambda v: f"{v/1024:.1f} KB"),
+    ("e", "p99 latency", "P99Micros", lambda v: f"{v/1000:.1f} ms"),
+    ("e", "p99 outside the tool's pauses", "P99MicrosOutsidePauses", lambda v: f"{v/1000:.1f} ms"),
+    ("e", "server CPU, s in the window", "ServerCpuSeconds", lambda v: f"{v:.2f} s"),
 ]
 print(f"| scenario | target | measure | before ({sys.argv[2]}) | after | after/before |")
 print("| --- | --- | --- | --- | --- | --- |")
