@@ -87,8 +87,8 @@ if wants l; then
 fi
 
 if wants c; then
-  echo "scenario (c): 10 000 idle connections" >&2
-  each --scenario c --clients 10000 --rate 1 --batch 1 --seconds 2 --warmup 1
+  echo "scenario (c): 10 000 idle connections, memory once connected and after 30 s idle" >&2
+  each --scenario c --clients 10000 --rate 1 --batch 1 --seconds 2 --warmup 1 --idle-seconds 30
 fi
 
 if wants e; then

@@ -24,9 +24,10 @@ var fromDevices = new Option<bool>("--from-devices") { Description = "Publish no
 var deviceSpread = new Option<int>("--device-spread-ms") { Description = "With --from-devices: the devices send spread over this many ms after each whole second, site k's device k × ms / sites after it (emulate whatwatt --spread: 900); latency is timed from that send time.", DefaultValueFactory = _ => 0 };
 var sitePrefix = new Option<string>("--site-prefix") { Description = "What site names begin with (several load processes against one cluster: each its own sites).", DefaultValueFactory = _ => "bench" };
 var barrier = new Option<DirectoryInfo?>("--barrier") { Description = "Once every client is connected, write ready.{pid} in this folder and wait for a file named go there before publishing (several load processes measuring the same window)." };
+var idle = new Option<double>("--idle-seconds") { Description = "Once connected, wait this long with nothing published and measure the server's memory per connection again (Kestrel gives pooled memory back over time).", DefaultValueFactory = _ => 0 };
 var pid = new Option<int?>("--server-pid") { Description = "Read the server's CPU and RSS from /proc." };
 var output = new Option<FileInfo?>("--json") { Description = "Append the result as one JSON line to this file." };
-var root = new RootCommand("Wattstream fan-out load generator") { target, url, publishUrl, clientUrls, clients, seconds, rate, batch, sites, meters, warmup, reconnect, scenario, sourceAddresses, fromDevices, deviceSpread, sitePrefix, barrier, pid, output };
+var root = new RootCommand("Wattstream fan-out load generator") { target, url, publishUrl, clientUrls, clients, seconds, rate, batch, sites, meters, warmup, reconnect, scenario, sourceAddresses, fromDevices, deviceSpread, sitePrefix, barrier, idle, pid, output };
 root.SetAction(async (result, cancellationToken) =>
 {
     var server = new Uri(result.GetValue(url)!);
@@ -41,7 +42,7 @@ root.SetAction(async (result, cancellationToken) =>
     var plan = new LoadPlan(
         result.GetValue(scenario)!, result.GetValue(target)!, server, result.GetValue(clients), TimeSpan.FromSeconds(result.GetValue(seconds)),
         result.GetValue(rate), Math.Max(1, result.GetValue(batch)), new Workload(Math.Max(1, result.GetValue(sites)), Math.Max(1, result.GetValue(meters))) { SitePrefix = result.GetValue(sitePrefix)! },
-        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid)) { PublishServer = publishTo, ClientServers = clientServers, SourceAddresses = Math.Max(1, result.GetValue(sourceAddresses)), FromDevices = result.GetValue(fromDevices), DeviceSpreadMs = Math.Max(0, result.GetValue(deviceSpread)), Barrier = result.GetValue(barrier) };
+        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid)) { PublishServer = publishTo, ClientServers = clientServers, SourceAddresses = Math.Max(1, result.GetValue(sourceAddresses)), FromDevices = result.GetValue(fromDevices), IdleAfterConnect = TimeSpan.FromSeconds(Math.Max(0, result.GetValue(idle))), DeviceSpreadMs = Math.Max(0, result.GetValue(deviceSpread)), Barrier = result.GetValue(barrier) };
     if (plan.ReconnectBurst && plan.Target != "wattstream-sse")
     {
         Console.Error.WriteLine("--reconnect-burst needs a transport that resumes: wattstream-sse.");
@@ -102,6 +103,9 @@ internal sealed record LoadPlan(
     /// <summary>The devices send spread over this many ms after each whole second (0: all on the second).</summary>
     public int DeviceSpreadMs { get; init; }
 
+    /// <summary>Wait this long once connected and measure the server's memory per connection again (scenario c).</summary>
+    public TimeSpan IdleAfterConnect { get; init; }
+
     /// <summary>Several load processes: say ready here once connected, publish once a file named go appears.</summary>
     public DirectoryInfo? Barrier { get; init; }
 }
@@ -147,6 +151,11 @@ internal sealed record LoadResult(
 
     /// <summary>Scenario (f): the devices sent spread over this many ms after each whole second (0: all on the second).</summary>
     public int DeviceSpreadMs { get; init; }
+
+    /// <summary>Server memory per connection after <see cref="IdleSeconds"/> of idling once connected ((RSS then − RSS before) ÷ N); 0 when not measured.</summary>
+    public long RssPerConnectionAfterIdleBytes { get; init; }
+
+    public double IdleSeconds { get; init; }
 
     /// <summary>How many times the load tool stood still for its own GC in the measured window (see <see cref="ToolPauses"/>).</summary>
     public int ClientGcPauses { get; init; }
@@ -208,6 +217,13 @@ internal static class LoadRun
 
         using var stop = new CancellationTokenSource();
         var readers = all.Select(c => Task.Run(() => c.RunAsync(latencies, stop.Token))).ToArray();
+        var rssIdle = 0L;
+        if (plan.IdleAfterConnect > TimeSpan.Zero && stats is not null)
+        {
+            await Task.Delay(plan.IdleAfterConnect);
+            rssIdle = stats.RssBytes();
+        }
+
         if (plan.Barrier is { } barrier)
         {
             // Every process connects its clients first; the script says go once all have, so the windows coincide.
@@ -289,6 +305,8 @@ internal static class LoadRun
             ClientCoreShare = ownShare,
             ClientBound = ownShare > ClientBoundShare,
             ClientGcPauseSeconds = ownPause.TotalSeconds,
+            IdleSeconds = plan.IdleAfterConnect.TotalSeconds,
+            RssPerConnectionAfterIdleBytes = rssIdle == 0 || plan.Clients == 0 ? 0 : (rssIdle - rssBefore) / plan.Clients,
         }.WithoutToolPauses(latencies, pauses, windowStartTicks, windowEndTicks);
     }
 
