@@ -1,7 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
 using Wattstream.Telemetry;
-using Wattstream.Telemetry.Formats;
 using Alerts = Wattstream.Storage.Alerts;
 
 namespace Wattstream.Storage.Postgres;
@@ -89,10 +88,15 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
                 throw new InvalidOperationException($"The database has schema version {version}, newer than this Wattstream ({HistorySql.SchemaVersion}).");
             }
 
-            if (version < 1)
+            if (version < HistorySql.SchemaVersion)
             {
-                await ExecuteAsync(connection, tx, HistorySql.CreateSchema(postgres: true), cancellationToken);
-                await ExecuteAsync(connection, tx, "INSERT INTO schema_version (version) VALUES (1);", cancellationToken);
+                if (version < 1)
+                {
+                    await ExecuteAsync(connection, tx, HistorySql.CreateSchema(postgres: true), cancellationToken);
+                }
+
+                // 1 → 2: new rows hold a smaller payload (StoredPayload); old rows stay as they are.
+                await ExecuteAsync(connection, tx, $"DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES ({HistorySql.SchemaVersion});", cancellationToken);
             }
         }
 
@@ -139,6 +143,8 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
         var columns = $"der_id, ts, epoch, seq, {HistorySql.FieldColumns}, payload";
         await using (var copy = await connection.BeginBinaryImportAsync($"COPY readings_stage ({columns}) FROM STDIN (FORMAT BINARY)", cancellationToken))
         {
+            var fields = HistoryFields.All;
+            var values = new double?[fields.Count];
             for (var i = 0; i < batch.Count; i++)
             {
                 var item = batch[i];
@@ -148,9 +154,10 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
                 await copy.WriteAsync(r.Timestamp, NpgsqlDbType.Bigint, cancellationToken);
                 await copy.WriteAsync(item.Event.Epoch, NpgsqlDbType.Bigint, cancellationToken);
                 await copy.WriteAsync(item.Event.Sequence, NpgsqlDbType.Bigint, cancellationToken);
-                foreach (var field in HistoryFields.All)
+                for (var f = 0; f < fields.Count; f++)
                 {
-                    if (field.ValueOf(r) is { } v)
+                    values[f] = fields[f].ValueOf(r);
+                    if (values[f] is { } v)
                     {
                         await copy.WriteAsync(v, NpgsqlDbType.Double, cancellationToken);
                     }
@@ -160,7 +167,8 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
                     }
                 }
 
-                await copy.WriteAsync(ReadingJson.ToUtf8(r), NpgsqlDbType.Bytea, cancellationToken);
+                // Only what the columns do not hold (schema version 2).
+                await copy.WriteAsync(StoredPayload.Write(r, values).ToArray(), NpgsqlDbType.Bytea, cancellationToken);
             }
 
             await copy.CompleteAsync(cancellationToken);
