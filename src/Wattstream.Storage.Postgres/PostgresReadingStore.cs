@@ -6,14 +6,16 @@ using Alerts = Wattstream.Storage.Alerts;
 namespace Wattstream.Storage.Postgres;
 
 /// <summary>
-/// Readings in PostgreSQL. A batch is copied in binary (<c>COPY … FROM STDIN (FORMAT BINARY)</c>) into a temporary
-/// table and moved into <c>readings</c> with <c>ON CONFLICT DO NOTHING</c>, in one transaction.
+/// Readings in PostgreSQL. A batch is copied in binary (<c>COPY … FROM STDIN (FORMAT BINARY)</c>) straight into
+/// <c>readings</c>, in one transaction; while duplicates come, into a temporary table and moved into <c>readings</c>
+/// with <c>ON CONFLICT DO NOTHING</c> instead (<see cref="WriteDirectOrStagedAsync"/>).
 /// </summary>
 public sealed class PostgresReadingStore(string connectionString) : IDatabaseStore
 {
     private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(connectionString);
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly Dictionary<string, long> _derIds = new(StringComparer.Ordinal);
+    private bool _staged; // under _writeGate
 
     public string Kind => "postgres";
 
@@ -111,7 +113,7 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
         {
             try
             {
-                return await WriteBatchAsync(batch, cancellationToken);
+                return await WriteDirectOrStagedAsync(batch, cancellationToken);
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
             {
@@ -119,7 +121,7 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
                 // acknowledged it without waiting for the disk), or a database restored from an older backup, or a failover.
                 // Without this the writer retried the same dead ids forever. Look every DER up again.
                 _derIds.Clear();
-                return await WriteBatchAsync(batch, cancellationToken);
+                return await WriteDirectOrStagedAsync(batch, cancellationToken);
             }
         }
         finally
@@ -128,7 +130,31 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
         }
     }
 
-    private async Task<int> WriteBatchAsync(IReadOnlyList<StoredReading> batch, CancellationToken cancellationToken)
+    // A batch is copied straight into readings while the store sees no duplicates (one hub on its own database): the
+    // staging table and the INSERT … ON CONFLICT that moves its rows cost as much as the copy itself (issue 31). A
+    // duplicate fails that copy (the unique key); the batch is then written through the staging table, and so is every
+    // batch after it until one has no duplicate (several hubs on one database, where every reading comes from each).
+    private async Task<int> WriteDirectOrStagedAsync(IReadOnlyList<StoredReading> batch, CancellationToken cancellationToken)
+    {
+        if (_staged)
+        {
+            var inserted = await WriteBatchAsync(batch, direct: false, cancellationToken);
+            _staged = inserted < batch.Count;
+            return inserted;
+        }
+
+        try
+        {
+            return await WriteBatchAsync(batch, direct: true, cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            _staged = true;
+            return await WriteBatchAsync(batch, direct: false, cancellationToken);
+        }
+    }
+
+    private async Task<int> WriteBatchAsync(IReadOnlyList<StoredReading> batch, bool direct, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
@@ -139,9 +165,14 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
             derIds[i] = await DerIdAsync(connection, tx, batch[i].Reading.Der, batch[i].Reading.Type, newDers, cancellationToken);
         }
 
-        await ExecuteAsync(connection, tx, "CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;", cancellationToken);
+        if (!direct)
+        {
+            await ExecuteAsync(connection, tx, "CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;", cancellationToken);
+        }
+
         var columns = $"der_id, ts, epoch, seq, {HistorySql.FieldColumns}, payload";
-        await using (var copy = await connection.BeginBinaryImportAsync($"COPY readings_stage ({columns}) FROM STDIN (FORMAT BINARY)", cancellationToken))
+        int inserted;
+        await using (var copy = await connection.BeginBinaryImportAsync($"COPY {(direct ? "readings" : "readings_stage")} ({columns}) FROM STDIN (FORMAT BINARY)", cancellationToken))
         {
             var fields = HistoryFields.All;
             var values = new double?[fields.Count];
@@ -171,12 +202,12 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
                 await copy.WriteAsync(StoredPayload.Write(r, values).ToArray(), NpgsqlDbType.Bytea, cancellationToken);
             }
 
-            await copy.CompleteAsync(cancellationToken);
+            inserted = (int)await copy.CompleteAsync(cancellationToken);
         }
 
-        int inserted;
-        await using (var move = new NpgsqlCommand($"INSERT INTO readings ({columns}) SELECT {columns} FROM readings_stage ON CONFLICT DO NOTHING", connection, tx))
+        if (!direct)
         {
+            await using var move = new NpgsqlCommand($"INSERT INTO readings ({columns}) SELECT {columns} FROM readings_stage ON CONFLICT DO NOTHING", connection, tx);
             inserted = await move.ExecuteNonQueryAsync(cancellationToken);
         }
 
