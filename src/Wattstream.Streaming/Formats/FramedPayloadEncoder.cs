@@ -17,11 +17,19 @@ public abstract class FramedPayloadEncoder(PayloadFormat payload, string name) :
 
     protected override byte[] Encode(HubEvent hubEvent)
     {
-        var data = new ArrayBufferWriter<byte>(1024);
-        payload.Write(hubEvent, data);
-        var frame = new ArrayBufferWriter<byte>(data.WrittenCount + 160);
-        WriteFrame(hubEvent, data.WrittenSpan, frame);
-        return frame.WrittenSpan.ToArray();
+        var data = ScratchBuffers.Take();
+        var frame = ScratchBuffers.Take();
+        try
+        {
+            payload.Write(hubEvent, data);
+            WriteFrame(hubEvent, data.WrittenSpan, frame);
+            return frame.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            ScratchBuffers.Return(frame);
+            ScratchBuffers.Return(data);
+        }
     }
 
     /// <summary>Writes the frame of <paramref name="hubEvent"/> around its <paramref name="payload"/>.</summary>

@@ -21,8 +21,15 @@ public sealed class PayloadFormat(FormatId id, Func<HubEvent, bool> canEncode, A
 
     protected override byte[] Encode(HubEvent hubEvent)
     {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        write(hubEvent, buffer);
-        return buffer.WrittenSpan.ToArray();
+        var buffer = ScratchBuffers.Take();
+        try
+        {
+            write(hubEvent, buffer);
+            return buffer.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            ScratchBuffers.Return(buffer);
+        }
     }
 }

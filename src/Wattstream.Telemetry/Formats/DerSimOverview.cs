@@ -220,7 +220,8 @@ public static class DerSimOverview
 
         var sign = PowerSign(reading.Type);
         var fromDerSim = reading.ExtrasOrigin == FormatName;
-        using var writer = new Utf8JsonWriter(output, JsonWriting.Options);
+        using var rented = JsonWriting.Rent(output);
+        var writer = rented.Writer;
         writer.WriteStartObject();
 
         var metrics = Metrics(reading, sign);

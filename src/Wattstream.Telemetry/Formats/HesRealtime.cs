@@ -44,7 +44,8 @@ public static class HesRealtime
     public static void Write(Reading reading, IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(reading);
-        using var writer = new Utf8JsonWriter(output, JsonWriting.Options);
+        using var rented = JsonWriting.Rent(output);
+        var writer = rented.Writer;
         writer.WriteStartObject();
         writer.WriteString("meterNo", reading.Der.Der);
         writer.WriteString("timestamp", FormatTime(reading.Time));

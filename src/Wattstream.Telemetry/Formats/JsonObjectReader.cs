@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 
 namespace Wattstream.Telemetry.Formats;
@@ -107,6 +108,36 @@ public static class JsonWriting
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    // What a writer given back points at, so that it holds on to no caller's buffer.
+    private static readonly ArrayBufferWriter<byte> Nowhere = new(1);
+
+    /// <summary>
+    /// A writer with <see cref="Options"/> onto <paramref name="output"/>: this thread's, reused, when it is free (a new
+    /// writer per encoded reading was half the garbage of encoding one, issue 31). Disposing the lease flushes the writer
+    /// and keeps it for the next.
+    /// </summary>
+    public static RentedJsonWriter Rent(IBufferWriter<byte> output)
+    {
+        if (t_writer is { } writer)
+        {
+            t_writer = null;
+            writer.Reset(output);
+            return new RentedJsonWriter(writer);
+        }
+
+        return new RentedJsonWriter(new Utf8JsonWriter(output, Options));
+    }
+
+    internal static void Return(Utf8JsonWriter writer)
+    {
+        writer.Flush();
+        writer.Reset(Nowhere);
+        t_writer = writer;
+    }
+
     /// <summary>
     /// Writes a value of a wire format the way devices do: integral values without a fraction ("0", not "0.0"), and
     /// never a negative zero (an idle inverter's flipped 0 W is "0", not "-0", which some clients print as such).
@@ -125,4 +156,12 @@ public static class JsonWriting
 
     internal static Dictionary<string, NumericField> ToLookup(this NumericField[] fields) =>
         fields.ToDictionary(f => f.Key, StringComparer.Ordinal);
+}
+
+/// <summary>A <see cref="Utf8JsonWriter"/> lent by <see cref="JsonWriting.Rent"/>; disposing it flushes and gives it back.</summary>
+public readonly struct RentedJsonWriter(Utf8JsonWriter writer) : IDisposable
+{
+    public Utf8JsonWriter Writer { get; } = writer;
+
+    public void Dispose() => JsonWriting.Return(Writer);
 }

@@ -105,6 +105,33 @@ public static class NovacoreReading
 
     private static readonly Dictionary<Quantity, NumericField> ByQuantity = AllByKey.Values.ToDictionary(f => f.Quantity);
 
+    // For each DER type (by number), the key each quantity outside its own table is written under (by quantity number);
+    // null where the type's table has the quantity or uses the key for something else.
+    private static readonly NumericField?[][] OthersByType = BuildOthers();
+
+    private static NumericField?[][] BuildOthers()
+    {
+        var types = Enum.GetValues<DerType>();
+        var result = new NumericField?[types.Max(t => (int)t) + 1][];
+        var quantities = Enum.GetValues<Quantity>().Max(q => (int)q) + 1;
+        foreach (var type in types)
+        {
+            var typeFields = FieldsOf(type);
+            var others = new NumericField?[quantities];
+            foreach (var (quantity, field) in ByQuantity)
+            {
+                if (!Array.Exists(typeFields, f => f.Quantity == quantity || f.Key == field.Key))
+                {
+                    others[(int)quantity] = field;
+                }
+            }
+
+            result[(int)type] = others;
+        }
+
+        return result;
+    }
+
     private static readonly string[] PropertyKeys =
         [PropertyNames.Status, PropertyNames.Protocol, PropertyNames.ControlMode, PropertyNames.PlugConnected];
 
@@ -288,7 +315,8 @@ public static class NovacoreReading
     public static void Write(Reading reading, IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(reading);
-        using var writer = new Utf8JsonWriter(output, JsonWriting.Options);
+        using var rented = JsonWriting.Rent(output);
+        var writer = rented.Writer;
         writer.WriteStartObject();
         writer.WriteString("type", reading.Type.ToWireName());
         if (reading.TryGetProperty(PropertyNames.Make, out var make))
@@ -317,10 +345,10 @@ public static class NovacoreReading
 
         // Values another type's table names (a pv reading that carries Hz, say) are written too, not dropped, unless
         // the type uses that key for something else (a battery's V is its DC voltage, so its AC voltage has no key).
+        var others = OthersByType[(int)reading.Type];
         foreach (var m in reading.Measurements)
         {
-            if (ByQuantity.TryGetValue(m.Quantity, out var field) && !Array.Exists(typeFields, f => f.Quantity == m.Quantity || f.Key == field.Key)
-                && Units.TryConvert(m.Value, m.Unit, field.Unit, out var v))
+            if ((uint)m.Quantity < (uint)others.Length && others[(int)m.Quantity] is { } field && Units.TryConvert(m.Value, m.Unit, field.Unit, out var v))
             {
                 writer.WriteWireNumber(field.Key, v);
             }

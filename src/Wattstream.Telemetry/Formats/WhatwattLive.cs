@@ -125,7 +125,8 @@ public static class WhatwattLive
             throw new ArgumentException($"The whatwatt live payload is for meters, not {reading.Type.ToWireName()}.", nameof(reading));
         }
 
-        using var writer = new Utf8JsonWriter(output, JsonWriting.Options);
+        using var rented = JsonWriting.Rent(output);
+        var writer = rented.Writer;
         writer.WriteStartObject();
         foreach (var field in Fields)
         {

@@ -96,7 +96,7 @@ public static class IngestEndpoints
         }
 
         var ndjson = context.Request.ContentType?.Contains("ndjson", StringComparison.OrdinalIgnoreCase) == true;
-        List<(JsonNode? Node, ReadOnlyMemory<byte> Line)> items;
+        List<ReadOnlyMemory<byte>> items;
         try
         {
             items = PushBody.Split(body, ndjson);
@@ -116,16 +116,24 @@ public static class IngestEndpoints
         var errors = new Dictionary<string, string[]>();
         var readings = new List<Reading>(items.Count);
         var now = time.GetUtcNow();
-        for (var i = 0; i < items.Count; i++)
+        try
         {
-            if (PushedReading.Validate(items[i].Node, items[i].Line, now, out var reading, out var problems))
+            for (var i = 0; i < items.Count; i++)
             {
-                readings.Add(reading!);
+                if (PushedReading.Validate(items[i], now, out var reading, out var problems))
+                {
+                    readings.Add(reading!);
+                }
+                else
+                {
+                    errors[$"[{i}]"] = problems.ToArray();
+                }
             }
-            else
-            {
-                errors[$"[{i}]"] = problems.ToArray();
-            }
+        }
+        catch (JsonException e)
+        {
+            hub.Rejections.Count(RejectionReason.Malformed);
+            return Problems.BadRequest("malformed_json", "Malformed JSON", e.Message);
         }
 
         if (errors.Count > 0)

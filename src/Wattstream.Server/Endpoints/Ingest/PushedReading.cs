@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Wattstream.Telemetry;
 using Wattstream.Telemetry.Formats;
 
@@ -10,22 +9,28 @@ internal static class PushedReading
 {
     private static readonly string[] AddressKeys = ["org", "site", "device", "der"];
 
+    // A member given twice is ambiguous (which W?): refused, at any depth, as is nesting deeper than a reading needs.
+    private static readonly JsonDocumentOptions StrictDocument = new() { AllowDuplicateProperties = false, MaxDepth = 16 };
+    private static readonly JsonReaderOptions Strict = new() { MaxDepth = 16 };
+
+    // Members a flat reading's duplicate check keeps on the stack; a reading with more is checked as a document.
+    private const int MaxMembersOnStack = 64;
+
     /// <summary>A reading with its address ids, a known type, numeric fields that are numbers, and a plausible time.</summary>
-    public static bool Validate(JsonNode? node, ReadOnlyMemory<byte> line, DateTimeOffset now, out Reading? reading, out List<string> problems)
+    /// <exception cref="JsonException">The reading is not JSON, gives a member twice, or nests deeper than 16.</exception>
+    public static bool Validate(ReadOnlyMemory<byte> json, DateTimeOffset now, out Reading? reading, out List<string> problems)
     {
         reading = null;
         problems = [];
-        if (node is not JsonObject obj)
+        Span<string?> ids = [null, null, null, null];
+        if (!ReadAddress(json, ids))
         {
             problems.Add("a reading must be a JSON object");
             return false;
         }
 
-        var ids = new string?[4];
         for (var k = 0; k < AddressKeys.Length; k++)
         {
-            var value = obj[AddressKeys[k]];
-            ids[k] = value is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
             if (!Subjects.IsValidToken(ids[k]))
             {
                 problems.Add($"'{AddressKeys[k]}' must be an id of {Subjects.TokenRule}");
@@ -35,9 +40,8 @@ internal static class PushedReading
         var placeholder = problems.Count == 0 ? new DerAddress(ids[0]!, ids[1]!, ids[2]!, ids[3]!) : new DerAddress("x", "x", "x", "x");
         try
         {
-            // The reading's own bytes (an NDJSON line), or the node written out (an element of an array); the address
-            // members are passed over, not copied away first.
-            reading = NovacoreReading.Parse(line.IsEmpty ? JsonSerializer.SerializeToUtf8Bytes(obj) : line.Span, placeholder, AddressKeys);
+            // The reading's own bytes; the address members are passed over, not copied away first.
+            reading = NovacoreReading.Parse(json.Span, placeholder, AddressKeys);
             var time = reading.Time;
             if (time < now.AddYears(-10) || time > now.AddDays(1))
             {
@@ -51,4 +55,80 @@ internal static class PushedReading
 
         return problems.Count == 0;
     }
+
+    // One pass over the reading's top-level members: the address ids (strings; null where absent or not a string), and
+    // the strict checks. False when the JSON is not an object.
+    private static bool ReadAddress(ReadOnlyMemory<byte> memory, Span<string?> ids)
+    {
+        var json = memory.Span;
+        var reader = new Utf8JsonReader(json, Strict);
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            reader.Read(); // throws on anything after the value
+            return false;
+        }
+
+        // Names as offsets into the JSON, compared as bytes: no string per member. Escaped names, nested values and very
+        // wide readings are rare; those are checked as a document instead.
+        Span<int> starts = stackalloc int[MaxMembersOnStack];
+        Span<int> lengths = stackalloc int[MaxMembersOnStack];
+        var count = 0;
+        var asDocument = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueIsEscaped || count == MaxMembersOnStack)
+            {
+                asDocument = true;
+            }
+            else
+            {
+                var start = (int)reader.TokenStartIndex + 1; // past the opening quote
+                var name = json.Slice(start, reader.ValueSpan.Length);
+                for (var i = 0; i < count; i++)
+                {
+                    if (lengths[i] == name.Length && json.Slice(starts[i], lengths[i]).SequenceEqual(name))
+                    {
+                        throw new JsonException($"The member '{reader.GetString()}' is given twice.");
+                    }
+                }
+
+                starts[count] = start;
+                lengths[count++] = name.Length;
+            }
+
+            var key = AddressIndex(ref reader);
+            reader.Read();
+            if (key >= 0 && reader.TokenType == JsonTokenType.String)
+            {
+                ids[key] = reader.GetString();
+            }
+            else if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+            {
+                asDocument = true;
+                reader.Skip();
+            }
+        }
+
+        if (reader.Read())
+        {
+            throw new JsonException("Content after the reading.");
+        }
+
+        if (asDocument)
+        {
+            using var _ = JsonDocument.Parse(memory, StrictDocument); // throws on a member given twice at any depth
+        }
+
+        return true;
+    }
+
+    // The index in AddressKeys of the member the reader is at; -1 for any other.
+    private static int AddressIndex(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("org"u8) ? 0
+        : reader.ValueTextEquals("site"u8) ? 1
+        : reader.ValueTextEquals("device"u8) ? 2
+        : reader.ValueTextEquals("der"u8) ? 3
+        : -1;
 }

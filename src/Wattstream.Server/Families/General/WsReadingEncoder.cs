@@ -12,7 +12,8 @@ internal sealed class WsReadingEncoder(PayloadFormat payload) : FramedPayloadEnc
 {
     protected override void WriteFrame(HubEvent hubEvent, ReadOnlySpan<byte> payload, IBufferWriter<byte> output)
     {
-        using var writer = new Utf8JsonWriter(output, JsonWriting.Options);
+        using var rented = JsonWriting.Rent(output);
+        var writer = rented.Writer;
         writer.WriteStartObject();
         writer.WriteString("type", WsProtocol.ServerMessage.Reading);
         writer.WriteString("id", HubEventId.Format(hubEvent.Epoch, hubEvent.Id));
