@@ -46,6 +46,26 @@ internal ref struct JsonObjectReader
         return true;
     }
 
+    /// <summary>
+    /// As <see cref="NextMember(out string)"/>, with the name in <paramref name="scratch"/> when it fits (no string per
+    /// member: a converter that needs one for an unknown member makes it then).
+    /// </summary>
+    public bool NextMember(Span<char> scratch, out ReadOnlySpan<char> name)
+    {
+        _reader.Read();
+        if (_reader.TokenType == JsonTokenType.EndObject)
+        {
+            name = default;
+            return false;
+        }
+
+        // UTF-8 never has fewer bytes than UTF-16 has chars, nor an escape fewer than what it stands for.
+        var length = _reader.HasValueSequence ? _reader.ValueSequence.Length : _reader.ValueSpan.Length;
+        name = length <= scratch.Length ? scratch[.._reader.CopyString(scratch)] : _reader.GetString().AsSpan();
+        _reader.Read();
+        return true;
+    }
+
     public readonly JsonTokenType TokenType => _reader.TokenType;
 
     public readonly bool TryGetDouble(out double value)

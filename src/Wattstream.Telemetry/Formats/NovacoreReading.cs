@@ -100,6 +100,9 @@ public static class NovacoreReading
         MeterFields.Concat(V2xFields).Concat(PvFields).Concat(BatteryFields)
             .DistinctBy(f => f.Key).ToDictionary(f => f.Key, StringComparer.Ordinal);
 
+    // Looked up by a member's name as parsed, without making a string of it.
+    private static readonly Dictionary<string, NumericField>.AlternateLookup<ReadOnlySpan<char>> AllByKeySpan = AllByKey.GetAlternateLookup<ReadOnlySpan<char>>();
+
     private static readonly Dictionary<DerType, Dictionary<string, NumericField>> ByType =
         Enum.GetValues<DerType>().ToDictionary(t => t, t => FieldsOf(t).ToLookup());
 
@@ -188,9 +191,10 @@ public static class NovacoreReading
         double? readTime = null;
         try
         {
-            var reader = new JsonObjectReader(json);
+            Span<char> scratch = stackalloc char[64];
+            scoped var reader = new JsonObjectReader(json);
             reader.ExpectObjectStart("a reading");
-            while (reader.NextMember(out var key))
+            while (reader.NextMember(scratch, out var key))
             {
                 switch (key)
                 {
@@ -233,48 +237,45 @@ public static class NovacoreReading
                     case "make":
                         properties.Add(new ReadingField(PropertyNames.Make, reader.TakeRawValue()));
                         break;
-                    case PropertyNames.Status or PropertyNames.Protocol or PropertyNames.ControlMode or PropertyNames.PlugConnected:
-                        properties.Add(new ReadingField(key, reader.TakeRawValue()));
+                    case PropertyNames.Status:
+                        properties.Add(new ReadingField(PropertyNames.Status, reader.TakeRawValue()));
                         break;
-                    case SiteIdKey or DeviceIdKey or DerIdKey:
-                        var id = reader.GetStringOrNull();
-                        if (id is null)
-                        {
-                            reader.SkipValue();
-                        }
-
-                        if (key == SiteIdKey)
-                        {
-                            siteId = id;
-                        }
-                        else if (key == DeviceIdKey)
-                        {
-                            deviceId = id;
-                        }
-                        else
-                        {
-                            derId = id;
-                        }
-
+                    case PropertyNames.Protocol:
+                        properties.Add(new ReadingField(PropertyNames.Protocol, reader.TakeRawValue()));
+                        break;
+                    case PropertyNames.ControlMode:
+                        properties.Add(new ReadingField(PropertyNames.ControlMode, reader.TakeRawValue()));
+                        break;
+                    case PropertyNames.PlugConnected:
+                        properties.Add(new ReadingField(PropertyNames.PlugConnected, reader.TakeRawValue()));
+                        break;
+                    case SiteIdKey:
+                        siteId = ReadId(ref reader);
+                        break;
+                    case DeviceIdKey:
+                        deviceId = ReadId(ref reader);
+                        break;
+                    case DerIdKey:
+                        derId = ReadId(ref reader);
                         break;
                     default:
-                        if (AllByKey.TryGetValue(key, out var field))
+                        if (AllByKeySpan.TryGetValue(key, out var field))
                         {
                             // Resolved once the type is known: the same key can mean another quantity per type (V, A).
                             var before = numbers.Count;
-                            reader.ReadNumeric(field, key, numbers, errors);
+                            reader.ReadNumeric(field, field.Key, numbers, errors);
                             if (numbers.Count > before)
                             {
-                                keys.Add(key);
+                                keys.Add(field.Key);
                             }
                         }
-                        else if (skip.Contains(key))
+                        else if (IsSkipped(skip, key))
                         {
                             reader.SkipValue();
                         }
                         else
                         {
-                            extras.Add(new ReadingField(key, reader.TakeRawValue()));
+                            extras.Add(new ReadingField(key.ToString(), reader.TakeRawValue()));
                         }
 
                         break;
@@ -309,6 +310,31 @@ public static class NovacoreReading
         }
 
         return new Reading(der, type.Value, timestamp!.Value, readTime, measurements, properties, extras, FormatName);
+    }
+
+    // An address member's id; null where it is not a string.
+    private static string? ReadId(ref JsonObjectReader reader)
+    {
+        var id = reader.GetStringOrNull();
+        if (id is null)
+        {
+            reader.SkipValue();
+        }
+
+        return id;
+    }
+
+    private static bool IsSkipped(ReadOnlySpan<string> skip, ReadOnlySpan<char> key)
+    {
+        foreach (var s in skip)
+        {
+            if (key.SequenceEqual(s))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Writes a reading of any type; fields the reading lacks are omitted.</summary>
