@@ -45,6 +45,10 @@ public sealed class Reading
         ExtrasOrigin = _extras.Length > 0 ? extrasOrigin : null;
     }
 
+    /// <summary>A reading that owns <paramref name="measurements"/> (not copied): for converters in this assembly.</summary>
+    internal static Reading Owning(DerAddress der, DerType type, long timestamp, double? readTimeMs, Measurement[] measurements, List<ReadingField> properties, List<ReadingField> extras, string? extrasOrigin) =>
+        new(der, type, timestamp, readTimeMs, measurements, properties.Count == 0 ? [] : properties.ToArray(), extras.Count == 0 ? [] : extras.ToArray(), extras.Count > 0 ? extrasOrigin : null);
+
     public DerAddress Der { get; }
 
     /// <summary>The same reading at another time (the device's own clock, say); values are shared, not copied.</summary>

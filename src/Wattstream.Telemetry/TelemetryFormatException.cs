@@ -40,7 +40,7 @@ public sealed class TelemetryFormatException : FormatException
         ArgumentNullException.ThrowIfNull(errors);
         if (errors.Count > 0)
         {
-            throw new TelemetryFormatException(errors);
+            throw new TelemetryFormatException(errors.ToArray()); // a copy: the caller may reuse its list
         }
     }
 }

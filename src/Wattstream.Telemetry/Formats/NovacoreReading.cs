@@ -180,12 +180,21 @@ public static class NovacoreReading
     /// </summary>
     public static Reading Parse(ReadOnlySpan<byte> json, DerAddress der, ReadOnlySpan<string> skip, out CarriedIds carried)
     {
+        var lists = ParseLists.Take();
+        try
+        {
+            return Parse(json, der, skip, lists, out carried);
+        }
+        finally
+        {
+            ParseLists.Return(lists);
+        }
+    }
+
+    private static Reading Parse(ReadOnlySpan<byte> json, DerAddress der, ReadOnlySpan<string> skip, ParseLists lists, out CarriedIds carried)
+    {
         string? siteId = null, deviceId = null, derId = null;
-        var numbers = new List<Measurement>(24);
-        var keys = new List<string>(24);
-        var properties = new List<ReadingField>(2);
-        var extras = new List<ReadingField>();
-        var errors = new List<string>();
+        var (numbers, keys, properties, extras, errors) = (lists.Numbers, lists.Keys, lists.Properties, lists.Extras, lists.Errors);
         DerType? type = null;
         long? timestamp = null;
         double? readTime = null;
@@ -309,7 +318,38 @@ public static class NovacoreReading
             measurements[i] = byType.TryGetValue(keys[i], out var typed) ? numbers[i] with { Quantity = typed.Quantity } : numbers[i];
         }
 
-        return new Reading(der, type.Value, timestamp!.Value, readTime, measurements, properties, extras, FormatName);
+        return Reading.Owning(der, type.Value, timestamp!.Value, readTime, measurements, properties, extras, FormatName);
+    }
+
+    // The lists one parse fills, this thread's and reused (issue 31: five new lists a pushed reading, and the copies they
+    // grew through, were most of its garbage); the reading takes copies of what it keeps.
+    private sealed class ParseLists
+    {
+        [ThreadStatic]
+        private static ParseLists? t_free;
+
+        public readonly List<Measurement> Numbers = new(32);
+        public readonly List<string> Keys = new(32);
+        public readonly List<ReadingField> Properties = new(4);
+        public readonly List<ReadingField> Extras = new(8);
+        public readonly List<string> Errors = new(4);
+
+        public static ParseLists Take()
+        {
+            var lists = t_free ?? new ParseLists();
+            t_free = null;
+            return lists;
+        }
+
+        public static void Return(ParseLists lists)
+        {
+            lists.Numbers.Clear();
+            lists.Keys.Clear();
+            lists.Properties.Clear();
+            lists.Extras.Clear();
+            lists.Errors.Clear();
+            t_free = lists;
+        }
     }
 
     // An address member's id; null where it is not a string.

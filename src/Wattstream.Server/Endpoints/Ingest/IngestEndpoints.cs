@@ -126,7 +126,7 @@ public static class IngestEndpoints
                 }
                 else
                 {
-                    errors[$"[{i}]"] = problems.ToArray();
+                    errors[$"[{i}]"] = problems!.ToArray();
                 }
             }
         }

@@ -18,47 +18,67 @@ internal static class PushedReading
 
     /// <summary>A reading with its address ids, a known type, numeric fields that are numbers, and a plausible time.</summary>
     /// <exception cref="JsonException">The reading is not JSON, gives a member twice, or nests deeper than 16.</exception>
-    public static bool Validate(ReadOnlyMemory<byte> json, DateTimeOffset now, out Reading? reading, out List<string> problems)
+    public static bool Validate(ReadOnlyMemory<byte> json, DateTimeOffset now, out Reading? reading, out List<string>? problems)
     {
         reading = null;
-        problems = [];
-        Span<string?> ids = [null, null, null, null];
-        if (!ReadAddress(json, ids))
+        problems = null;
+        Span<Range> ids = stackalloc Range[AddressKeys.Length];
+        string?[]? unescaped = null;
+        if (!ReadAddress(json, ids, ref unescaped))
         {
-            problems.Add("a reading must be a JSON object");
+            problems = ["a reading must be a JSON object"];
             return false;
         }
 
-        for (var k = 0; k < AddressKeys.Length; k++)
+        // A DER pushed before is found from the id bytes alone (no strings, no new address); a new one is checked.
+        var address = unescaped is null ? PushedAddresses.Find(json.Span, ids) : null;
+        if (address is null)
         {
-            if (!Subjects.IsValidToken(ids[k]))
+            Span<string?> strings = [null, null, null, null];
+            for (var k = 0; k < AddressKeys.Length; k++)
             {
-                problems.Add($"'{AddressKeys[k]}' must be an id of {Subjects.TokenRule}");
+                strings[k] = unescaped?[k] ?? PushedAddresses.Decode(json.Span, ids[k]);
+                if (!Subjects.IsValidToken(strings[k]))
+                {
+                    (problems ??= []).Add($"'{AddressKeys[k]}' must be an id of {Subjects.TokenRule}");
+                }
+            }
+
+            if (problems is null)
+            {
+                address = new DerAddress(strings[0]!, strings[1]!, strings[2]!, strings[3]!);
+                if (unescaped is null)
+                {
+                    PushedAddresses.Keep(json.Span, ids, address);
+                }
             }
         }
 
-        var placeholder = problems.Count == 0 ? new DerAddress(ids[0]!, ids[1]!, ids[2]!, ids[3]!) : new DerAddress("x", "x", "x", "x");
         try
         {
             // The reading's own bytes; the address members are passed over, not copied away first.
-            reading = NovacoreReading.Parse(json.Span, placeholder, AddressKeys);
+            reading = NovacoreReading.Parse(json.Span, address ?? Placeholder, AddressKeys);
             var time = reading.Time;
             if (time < now.AddYears(-10) || time > now.AddDays(1))
             {
-                problems.Add($"'timestamp' {reading.Timestamp} is not plausible (more than 10 years ago or in the future)");
+                (problems ??= []).Add($"'timestamp' {reading.Timestamp} is not plausible (more than 10 years ago or in the future)");
             }
         }
         catch (TelemetryFormatException e)
         {
-            problems.AddRange(e.Errors);
+            (problems ??= []).AddRange(e.Errors);
         }
 
-        return problems.Count == 0;
+        return problems is null;
     }
 
-    // One pass over the reading's top-level members: the address ids (strings; null where absent or not a string), and
-    // the strict checks. False when the JSON is not an object.
-    private static bool ReadAddress(ReadOnlyMemory<byte> memory, Span<string?> ids)
+    // What a reading whose ids are invalid is parsed for, so that its other problems are named too.
+    private static readonly DerAddress Placeholder = new("x", "x", "x", "x");
+
+    // One pass over the reading's top-level members: where each address id's string is (an empty range where absent or
+    // not a string; an escaped one also as its string, in unescaped), and the strict checks. False when the JSON is not
+    // an object.
+    private static bool ReadAddress(ReadOnlyMemory<byte> memory, Span<Range> ids, ref string?[]? unescaped)
     {
         var json = memory.Span;
         var reader = new Utf8JsonReader(json, Strict);
@@ -102,7 +122,12 @@ internal static class PushedReading
             reader.Read();
             if (key >= 0 && reader.TokenType == JsonTokenType.String)
             {
-                ids[key] = reader.GetString();
+                var start = (int)reader.TokenStartIndex + 1; // the string as written, quotes excluded
+                ids[key] = new Range(start, start + reader.ValueSpan.Length);
+                if (reader.ValueIsEscaped)
+                {
+                    (unescaped ??= new string?[AddressKeys.Length])[key] = reader.GetString();
+                }
             }
             else if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
             {

@@ -246,6 +246,31 @@ public class PushApiTests(SharedHost shared) : IClassFixture<SharedHost>
         Assert.Equal(0, AcceptedOf("orgs.gw.sites.s7.>"));
     }
 
+    // Addresses of DERs pushed before are found again from the id bytes (PushedAddresses): ids that run together the same
+    // way ("ab"+"c", "a"+"bc") stay apart, and an escaped id is its unescaped text.
+    [Fact]
+    public async Task Each_pushed_reading_keeps_its_own_address_when_the_same_ders_are_pushed_again()
+    {
+        var t = Now;
+        using var sub = shared.Host.Service<TelemetryHub>().Subscribe("orgs.gw.>");
+        string Reading(string site, string device, long at) => $$"""{"org":"gw","site":"{{site}}","device":"{{device}}","der":"m","type":"meter","timestamp":{{at}},"W":1}""";
+        var body = string.Join('\n', Enumerable.Range(0, 3).SelectMany(i => new[] { Reading("s9ab", "c", t + i), Reading("s9a", "bc", t + i), Reading("s9\\u0061", "x", t + i) }));
+
+        using var response = await PostAsync(body, "application/x-ndjson");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var subjects = new List<string>();
+        while (sub.TryRead(out var e))
+        {
+            if (e.Reading.Der.Site.StartsWith("s9", StringComparison.Ordinal))
+            {
+                subjects.Add($"{e.Reading.Der.Site}/{e.Reading.Der.Device}");
+            }
+        }
+
+        Assert.Equal(Enumerable.Repeat(new[] { "s9ab/c", "s9a/bc", "s9a/x" }, 3).SelectMany(x => x), subjects);
+    }
+
     [Fact]
     public async Task An_element_that_is_not_an_object_is_named_by_index_and_a_byte_order_mark_is_passed_over()
     {
