@@ -107,6 +107,7 @@ for scenario, name, key, fmt in measures:
     if not any(r["Scenario"] == scenario for r in rows): continue
     for target in ("wattstream-sse", "wattstream-ws"):
         b, a = pick(scenario, target, "before", key), pick(scenario, target, "after", key)
+        if not a and not b: continue  # a scenario run for one transport only (p1, p50)
         ratio = f"{statistics.median(a)/statistics.median(b):.2f}" if a and b and statistics.median(b) else "–"
         print(f"| {scenario} | {target} | {name} | {cell(b, fmt)} | {cell(a, fmt)} | {ratio} |")
 PY
