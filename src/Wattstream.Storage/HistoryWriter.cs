@@ -74,7 +74,9 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         await store.MigrateAsync(cancellationToken);
-        _subscription ??= hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = options.QueueCapacity, ResumeAfter = 0, Dropped = OnDropped });
+        // Ended by StopAsync, not when the host's stop begins and the streams end (hub.CompleteAll at ApplicationStopping):
+        // the sources stop after that, and what they publish meanwhile is given ids that a clean stop counts as stored.
+        _subscription ??= hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = options.QueueCapacity, ResumeAfter = 0, Dropped = OnDropped, EndedBySubscriber = true });
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -99,7 +101,7 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
         var batch = new List<StoredReading>(options.BatchSize);
         var epoch = hub.Epoch;
 
-        // Ends when the subscription completes (hub shutdown): everything queued is drained first.
+        // Ends when the subscription completes (StopAsync disposes it, after the sources stopped): everything queued is drained first.
         while (await WaitForWorkAsync(subscription))
         {
             // Let a batch fill for up to the flush interval, unless it is already full.

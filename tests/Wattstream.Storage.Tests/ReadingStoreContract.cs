@@ -215,6 +215,33 @@ public abstract class ReadingStoreContract : IAsyncLifetime
         Assert.Equal(0, writer.Status.Dropped);
     }
 
+    // A host's stop ends the streams first (ApplicationStopping completes the hub's subscriptions) and stops the sources
+    // (the simulator, every interval) only after: what they publish in between is given ids, and a clean stop notes the
+    // next id as if every one was stored (StoreEpoch). The history writer's subscription must not end before its own stop.
+    [Fact]
+    public async Task The_writer_stores_what_is_published_after_the_streams_end_until_its_own_stop()
+    {
+        var hub = new TelemetryHub();
+        var writer = new HistoryWriter(Store, hub, Microsoft.Extensions.Options.Options.Create(new StorageOptions { FlushInterval = TimeSpan.FromMilliseconds(50) }), TimeProvider.System, NullLogger<HistoryWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None);
+        for (var i = 0; i < 10; i++)
+        {
+            hub.Publish(new Reading(Meter, DerType.Meter, T0 + (i * 1000L), null, [new Measurement(Quantity.ActivePower, i, Unit.Watt)]));
+        }
+
+        hub.CompleteAll(); // ApplicationStopping: the streams end
+        for (var i = 10; i < 20; i++)
+        {
+            hub.Publish(new Reading(Meter, DerType.Meter, T0 + (i * 1000L), null, [new Measurement(Quantity.ActivePower, i, Unit.Watt)])); // a source not stopped yet
+        }
+
+        await writer.StopAsync(CancellationToken.None);
+
+        var stored = await Store.ReadEventsAsync([Meter], new EventPosition(0, 0), EventPosition.Max, 100);
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), stored.Select(s => s.Event.Sequence));
+        Assert.Equal(hub.NextSequence - 1, stored[^1].Event.Sequence);
+    }
+
     private Alerts.IAlertStore AlertStore() => ((IDatabaseStore)Store).CreateAlertStore();
 
     [Fact]
