@@ -15,6 +15,9 @@ public sealed class HubSubscription : DropOldestQueue<HubEvent>
 
     public SubjectPattern Pattern { get; }
 
+    /// <summary>Left open by <see cref="TelemetryHub.CompleteAll"/>: ended by its subscriber (<see cref="SubscribeOptions.EndedBySubscriber"/>).</summary>
+    public bool EndedBySubscriber { get; init; }
+
     internal void SetReplay(HubEvent[] replay, ResumeResult resume, long newestId) => SetReplay(replay, resume, newestId, e => e.Id);
 
     internal void SetInitial(HubEvent[] initial) => SetFirst(initial);

@@ -22,6 +22,13 @@ public sealed record SubscribeOptions
     /// subscriber that must know which events it lost, not only how many (the history writer).
     /// </summary>
     public Action<HubEvent>? Dropped { get; init; }
+
+    /// <summary>
+    /// Not ended by <see cref="TelemetryHub.CompleteAll"/> (the streams' end when the host begins to stop): the subscriber
+    /// ends it itself, by disposing it, once whatever publishes has stopped. For the history writer: every event given an
+    /// id until then must reach it, because a clean stop notes the next id as if each one was stored.
+    /// </summary>
+    public bool EndedBySubscriber { get; init; }
 }
 
 /// <summary>What a resuming subscriber learns about the events it asked for.</summary>

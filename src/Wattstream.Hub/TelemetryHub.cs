@@ -161,7 +161,10 @@ public sealed partial class TelemetryHub
     {
         ArgumentNullException.ThrowIfNull(pattern);
         options ??= new SubscribeOptions();
-        var subscription = new HubSubscription(this, pattern, options.QueueCapacity ?? _options.SubscriberQueueCapacity, options.Filter, options.Dropped);
+        var subscription = new HubSubscription(this, pattern, options.QueueCapacity ?? _options.SubscriberQueueCapacity, options.Filter, options.Dropped)
+        {
+            EndedBySubscriber = options.EndedBySubscriber,
+        };
         lock (_gate)
         {
             if (options.ResumeAfter is { } after)
@@ -198,13 +201,16 @@ public sealed partial class TelemetryHub
         }
     }
 
-    /// <summary>Ends every subscription (their readers see the end of the stream), e.g. at shutdown.</summary>
+    /// <summary>
+    /// Ends every subscription (their readers see the end of the stream), e.g. at shutdown, but those whose subscriber
+    /// ends them (<see cref="SubscribeOptions.EndedBySubscriber"/>): what is published after this still reaches them.
+    /// </summary>
     public void CompleteAll()
     {
         HubSubscription[] all;
         lock (_gate)
         {
-            all = [.. _subscriptions.All()];
+            all = [.. _subscriptions.All().Where(s => !s.EndedBySubscriber)];
         }
 
         foreach (var s in all)

@@ -1,20 +1,21 @@
 using Npgsql;
 using NpgsqlTypes;
 using Wattstream.Telemetry;
-using Wattstream.Telemetry.Formats;
 using Alerts = Wattstream.Storage.Alerts;
 
 namespace Wattstream.Storage.Postgres;
 
 /// <summary>
-/// Readings in PostgreSQL. A batch is copied in binary (<c>COPY … FROM STDIN (FORMAT BINARY)</c>) into a temporary
-/// table and moved into <c>readings</c> with <c>ON CONFLICT DO NOTHING</c>, in one transaction.
+/// Readings in PostgreSQL. A batch is copied in binary (<c>COPY … FROM STDIN (FORMAT BINARY)</c>) straight into
+/// <c>readings</c>, in one transaction; while duplicates come, into a temporary table and moved into <c>readings</c>
+/// with <c>ON CONFLICT DO NOTHING</c> instead (<see cref="WriteDirectOrStagedAsync"/>).
 /// </summary>
 public sealed class PostgresReadingStore(string connectionString) : IDatabaseStore
 {
     private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(connectionString);
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly Dictionary<string, long> _derIds = new(StringComparer.Ordinal);
+    private bool _staged; // under _writeGate
 
     public string Kind => "postgres";
 
@@ -89,10 +90,17 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
                 throw new InvalidOperationException($"The database has schema version {version}, newer than this Wattstream ({HistorySql.SchemaVersion}).");
             }
 
-            if (version < 1)
+            if (version < HistorySql.SchemaVersion)
             {
-                await ExecuteAsync(connection, tx, HistorySql.CreateSchema(postgres: true), cancellationToken);
-                await ExecuteAsync(connection, tx, "INSERT INTO schema_version (version) VALUES (1);", cancellationToken);
+                if (version < 1)
+                {
+                    await ExecuteAsync(connection, tx, HistorySql.CreateSchema(postgres: true), cancellationToken);
+                }
+
+                // 1 → 2: new rows hold a smaller payload (StoredPayload); old rows stay as they are. The foreign key
+                // of readings to ders goes: the writer checks its DER ids once a batch instead of once a row.
+                await ExecuteAsync(connection, tx, "ALTER TABLE readings DROP CONSTRAINT IF EXISTS readings_der_id_fkey;", cancellationToken);
+                await ExecuteAsync(connection, tx, $"DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES ({HistorySql.SchemaVersion});", cancellationToken);
             }
         }
 
@@ -107,15 +115,15 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
         {
             try
             {
-                return await WriteBatchAsync(batch, cancellationToken);
+                return await WriteDirectOrStagedAsync(batch, cancellationToken);
             }
-            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+            catch (Exception e) when (e is StaleDerIdsException or PostgresException { SqlState: PostgresErrorCodes.ForeignKeyViolation })
             {
                 // A DER id cached here is gone from the database: a commit the server lost when it was killed (it had
                 // acknowledged it without waiting for the disk), or a database restored from an older backup, or a failover.
                 // Without this the writer retried the same dead ids forever. Look every DER up again.
                 _derIds.Clear();
-                return await WriteBatchAsync(batch, cancellationToken);
+                return await WriteDirectOrStagedAsync(batch, cancellationToken);
             }
         }
         finally
@@ -124,7 +132,31 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
         }
     }
 
-    private async Task<int> WriteBatchAsync(IReadOnlyList<StoredReading> batch, CancellationToken cancellationToken)
+    // A batch is copied straight into readings while the store sees no duplicates (one hub on its own database): the
+    // staging table and the INSERT … ON CONFLICT that moves its rows cost as much as the copy itself (issue 31). A
+    // duplicate fails that copy (the unique key); the batch is then written through the staging table, and so is every
+    // batch after it until one has no duplicate (several hubs on one database, where every reading comes from each).
+    private async Task<int> WriteDirectOrStagedAsync(IReadOnlyList<StoredReading> batch, CancellationToken cancellationToken)
+    {
+        if (_staged)
+        {
+            var inserted = await WriteBatchAsync(batch, direct: false, cancellationToken);
+            _staged = inserted < batch.Count;
+            return inserted;
+        }
+
+        try
+        {
+            return await WriteBatchAsync(batch, direct: true, cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            _staged = true;
+            return await WriteBatchAsync(batch, direct: false, cancellationToken);
+        }
+    }
+
+    private async Task<int> WriteBatchAsync(IReadOnlyList<StoredReading> batch, bool direct, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
@@ -135,10 +167,18 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
             derIds[i] = await DerIdAsync(connection, tx, batch[i].Reading.Der, batch[i].Reading.Type, newDers, cancellationToken);
         }
 
-        await ExecuteAsync(connection, tx, "CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;", cancellationToken);
-        var columns = $"der_id, ts, epoch, seq, {HistorySql.FieldColumns}, payload";
-        await using (var copy = await connection.BeginBinaryImportAsync($"COPY readings_stage ({columns}) FROM STDIN (FORMAT BINARY)", cancellationToken))
+        await CheckCachedDerIdsAsync(connection, tx, derIds, newDers, cancellationToken);
+        if (!direct)
         {
+            await ExecuteAsync(connection, tx, "CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;", cancellationToken);
+        }
+
+        var columns = $"der_id, ts, epoch, seq, {HistorySql.FieldColumns}, payload";
+        int inserted;
+        await using (var copy = await connection.BeginBinaryImportAsync($"COPY {(direct ? "readings" : "readings_stage")} ({columns}) FROM STDIN (FORMAT BINARY)", cancellationToken))
+        {
+            var fields = HistoryFields.All;
+            var values = new double?[fields.Count];
             for (var i = 0; i < batch.Count; i++)
             {
                 var item = batch[i];
@@ -148,9 +188,10 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
                 await copy.WriteAsync(r.Timestamp, NpgsqlDbType.Bigint, cancellationToken);
                 await copy.WriteAsync(item.Event.Epoch, NpgsqlDbType.Bigint, cancellationToken);
                 await copy.WriteAsync(item.Event.Sequence, NpgsqlDbType.Bigint, cancellationToken);
-                foreach (var field in HistoryFields.All)
+                for (var f = 0; f < fields.Count; f++)
                 {
-                    if (field.ValueOf(r) is { } v)
+                    values[f] = fields[f].ValueOf(r);
+                    if (values[f] is { } v)
                     {
                         await copy.WriteAsync(v, NpgsqlDbType.Double, cancellationToken);
                     }
@@ -160,15 +201,16 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
                     }
                 }
 
-                await copy.WriteAsync(ReadingJson.ToUtf8(r), NpgsqlDbType.Bytea, cancellationToken);
+                // Only what the columns do not hold (schema version 2).
+                await copy.WriteAsync(StoredPayload.Write(r, values).ToArray(), NpgsqlDbType.Bytea, cancellationToken);
             }
 
-            await copy.CompleteAsync(cancellationToken);
+            inserted = (int)await copy.CompleteAsync(cancellationToken);
         }
 
-        int inserted;
-        await using (var move = new NpgsqlCommand($"INSERT INTO readings ({columns}) SELECT {columns} FROM readings_stage ON CONFLICT DO NOTHING", connection, tx))
+        if (!direct)
         {
+            await using var move = new NpgsqlCommand($"INSERT INTO readings ({columns}) SELECT {columns} FROM readings_stage ON CONFLICT DO NOTHING", connection, tx);
             inserted = await move.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -180,6 +222,26 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
 
         return inserted;
     }
+
+    // What readings' foreign key to ders did per row until schema version 2 (issue 31: a quarter of the server's time in
+    // ingest), once a batch: the cached DER ids it uses are still there, and stay (KEY SHARE) until it commits.
+    private static async Task CheckCachedDerIdsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long[] derIds, Dictionary<string, long> newDers, CancellationToken cancellationToken)
+    {
+        var cached = derIds.Distinct().Except(newDers.Values).ToArray();
+        if (cached.Length == 0)
+        {
+            return;
+        }
+
+        await using var command = new NpgsqlCommand("SELECT COUNT(*) FROM (SELECT id FROM ders WHERE id = ANY(@ids) FOR KEY SHARE) AS known", connection, tx);
+        command.Parameters.AddWithValue("ids", cached);
+        if ((long)(await command.ExecuteScalarAsync(cancellationToken))! != cached.Length)
+        {
+            throw new StaleDerIdsException();
+        }
+    }
+
+    private sealed class StaleDerIdsException : Exception;
 
     public async Task<IReadOnlyList<HistorySeries>> QueryAsync(HistoryQuery query, CancellationToken cancellationToken = default)
     {

@@ -1,7 +1,6 @@
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 using Wattstream.Telemetry;
-using Wattstream.Telemetry.Formats;
 
 namespace Wattstream.Storage.Sqlite;
 
@@ -31,6 +30,7 @@ internal sealed class SqliteReadingWriter
             var inserted = 0;
             var newDers = new Dictionary<string, long>(StringComparer.Ordinal);
             var fields = HistoryFields.All;
+            var columns = new double?[fields.Count];
             foreach (var item in batch)
             {
                 var r = item.Reading;
@@ -40,10 +40,12 @@ internal sealed class SqliteReadingWriter
                 raw.sqlite3_bind_int64(insert, 4, item.Event.Sequence);
                 for (var i = 0; i < fields.Count; i++)
                 {
-                    _ = fields[i].ValueOf(r) is { } value ? raw.sqlite3_bind_double(insert, 5 + i, value) : raw.sqlite3_bind_null(insert, 5 + i);
+                    columns[i] = fields[i].ValueOf(r);
+                    _ = columns[i] is { } value ? raw.sqlite3_bind_double(insert, 5 + i, value) : raw.sqlite3_bind_null(insert, 5 + i);
                 }
 
-                raw.sqlite3_bind_blob(insert, 5 + fields.Count, ReadingJson.ToUtf8Span(r));
+                // Only what the columns do not hold (schema version 2).
+                raw.sqlite3_bind_blob(insert, 5 + fields.Count, StoredPayload.Write(r, columns));
                 var step = raw.sqlite3_step(insert);
                 if (step != raw.SQLITE_DONE)
                 {

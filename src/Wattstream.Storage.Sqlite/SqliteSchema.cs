@@ -17,11 +17,17 @@ internal static class SqliteSchema
             throw new InvalidOperationException($"The database {path} has schema version {version}, newer than this Wattstream ({HistorySql.SchemaVersion}).");
         }
 
-        if (version < 1)
+        if (version < HistorySql.SchemaVersion)
         {
             using var tx = writer.BeginTransaction();
-            SqliteConnections.Execute(writer, HistorySql.CreateSchema(postgres: false), tx);
-            SqliteConnections.Execute(writer, "INSERT INTO schema_version (version) VALUES (1);", tx);
+            if (version < 1)
+            {
+                SqliteConnections.Execute(writer, HistorySql.CreateSchema(postgres: false), tx);
+            }
+
+            // 1 → 2: new rows hold a smaller payload (StoredPayload); the tables are the same and old rows stay as
+            // they are, so the step is the version alone: a Wattstream older than this then refuses the file.
+            SqliteConnections.Execute(writer, $"DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES ({HistorySql.SchemaVersion});", tx);
             tx.Commit();
         }
     }

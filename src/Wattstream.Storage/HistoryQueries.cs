@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Wattstream.Telemetry;
-using Wattstream.Telemetry.Formats;
 
 namespace Wattstream.Storage;
 
@@ -101,12 +100,22 @@ public static class HistoryQueries
         Add(command, "@limit", (long)limit);
         var bySubject = known.ToDictionary(d => d.Subject);
         var result = new List<StoredReading>();
+        var columns = new double?[HistoryFields.All.Count];
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             var address = new DerAddress(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3));
             var der = bySubject.GetValueOrDefault(address.Subject, address);
-            result.Add(new StoredReading(new EventPosition(reader.GetInt64(4), reader.GetInt64(5)), ReadingJson.Parse((byte[])reader.GetValue(6), der)));
+            var payload = (byte[])reader.GetValue(7);
+            if (!StoredPayload.IsJson(payload))
+            {
+                for (var f = 0; f < columns.Length; f++)
+                {
+                    columns[f] = reader.IsDBNull(8 + f) ? null : reader.GetDouble(8 + f);
+                }
+            }
+
+            result.Add(new StoredReading(new EventPosition(reader.GetInt64(4), reader.GetInt64(5)), StoredPayload.Read(payload, der, reader.GetInt64(6), columns)));
         }
 
         return result;

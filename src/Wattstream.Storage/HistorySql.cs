@@ -8,7 +8,11 @@ namespace Wattstream.Storage;
 /// </summary>
 public static class HistorySql
 {
-    public const int SchemaVersion = 1;
+    /// <summary>
+    /// 1: the tables. 2 (issue 31): a row's payload holds only what its columns do not (<see cref="StoredPayload"/>);
+    /// rows written before stay JSON and are read as they are. A version older than this refuses a version-2 file.
+    /// </summary>
+    public const int SchemaVersion = 2;
 
     public static string FieldColumns => string.Join(", ", HistoryFields.All.Select(f => f.Column()));
 
@@ -83,11 +87,14 @@ public static class HistorySql
         return sql.ToString();
     }
 
-    /// <summary>Parameters: @ders, @ae, @as (after), @be, @bs (before), @limit.</summary>
+    /// <summary>
+    /// Parameters: @ders, @ae, @as (after), @be, @bs (before), @limit. Columns: org, site, device, der, epoch, seq, ts,
+    /// payload, then the fields (<see cref="FieldColumns"/>) that the payload leaves out.
+    /// </summary>
     public static string Events(bool postgres)
     {
         return $"""
-            SELECT d.org, d.site, d.device, d.der, r.epoch, r.seq, r.payload
+            SELECT d.org, d.site, d.device, d.der, r.epoch, r.seq, r.ts, r.payload, {string.Join(", ", HistoryFields.All.Select(f => "r." + f.Column()))}
             FROM readings r JOIN ders d ON d.id = r.der_id
             WHERE {DerIdIn("r.der_id", postgres)}
               AND (r.epoch > @ae OR (r.epoch = @ae AND r.seq > @as))

@@ -34,11 +34,18 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
     private readonly StoreWriteHealth _health = new(store.Kind, storageOptions.Value, time, logger);
     private readonly HistoryBatchStats _stats = new();
     private List<StoredReading>? _abandoned;
+    private long _committedThrough;
 
     public IReadingStore Store => store;
 
     /// <summary>Readings of durable pushes waiting for the store, each tracked until it is committed.</summary>
     public DurableReadings Durable => _durable;
+
+    /// <summary>
+    /// The newest id of the hub's epoch that the store has committed (0 before any): a clean stop notes the next id as the
+    /// place to go on from only when every id before it was stored (<see cref="StoreEpoch"/>).
+    /// </summary>
+    public long CommittedThrough => Interlocked.Read(ref _committedThrough);
 
     /// <summary>True while the store is known to be away: the last write failed and none succeeded since.</summary>
     public bool IsFailing => _health.IsFailing;
@@ -74,7 +81,9 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         await store.MigrateAsync(cancellationToken);
-        _subscription ??= hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = options.QueueCapacity, ResumeAfter = 0, Dropped = OnDropped });
+        // Ended by StopAsync, not when the host's stop begins and the streams end (hub.CompleteAll at ApplicationStopping):
+        // the sources stop after that, and what they publish meanwhile is given ids that a clean stop counts as stored.
+        _subscription ??= hub.Subscribe(SubjectPattern.All, new SubscribeOptions { QueueCapacity = options.QueueCapacity, ResumeAfter = 0, Dropped = OnDropped, EndedBySubscriber = true });
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -99,7 +108,7 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
         var batch = new List<StoredReading>(options.BatchSize);
         var epoch = hub.Epoch;
 
-        // Ends when the subscription completes (hub shutdown): everything queued is drained first.
+        // Ends when the subscription completes (StopAsync disposes it, after the sources stopped): everything queued is drained first.
         while (await WaitForWorkAsync(subscription))
         {
             // Let a batch fill for up to the flush interval, unless it is already full.
@@ -262,6 +271,7 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
                 var inserted = await store.WriteAsync(batch, _abandon.Token);
                 _stats.Committed(batch.Count, inserted, Stopwatch.GetElapsedTime(started), time.GetUtcNow().ToUnixTimeMilliseconds() - batch[^1].Reading.Timestamp);
                 _durable.Committed(batch);
+                NoteCommitted(batch);
                 Recovered();
                 break;
             }
@@ -299,6 +309,21 @@ public sealed class HistoryWriter(IReadingStore store, TelemetryHub hub, IOption
 
         batch.Clear();
         return true;
+    }
+
+    private void NoteCommitted(List<StoredReading> batch)
+    {
+        var epoch = hub.Epoch;
+        var newest = Interlocked.Read(ref _committedThrough);
+        foreach (var r in batch)
+        {
+            if (r.Event.Epoch == epoch && r.Event.Sequence > newest)
+            {
+                newest = r.Event.Sequence;
+            }
+        }
+
+        Interlocked.Exchange(ref _committedThrough, newest); // the loop's thread alone writes it
     }
 
     private void Failed(int count, string error)

@@ -86,36 +86,68 @@ public static class HistoryFields
     public static double? ValueOf(this HistoryField field, Reading reading)
     {
         ArgumentNullException.ThrowIfNull(reading);
-        return field switch
+        return SourceOf(field, reading.Type) is var (quantity, unit) ? reading.Get(quantity, unit) : null;
+    }
+
+    /// <summary>
+    /// What the field is read from for a DER of the type, in the stored unit (W, V, A, Wh, fraction); null where the
+    /// type has nothing for it. The one definition of the columns: <see cref="ValueOf"/> and the stored payload
+    /// (<see cref="StoredPayload"/>, which leaves out what a column holds) both use it.
+    /// </summary>
+    public static (Quantity Quantity, Unit Unit)? SourceOf(this HistoryField field, DerType type) => field switch
+    {
+        HistoryField.W => (Quantity.ActivePower, Unit.Watt),
+        HistoryField.L1V => (Quantity.VoltageL1, Unit.Volt),
+        HistoryField.L2V => (Quantity.VoltageL2, Unit.Volt),
+        HistoryField.L3V => (Quantity.VoltageL3, Unit.Volt),
+        HistoryField.L1A => (Quantity.CurrentL1, Unit.Ampere),
+        HistoryField.L2A => (Quantity.CurrentL2, Unit.Ampere),
+        HistoryField.L3A => (Quantity.CurrentL3, Unit.Ampere),
+        HistoryField.L1W => (Quantity.ActivePowerL1, Unit.Watt),
+        HistoryField.L2W => (Quantity.ActivePowerL2, Unit.Watt),
+        HistoryField.L3W => (Quantity.ActivePowerL3, Unit.Watt),
+        // A DER's energy in and out registers: a meter's import and export, a battery's or charger's charge and
+        // discharge, a PV's generation (out). Energy periods are computed from these (docs/protocol.md, Energy).
+        HistoryField.ImportWh => type switch
         {
-            HistoryField.W => reading.Get(Quantity.ActivePower, Unit.Watt),
-            HistoryField.L1V => reading.Get(Quantity.VoltageL1, Unit.Volt),
-            HistoryField.L2V => reading.Get(Quantity.VoltageL2, Unit.Volt),
-            HistoryField.L3V => reading.Get(Quantity.VoltageL3, Unit.Volt),
-            HistoryField.L1A => reading.Get(Quantity.CurrentL1, Unit.Ampere),
-            HistoryField.L2A => reading.Get(Quantity.CurrentL2, Unit.Ampere),
-            HistoryField.L3A => reading.Get(Quantity.CurrentL3, Unit.Ampere),
-            HistoryField.L1W => reading.Get(Quantity.ActivePowerL1, Unit.Watt),
-            HistoryField.L2W => reading.Get(Quantity.ActivePowerL2, Unit.Watt),
-            HistoryField.L3W => reading.Get(Quantity.ActivePowerL3, Unit.Watt),
-            // A DER's energy in and out registers: a meter's import and export, a battery's or charger's charge and
-            // discharge, a PV's generation (out). Energy periods are computed from these (docs/protocol.md, Energy).
-            HistoryField.ImportWh => reading.Type switch
+            DerType.Meter => (Quantity.EnergyImport, Unit.WattHour),
+            DerType.Battery or DerType.V2xCharger => (Quantity.EnergyCharged, Unit.WattHour),
+            _ => null,
+        },
+        HistoryField.ExportWh => type switch
+        {
+            DerType.Meter => (Quantity.EnergyExport, Unit.WattHour),
+            DerType.Battery or DerType.V2xCharger => (Quantity.EnergyDischarged, Unit.WattHour),
+            DerType.Pv => (Quantity.EnergyGenerated, Unit.WattHour),
+            _ => null,
+        },
+        HistoryField.Soc => (Quantity.StateOfCharge, Unit.Fraction),
+        _ => throw new ArgumentOutOfRangeException(nameof(field), field, null),
+    };
+
+    // For each DER type, the field each quantity is stored in (the reverse of SourceOf); -1 where none.
+    private static readonly sbyte[][] FieldsByQuantity = Enum.GetValues<DerType>().Select(type =>
+    {
+        var map = new sbyte[256];
+        Array.Fill(map, (sbyte)-1);
+        foreach (var f in All)
+        {
+            if (SourceOf(f, type) is var (quantity, _))
             {
-                DerType.Meter => reading.Get(Quantity.EnergyImport, Unit.WattHour),
-                DerType.Battery or DerType.V2xCharger => reading.Get(Quantity.EnergyCharged, Unit.WattHour),
-                _ => null,
-            },
-            HistoryField.ExportWh => reading.Type switch
-            {
-                DerType.Meter => reading.Get(Quantity.EnergyExport, Unit.WattHour),
-                DerType.Battery or DerType.V2xCharger => reading.Get(Quantity.EnergyDischarged, Unit.WattHour),
-                DerType.Pv => reading.Get(Quantity.EnergyGenerated, Unit.WattHour),
-                _ => null,
-            },
-            HistoryField.Soc => reading.Get(Quantity.StateOfCharge, Unit.Fraction),
-            _ => throw new ArgumentOutOfRangeException(nameof(field), field, null),
-        };
+                map[(int)quantity] = (sbyte)f;
+            }
+        }
+
+        return map;
+    }).ToArray();
+
+    /// <summary>The field a quantity of a DER of the type is stored in, if any.</summary>
+    public static bool TryGetField(Quantity quantity, DerType type, out HistoryField field)
+    {
+        var types = FieldsByQuantity;
+        var f = (uint)type < (uint)types.Length ? types[(int)type][(int)quantity] : -1;
+        field = (HistoryField)Math.Max(f, (sbyte)0);
+        return f >= 0;
     }
 }
 

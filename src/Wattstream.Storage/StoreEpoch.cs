@@ -12,7 +12,8 @@ namespace Wattstream.Storage;
 /// Not in cluster mode, where ids are the shared log's sequences.
 /// </summary>
 /// <param name="owner">Whose epochs these are: the data directory (several hubs may share one PostgreSQL database).</param>
-public sealed class StoreEpoch(SqlEventEpochs? epochs, IReadingStore store, TelemetryHub hub, string owner, TimeProvider time, ILogger<StoreEpoch> logger)
+/// <param name="writer">What stores the events: the next id is noted only when it committed every id before it.</param>
+public sealed class StoreEpoch(SqlEventEpochs? epochs, IReadingStore store, TelemetryHub hub, string owner, TimeProvider time, ILogger<StoreEpoch> logger, HistoryWriter? writer = null)
     : IHostedLifecycleService
 {
     /// <summary>This run's epoch and first sequence; null before the start.</summary>
@@ -53,6 +54,7 @@ public sealed class StoreEpoch(SqlEventEpochs? epochs, IReadingStore store, Tele
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     // After every service's StopAsync: the sources are quiet and the writer has stored (or given up on) what was queued.
+    // Not noted (so the next start takes a new epoch) when an id before the next was never stored.
     public async Task StoppedAsync(CancellationToken cancellationToken)
     {
         if (Current is not { } run || epochs is null)
@@ -60,9 +62,20 @@ public sealed class StoreEpoch(SqlEventEpochs? epochs, IReadingStore store, Tele
             return;
         }
 
+        var next = hub.NextSequence;
+        if (writer is not null && next > run.FirstSequence && writer.CommittedThrough < next - 1)
+        {
+            // Ids given to events history does not hold (the store was away past Storage:ShutdownGrace, or something
+            // published after the writer stopped): going on after them would hide the hole from a resuming client.
+            logger.LogWarning(
+                "Stopping: events {From} to {To} of epoch {Epoch} were given ids but not stored; the next start begins a new epoch, and a client resuming across it is told of the gap",
+                Math.Max(run.FirstSequence, writer.CommittedThrough + 1), next - 1, run.Epoch);
+            return;
+        }
+
         try
         {
-            await epochs.EndAsync(run.Epoch, hub.NextSequence, cancellationToken);
+            await epochs.EndAsync(run.Epoch, next, cancellationToken);
         }
         catch (Exception e) when (e is DbException or TimeoutException or OperationCanceledException or StoreStartException)
         {

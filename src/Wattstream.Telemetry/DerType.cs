@@ -1,6 +1,7 @@
 namespace Wattstream.Telemetry;
 
 /// <summary>The kind of distributed energy resource a reading comes from (Novacore's DER types).</summary>
+/// <remarks>History stores it by number (<c>StoredPayload</c>): add members at the end only.</remarks>
 public enum DerType
 {
     Meter,

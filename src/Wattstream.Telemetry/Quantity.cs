@@ -5,6 +5,7 @@ namespace Wattstream.Telemetry;
 /// reading's sign convention (Novacore): meter + import, pv − generation, battery + charging, v2x + charging the vehicle.
 /// Import/export quantities are the meter's separate registers (whatwatt's A+ and A−), both ≥ 0.
 /// </summary>
+/// <remarks>History stores it by number (<c>StoredPayload</c>): add members at the end only.</remarks>
 public enum Quantity : byte
 {
     ActivePower,

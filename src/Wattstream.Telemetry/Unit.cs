@@ -4,6 +4,7 @@ namespace Wattstream.Telemetry;
 /// The unit a measurement value is held in. A reading keeps each value in the unit its source sent,
 /// so a payload converted to the model and back is the same to the bit; other units are computed on demand.
 /// </summary>
+/// <remarks>History stores it by number (<c>StoredPayload</c>): add members at the end only.</remarks>
 public enum Unit : byte
 {
     None,

@@ -23,6 +23,25 @@ public class TelemetryHubTests
     }
 
     [Fact]
+    public void Completing_all_ends_the_streams_but_not_a_subscription_its_subscriber_ends()
+    {
+        var hub = new TelemetryHub();
+        using var stream = hub.Subscribe(">");
+        var history = hub.Subscribe(SubjectPattern.All, new SubscribeOptions { EndedBySubscriber = true });
+        hub.Publish(Readings.Meter(Readings.Der("m1", "s1"), 1000));
+
+        hub.CompleteAll(); // the host begins to stop: the streams end, the sources still publish
+        hub.Publish(Readings.Meter(Readings.Der("m1", "s1"), 2000));
+
+        Assert.Equal([1L], Readings.Drain(stream).Select(e => e.Id));
+        Assert.True(stream.IsCompleted);
+        Assert.Equal([1L, 2L], Readings.Drain(history).Select(e => e.Id));
+        Assert.False(history.IsCompleted);
+        history.Dispose();
+        Assert.True(history.IsCompleted);
+    }
+
+    [Fact]
     public void A_reading_with_the_same_der_and_timestamp_is_dropped_and_counted()
     {
         var hub = new TelemetryHub();

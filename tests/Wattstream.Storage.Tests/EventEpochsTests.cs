@@ -1,3 +1,4 @@
+using Wattstream.Hub;
 using Wattstream.Telemetry;
 
 namespace Wattstream.Storage.Tests;
@@ -32,6 +33,38 @@ public abstract class EventEpochsContract : IAsyncLifetime
 
         Assert.Equal(new EpochRun(1_000, 1, EpochStart.NewStore), first);
         Assert.Equal(new EpochRun(1_000, 42, EpochStart.Continued), second);
+    }
+
+    // As the host runs them: StoreEpoch's start, the writer's start and stop, the sources in between, StoreEpoch's stop.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_clean_stop_is_continued_only_when_history_stored_every_id_given(bool oneIdUnstored)
+    {
+        var hub = new TelemetryHub();
+        var writer = new HistoryWriter(Store, hub, Microsoft.Extensions.Options.Options.Create(new StorageOptions { FlushInterval = TimeSpan.FromMilliseconds(20) }), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<HistoryWriter>.Instance);
+        var epoch = new StoreEpoch(Epochs, Store, hub, Owner, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<StoreEpoch>.Instance, writer);
+        await epoch.StartingAsync(CancellationToken.None);
+        await writer.StartingAsync(CancellationToken.None);
+        await writer.StartAsync(CancellationToken.None);
+        var der = new DerAddress("o", "s", "d", "m");
+        for (var i = 0; i < 5; i++)
+        {
+            hub.Publish(new Reading(der, DerType.Meter, 1_767_225_600_000 + (i * 1000L), null, [new Measurement(Quantity.ActivePower, i, Unit.Watt)]));
+        }
+
+        await writer.StopAsync(CancellationToken.None);
+        if (oneIdUnstored)
+        {
+            hub.Publish(new Reading(der, DerType.Meter, 1_767_225_610_000, null, [new Measurement(Quantity.ActivePower, 9, Unit.Watt)])); // after the writer stopped
+        }
+
+        await epoch.StoppedAsync(CancellationToken.None);
+        var next = await Epochs.BeginAsync(Owner, 9_999_999_999_999);
+
+        Assert.Equal(5L, writer.CommittedThrough);
+        Assert.Equal(oneIdUnstored ? EpochStart.AfterUncleanStop : EpochStart.Continued, next.Start);
+        Assert.Equal(oneIdUnstored ? 1L : 6L, next.FirstSequence);
     }
 
     [Fact]

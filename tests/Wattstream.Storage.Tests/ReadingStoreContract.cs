@@ -16,6 +16,12 @@ public abstract class ReadingStoreContract : IAsyncLifetime
 
     protected abstract Task<IReadingStore> CreateStoreAsync();
 
+    /// <summary>Another store on the same database (as after a restart of the hub).</summary>
+    protected abstract Task<IReadingStore> OpenAgainAsync();
+
+    /// <summary>Runs SQL on the store's database from outside the store, with <paramref name="payload"/> as <c>@p</c>; its first value.</summary>
+    protected abstract Task<object?> SqlAsync(string sql, byte[]? payload = null);
+
     public async Task InitializeAsync()
     {
         Store = await CreateStoreAsync();
@@ -107,6 +113,52 @@ public abstract class ReadingStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_database_of_version_1_is_migrated_and_its_json_rows_read_as_they_were()
+    {
+        // A row as version 1 wrote it: the typed columns, and the whole reading as JSON in the payload.
+        var old = new Reading(Meter, DerType.Meter, T0 + 500, 7,
+            [new Measurement(Quantity.ActivePower, 36, Unit.Watt), new Measurement(Quantity.VoltageL1, 230, Unit.Volt), new Measurement(Quantity.EnergyImport, 1.5, Unit.KilowattHour)],
+            [new ReadingField(PropertyNames.LocalDate, "\"2026-01-01\""u8.ToArray())]);
+        await Store.WriteAsync([MeterAt(0, 1)]);
+        await SqlAsync(
+            $"INSERT INTO readings (der_id, ts, epoch, seq, w, l1_v, import_wh, payload) SELECT id, {T0 + 500}, 1, 100, 36, 230, 1500, @p FROM ders WHERE subject = '{Meter.Subject}'",
+            Telemetry.Formats.ReadingJson.ToUtf8(old));
+        await SqlAsync("DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (1)");
+
+        await using var again = await OpenAgainAsync();
+        await again.MigrateAsync();
+        await again.WriteAsync([MeterAt(1000, 2)]);
+
+        Assert.Equal(2L, Convert.ToInt64(await SqlAsync("SELECT MAX(version) FROM schema_version")));
+        var events = await again.ReadEventsAsync([Meter], new EventPosition(0, 0), EventPosition.Max, 100);
+        Assert.Equal([T0, T0 + 500, T0 + 1000], events.Select(e => e.Reading.Timestamp).Order());
+        var back = events.Single(e => e.Event == new EventPosition(1, 100)).Reading;
+        Assert.Equal(Telemetry.Formats.ReadingJson.ToUtf8(old), Telemetry.Formats.ReadingJson.ToUtf8(back));
+        var w = (await again.QueryAsync(new HistoryQuery([Meter], T0, T0 + 2000, 1000, [HistoryField.W], Aggregate.Last))).Single().Points;
+        Assert.Equal([36.0, 2], w.Select(p => p.Values[0]!.Value)); // the old row's column counts: it is the last of T0's second
+    }
+
+    [Fact]
+    public async Task A_reading_is_read_back_the_same_to_the_byte_with_its_payload_holding_only_what_the_columns_do_not()
+    {
+        var reading = new Reading(Meter, DerType.Meter, T0 + 7, 20,
+        [
+            new Measurement(Quantity.ActivePowerImport, 1.234, Unit.Kilowatt), new Measurement(Quantity.ActivePowerExport, 0, Unit.Kilowatt),
+            new Measurement(Quantity.VoltageL1, 230.1, Unit.Volt), new Measurement(Quantity.VoltageL2, -0.0, Unit.Volt), new Measurement(Quantity.CurrentL1, 1.2, Unit.Ampere),
+            new Measurement(Quantity.EnergyImport, 0.1 + 0.2, Unit.KilowattHour), new Measurement(Quantity.EnergyExport, 8.965, Unit.KilowattHour),
+            new Measurement(Quantity.VoltageL1, 231, Unit.Volt),
+        ]);
+        await Store.WriteAsync([new StoredReading(new EventPosition(3, 1), reading)]);
+
+        var back = (await Store.ReadEventsAsync([Meter], new EventPosition(0, 0), EventPosition.Max, 10)).Single().Reading;
+        var payload = (byte[])(await SqlAsync("SELECT payload FROM readings"))!;
+
+        Assert.Equal(Telemetry.Formats.ReadingJson.ToUtf8(reading), Telemetry.Formats.ReadingJson.ToUtf8(back));
+        Assert.False(StoredPayload.IsJson(payload));
+        Assert.True(payload.Length < 80, $"{payload.Length} bytes");
+    }
+
+    [Fact]
     public async Task Retention_deletes_only_older_readings()
     {
         await Store.WriteAsync([MeterAt(0, 1), MeterAt(60_000, 2), MeterAt(120_000, 3)]);
@@ -161,6 +213,33 @@ public abstract class ReadingStoreContract : IAsyncLifetime
         Assert.True(2500 == await Store.CountAsync(), writer.Status.ToString());
         Assert.Equal(2500, writer.Status.Written);
         Assert.Equal(0, writer.Status.Dropped);
+    }
+
+    // A host's stop ends the streams first (ApplicationStopping completes the hub's subscriptions) and stops the sources
+    // (the simulator, every interval) only after: what they publish in between is given ids, and a clean stop notes the
+    // next id as if every one was stored (StoreEpoch). The history writer's subscription must not end before its own stop.
+    [Fact]
+    public async Task The_writer_stores_what_is_published_after_the_streams_end_until_its_own_stop()
+    {
+        var hub = new TelemetryHub();
+        var writer = new HistoryWriter(Store, hub, Microsoft.Extensions.Options.Options.Create(new StorageOptions { FlushInterval = TimeSpan.FromMilliseconds(50) }), TimeProvider.System, NullLogger<HistoryWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None);
+        for (var i = 0; i < 10; i++)
+        {
+            hub.Publish(new Reading(Meter, DerType.Meter, T0 + (i * 1000L), null, [new Measurement(Quantity.ActivePower, i, Unit.Watt)]));
+        }
+
+        hub.CompleteAll(); // ApplicationStopping: the streams end
+        for (var i = 10; i < 20; i++)
+        {
+            hub.Publish(new Reading(Meter, DerType.Meter, T0 + (i * 1000L), null, [new Measurement(Quantity.ActivePower, i, Unit.Watt)])); // a source not stopped yet
+        }
+
+        await writer.StopAsync(CancellationToken.None);
+
+        var stored = await Store.ReadEventsAsync([Meter], new EventPosition(0, 0), EventPosition.Max, 100);
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), stored.Select(s => s.Event.Sequence));
+        Assert.Equal(hub.NextSequence - 1, stored[^1].Event.Sequence);
     }
 
     private Alerts.IAlertStore AlertStore() => ((IDatabaseStore)Store).CreateAlertStore();
@@ -228,6 +307,22 @@ public sealed class SqliteStoreTests : ReadingStoreContract, IDisposable
     protected override Task<IReadingStore> CreateStoreAsync() =>
         Task.FromResult<IReadingStore>(new Sqlite.SqliteReadingStore(Path.Combine(_directory, "history.db")));
 
+    protected override Task<IReadingStore> OpenAgainAsync() => CreateStoreAsync();
+
+    protected override async Task<object?> SqlAsync(string sql, byte[]? payload = null)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_directory, "history.db")};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        if (payload is not null)
+        {
+            command.Parameters.AddWithValue("@p", payload);
+        }
+
+        return await command.ExecuteScalarAsync();
+    }
+
     [Fact]
     public async Task Writes_queue_on_the_writer_thread_and_closing_waits_for_those_queued()
     {
@@ -262,5 +357,22 @@ public sealed class PostgresCollection : ICollectionFixture<PostgresCluster>;
 [Collection("postgres")]
 public sealed class PostgresStoreTests(PostgresCluster cluster) : ReadingStoreContract
 {
-    protected override async Task<IReadingStore> CreateStoreAsync() => new Postgres.PostgresReadingStore(await cluster.CreateDatabaseAsync());
+    private string _connectionString = "";
+
+    protected override async Task<IReadingStore> CreateStoreAsync() => new Postgres.PostgresReadingStore(_connectionString = await cluster.CreateDatabaseAsync());
+
+    protected override Task<IReadingStore> OpenAgainAsync() => Task.FromResult<IReadingStore>(new Postgres.PostgresReadingStore(_connectionString));
+
+    protected override async Task<object?> SqlAsync(string sql, byte[]? payload = null)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        if (payload is not null)
+        {
+            command.Parameters.AddWithValue("p", payload);
+        }
+
+        return await command.ExecuteScalarAsync();
+    }
 }

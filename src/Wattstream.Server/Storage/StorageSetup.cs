@@ -48,7 +48,8 @@ public static class StorageSetup
                         ? $"{Environment.MachineName}:{Path.GetFullPath(sp.GetRequiredService<IOptions<StorageOptions>>().Value.ResolveDataDirectory())}"
                         : "sqlite",
                     sp.GetRequiredService<TimeProvider>(),
-                    sp.GetRequiredService<ILogger<StoreEpoch>>());
+                    sp.GetRequiredService<ILogger<StoreEpoch>>(),
+                    sp.GetRequiredService<HistoryWriter>());
             });
             services.AddHostedService(sp => sp.GetRequiredService<StoreEpoch>());
         }
