@@ -32,19 +32,28 @@ internal sealed class AuthFailureThrottle(int perMinute, IOptions<AuthOptions> a
     /// <summary>True while the request's address has used up its refused credentials for this minute.</summary>
     public bool IsOverLimit(HttpContext context) => _failures.GetStatistics(Address(context))?.CurrentAvailablePermits == 0;
 
-    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    public Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         // A login (POST /api/session) judges its body's token itself, and answers a wrong one from here with 429 too.
         var login = HttpMethods.IsPost(context.Request.Method) && context.Request.Path.StartsWithSegments("/api/session");
         var attempt = login || PresentsCredential(context);
-        if (attempt && !login && IsOverLimit(context) && !HoldsUnguessableCredential(context))
+        if (!attempt)
         {
-            await Refusal(context).ExecuteAsync(context);
-            return;
+            return next(context); // nothing to count: no state machine for the request's life
         }
 
+        if (!login && IsOverLimit(context) && !HoldsUnguessableCredential(context))
+        {
+            return Refusal(context).ExecuteAsync(context);
+        }
+
+        return CountRefusalAsync(context, next);
+    }
+
+    private async Task CountRefusalAsync(HttpContext context, RequestDelegate next)
+    {
         await next(context);
-        if (attempt && context.Response.StatusCode == StatusCodes.Status401Unauthorized)
+        if (context.Response.StatusCode == StatusCodes.Status401Unauthorized)
         {
             _failures.AttemptAcquire(Address(context)).Dispose();
         }

@@ -23,16 +23,10 @@ internal sealed class BoundAddressCheck(IServer server, IConfiguration configura
         return Task.CompletedTask;
     }
 
-    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
-    {
-        if (!_judged)
-        {
-            await Problems.Problem(StatusCodes.Status503ServiceUnavailable, "starting", "Starting", "The hub is starting; retry in a moment.").ExecuteAsync(context);
-            return;
-        }
-
-        await next(context);
-    }
+    // Not async: once judged, a request is the next middleware's task as it is (no state machine per request).
+    public Task InvokeAsync(HttpContext context, RequestDelegate next) => _judged
+        ? next(context)
+        : Problems.Problem(StatusCodes.Status503ServiceUnavailable, "starting", "Starting", "The hub is starting; retry in a moment.").ExecuteAsync(context);
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -9,7 +9,9 @@ internal static class BrowserSafety
 {
     private static readonly string[] JsonTypes = ["application/json", "application/x-ndjson", "application/ndjson"];
 
-    public static IApplicationBuilder UseBrowserSafety(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    // Not async: a request that passes returns the next middleware's task, so a long stream holds no state machine of
+    // this middleware for its whole life, and a push pays for none (issue 31).
+    public static IApplicationBuilder UseBrowserSafety(this IApplicationBuilder app) => app.Use((context, next) =>
     {
         context.Response.Headers.XContentTypeOptions = "nosniff";
         context.Response.Headers["Referrer-Policy"] = "no-referrer";
@@ -17,16 +19,15 @@ internal static class BrowserSafety
         if ((HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method) || HttpMethods.IsDelete(method))
             && !HasJsonBody(context.Request) && !(HttpMethods.IsDelete(method) && context.Request.ContentLength is null or 0))
         {
-            await Problems.Problem(
+            return Problems.Problem(
                     StatusCodes.Status415UnsupportedMediaType,
                     "unsupported_media_type",
                     "JSON expected",
                     $"{method} requests need Content-Type: application/json (or application/x-ndjson where a stream of readings is accepted).")
                 .ExecuteAsync(context);
-            return;
         }
 
-        await next(context);
+        return next(context);
     });
 
     // The media type itself, not a prefix of it: application/jsonx is not JSON.
