@@ -246,17 +246,8 @@ public static class NovacoreReading
                     case "make":
                         properties.Add(new ReadingField(PropertyNames.Make, reader.TakeRawValue()));
                         break;
-                    case PropertyNames.Status:
-                        properties.Add(new ReadingField(PropertyNames.Status, reader.TakeRawValue()));
-                        break;
-                    case PropertyNames.Protocol:
-                        properties.Add(new ReadingField(PropertyNames.Protocol, reader.TakeRawValue()));
-                        break;
-                    case PropertyNames.ControlMode:
-                        properties.Add(new ReadingField(PropertyNames.ControlMode, reader.TakeRawValue()));
-                        break;
-                    case PropertyNames.PlugConnected:
-                        properties.Add(new ReadingField(PropertyNames.PlugConnected, reader.TakeRawValue()));
+                    case PropertyNames.Status or PropertyNames.Protocol or PropertyNames.ControlMode or PropertyNames.PlugConnected:
+                        properties.Add(new ReadingField(KnownKey(PropertyKeys, key), reader.TakeRawValue()));
                         break;
                     case SiteIdKey:
                         siteId = ReadId(ref reader);
@@ -362,6 +353,20 @@ public static class NovacoreReading
         }
 
         return id;
+    }
+
+    // The table's own string for a key known to be in it (no new string per member).
+    private static string KnownKey(string[] keys, ReadOnlySpan<char> key)
+    {
+        foreach (var k in keys)
+        {
+            if (key.SequenceEqual(k))
+            {
+                return k;
+            }
+        }
+
+        throw new ArgumentException("not a known key", nameof(key));
     }
 
     private static bool IsSkipped(ReadOnlySpan<string> skip, ReadOnlySpan<char> key)
