@@ -96,28 +96,15 @@ public static class IngestEndpoints
         }
 
         var ndjson = context.Request.ContentType?.Contains("ndjson", StringComparison.OrdinalIgnoreCase) == true;
+        // Malformed JSON anywhere (the body's shape, or any reading) refuses the whole request.
         List<ReadOnlyMemory<byte>> items;
-        try
-        {
-            items = PushBody.Split(body, ndjson);
-        }
-        catch (JsonException e)
-        {
-            hub.Rejections.Count(RejectionReason.Malformed);
-            return Problems.BadRequest("malformed_json", "Malformed JSON", e.Message);
-        }
-
-        if (items.Count == 0)
-        {
-            hub.Rejections.Count(RejectionReason.Malformed);
-            return Problems.BadRequest("empty", "No readings", "The body holds no reading.");
-        }
-
         var errors = new Dictionary<string, string[]>();
-        var readings = new List<Reading>(items.Count);
+        var readings = new List<Reading>();
         var now = time.GetUtcNow();
         try
         {
+            items = PushBody.Split(body, ndjson);
+            readings.Capacity = items.Count;
             for (var i = 0; i < items.Count; i++)
             {
                 if (PushedReading.Validate(items[i], now, out var reading, out var problems))
@@ -134,6 +121,12 @@ public static class IngestEndpoints
         {
             hub.Rejections.Count(RejectionReason.Malformed);
             return Problems.BadRequest("malformed_json", "Malformed JSON", e.Message);
+        }
+
+        if (items.Count == 0)
+        {
+            hub.Rejections.Count(RejectionReason.Malformed);
+            return Problems.BadRequest("empty", "No readings", "The body holds no reading.");
         }
 
         if (errors.Count > 0)

@@ -92,8 +92,7 @@ internal static class PushedReading
 
         // Names as offsets into the JSON, compared as bytes: no string per member. Escaped names, nested values and very
         // wide readings are rare; those are checked as a document instead.
-        Span<int> starts = stackalloc int[MaxMembersOnStack];
-        Span<int> lengths = stackalloc int[MaxMembersOnStack];
+        Span<Range> names = stackalloc Range[MaxMembersOnStack];
         var count = 0;
         var asDocument = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -106,16 +105,15 @@ internal static class PushedReading
             {
                 var start = (int)reader.TokenStartIndex + 1; // past the opening quote
                 var name = json.Slice(start, reader.ValueSpan.Length);
-                for (var i = 0; i < count; i++)
+                foreach (var earlier in names[..count])
                 {
-                    if (lengths[i] == name.Length && json.Slice(starts[i], lengths[i]).SequenceEqual(name))
+                    if (json[earlier].SequenceEqual(name))
                     {
                         throw new JsonException($"The member '{reader.GetString()}' is given twice.");
                     }
                 }
 
-                starts[count] = start;
-                lengths[count++] = name.Length;
+                names[count++] = new Range(start, start + name.Length);
             }
 
             var key = AddressIndex(ref reader);
