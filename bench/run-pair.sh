@@ -4,11 +4,12 @@
 # drift on the machine hits both alike. Server pinned to core 0, load generator to core 1. Loopback only.
 #
 # Usage: bench/run-pair.sh REV [repeats] [seconds] [clients]     (REV: the "before" commit, e.g. HEAD~3)
-#        SCENARIOS="a" bench/run-pair.sh REV …                   (only some scenarios: a, b, l, l10, c, e, p1, p50; default a c)
+#        SCENARIOS="a" bench/run-pair.sh REV …                   (only some scenarios: a, b, l, l10, c, e, p1, p1c, p50; default a c)
 #        l10: (l) with ten clients a site (1 000 meters on 100 sites, 2 000 single pushes/s); e: (e) at 10 000
 #        connections over 1 000 sites (a meter a site every 10 s, 1 000 deliveries/s), 30 s after a 10 s warm-up.
 #        p1, p50: the cost of a push — one SSE client, the load tool posting one reading (p1) or NDJSON batches of 50
-#        (p50) as fast as each is answered, 10 s after a 10 s warm-up (SSE only: the push path is the same for both).
+#        (p50) as fast as each is answered, 10 s after a 10 s warm-up (SSE only: the push path is the same for both);
+#        p1c: single-reading pushes from 64 publishers at once (the hub's core busy with pushes alone).
 # Prints a markdown table (medians, min–max, after/before ratios); raw lines in artifacts/bench/pair.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +63,7 @@ for _ in $(seq 1 "$repeats"); do
       case " $scenarios " in *" c "*) run "$build" "$target" --scenario c --clients 10000 --rate 1 --batch 1 --seconds 2 --warmup 1 ;; esac
       if [ "$target" = wattstream-sse ]; then
         case " $scenarios " in *" p1 "*) run "$build" "$target" --scenario p1 --clients 1 --rate 0 --batch 1 --seconds 10 --warmup 10 ;; esac
+        case " $scenarios " in *" p1c "*) run "$build" "$target" --scenario p1c --clients 1 --rate 0 --pushers 64 --batch 1 --seconds 10 --warmup 10 ;; esac
         case " $scenarios " in *" p50 "*) run "$build" "$target" --scenario p50 --clients 1 --rate 0 --batch 50 --seconds 10 --warmup 10 ;; esac
       fi
       case " $scenarios " in *" e "*) run "$build" "$target" --scenario e --clients 10000 --sites 1000 --meters 1000 --rate 100 --batch 10 --seconds 30 --warmup 10 ;; esac
@@ -94,6 +96,8 @@ measures = [
     ("l10", "server CPU, s in the window", "ServerCpuSeconds", lambda v: f"{v:.2f} s"),
     ("p1", "readings/s (one a request)", "DeliveredPerSecond", lambda v: f"{v:,.0f}"),
     ("p1", "server CPU per reading", "CpuPerMessage", lambda v: f"{v:.1f} µs"),
+    ("p1c", "readings/s (one a request, 64 publishers)", "DeliveredPerSecond", lambda v: f"{v:,.0f}"),
+    ("p1c", "server CPU per reading", "CpuPerMessage", lambda v: f"{v:.1f} µs"),
     ("p50", "readings/s (NDJSON, 50 a request)", "DeliveredPerSecond", lambda v: f"{v:,.0f}"),
     ("p50", "server CPU per reading", "CpuPerMessage", lambda v: f"{v:.1f} µs"),
     ("c", "memory per idle connection", "RssPerConnectionBytes", lambda v: f"{v/1024:.1f} KB"),

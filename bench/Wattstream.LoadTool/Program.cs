@@ -13,6 +13,7 @@ var clientUrls = new Option<string?>("--client-urls") { Description = "Comma-sep
 var clients = new Option<int>("--clients") { DefaultValueFactory = _ => 100 };
 var seconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 10 };
 var rate = new Option<int>("--rate") { Description = "Readings per second to publish, evenly spaced; 0 = as fast as the server accepts.", DefaultValueFactory = _ => 0 };
+var pushers = new Option<int>("--pushers") { Description = "With --rate 0: this many publishers at once, each sending its next batch when its last is answered (devices pushing side by side).", DefaultValueFactory = _ => 1 };
 var batch = new Option<int>("--batch") { Description = "Readings per publish request.", DefaultValueFactory = _ => 50 };
 var sites = new Option<int>("--sites") { Description = "Sites the meters are spread over; client i subscribes to site i mod sites.", DefaultValueFactory = _ => 1 };
 var meters = new Option<int>("--meters") { Description = "Meters the readings rotate over.", DefaultValueFactory = _ => 1 };
@@ -27,7 +28,7 @@ var barrier = new Option<DirectoryInfo?>("--barrier") { Description = "Once ever
 var idle = new Option<double>("--idle-seconds") { Description = "Once connected, wait this long with nothing published and measure the server's memory per connection again (Kestrel gives pooled memory back over time).", DefaultValueFactory = _ => 0 };
 var pid = new Option<int?>("--server-pid") { Description = "Read the server's CPU and RSS from /proc." };
 var output = new Option<FileInfo?>("--json") { Description = "Append the result as one JSON line to this file." };
-var root = new RootCommand("Wattstream fan-out load generator") { target, url, publishUrl, clientUrls, clients, seconds, rate, batch, sites, meters, warmup, reconnect, scenario, sourceAddresses, fromDevices, deviceSpread, sitePrefix, barrier, idle, pid, output };
+var root = new RootCommand("Wattstream fan-out load generator") { target, url, publishUrl, clientUrls, clients, seconds, rate, pushers, batch, sites, meters, warmup, reconnect, scenario, sourceAddresses, fromDevices, deviceSpread, sitePrefix, barrier, idle, pid, output };
 root.SetAction(async (result, cancellationToken) =>
 {
     var server = new Uri(result.GetValue(url)!);
@@ -42,7 +43,7 @@ root.SetAction(async (result, cancellationToken) =>
     var plan = new LoadPlan(
         result.GetValue(scenario)!, result.GetValue(target)!, server, result.GetValue(clients), TimeSpan.FromSeconds(result.GetValue(seconds)),
         result.GetValue(rate), Math.Max(1, result.GetValue(batch)), new Workload(Math.Max(1, result.GetValue(sites)), Math.Max(1, result.GetValue(meters))) { SitePrefix = result.GetValue(sitePrefix)! },
-        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid)) { PublishServer = publishTo, ClientServers = clientServers, SourceAddresses = Math.Max(1, result.GetValue(sourceAddresses)), FromDevices = result.GetValue(fromDevices), IdleAfterConnect = TimeSpan.FromSeconds(Math.Max(0, result.GetValue(idle))), DeviceSpreadMs = Math.Max(0, result.GetValue(deviceSpread)), Barrier = result.GetValue(barrier) };
+        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(reconnect), result.GetValue(pid)) { PublishServer = publishTo, ClientServers = clientServers, SourceAddresses = Math.Max(1, result.GetValue(sourceAddresses)), FromDevices = result.GetValue(fromDevices), IdleAfterConnect = TimeSpan.FromSeconds(Math.Max(0, result.GetValue(idle))), DeviceSpreadMs = Math.Max(0, result.GetValue(deviceSpread)), Barrier = result.GetValue(barrier), Pushers = Math.Max(1, result.GetValue(pushers)) };
     if (plan.ReconnectBurst && plan.Target != "wattstream-sse")
     {
         Console.Error.WriteLine("--reconnect-burst needs a transport that resumes: wattstream-sse.");
@@ -90,6 +91,9 @@ internal sealed record LoadPlan(
 {
     /// <summary>Where readings are published: the server, or the hub in front of a nats-server (wattstream-nats).</summary>
     public Uri? PublishServer { get; init; }
+
+    /// <summary>With rate 0: publishers at once, each waiting for its own answer.</summary>
+    public int Pushers { get; init; } = 1;
 
     /// <summary>Where clients connect, in turn: the server, or several nodes of a cluster.</summary>
     public Uri[] ClientServers { get; init; } = [];
@@ -252,7 +256,7 @@ internal static class LoadRun
         // Warm up (JIT tiering, buffer pools) with readings that carry no publish time: clients neither count nor time them.
         if (plan.Warmup > TimeSpan.Zero)
         {
-            await PublishForAsync(publisher, plan.Warmup, plan.Rate, plan.Batch, (sb, _) => sb.Append(workload.Reading(sequence++, timed: false)));
+            await PublishForAsync(publisher, plan.Warmup, plan.Rate, plan.Pushers, plan.Batch, (sb, _) => sb.Append(workload.Reading(sequence++, timed: false)));
             await Task.Delay(500);
         }
 
@@ -264,7 +268,7 @@ internal static class LoadRun
         var perSite = new long[workload.Sites];
         var burst = plan.ReconnectBurst ? ReconnectAllAsync(all, plan.Duration / 3) : Task.FromResult(0.0);
         var clock = Stopwatch.StartNew();
-        var published = await PublishForAsync(publisher, plan.Duration, plan.Rate, plan.Batch, (sb, _) =>
+        var published = await PublishForAsync(publisher, plan.Duration, plan.Rate, plan.Pushers, plan.Batch, (sb, _) =>
         {
             var site = workload.SiteOf(sequence);
             perSite[site]++;
@@ -417,15 +421,42 @@ internal static class LoadRun
         }));
     }
 
-    // Publishes for the given time: as fast as the server takes batches (rate 0: each waits for the one before), or batches
-    // started on a fixed schedule without waiting for earlier ones, so readings arrive evenly spaced whatever the server's
-    // pace (a paced publisher that waited would turn server delay into fewer, later readings and hide latency).
-    private static async Task<long> PublishForAsync(Publisher publisher, TimeSpan duration, int rate, int batchSize, Action<System.Text.StringBuilder, int> append)
+    // Publishes for the given time: as fast as the server takes batches (rate 0: each publisher waits for its last), or
+    // batches started on a fixed schedule without waiting for earlier ones, so readings arrive evenly spaced whatever the
+    // server's pace (a paced publisher that waited would turn server delay into fewer, later readings and hide latency).
+    private static async Task<long> PublishForAsync(Publisher publisher, TimeSpan duration, int rate, int pushers, int batchSize, Action<System.Text.StringBuilder, int> append)
     {
         var published = 0L;
         var clock = Stopwatch.StartNew();
-        var inFlight = new List<Task>();
         var lines = new System.Text.StringBuilder(16 * 1024);
+        if (rate <= 0)
+        {
+            // Batches are built one at a time (the workload's sequence is shared), sent side by side.
+            var gate = new Lock();
+            await Task.WhenAll(Enumerable.Range(0, pushers).Select(_ => Task.Run(async () =>
+            {
+                while (clock.Elapsed < duration)
+                {
+                    string body;
+                    lock (gate)
+                    {
+                        lines.Clear();
+                        for (var i = 0; i < batchSize; i++)
+                        {
+                            append(lines, i);
+                        }
+
+                        published += batchSize;
+                        body = lines.ToString();
+                    }
+
+                    await publisher.PublishAsync(body);
+                }
+            })));
+            return published;
+        }
+
+        var inFlight = new List<Task>();
         while (clock.Elapsed < duration)
         {
             lines.Clear();
@@ -435,12 +466,6 @@ internal static class LoadRun
             }
 
             published += batchSize;
-            if (rate <= 0)
-            {
-                await publisher.PublishAsync(lines.ToString());
-                continue;
-            }
-
             inFlight.Add(publisher.PublishAsync(lines.ToString()));
             inFlight.RemoveAll(t => t.IsCompletedSuccessfully);
             if (inFlight.Count > 256)
