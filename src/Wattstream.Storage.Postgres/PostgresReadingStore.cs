@@ -1,3 +1,4 @@
+using System.Buffers;
 using Npgsql;
 using NpgsqlTypes;
 using Wattstream.Telemetry;
@@ -179,6 +180,7 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
         {
             var fields = HistoryFields.All;
             var values = new double?[fields.Count];
+            var payload = new ArrayBufferWriter<byte>(512); // each row's, reused: the copy has taken it when its write completes
             for (var i = 0; i < batch.Count; i++)
             {
                 var item = batch[i];
@@ -202,7 +204,9 @@ public sealed class PostgresReadingStore(string connectionString) : IDatabaseSto
                 }
 
                 // Only what the columns do not hold (schema version 2).
-                await copy.WriteAsync(StoredPayload.Write(r, values).ToArray(), NpgsqlDbType.Bytea, cancellationToken);
+                payload.ResetWrittenCount();
+                StoredPayload.Write(r, values, payload);
+                await copy.WriteAsync(payload.WrittenMemory, NpgsqlDbType.Bytea, cancellationToken);
             }
 
             inserted = (int)await copy.CompleteAsync(cancellationToken);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 using Wattstream.Telemetry;
@@ -14,6 +15,7 @@ internal sealed class SqliteReadingWriter
         $"INSERT INTO readings (der_id, ts, epoch, seq, {HistorySql.FieldColumns}, payload) VALUES ({string.Join(", ", Enumerable.Range(1, 5 + HistoryFields.All.Count).Select(i => "?" + i))}) ON CONFLICT DO NOTHING";
 
     private readonly Dictionary<string, long> _derIds = new(StringComparer.Ordinal);
+    private readonly ArrayBufferWriter<byte> _payload = new(512); // a row's payload, bound (and copied by SQLite) before the next
 
     /// <summary>Inserts the batch in one transaction; the number of readings it added (a reading already stored is skipped).</summary>
     public int Write(SqliteConnection connection, IReadOnlyList<StoredReading> batch)
@@ -45,7 +47,9 @@ internal sealed class SqliteReadingWriter
                 }
 
                 // Only what the columns do not hold (schema version 2).
-                raw.sqlite3_bind_blob(insert, 5 + fields.Count, StoredPayload.Write(r, columns));
+                _payload.ResetWrittenCount();
+                StoredPayload.Write(r, columns, _payload);
+                raw.sqlite3_bind_blob(insert, 5 + fields.Count, _payload.WrittenSpan);
                 var step = raw.sqlite3_step(insert);
                 if (step != raw.SQLITE_DONE)
                 {

@@ -35,21 +35,17 @@ public static class StoredPayload
     private const byte FromColumn = 0x80;
     private const byte HasReadTime = 1, HasProperties = 2, HasExtras = 4, HasOrigin = 8;
 
-    [ThreadStatic]
-    private static ArrayBufferWriter<byte>? t_buffer;
-
     /// <summary>True when the payload is the whole reading as JSON (rows written before schema version 2).</summary>
     public static bool IsJson(ReadOnlySpan<byte> payload) => payload.Length > 0 && payload[0] == (byte)'{';
 
     /// <summary>
     /// The payload of a reading whose columns hold <paramref name="columns"/> (indexed by <see cref="HistoryField"/>,
-    /// null where the column is NULL): in this thread's buffer, valid until this thread writes the next one.
+    /// null where the column is NULL), appended to <paramref name="buffer"/> (the writer's own, reused row after row).
     /// </summary>
-    public static ReadOnlySpan<byte> Write(Reading reading, ReadOnlySpan<double?> columns)
+    public static void Write(Reading reading, ReadOnlySpan<double?> columns, IBufferWriter<byte> buffer)
     {
         ArgumentNullException.ThrowIfNull(reading);
-        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(512);
-        buffer.ResetWrittenCount();
+        ArgumentNullException.ThrowIfNull(buffer);
         var flags = (byte)((reading.ReadTimeMs is null ? 0 : HasReadTime)
             | (reading.Properties.Count == 0 ? 0 : HasProperties)
             | (reading.Extras.Count == 0 ? 0 : HasExtras)
@@ -104,8 +100,6 @@ public static class StoredPayload
         {
             WriteText(buffer, origin);
         }
-
-        return buffer.WrittenSpan;
     }
 
     /// <summary>
@@ -196,7 +190,7 @@ public static class StoredPayload
             && BitConverter.DoubleToInt64Bits(stored) != BitConverter.DoubleToInt64Bits(-0.0);
     }
 
-    private static void WriteDouble(ArrayBufferWriter<byte> buffer, double value)
+    private static void WriteDouble(IBufferWriter<byte> buffer, double value)
     {
         BinaryPrimitives.WriteDoubleLittleEndian(buffer.GetSpan(8), value);
         buffer.Advance(8);
@@ -210,7 +204,7 @@ public static class StoredPayload
     }
 
     // Lengths and counts as unsigned LEB128 (one byte below 128).
-    private static void WriteLength(ArrayBufferWriter<byte> buffer, int length)
+    private static void WriteLength(IBufferWriter<byte> buffer, int length)
     {
         var span = buffer.GetSpan(5);
         var n = 0;
@@ -242,13 +236,13 @@ public static class StoredPayload
         throw new TelemetryFormatException("not a stored reading: a length too long");
     }
 
-    private static void WriteBytes(ArrayBufferWriter<byte> buffer, ReadOnlySpan<byte> bytes)
+    private static void WriteBytes(IBufferWriter<byte> buffer, ReadOnlySpan<byte> bytes)
     {
         WriteLength(buffer, bytes.Length);
         buffer.Write(bytes);
     }
 
-    private static void WriteText(ArrayBufferWriter<byte> buffer, string text)
+    private static void WriteText(IBufferWriter<byte> buffer, string text)
     {
         var length = Encoding.UTF8.GetByteCount(text);
         WriteLength(buffer, length);
@@ -258,12 +252,7 @@ public static class StoredPayload
 
     private static ReadOnlyMemory<byte> ReadBytes(byte[] payload, ref int at)
     {
-        var length = ReadLength(payload, ref at);
-        if (length > payload.Length - at)
-        {
-            throw new TelemetryFormatException("not a stored reading: a field past its end");
-        }
-
+        var length = ReadLength(payload, ref at); // within the payload: ReadLength refuses one past its end
         var bytes = new ReadOnlyMemory<byte>(payload, at, length);
         at += length;
         return bytes;
@@ -271,7 +260,7 @@ public static class StoredPayload
 
     private static string ReadText(byte[] payload, ref int at) => Encoding.UTF8.GetString(ReadBytes(payload, ref at).Span);
 
-    private static void WriteFields(ArrayBufferWriter<byte> buffer, IReadOnlyList<ReadingField> fields)
+    private static void WriteFields(IBufferWriter<byte> buffer, IReadOnlyList<ReadingField> fields)
     {
         WriteLength(buffer, fields.Count);
         foreach (var f in fields)

@@ -56,7 +56,7 @@ public sealed class SimulatorPayloadTests : IDisposable
         var n = 0;
         foreach (var reading in Simulated(seed, DateTimeOffset.Parse(start, System.Globalization.CultureInfo.InvariantCulture), TimeSpan.FromMilliseconds(intervalMs), steps))
         {
-            var payload = StoredPayload.Write(reading, HistoryFields.All.Select(f => f.ValueOf(reading)).ToArray()).ToArray();
+            var payload = StoredPayloadTests.PayloadOf(reading, HistoryFields.All.Select(f => f.ValueOf(reading)).ToArray());
             var back = StoredPayload.Read(payload, reading.Der, reading.Timestamp, ColumnsAsStored(reading));
             Assert.Equal(ReadingJson.ToUtf8(reading), ReadingJson.ToUtf8(back));
             Assert.Equal(reading.Measurements.Select(m => BitConverter.DoubleToInt64Bits(m.Value)), back.Measurements.Select(m => BitConverter.DoubleToInt64Bits(m.Value)));

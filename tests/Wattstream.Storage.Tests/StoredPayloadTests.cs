@@ -30,6 +30,14 @@ public sealed class StoredPayloadTests
     };
 
     // What a column gives back: SQLite keeps NaN as NULL and an integral REAL as an integer (−0 comes back as 0).
+    /// <summary>The payload <see cref="StoredPayload.Write"/> gives a reading whose columns hold <paramref name="columns"/>.</summary>
+    internal static byte[] PayloadOf(Reading reading, double?[] columns)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        StoredPayload.Write(reading, columns, buffer);
+        return buffer.WrittenSpan.ToArray();
+    }
+
     private static double?[] ColumnsAsStored(Reading reading) =>
         HistoryFields.All.Select(f => f.ValueOf(reading) is { } v && !double.IsNaN(v) ? (v == 0 ? 0.0 : v) : (double?)null).ToArray();
 
@@ -38,7 +46,7 @@ public sealed class StoredPayloadTests
     public void A_reading_comes_back_from_its_payload_and_columns_the_same_to_the_byte(string shape, Reading reading)
     {
         var columns = ColumnsAsStored(reading);
-        var payload = StoredPayload.Write(reading, HistoryFields.All.Select(f => f.ValueOf(reading)).ToArray()).ToArray();
+        var payload = PayloadOf(reading, HistoryFields.All.Select(f => f.ValueOf(reading)).ToArray());
 
         var back = StoredPayload.Read(payload, Der, reading.Timestamp, columns);
 
@@ -54,7 +62,7 @@ public sealed class StoredPayloadTests
     {
         var meter = (Reading)Readings.ElementAt(0)[1];
 
-        var payload = StoredPayload.Write(meter, HistoryFields.All.Select(f => f.ValueOf(meter)).ToArray()).ToArray();
+        var payload = PayloadOf(meter, HistoryFields.All.Select(f => f.ValueOf(meter)).ToArray());
 
         // Marker, type, flags, read time (8), count, eight quantity/unit pairs, and only import and export power as
         // values (their net is the w column): 47 bytes, against 305 of the JSON form.
@@ -67,7 +75,7 @@ public sealed class StoredPayloadTests
     {
         var reading = R(DerType.Meter, null, new Measurement(Quantity.VoltageL1, -0.0, Unit.Volt));
 
-        var payload = StoredPayload.Write(reading, [.. HistoryFields.All.Select(f => f.ValueOf(reading))]).ToArray();
+        var payload = PayloadOf(reading, [.. HistoryFields.All.Select(f => f.ValueOf(reading))]);
 
         Assert.Equal(3 + 1 + 2 + 8, payload.Length);
     }
@@ -89,7 +97,7 @@ public sealed class StoredPayloadTests
     {
         var meter = (Reading)Readings.ElementAt(0)[1];
         var columns = HistoryFields.All.Select(f => f.ValueOf(meter)).ToArray();
-        var payload = StoredPayload.Write(meter, columns).ToArray();
+        var payload = PayloadOf(meter, columns);
 
         Assert.Throws<TelemetryFormatException>(() => StoredPayload.Read(payload[..^3], Der, 0, columns));
         Assert.Throws<TelemetryFormatException>(() => StoredPayload.Read([.. payload, 0], Der, 0, columns));

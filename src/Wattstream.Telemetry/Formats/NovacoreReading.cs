@@ -356,30 +356,23 @@ public static class NovacoreReading
     }
 
     // The table's own string for a key known to be in it (no new string per member).
-    private static string KnownKey(string[] keys, ReadOnlySpan<char> key)
-    {
-        foreach (var k in keys)
-        {
-            if (key.SequenceEqual(k))
-            {
-                return k;
-            }
-        }
+    private static string KnownKey(string[] keys, ReadOnlySpan<char> key) =>
+        Find(keys, key) ?? throw new ArgumentException("not a known key", nameof(key));
 
-        throw new ArgumentException("not a known key", nameof(key));
-    }
+    private static bool IsSkipped(ReadOnlySpan<string> skip, ReadOnlySpan<char> key) => Find(skip, key) is not null;
 
-    private static bool IsSkipped(ReadOnlySpan<string> skip, ReadOnlySpan<char> key)
+    // The string among strings that equals key, if any.
+    private static string? Find(ReadOnlySpan<string> strings, ReadOnlySpan<char> key)
     {
-        foreach (var s in skip)
+        foreach (var s in strings)
         {
             if (key.SequenceEqual(s))
             {
-                return true;
+                return s;
             }
         }
 
-        return false;
+        return null;
     }
 
     /// <summary>Writes a reading of any type; fields the reading lacks are omitted.</summary>

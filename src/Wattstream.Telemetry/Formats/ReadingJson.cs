@@ -4,29 +4,18 @@ using System.Text.Json;
 namespace Wattstream.Telemetry.Formats;
 
 /// <summary>
-/// A lossless JSON form of a reading, for storage: every measurement with its quantity and unit as stored, the known
-/// properties and the extras with their origin. <c>Parse(Write(r))</c> gives back the same reading, to the bit.
+/// A lossless JSON form of a reading: every measurement with its quantity and unit as stored, the known properties and
+/// the extras with their origin. <c>Parse(ToUtf8(r))</c> gives back the same reading, to the bit. History's rows held it
+/// until schema version 2 and are still read with it (<c>StoredPayload</c>); tests compare readings by it.
 /// </summary>
 /// <example><c>{"type":"meter","timestamp":1724502840000,"m":[["ActivePowerImport",0.036,"Kilowatt"]],"p":{"local_date":"2024-08-24"},"x":{},"xo":null}</c></example>
 public static class ReadingJson
 {
-    [ThreadStatic]
-    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? t_writer;
-
-    public static byte[] ToUtf8(Reading reading) => ToUtf8Span(reading).ToArray();
-
-    /// <summary>
-    /// The JSON in this thread's buffer, without a copy: valid until this thread serialises the next reading (a store
-    /// binding it to a statement that copies it).
-    /// </summary>
-    public static ReadOnlySpan<byte> ToUtf8Span(Reading reading)
+    public static byte[] ToUtf8(Reading reading)
     {
         ArgumentNullException.ThrowIfNull(reading);
-
-        // Storage serialises every reading: one buffer and writer per thread, reset between readings.
-        var (buffer, w) = t_writer ??= Create();
-        buffer.ResetWrittenCount();
-        w.Reset(buffer);
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var w = new Utf8JsonWriter(buffer, JsonWriting.Options))
         {
             w.WriteStartObject();
             w.WriteString("type", reading.Type.ToWireName());
@@ -55,16 +44,9 @@ public static class ReadingJson
             }
 
             w.WriteEndObject();
-            w.Flush();
         }
 
-        return buffer.WrittenSpan;
-    }
-
-    private static (ArrayBufferWriter<byte>, Utf8JsonWriter) Create()
-    {
-        var buffer = new ArrayBufferWriter<byte>(2048);
-        return (buffer, new Utf8JsonWriter(buffer, JsonWriting.Options));
+        return buffer.WrittenSpan.ToArray();
     }
 
     public static Reading Parse(ReadOnlySpan<byte> json, DerAddress der)

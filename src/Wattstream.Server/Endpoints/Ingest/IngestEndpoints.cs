@@ -98,7 +98,7 @@ public static class IngestEndpoints
         var ndjson = context.Request.ContentType?.Contains("ndjson", StringComparison.OrdinalIgnoreCase) == true;
         // Malformed JSON anywhere (the body's shape, or any reading) refuses the whole request.
         List<ReadOnlyMemory<byte>> items;
-        var errors = new Dictionary<string, string[]>();
+        Dictionary<string, string[]>? errors = null; // made for an invalid reading only
         var readings = new List<Reading>();
         var now = time.GetUtcNow();
         try
@@ -113,7 +113,7 @@ public static class IngestEndpoints
                 }
                 else
                 {
-                    errors[$"[{i}]"] = problems!.ToArray();
+                    (errors ??= new())[$"[{i}]"] = problems!.ToArray();
                 }
             }
         }
@@ -129,7 +129,7 @@ public static class IngestEndpoints
             return Problems.BadRequest("empty", "No readings", "The body holds no reading.");
         }
 
-        if (errors.Count > 0)
+        if (errors is not null)
         {
             hub.Rejections.Count(RejectionReason.Invalid, items.Count); // none of the request's readings is accepted
             return TypedResults.ValidationProblem(errors, title: "Invalid readings", detail: $"{errors.Count} of {items.Count} readings are invalid; none was accepted.", extensions: new Dictionary<string, object?> { ["error"] = "invalid_readings" });
